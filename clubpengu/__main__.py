@@ -1,0 +1,3 @@
+from clubpengu.cli import main
+
+raise SystemExit(main())

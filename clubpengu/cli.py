@@ -1,0 +1,110 @@
+"""The `clubpengu` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
+from clubpengu.logs import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG_ERROR = 2
+EXIT_STARTUP_FAILURE = 3
+# uvicorn accepts frames up to this size so that the app can answer `frame_too_large`
+# itself for anything between MAX_FRAME_BYTES and this, instead of a bare 1009 close.
+TRANSPORT_MAX_FRAME = 1 << 20
+
+logger = logging.getLogger("clubpengu")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn closes open WebSockets with 1012 on shutdown; PROTOCOL.md says 1001, so the
+    app closes them itself first (flushing what is queued), then uvicorn carries on."""
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        app = self.config.loaded_app
+        runtime = getattr(getattr(getattr(app, "app", app), "state", None), "runtime", None)
+        if runtime is not None:
+            runtime.shutting_down = True
+            try:
+                await runtime.connections.close_all(1001, "server shutting down")
+            except Exception:
+                logger.exception("closing connections on shutdown failed")
+        await super().shutdown(sockets)
+
+
+def _settings_for_serve(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = settings.with_overrides(**overrides)
+    settings.check_production()
+    return ensure_jwt_secret(settings)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings_for_serve(args)
+    except ConfigError as error:
+        print(f"clubpengu: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    configure_logging(settings.log_level, settings.node_id)
+    from clubpengu.transport.app import build_app
+
+    config = uvicorn.Config(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_config=None,
+        ws_max_size=TRANSPORT_MAX_FRAME,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+    server = _Server(config)
+    asyncio.run(server.serve())
+    if not server.started:
+        return EXIT_STARTUP_FAILURE
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clubpengu",
+        description="Club Pengu backend.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_parser = commands.add_parser(
+        "serve",
+        help="Run the server (starts the embedded database when MONGODB_URI is unset).",
+        epilog="example: clubpengu serve --port 8000 --data-dir ./var/mongo",
+    )
+    serve_parser.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
+    serve_parser.add_argument(
+        "--data-dir",
+        help="embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)",
+    )
+    serve_parser.set_defaults(func=serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result

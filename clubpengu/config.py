@@ -1,0 +1,265 @@
+"""Settings: one frozen object read from the environment (and an optional `.env`) at start-up.
+
+Every variable is parsed here and nowhere else; services receive the values they need
+through their constructors. A bad value raises `ConfigError`, whose message is the one
+line the operator sees (it names the variable).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+MIN_PRODUCTION_SECRET_BYTES = 32
+JWT_SECRET_FILE = "jwt_secret"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    node_id: str = "node-1"
+    mongodb_uri: str | None = None
+    mongodb_db: str = "clubpengu"
+    mongo_max_pool_size: int = 100
+    mongo_min_pool_size: int = 10
+    mongo_server_selection_timeout_ms: int = 5000
+    mongo_socket_timeout_ms: int = 45000
+    jwt_secret: str = field(default="", repr=False)
+    jwt_expiry_seconds: float = 7 * 86400.0
+    redis_url: str | None = None
+    data_dir: Path = Path("./var/mongo")
+    admin_wallets: frozenset[str] = frozenset()
+    require_wallet_auth: bool = True
+    stats_batching: bool = True
+    max_frame_bytes: int = 16 * 1024
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    auth_domain: str = "clubpengu.local"
+    auth_challenge_ttl_seconds: float = 300.0
+    auth_rate_per_ip: int = 60
+    auth_rate_per_connection: int = 10
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def embedded_db(self) -> bool:
+        return self.mongodb_uri is None
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def check_production(self) -> None:
+        """Refuse settings that are fine for development but unsafe in production."""
+        if not self.production:
+            return
+        if self.embedded_db:
+            raise ConfigError(
+                "MONGODB_URI: must be set when CLUBPENGU_ENV=production "
+                "(the embedded database is for development and tests only)"
+            )
+        if len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            raise ConfigError(
+                f"JWT_SECRET: must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes "
+                "when CLUBPENGU_ENV=production"
+            )
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """Parse KEY=VALUE lines; `#` comments, blank lines, `export ` and quotes allowed."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f".env line {number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def parse_duration(name: str, raw: str) -> float:
+    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0)."""
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw!r}")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return default
+        return value.strip()
+
+    def integer(self, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and {maximum}" if maximum is not None else ""
+            raise ConfigError(f"{name}: must be between {minimum}{upper}, got {value}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name)
+        if raw is None:
+            return default
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+    def duration(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        return default if raw is None else parse_duration(name, raw)
+
+    def words(self, name: str) -> list[str]:
+        raw = self.text(name) or ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _mongodb_uri(reader: _Reader) -> str | None:
+    uri = reader.text("MONGODB_URI")
+    if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("MONGODB_URI: must start with mongodb:// or mongodb+srv://")
+    return uri
+
+
+def _trusted_proxies(reader: _Reader) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in reader.words("TRUSTED_PROXIES"):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
+
+
+def _admin_wallets(reader: _Reader) -> frozenset[str]:
+    import base58
+
+    wallets = reader.words("ADMIN_WALLETS")
+    for wallet in wallets:
+        try:
+            valid = len(base58.b58decode(wallet)) == 32
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(f"ADMIN_WALLETS: {wallet!r} is not a base58 Solana wallet address")
+    return frozenset(wallets)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from `environ` (default: os.environ) over an optional `.env` file.
+
+    Variables in the real environment win over the `.env` file. Raises ConfigError.
+    """
+    env: dict[str, str] = {}
+    if dotenv_path is not None and dotenv_path.is_file():
+        env.update(parse_dotenv(dotenv_path.read_text()))
+    env.update(os.environ if environ is None else environ)
+    r = _Reader(env)
+
+    app_env = (r.text("CLUBPENGU_ENV", "development") or "development").lower()
+    if app_env not in {"development", "test", "production"}:
+        raise ConfigError(
+            f"CLUBPENGU_ENV: expected development, test or production, got {app_env!r}"
+        )
+    log_level = (r.text("LOG_LEVEL", "info") or "info").lower()
+    if log_level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"LOG_LEVEL: expected debug, info, warning or error, got {log_level!r}")
+    redis_url = r.text("REDIS_URL")
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL: must start with redis://, rediss:// or unix://")
+    min_pool = r.integer("MONGODB_MIN_POOL_SIZE", 10)
+    max_pool = r.integer("MONGODB_MAX_POOL_SIZE", 100, minimum=1)
+    if min_pool > max_pool:
+        raise ConfigError("MONGODB_MIN_POOL_SIZE: must not exceed MONGODB_MAX_POOL_SIZE")
+
+    return Settings(
+        env=app_env,
+        node_id=r.text("NODE_ID", "node-1") or "node-1",
+        mongodb_uri=_mongodb_uri(r),
+        mongodb_db=r.text("MONGODB_DB", "clubpengu") or "clubpengu",
+        mongo_max_pool_size=max_pool,
+        mongo_min_pool_size=min_pool,
+        mongo_server_selection_timeout_ms=r.integer(
+            "MONGODB_SERVER_SELECTION_TIMEOUT_MS", 5000, minimum=1
+        ),
+        mongo_socket_timeout_ms=r.integer("MONGODB_SOCKET_TIMEOUT_MS", 45000, minimum=1),
+        jwt_secret=r.text("JWT_SECRET", "") or "",
+        jwt_expiry_seconds=r.duration("JWT_EXPIRY", 7 * 86400.0),
+        redis_url=redis_url,
+        data_dir=Path(r.text("CLUBPENGU_DATA_DIR", "./var/mongo") or "./var/mongo"),
+        admin_wallets=_admin_wallets(r),
+        require_wallet_auth=r.flag("REQUIRE_WALLET_AUTH", True),
+        stats_batching=r.flag("STATS_BATCHING", True),
+        max_frame_bytes=r.integer("MAX_FRAME_BYTES", 16 * 1024, minimum=256, maximum=1 << 20),
+        host=r.text("HOST", "127.0.0.1") or "127.0.0.1",
+        port=r.integer("PORT", 8000, minimum=0, maximum=65535),
+        log_level=log_level,
+        auth_domain=r.text("AUTH_DOMAIN", "clubpengu.local") or "clubpengu.local",
+        auth_challenge_ttl_seconds=r.duration("AUTH_CHALLENGE_TTL", 300.0),
+        auth_rate_per_ip=r.integer("AUTH_RATE_PER_IP", 60),
+        auth_rate_per_connection=r.integer("AUTH_RATE_PER_CONNECTION", 10),
+        trusted_proxies=_trusted_proxies(r),
+    )
+
+
+def ensure_jwt_secret(settings: Settings) -> Settings:
+    """Outside production, generate JWT_SECRET once and keep it in the data directory.
+
+    Tokens then survive a restart without any set-up. In production the secret must come
+    from the environment (check_production refuses a short or missing one).
+    """
+    if settings.jwt_secret or settings.production:
+        return settings
+    path = settings.data_dir / JWT_SECRET_FILE
+    if path.is_file():
+        secret = path.read_text().strip()
+        if secret:
+            return settings.with_overrides(jwt_secret=secret)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return settings.with_overrides(jwt_secret=secret)

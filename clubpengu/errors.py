@@ -1,0 +1,126 @@
+"""Domain errors and the protocol's error codes: the one place those codes live.
+
+Services raise a `DomainError`; the transport turns it into
+`{"type":"error","code":...,"message":...}`. `str(error)` is safe to show a player;
+`repr(error)` carries the data for logs.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    BAD_JSON = "bad_json"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_MESSAGE = "invalid_message"
+    NOT_AUTHENTICATED = "not_authenticated"
+    NOT_IN_ROOM = "not_in_room"
+    RATE_LIMITED = "rate_limited"
+    FRAME_TOO_LARGE = "frame_too_large"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    INTERNAL = "internal"
+    ROOM_FULL = "room_full"
+    EXPIRED = "expired"
+    UNAVAILABLE = "unavailable"
+
+
+class CloseCode(IntEnum):
+    CLOSE_1000_NORMAL = 1000
+    CLOSE_1001_GOING_AWAY = 1001
+    CLOSE_1008_POLICY_VIOLATION = 1008
+    CLOSE_1011_INTERNAL_ERROR = 1011
+    CLOSE_4001_REPLACED = 4001
+    CLOSE_4003_SESSION_ENDED = 4003
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+    default_message = "Something went wrong"
+
+    def __init__(self, message: str | None = None, **data: Any) -> None:
+        self.message = message or self.default_message
+        self.data = data
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, {self.data!r})"
+
+
+class InvalidMessage(DomainError):
+    code = ErrorCode.INVALID_MESSAGE
+    default_message = "The message is not valid"
+
+
+class BadJson(DomainError):
+    code = ErrorCode.BAD_JSON
+    default_message = "The frame is not a JSON object"
+
+
+class UnknownType(DomainError):
+    code = ErrorCode.UNKNOWN_TYPE
+    default_message = "Unknown message type"
+
+
+class FrameTooLarge(DomainError):
+    code = ErrorCode.FRAME_TOO_LARGE
+    default_message = "The frame is too large"
+
+
+class NotAuthenticated(DomainError):
+    code = ErrorCode.NOT_AUTHENTICATED
+    default_message = "Sign in first"
+
+
+class NotInRoom(DomainError):
+    code = ErrorCode.NOT_IN_ROOM
+    default_message = "Join a room first"
+
+
+class RateLimited(DomainError):
+    code = ErrorCode.RATE_LIMITED
+    default_message = "Too many requests; slow down"
+
+
+class InsufficientFunds(DomainError):
+    code = ErrorCode.INSUFFICIENT_FUNDS
+    default_message = "Not enough coins"
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+    default_message = "Not found"
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+    default_message = "Not allowed"
+
+
+class Conflict(DomainError):
+    code = ErrorCode.CONFLICT
+    default_message = "Conflicts with the current state"
+
+
+class RoomFull(DomainError):
+    code = ErrorCode.ROOM_FULL
+    default_message = "The room is full"
+
+
+class Expired(DomainError):
+    code = ErrorCode.EXPIRED
+    default_message = "This has expired"
+
+
+class Unavailable(DomainError):
+    code = ErrorCode.UNAVAILABLE
+    default_message = "The service is temporarily unavailable; try again"

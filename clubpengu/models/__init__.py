@@ -1,0 +1,34 @@
+"""Beanie documents, one module per collection. No business rules here."""
+
+from beanie import Document
+
+from clubpengu.models.auth_session import AuthSession
+from clubpengu.models.challenge import Challenge, ChallengeStatus
+from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
+from clubpengu.models.puffle import Puffle
+from clubpengu.models.transaction import Transaction
+from clubpengu.models.user import User
+
+ALL_MODELS: tuple[type[Document], ...] = (
+    User,
+    AuthSession,
+    Puffle,
+    Challenge,
+    Match,
+    MatchEvent,
+    Transaction,
+)
+
+__all__ = [
+    "ALL_MODELS",
+    "AuthSession",
+    "Challenge",
+    "ChallengeStatus",
+    "Match",
+    "MatchEvent",
+    "MatchPlayer",
+    "MatchStatus",
+    "Puffle",
+    "Transaction",
+    "User",
+]

@@ -1,0 +1,87 @@
+"""User: one document per wallet; the player's identity, balance, unlocks and presence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from beanie import Document, Indexed
+from pydantic import Field
+from pymongo import ASCENDING, IndexModel
+
+from clubpengu.models.base import CAMEL, CamelModel, utcnow
+
+DEFAULT_CUSTOMIZATION: dict[str, str] = {"color": "blue"}
+
+
+class EconomyStats(CamelModel):
+    total_coins_earned: int = 0
+    total_coins_spent: int = 0
+
+
+class UserStats(CamelModel):
+    """`stats.economy` is kept by the ledger; other counters (`stats.movement.steps`,
+    `stats.games.tictactoe.wins` ...) are added by `$inc` from the stats batcher and the
+    match service, so the model accepts keys it does not declare."""
+
+    model_config = CAMEL | {"extra": "allow"}
+
+    economy: EconomyStats = Field(default_factory=EconomyStats)
+
+
+class User(Document):
+    """A player, keyed by wallet address.
+
+    `coins` never goes below zero: it changes only through the ledger's conditional
+    update (services/economy.py), which writes a Transaction in the same MongoDB
+    transaction. Presence (`is_connected`, `current_player_id`, `node_id`) says which node
+    holds the player's live connection so a restarted node can reset what it left behind.
+    `last_ip_hash` is a salted hash; the raw address is never stored.
+    """
+
+    model_config = CAMEL
+
+    wallet_address: Annotated[str, Indexed(unique=True)]
+    username: Annotated[str, Indexed()]
+    coins: int = Field(default=0, ge=0)
+    customization: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CUSTOMIZATION))
+    unlocked_cosmetics: list[str] = Field(default_factory=list)
+    unlocked_mounts: list[str] = Field(default_factory=lambda: ["none"])
+    inventory: dict[str, int] = Field(default_factory=dict)
+    stamps: list[str] = Field(default_factory=list)
+    stats: UserStats = Field(default_factory=UserStats)
+
+    is_connected: bool = False
+    current_player_id: str | None = None
+    node_id: str | None = None
+    last_login_at: datetime | None = None
+    last_logout_at: datetime | None = None
+    last_active_at: datetime | None = None
+    last_ip_hash: str | None = None
+    last_room: str | None = None
+    last_x: float | None = None
+    last_y: float | None = None
+
+    migration_source: str | None = None
+    migrated_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "users"
+        indexes = [
+            IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
+        ]
+
+    def public_profile(self) -> dict[str, Any]:
+        """The `user` object of `auth_success` and `joined` (PROTOCOL.md §1)."""
+        return {
+            "walletAddress": self.wallet_address,
+            "username": self.username,
+            "coins": self.coins,
+            "customization": dict(self.customization),
+            "unlockedCosmetics": list(self.unlocked_cosmetics),
+            "unlockedMounts": list(self.unlocked_mounts),
+            "inventory": dict(self.inventory),
+            "stamps": list(self.stamps),
+        }

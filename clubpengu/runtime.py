@@ -1,0 +1,32 @@
+"""Everything one node builds at start-up and hands down: settings, the database client,
+live connections and the dispatch table. Created in the app's lifespan (transport/app.py);
+later parts of the server hang their services here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.db import EmbeddedDatabase
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.transport.router import Router
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: AsyncMongoClient[dict[str, Any]]
+    router: Router
+    embedded: EmbeddedDatabase | None = None
+    connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    started_at: float = field(default_factory=time.monotonic)
+    shutting_down: bool = False
+    owns_client: bool = True
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at

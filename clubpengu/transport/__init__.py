@@ -1,0 +1,1 @@
+"""The edge: WebSocket and HTTP. Parses input, calls services, shapes replies."""

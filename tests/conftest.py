@@ -1,0 +1,76 @@
+"""The real database for every test: SecantusDB started once per test session on a free
+loopback port (with test commands, so fail points work), or MONGODB_URI when set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.db import EmbeddedDatabase, init_models
+from clubpengu.models import ALL_MODELS, User
+from tests.support import RunningServer, run_server
+
+TEST_DB = "clubpengu_test"
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("MONGODB_URI")
+    if external:
+        yield external
+        return
+    database = EmbeddedDatabase(
+        tmp_path_factory.mktemp("mongo"), extra_args=["--enable-test-commands"]
+    )
+    database.start()
+    try:
+        yield database.uri
+    finally:
+        database.stop()
+
+
+@pytest.fixture(scope="session")
+async def mongo_client(mongo_uri: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    await client.drop_database(TEST_DB)
+    await init_models(client, TEST_DB)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_db(mongo_client: AsyncMongoClient[dict[str, Any]]) -> None:
+    """Every test starts with empty collections (indexes kept), and with the models bound to
+    the shared test client (a test that ran an app on its own database rebinds them)."""
+    bound = User.get_pymongo_collection().database
+    if bound.client is not mongo_client or bound.name != TEST_DB:
+        await init_models(mongo_client, TEST_DB)
+    database = mongo_client[TEST_DB]
+    for model in ALL_MODELS:
+        await database[model.get_collection_name()].delete_many({})
+
+
+@pytest.fixture
+def settings(mongo_uri: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        mongodb_uri=mongo_uri,
+        mongodb_db=TEST_DB,
+        jwt_secret=TEST_SECRET,
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+async def server(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[RunningServer]:
+    async with run_server(settings, mongo_client) as running:
+        yield running

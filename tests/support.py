@@ -1,0 +1,214 @@
+"""Helpers for tests: a real uvicorn server in the test's event loop, WebSocket clients,
+and `clubpengu serve` as a real child process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+from pymongo import AsyncMongoClient
+
+from clubpengu.cli import TRANSPORT_MAX_FRAME, _Server
+from clubpengu.config import Settings
+from clubpengu.db import free_port
+from clubpengu.transport.app import build_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CLUBPENGU = Path(sys.executable).with_name("clubpengu")
+
+
+@dataclass
+class RunningServer:
+    server: uvicorn.Server
+    port: int
+    app: Any
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+@contextlib.asynccontextmanager
+async def run_server(
+    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None
+) -> AsyncIterator[RunningServer]:
+    """Serve the app with uvicorn on a free loopback port inside the current event loop."""
+    app = build_app(settings, client)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_config=None,
+        ws_max_size=TRANSPORT_MAX_FRAME,
+        timeout_graceful_shutdown=5,
+    )
+    server = _Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield RunningServer(server, port, app)
+    finally:
+        server.should_exit = True
+        await task
+
+
+class Client:
+    """A JSON WebSocket client with a receive timeout, for tests."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+
+    async def send(self, payload: dict[str, Any] | str | bytes) -> None:
+        if isinstance(payload, dict):
+            payload = json.dumps(payload)
+        await self.ws.send(payload)
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            message: dict[str, Any] = json.loads(await self.ws.recv())
+            return message
+
+    async def request(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        await self.send(payload)
+        return await self.recv(timeout)
+
+    async def recv_type(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Skip frames until one of type `kind` arrives."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.recv(timeout)
+                if message.get("type") == kind:
+                    return message
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str) -> AsyncIterator[Client]:
+    async with websockets.connect(url, max_size=None) as ws:
+        yield Client(ws)
+
+
+# --- `clubpengu serve` as a child process --------------------------------------------------
+
+
+@dataclass
+class ServeProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_records(self) -> list[dict[str, Any]]:
+        records = []
+        for line in self.log().splitlines():
+            with contextlib.suppress(ValueError):
+                records.append(json.loads(line))
+        return records
+
+    def embedded_port(self) -> int:
+        for record in self.log_records():
+            if record.get("msg") == "embedded database ready":
+                return int(record["port"])
+        raise AssertionError("no embedded database line in the log")
+
+
+def start_serve(
+    data_dir: Path, env: dict[str, str] | None = None, *, port: int | None = None
+) -> ServeProcess:
+    port = port or free_port()
+    log_path = data_dir.parent / f"serve-{port}.log"
+    full_env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    full_env.update({"CLUBPENGU_ENV": "development", "LOG_LEVEL": "info"})
+    full_env.update(env or {})
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(CLUBPENGU), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=data_dir.parent,
+        )
+    return ServeProcess(process, port, log_path)
+
+
+def wait_healthy(serve: ServeProcess, timeout: float = 30.0) -> float:
+    """Poll /health until 200; return the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if serve.process.poll() is not None:
+            raise AssertionError(f"serve exited with {serve.process.returncode}:\n{serve.log()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(serve.url + "/health", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"/health not 200 within {timeout} s:\n{serve.log()}")
+
+
+def stop_serve(serve: ServeProcess, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    if serve.process.poll() is None:
+        serve.process.send_signal(sig)
+    try:
+        return serve.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        serve.process.kill()
+        serve.process.wait()
+        raise
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[ServeProcess]:
+    serve = start_serve(data_dir, env)
+    try:
+        wait_healthy(serve)
+        yield serve
+    finally:
+        if serve.process.poll() is None:
+            stop_serve(serve)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is dead for our purposes.
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return False
+    return True
