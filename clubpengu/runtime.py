@@ -12,7 +12,13 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
+from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.services.auth import AuthService
+from clubpengu.services.presence import PresenceService
+from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.transport.router import Router
 
 
@@ -21,6 +27,13 @@ class Runtime:
     settings: Settings
     client: AsyncMongoClient[dict[str, Any]]
     router: Router
+    bus: EventBus
+    sessions: SessionRegistry
+    hub: Hub
+    auth: AuthService
+    presence: PresenceService
+    auth_ip_limiter: RateLimiter
+    auth_conn_limiter: RateLimiter
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

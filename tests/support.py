@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import base58
 import httpx
 import uvicorn
 import websockets
@@ -212,3 +213,47 @@ def pid_alive(pid: int) -> bool:
         if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
             return False
     return True
+
+
+# --- wallets and sign-in ------------------------------------------------------------------
+
+
+class Wallet:
+    """A real ed25519 key pair, as Phantom holds one."""
+
+    def __init__(self, seed: bytes | None = None) -> None:
+        from nacl.signing import SigningKey
+
+        self.key = SigningKey(seed) if seed else SigningKey.generate()
+        self.address: str = base58.b58encode(bytes(self.key.verify_key)).decode()
+
+    def sign(self, text: str) -> str:
+        return base58.b58encode(self.key.sign(text.encode()).signature).decode()
+
+
+async def sign_in(client: Client, wallet: Wallet, **request: Any) -> dict[str, Any]:
+    """auth_request + auth_verify over a WebSocket; returns the auth_success frame."""
+    challenge = await client.request({"type": "auth_request", **request})
+    assert challenge["type"] == "auth_challenge", challenge
+    reply = await client.request(
+        {
+            "type": "auth_verify",
+            "walletAddress": wallet.address,
+            "signature": wallet.sign(challenge["nonce"]),
+        }
+    )
+    assert reply["type"] == "auth_success", reply
+    return reply
+
+
+async def enter(
+    url: str, wallet: Wallet, room: str | None = None
+) -> tuple[Client, dict[str, Any], dict[str, Any]]:
+    """Open a connection, sign in and join; returns (client, auth_success, joined). The
+    caller closes the client."""
+    ws = await websockets.connect(url, max_size=None)
+    client = Client(ws)
+    signed = await sign_in(client, wallet)
+    joined = await client.request({"type": "join", **({"room": room} if room else {})})
+    assert joined["type"] == "joined", joined
+    return client, signed, joined

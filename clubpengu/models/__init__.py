@@ -2,6 +2,7 @@
 
 from beanie import Document
 
+from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
@@ -12,6 +13,7 @@ from clubpengu.models.user import User
 ALL_MODELS: tuple[type[Document], ...] = (
     User,
     AuthSession,
+    AuthChallenge,
     Puffle,
     Challenge,
     Match,
@@ -21,6 +23,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
 
 __all__ = [
     "ALL_MODELS",
+    "AuthChallenge",
     "AuthSession",
     "Challenge",
     "ChallengeStatus",

@@ -54,6 +54,9 @@ class Connection:
     closed: bool = False
     close_code: int | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Set by a handler whose reply must be the last frame (logout): the transport sends the
+    # reply, then closes with this code.
+    close_after_reply: tuple[int, str] | None = None
     on_close: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     _queue: deque[str] = field(default_factory=deque)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -110,6 +113,8 @@ class Connection:
         self.close_code = code
         with contextlib.suppress(Exception):
             await self.transport.close(code, reason)
+        # Leave rooms and record presence now, not when the peer gets round to closing.
+        await self._run_hooks()
 
     async def finish(self) -> None:
         """Called once by the transport when the socket has ended: stop the writer, run hooks."""
@@ -118,6 +123,9 @@ class Connection:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+        await self._run_hooks()
+
+    async def _run_hooks(self) -> None:
         hooks, self.on_close = self.on_close, []
         for hook in hooks:
             try:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -14,61 +15,106 @@ from starlette.routing import Route, WebSocketRoute
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
+from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.rooms import RoomCatalogue
+from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.runtime import Runtime
+from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.presence import PresenceService
+from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.transport.handlers import auth as auth_handlers
+from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
+from clubpengu.transport.http_auth import post_challenge, post_verify
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
 from clubpengu.transport.ws import websocket_endpoint
 
 logger = logging.getLogger(__name__)
+SIGN_IN_WINDOW = 60.0  # the AUTH_RATE_* limits are per minute
 
 
 async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
     return {"type": "pong", "ts": int(time.time() * 1000)}
 
 
-def build_router(settings: Settings) -> Router:
-    router = Router(settings.max_frame_bytes)
-    router.add("ping", Ping, _ping, public=True)
-    return router
+def _register_handlers(runtime: Runtime) -> None:
+    runtime.router.add("ping", Ping, _ping, public=True)
+    auth_handlers.register(runtime.router, runtime)
+    world_handlers.register(runtime.router, runtime)
+
+
+def _auth_service(settings: Settings) -> AuthService:
+    return AuthService(
+        AuthConfig(
+            domain=settings.auth_domain,
+            challenge_ttl=timedelta(seconds=settings.auth_challenge_ttl_seconds),
+            jwt_secret=settings.jwt_secret,
+            jwt_expiry=timedelta(seconds=settings.jwt_expiry_seconds),
+            admin_wallets=settings.admin_wallets,
+        )
+    )
+
+
+async def _connect(
+    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None
+) -> tuple[AsyncMongoClient[dict[str, Any]], EmbeddedDatabase | None]:
+    if client is not None:
+        await init_models(client, settings.mongodb_db)
+        return client, None
+    embedded = None
+    uri = settings.mongodb_uri
+    if uri is None:
+        embedded = EmbeddedDatabase(settings.data_dir)
+        uri = embedded.start()
+    client = make_client(settings, uri)
+    try:
+        await init_models(client, settings.mongodb_db)
+    except BaseException:
+        await client.close()
+        if embedded:
+            embedded.stop()
+        raise
+    return client, embedded
 
 
 async def start_runtime(
     settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None
 ) -> Runtime:
-    """Start the embedded database if no MONGODB_URI is set, connect, create indexes.
-
-    A `client` passed in (tests share one across many apps) is used as is and not closed.
-    """
-    embedded = None
+    """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
+    build the node's parts. A `client` passed in (tests share one) is not closed here."""
+    catalogue = RoomCatalogue.load()
     owns_client = client is None
-    if client is None:
-        uri = settings.mongodb_uri
-        if uri is None:
-            embedded = EmbeddedDatabase(settings.data_dir)
-            uri = embedded.start()
-        client = make_client(settings, uri)
-    try:
-        await init_models(client, settings.mongodb_db)
-    except BaseException:
-        if owns_client:
-            await client.close()
-        if embedded:
-            embedded.stop()
-        raise
-    return Runtime(
+    client, embedded = await _connect(settings, client)
+    bus = MemoryBus()
+    await bus.connect()
+    runtime = Runtime(
         settings=settings,
         client=client,
-        router=build_router(settings),
+        router=Router(settings.max_frame_bytes),
+        bus=bus,
+        sessions=SessionRegistry(bus, settings.node_id),
+        hub=Hub(catalogue),
+        auth=_auth_service(settings),
+        presence=PresenceService(settings.node_id),
+        auth_ip_limiter=RateLimiter(settings.auth_rate_per_ip, SIGN_IN_WINDOW),
+        auth_conn_limiter=RateLimiter(settings.auth_rate_per_connection, SIGN_IN_WINDOW),
         embedded=embedded,
         owns_client=owns_client,
     )
+    _register_handlers(runtime)
+    await runtime.sessions.start()
+    await runtime.presence.reset_node()
+    return runtime
 
 
 async def stop_runtime(runtime: Runtime) -> None:
     runtime.shutting_down = True
     await runtime.connections.close_all(1001, "server shutting down")
+    await runtime.sessions.stop()
+    await runtime.bus.disconnect()
     if runtime.owns_client:
         await runtime.client.close()
     if runtime.embedded is not None:
@@ -91,6 +137,8 @@ def build_app(
 
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/auth/challenge", post_challenge, methods=["POST"]),
+        Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

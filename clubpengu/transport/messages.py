@@ -6,7 +6,9 @@ clients may add fields (a client version, say) without breaking older servers.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -18,3 +20,34 @@ class Frame(BaseModel):
 
 class Ping(Frame):
     """`{"type":"ping"}` -> `{"type":"pong","ts":<ms>}`: a client-side keepalive/latency probe."""
+
+
+# --- sign-in (PROTOCOL.md §1) ------------------------------------------------------------
+# Wallet and signature are typed loosely here on purpose: a malformed one is answered with
+# `auth_failure` and its protocol code (invalid_wallet / invalid_signature), not with a
+# generic `invalid_message`.
+
+
+class AuthRequest(Frame):
+    wallet_address: Any = None
+
+
+class AuthVerify(Frame):
+    wallet_address: Any = None
+    signature: Any = None
+
+
+class Logout(Frame):
+    pass
+
+
+# --- entering the world (PROTOCOL.md §2) -------------------------------------------------
+
+
+class Join(Frame):
+    token: str | None = Field(default=None, max_length=4096)
+    room: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ChangeRoom(Frame):
+    room: str = Field(min_length=1, max_length=64)

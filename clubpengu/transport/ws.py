@@ -74,3 +74,5 @@ async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connect
         reply = await router.dispatch(connection, text)
         if reply is not None:
             connection.send_text(dumps(reply))
+        if connection.close_after_reply is not None:
+            await connection.close(*connection.close_after_reply)

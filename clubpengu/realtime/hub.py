@@ -1,0 +1,101 @@
+"""The node's rooms and who is in them: joins, leaves and fan-out to members.
+
+Pushes to a room are serialised once and the same text is queued on every member's
+connection. A player is in at most one room; `leave` is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from clubpengu.errors import InvalidMessage, RoomFull
+from clubpengu.realtime.connection import Connection, dumps
+from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Member:
+    connection: Connection
+    player_id: str
+    wallet: str | None
+    username: str
+    customization: dict[str, str]
+    x: float
+    y: float
+
+    def public(self) -> dict[str, Any]:
+        """The `<player>` object of PROTOCOL.md §2."""
+        return {
+            "playerId": self.player_id,
+            "walletAddress": self.wallet,
+            "username": self.username,
+            "x": self.x,
+            "y": self.y,
+            "customization": self.customization,
+        }
+
+
+@dataclass(eq=False)
+class Room:
+    spec: RoomSpec
+    members: dict[str, Member] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def broadcast(self, payload: dict[str, Any], exclude: str | None = None) -> None:
+        text = dumps(payload)
+        for player_id, member in self.members.items():
+            if player_id != exclude:
+                member.connection.send_text(text)
+
+
+class Hub:
+    def __init__(self, catalogue: RoomCatalogue) -> None:
+        self.catalogue = catalogue
+        self.rooms: dict[str, Room] = {}
+        self.members: dict[str, Member] = {}  # by connection id
+
+    def spec(self, room_id: str | None) -> RoomSpec:
+        spec = self.catalogue.get(room_id) if isinstance(room_id, str) else None
+        if spec is None:
+            raise InvalidMessage("room: no such room")
+        return spec
+
+    def room_of(self, connection: Connection) -> Room | None:
+        member = self.members.get(connection.id)
+        return self.rooms.get(connection.room) if member and connection.room else None
+
+    def member(self, connection: Connection) -> Member | None:
+        return self.members.get(connection.id)
+
+    def join(self, member: Member, spec: RoomSpec) -> list[dict[str, Any]]:
+        """Seat `member` in the room and tell the others; returns everyone's `<player>`."""
+        room = self.rooms.get(spec.id)
+        if room is None:
+            room = self.rooms[spec.id] = Room(spec)
+        if len(room.members) >= spec.capacity:
+            raise RoomFull(f"{spec.name} is full ({spec.capacity} penguins); try another room")
+        self.leave(member.connection)
+        room.members[member.player_id] = member
+        self.members[member.connection.id] = member
+        member.connection.room = spec.id
+        room.broadcast({"type": "player_joined", "player": member.public()}, member.player_id)
+        return [other.public() for other in room.members.values()]
+
+    def leave(self, connection: Connection) -> Member | None:
+        member = self.members.pop(connection.id, None)
+        if member is None:
+            return None
+        room = self.rooms.get(connection.room or "")
+        connection.room = None
+        if room is not None and room.members.pop(member.player_id, None) is not None:
+            room.broadcast({"type": "player_left", "playerId": member.player_id})
+            if not room.members:
+                del self.rooms[room.id]
+        return member

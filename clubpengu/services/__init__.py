@@ -1,0 +1,1 @@
+"""Services: the rules. They raise DomainErrors and never import the transport."""

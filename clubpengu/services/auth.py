@@ -1,0 +1,318 @@
+"""Wallet sign-in (seed 000 Phase 2, PROTOCOL.md §1) with Sign-In With Solana's replay
+protections, JWT sessions backed by AuthSession documents, and token checks.
+
+A challenge names the domain, carries 128+ bits of fresh randomness, an issue and an expiry
+time, and the wallet when the client named one. It is single-use: whoever asks to verify
+takes it, success or not. `sign_in` never raises for bad input; it returns one of
+PROTOCOL.md's failure codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import base58
+import jwt
+from bson import ObjectId
+from bson.errors import InvalidId
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from clubpengu.errors import NotAuthenticated
+from clubpengu.models import AuthChallenge, AuthSession, User
+from clubpengu.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+STATEMENT = "Sign this message to authenticate with Club Pengu"
+JWT_ALGORITHM = "HS256"
+NONCE_BYTES = 16  # 128 bits, SIWS's minimum
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+MAX_WALLET_TEXT = 64  # base58 of 32 bytes is at most 44 characters
+MAX_SIGNATURE_TEXT = 128  # base58 of 64 bytes is at most 88 characters
+
+
+class AuthFailureCode(StrEnum):
+    NO_CHALLENGE = "no_challenge"
+    CHALLENGE_EXPIRED = "challenge_expired"
+    INVALID_WALLET = "invalid_wallet"
+    INVALID_SIGNATURE = "invalid_signature"
+    RATE_LIMITED = "rate_limited"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    domain: str
+    challenge_ttl: timedelta
+    jwt_secret: str
+    jwt_expiry: timedelta
+    admin_wallets: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    text: str
+    wallet: str | None
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What a valid token proves: who, which session, which role, until when."""
+
+    wallet: str
+    session_id: str
+    role: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    user: User
+    is_new_user: bool
+    session: SessionInfo
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def decode_wallet(text: Any) -> bytes | None:
+    """The 32-byte public key of a base58 wallet address, or None."""
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_WALLET_TEXT:
+        return None
+    try:
+        raw: bytes = base58.b58decode(text)
+    except ValueError:
+        return None
+    if len(raw) != PUBLIC_KEY_BYTES or base58.b58encode(raw).decode() != text:
+        return None
+    return raw
+
+
+def _decode_signature(text: Any) -> bytes | None:
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_SIGNATURE_TEXT:
+        return None
+    try:
+        raw: bytes = base58.b58decode(text)
+    except ValueError:
+        return None
+    return raw if len(raw) == SIGNATURE_BYTES else None
+
+
+class AuthService:
+    def __init__(self, config: AuthConfig, clock: Callable[[], datetime] = utcnow) -> None:
+        self.config = config
+        self.clock = clock
+        # Client IPs are stored only as HMACs under a key derived from the JWT secret:
+        # stable enough to spot repeat addresses, useless to anyone without the secret.
+        self._ip_key = hmac.new(config.jwt_secret.encode(), b"ip-hash", hashlib.sha256).digest()
+
+    # --- challenges -----------------------------------------------------------------------
+
+    def challenge(self, wallet: str | None = None) -> Challenge | AuthFailureCode:
+        if wallet is not None and decode_wallet(wallet) is None:
+            return AuthFailureCode.INVALID_WALLET
+        issued = self.clock()
+        expires = issued + self.config.challenge_ttl
+        lines = [f"{self.config.domain} wants you to sign in with your Solana account:"]
+        lines.append(wallet or "(any wallet)")
+        lines += [
+            "",
+            STATEMENT,
+            "",
+            "Version: 1",
+            f"Nonce: {secrets.token_hex(NONCE_BYTES)}",
+            f"Issued At: {iso(issued)}",
+            f"Expiration Time: {iso(expires)}",
+        ]
+        return Challenge("\n".join(lines), wallet, issued, expires)
+
+    async def http_challenge(self, wallet: str | None) -> tuple[str, Challenge] | AuthFailureCode:
+        """A challenge kept in MongoDB under an id, for `POST /auth/challenge`."""
+        challenge = self.challenge(wallet)
+        if isinstance(challenge, AuthFailureCode):
+            return challenge
+        stored = AuthChallenge(
+            text=challenge.text,
+            wallet_address=wallet,
+            issued_at=challenge.issued_at,
+            expires_at=challenge.expires_at,
+        )
+        await stored.insert()
+        return str(stored.id), challenge
+
+    async def take_http_challenge(self, challenge_id: Any) -> Challenge | None:
+        """Remove and return a stored challenge; None if unknown or already taken."""
+        try:
+            oid = ObjectId(challenge_id) if isinstance(challenge_id, str) else None
+        except InvalidId:
+            oid = None
+        if oid is None:
+            return None
+        raw = await AuthChallenge.get_pymongo_collection().find_one_and_delete({"_id": oid})
+        if raw is None:
+            return None
+        stored = AuthChallenge.model_validate(raw)
+        return Challenge(stored.text, stored.wallet_address, stored.issued_at, stored.expires_at)
+
+    # --- verification ---------------------------------------------------------------------
+
+    def check(
+        self, challenge: Challenge | None, wallet: Any, signature: Any
+    ) -> AuthFailureCode | None:
+        """Which failure code applies, or None when the signature is good."""
+        if challenge is None:
+            return AuthFailureCode.NO_CHALLENGE
+        if self.clock() >= challenge.expires_at:
+            return AuthFailureCode.CHALLENGE_EXPIRED
+        public_key = decode_wallet(wallet)
+        if public_key is None or (challenge.wallet is not None and challenge.wallet != wallet):
+            return AuthFailureCode.INVALID_WALLET
+        raw_signature = _decode_signature(signature)
+        if raw_signature is None:
+            return AuthFailureCode.INVALID_SIGNATURE
+        try:
+            VerifyKey(public_key).verify(challenge.text.encode(), raw_signature)
+        except (BadSignatureError, ValueError):
+            return AuthFailureCode.INVALID_SIGNATURE
+        return None
+
+    async def sign_in(
+        self, challenge: Challenge | None, wallet: Any, signature: Any, ip: str
+    ) -> SignedIn | AuthFailureCode:
+        """Verify, then create or update the User, open an AuthSession and issue a JWT."""
+        failure = self.check(challenge, wallet, signature)
+        if failure is not None:
+            logger.info("sign-in refused", extra={"reason": str(failure)})
+            return failure
+        assert isinstance(wallet, str)
+        user, is_new = await self._upsert_user(wallet, ip)
+        role = Role.ADMIN.value if wallet in self.config.admin_wallets else None
+        session = await self._open_session(wallet, role, ip)
+        logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
+        return SignedIn(self._token(session), user, is_new, session)
+
+    def hash_ip(self, ip: str) -> str:
+        return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()
+
+    async def _upsert_user(self, wallet: str, ip: str) -> tuple[User, bool]:
+        now = self.clock()
+        on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
+        fresh = User(
+            wallet_address=wallet,
+            username=f"Penguin{secrets.randbelow(10_000):04d}",
+            created_at=now,
+            updated_at=now,
+        ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+        for key in on_login:
+            fresh.pop(key, None)
+        result = await User.get_pymongo_collection().update_one(
+            {"walletAddress": wallet}, {"$set": on_login, "$setOnInsert": fresh}, upsert=True
+        )
+        user = await User.find_one(User.wallet_address == wallet)
+        assert user is not None
+        return user, result.upserted_id is not None
+
+    async def _open_session(self, wallet: str, role: str | None, ip: str) -> SessionInfo:
+        expires = self.clock() + self.config.jwt_expiry
+        session = AuthSession(
+            wallet_address=wallet, expires_at=expires, role=role, ip_hash=self.hash_ip(ip)
+        )
+        await session.insert()
+        return SessionInfo(wallet, str(session.id), role, expires)
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def _token(self, session: SessionInfo) -> str:
+        issued = self.clock()
+        claims: dict[str, Any] = {
+            "sub": session.wallet,
+            "wallet": session.wallet,
+            "sid": session.session_id,
+            "iat": int(issued.timestamp()),
+            "exp": int(session.expires_at.timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        if session.role:
+            claims["role"] = session.role
+        return jwt.encode(claims, self.config.jwt_secret, algorithm=JWT_ALGORITHM)
+
+    def decode(self, token: Any) -> dict[str, Any]:
+        """The claims of a well-formed, correctly signed, unexpired token. Raises
+        NotAuthenticated. Only HS256 is accepted: no `none`, no algorithm confusion."""
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            raise NotAuthenticated("A valid token is required")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.config.jwt_secret,
+                algorithms=[JWT_ALGORITHM],
+                options={"require": ["exp", "iat", "sub", "sid", "jti"]},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("The token has expired; sign in again") from None
+        except jwt.PyJWTError:
+            raise NotAuthenticated("The token is not valid") from None
+        if self.clock().timestamp() >= claims["exp"]:
+            raise NotAuthenticated("The token has expired; sign in again")
+        return claims
+
+    async def authenticate(self, token: Any) -> SessionInfo:
+        """Check the token and that its AuthSession exists and is not revoked."""
+        claims = self.decode(token)
+        session = await self._live_session(claims.get("sid"))
+        if session is None or session.wallet_address != claims["sub"]:
+            raise NotAuthenticated("The session has ended; sign in again")
+        return SessionInfo(
+            session.wallet_address, str(session.id), session.role, session.expires_at
+        )
+
+    async def _live_session(self, session_id: Any) -> AuthSession | None:
+        try:
+            oid = ObjectId(session_id) if isinstance(session_id, str) else None
+        except InvalidId:
+            return None
+        if oid is None:
+            return None
+        session = await AuthSession.get(oid)
+        if session is None or session.revoked_at is not None:
+            return None
+        if self.clock() >= session.expires_at:
+            return None
+        return session
+
+    async def revoke(self, session_id: str, reason: str) -> bool:
+        """Mark a session revoked; True if it was live. Its tokens stop working at once."""
+        try:
+            oid = ObjectId(session_id)
+        except InvalidId:
+            return False
+        result = await AuthSession.get_pymongo_collection().update_one(
+            {"_id": oid, "revokedAt": None},
+            {"$set": {"revokedAt": self.clock(), "revokedReason": reason}},
+        )
+        return result.modified_count == 1
+
+
+def short(wallet: str) -> str:
+    """A wallet shortened for logs: enough to correlate, not the whole address."""
+    return f"{wallet[:4]}…{wallet[-4:]}" if len(wallet) > 10 else wallet

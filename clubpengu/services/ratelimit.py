@@ -1,0 +1,66 @@
+"""Token buckets keyed by string (a connection id, a client IP, a wallet)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """`rate` events per `per` seconds with bursts up to `burst` (default `rate`).
+
+    A rate of 0 turns the limiter off. Idle buckets are pruned as they fill back up, so
+    memory stays proportional to the keys active in the last `per` seconds.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.enabled = rate > 0
+        self.refill = rate / per if self.enabled else 0.0
+        self.burst = burst if burst is not None else rate
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, _Bucket] = {}
+
+    def allow(self, key: str, cost: float = 1.0) -> bool:
+        if not self.enabled:
+            return True
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+        else:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.refill)
+            bucket.updated = now
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
+            return True
+        return False
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        full = [
+            key
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self.refill >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]

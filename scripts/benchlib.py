@@ -1,0 +1,151 @@
+"""Shared pieces of the benchmark scripts: a `clubpengu serve` child on a temp data
+directory, process CPU/RSS sampling, percentiles, and a wallet that signs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import base58
+from nacl.signing import SigningKey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Wallet:
+    def __init__(self) -> None:
+        self.key = SigningKey.generate()
+        self.address = base58.b58encode(bytes(self.key.verify_key)).decode()
+
+    def sign(self, text: str) -> str:
+        return base58.b58encode(self.key.sign(text.encode()).signature).decode()
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def database_pid(self) -> int:
+        """The embedded SecantusDB child of the server."""
+        return int((self.data_dir / "secantusd.pid").read_text())
+
+
+@contextlib.contextmanager
+def serve(env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start `clubpengu serve` on the embedded database in a temp dir; stop it after."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        full_env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+        full_env.update({"AUTH_RATE_PER_IP": "0", "LOG_LEVEL": "warning"})
+        full_env.update(env or {})
+        clubpengu = Path(sys.executable).with_name("clubpengu")
+        command = [str(clubpengu), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+        try:
+            _wait_healthy(port, process)
+            yield Server(process, port, data_dir)
+        finally:
+            process.terminate()
+            process.wait(20)
+            log.close()
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r,
+        ):
+            if r.status == 200:
+                return
+        time.sleep(0.05)
+    raise SystemExit("server not healthy within 60 s")
+
+
+class ProcessSampler:
+    """CPU % and RSS of a process from /proc (Linux), between `start()` and `stop()`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.started: tuple[float, float] | None = None
+
+    def _cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self.ticks
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def start(self) -> None:
+        self.started = (time.monotonic(), self._cpu_seconds())
+
+    def cpu_percent(self) -> float:
+        assert self.started is not None
+        wall = time.monotonic() - self.started[0]
+        return 100 * (self._cpu_seconds() - self.started[1]) / wall if wall else 0.0
+
+
+def summary_ms(samples: list[float]) -> dict[str, float]:
+    """count, median, p95, p99, max of latencies given in seconds, in milliseconds."""
+    if not samples:
+        return {"count": 0}
+    ms = sorted(s * 1000 for s in samples)
+    q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
+    return {
+        "count": len(ms),
+        "p50": round(statistics.median(ms), 2),
+        "p95": round(q[94], 2),
+        "p99": round(q[98], 2),
+        "max": round(ms[-1], 2),
+    }
+
+
+def git_revision() -> str:
+    with contextlib.suppress(Exception):
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    return "unknown"
+
+
+def write_json(path: Path | None, figures: dict[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(figures | {"git": git_revision()}, indent=2))

@@ -1,0 +1,106 @@
+"""The HTTP twin of sign-in, and bearer checks."""
+
+from __future__ import annotations
+
+import httpx
+import jwt
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from tests.conftest import TEST_SECRET
+from tests.support import RunningServer, Wallet, run_server
+
+
+async def _sign_in(http: httpx.AsyncClient, url: str, wallet: Wallet) -> httpx.Response:
+    challenge = (await http.post(url + "/auth/challenge", json={})).json()
+    return await http.post(
+        url + "/auth/verify",
+        json={
+            "challengeId": challenge["challengeId"],
+            "walletAddress": wallet.address,
+            "signature": wallet.sign(challenge["nonce"]),
+        },
+    )
+
+
+async def test_http_sign_in_returns_the_auth_success_body(server: RunningServer) -> None:
+    wallet = Wallet()
+    async with httpx.AsyncClient() as http:
+        challenge = await http.post(server.url + "/auth/challenge", json={})
+        response = await _sign_in(http, server.url, wallet)
+
+    assert challenge.status_code == 200
+    assert set(challenge.json()) == {"challengeId", "nonce", "expiresAt"}
+    body = response.json()
+    assert response.status_code == 200
+    assert body["type"] == "auth_success"
+    assert body["isNewUser"] is True
+    assert body["user"]["walletAddress"] == wallet.address
+    assert jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"])["sub"] == wallet.address
+
+
+async def test_an_http_challenge_is_single_use(server: RunningServer) -> None:
+    wallet = Wallet()
+    async with httpx.AsyncClient() as http:
+        challenge = (await http.post(server.url + "/auth/challenge", json={})).json()
+        verify = {
+            "challengeId": challenge["challengeId"],
+            "walletAddress": wallet.address,
+            "signature": wallet.sign(challenge["nonce"]),
+        }
+        first = await http.post(server.url + "/auth/verify", json=verify)
+        second = await http.post(server.url + "/auth/verify", json=verify)
+
+    assert first.status_code == 200
+    assert second.status_code == 401
+    assert second.json() == {"type": "auth_failure", "error": "no_challenge"}
+
+
+async def test_http_verify_with_an_unknown_challenge_id(server: RunningServer) -> None:
+    wallet = Wallet()
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            server.url + "/auth/verify",
+            json={"challengeId": "nope", "walletAddress": wallet.address, "signature": "x"},
+        )
+
+    assert response.json()["error"] == "no_challenge"
+
+
+async def test_http_sign_in_rejects_bad_json(server: RunningServer) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(server.url + "/auth/verify", content=b"{nope")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_json"
+
+
+async def test_an_http_challenge_for_a_malformed_wallet_is_refused(server: RunningServer) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(server.url + "/auth/challenge", json={"walletAddress": "0O"})
+
+    assert response.status_code == 400
+    assert response.json() == {"type": "auth_failure", "error": "invalid_wallet"}
+
+
+async def test_admin_wallets_get_the_admin_role_over_http(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, object]]
+) -> None:
+    admin, player = Wallet(), Wallet()
+    admin_settings = settings.with_overrides(admin_wallets=frozenset({admin.address}))
+    async with run_server(admin_settings, mongo_client) as server, httpx.AsyncClient() as http:
+        admin_token = (await _sign_in(http, server.url, admin)).json()["token"]
+        player_token = (await _sign_in(http, server.url, player)).json()["token"]
+
+    assert jwt.decode(admin_token, TEST_SECRET, algorithms=["HS256"])["role"] == "admin"
+    assert "role" not in jwt.decode(player_token, TEST_SECRET, algorithms=["HS256"])
+
+
+async def test_http_sign_in_is_rate_limited_per_ip(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, object]]
+) -> None:
+    limited = settings.with_overrides(auth_rate_per_ip=2)
+    async with run_server(limited, mongo_client) as server, httpx.AsyncClient() as http:
+        statuses = [(await http.post(server.url + "/auth/challenge")).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
