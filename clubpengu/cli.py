@@ -6,13 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from clubpengu.cli_db import create_users_command
 from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
+from clubpengu.dbusers import app_login
 from clubpengu.logs import configure_logging
 
 EXIT_OK = 0
@@ -53,6 +55,8 @@ def _settings_for_serve(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = Path(args.data_dir)
     settings = settings.with_overrides(**overrides)
     settings.check_production()
+    if settings.db_auth and settings.embedded_db:
+        app_login(settings)  # fail now, with one line, if the users were never created
     return ensure_jwt_secret(settings)
 
 
@@ -101,7 +105,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)",
     )
     serve_parser.set_defaults(func=serve)
+
+    db_parser = commands.add_parser("db", help="Administer the database.")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    users = db_commands.add_parser(
+        "create-users",
+        help="Create the application (readWrite) and analyst (read-only) database users.",
+        epilog="example: MONGODB_URI=mongodb://admin:...@db/ clubpengu db create-users",
+    )
+    users.add_argument("--data-dir", help="embedded database directory")
+    users.set_defaults(func=_with_settings(create_users_command))
     return parser
+
+
+def _with_settings(
+    command: Callable[[Settings, argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Load settings (one clear line and exit 2 on a bad value), then run `command`."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            settings = load_settings()
+            if getattr(args, "data_dir", None):
+                settings = settings.with_overrides(data_dir=Path(args.data_dir))
+        except ConfigError as error:
+            print(f"clubpengu: configuration error: {error}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        configure_logging("warning", settings.node_id)
+        return command(settings, args)
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,6 +54,11 @@ class Settings:
     auth_rate_per_ip: int = 60
     auth_rate_per_connection: int = 10
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    db_auth: bool = False
+    db_app_user: str = "clubpengu_app"
+    db_app_password: str | None = field(default=None, repr=False)
+    db_analyst_user: str = "clubpengu_analyst"
+    db_analyst_password: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -171,6 +176,13 @@ def _trusted_proxies(reader: _Reader) -> tuple[ipaddress.IPv4Network | ipaddress
     return tuple(networks)
 
 
+def _db_user(reader: _Reader, name: str, default: str) -> str:
+    user = reader.text(name, default) or default
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", user):
+        raise ConfigError(f"{name}: use 1-64 letters, digits, '_', '.' or '-'")
+    return user
+
+
 def _admin_wallets(reader: _Reader) -> frozenset[str]:
     import base58
 
@@ -241,6 +253,11 @@ def load_settings(
         auth_rate_per_ip=r.integer("AUTH_RATE_PER_IP", 60),
         auth_rate_per_connection=r.integer("AUTH_RATE_PER_CONNECTION", 10),
         trusted_proxies=_trusted_proxies(r),
+        db_auth=r.flag("CLUBPENGU_DB_AUTH", False),
+        db_app_user=_db_user(r, "MONGODB_APP_USER", "clubpengu_app"),
+        db_app_password=r.text("MONGODB_APP_PASSWORD"),
+        db_analyst_user=_db_user(r, "MONGODB_ANALYST_USER", "clubpengu_analyst"),
+        db_analyst_password=r.text("MONGODB_ANALYST_PASSWORD"),
     )
 
 

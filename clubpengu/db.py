@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
@@ -33,6 +34,7 @@ from clubpengu.models import ALL_MODELS
 logger = logging.getLogger(__name__)
 
 PID_FILE = "secantusd.pid"
+PORT_FILE = "secantusd.port"
 STORAGE_SUBDIR = "wiredtiger"
 _PR_SET_PDEATHSIG = 1
 
@@ -94,7 +96,10 @@ class EmbeddedDatabase:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        return embedded_uri(self.port)
+
+    def uri_for(self, user: str, password: str) -> str:
+        return embedded_uri(self.port, user, password)
 
     @property
     def storage_path(self) -> Path:
@@ -128,6 +133,9 @@ class EmbeddedDatabase:
         log.close()
         self.pid_file.write_text(str(self.process.pid))
         self._wait_until_ready()
+        # Lets command-line tools reach the database of a running server (WiredTiger
+        # allows one process per data directory).
+        (self.data_dir / PORT_FILE).write_text(str(self.port))
         logger.info("embedded database ready", extra={"port": self.port, "pid": self.process.pid})
         return self.uri
 
@@ -173,8 +181,9 @@ class EmbeddedDatabase:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        with contextlib.suppress(OSError):
-            self.pid_file.unlink()
+        for name in (PID_FILE, PORT_FILE):
+            with contextlib.suppress(OSError):
+                (self.data_dir / name).unlink()
 
     def __enter__(self) -> EmbeddedDatabase:
         self.start()
@@ -182,6 +191,25 @@ class EmbeddedDatabase:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def embedded_uri(port: int, user: str | None = None, password: str | None = None) -> str:
+    credentials = ""
+    if user is not None and password is not None:
+        credentials = f"{quote_plus(user)}:{quote_plus(password)}@"
+    suffix = "&authSource=admin" if credentials else ""
+    return f"mongodb://{credentials}127.0.0.1:{port}/?directConnection=true{suffix}"
+
+
+def running_embedded_port(data_dir: Path) -> int | None:
+    """The port of an embedded database a server is running on `data_dir`, if any."""
+    try:
+        pid = int((data_dir / PID_FILE).read_text().strip())
+        port = int((data_dir / PORT_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return port
 
 
 def _terminate_pid(pid: int, timeout: float = 10.0) -> None:

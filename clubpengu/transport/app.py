@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
+from clubpengu.dbusers import app_login
 from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub
@@ -67,8 +68,12 @@ async def _connect(
     embedded = None
     uri = settings.mongodb_uri
     if uri is None:
-        embedded = EmbeddedDatabase(settings.data_dir)
+        embedded = EmbeddedDatabase(
+            settings.data_dir, extra_args=["--auth"] if settings.db_auth else []
+        )
         uri = embedded.start()
+        if settings.db_auth:
+            uri = embedded.uri_for(*app_login(settings))
     client = make_client(settings, uri)
     try:
         await init_models(client, settings.mongodb_db)
