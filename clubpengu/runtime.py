@@ -17,6 +17,7 @@ from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService
+from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.transport.router import Router
@@ -34,6 +35,7 @@ class Runtime:
     presence: PresenceService
     auth_ip_limiter: RateLimiter
     auth_conn_limiter: RateLimiter
+    events: EventRecorder
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

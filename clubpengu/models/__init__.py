@@ -5,6 +5,7 @@ from beanie import Document
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
+from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
@@ -19,14 +20,18 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Match,
     MatchEvent,
     Transaction,
+    Event,
+    AuditLog,
 )
 
 __all__ = [
     "ALL_MODELS",
+    "AuditLog",
     "AuthChallenge",
     "AuthSession",
     "Challenge",
     "ChallengeStatus",
+    "Event",
     "Match",
     "MatchEvent",
     "MatchPlayer",

@@ -58,6 +58,7 @@ class Match(Document):
         indexes = [
             IndexModel([("status", ASCENDING), ("turnDeadline", ASCENDING)], name="sweep"),
             IndexModel([("wallets", ASCENDING), ("createdAt", DESCENDING)], name="history"),
+            IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
         ]
 
 

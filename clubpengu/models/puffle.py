@@ -7,6 +7,7 @@ from typing import Annotated
 
 from beanie import Document, Indexed
 from pydantic import Field
+from pymongo import ASCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, utcnow
 
@@ -36,3 +37,4 @@ class Puffle(Document):
 
     class Settings:
         name = "puffles"
+        indexes = [IndexModel([("adoptedAt", ASCENDING)], name="by_adopted")]

@@ -42,4 +42,5 @@ class Transaction(Document):
         indexes = [
             IndexModel([("walletAddress", ASCENDING), ("createdAt", DESCENDING)], name="by_wallet"),
             IndexModel([("type", ASCENDING), ("createdAt", DESCENDING)], name="by_type"),
+            IndexModel([("createdAt", ASCENDING)], name="by_created"),
         ]

@@ -71,6 +71,7 @@ class User(Document):
         name = "users"
         indexes = [
             IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
+            IndexModel([("createdAt", ASCENDING)], name="by_created"),
         ]
 
     def public_profile(self) -> dict[str, Any]:

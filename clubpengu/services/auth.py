@@ -30,6 +30,7 @@ from nacl.signing import VerifyKey
 from clubpengu.errors import NotAuthenticated
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import utcnow
+from clubpengu.services.events import EventRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,15 @@ def _decode_signature(text: Any) -> bytes | None:
 
 
 class AuthService:
-    def __init__(self, config: AuthConfig, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        clock: Callable[[], datetime] = utcnow,
+        events: EventRecorder | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.events = events
         # Client IPs are stored only as HMACs under a key derived from the JWT secret:
         # stable enough to spot repeat addresses, useless to anyone without the secret.
         self._ip_key = hmac.new(config.jwt_secret.encode(), b"ip-hash", hashlib.sha256).digest()
@@ -202,12 +209,17 @@ class AuthService:
         failure = self.check(challenge, wallet, signature)
         if failure is not None:
             logger.info("sign-in refused", extra={"reason": str(failure)})
+            if self.events is not None:
+                known = wallet if decode_wallet(wallet) is not None else None
+                self.events.record("sign_in_failed", known, code=str(failure))
             return failure
         assert isinstance(wallet, str)
         user, is_new = await self._upsert_user(wallet, ip)
         role = Role.ADMIN.value if wallet in self.config.admin_wallets else None
         session = await self._open_session(wallet, role, ip)
         logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
+        if self.events is not None:
+            self.events.record("sign_in", wallet, newUser=is_new)
         return SignedIn(self._token(session), user, is_new, session)
 
     def hash_ip(self, ip: str) -> str:

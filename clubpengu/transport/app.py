@@ -23,6 +23,7 @@ from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.transport.handlers import auth as auth_handlers
@@ -47,7 +48,7 @@ def _register_handlers(runtime: Runtime) -> None:
     world_handlers.register(runtime.router, runtime)
 
 
-def _auth_service(settings: Settings) -> AuthService:
+def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
     return AuthService(
         AuthConfig(
             domain=settings.auth_domain,
@@ -55,7 +56,8 @@ def _auth_service(settings: Settings) -> AuthService:
             jwt_secret=settings.jwt_secret,
             jwt_expiry=timedelta(seconds=settings.jwt_expiry_seconds),
             admin_wallets=settings.admin_wallets,
-        )
+        ),
+        events=events,
     )
 
 
@@ -95,6 +97,7 @@ async def start_runtime(
     client, embedded = await _connect(settings, client)
     bus = MemoryBus()
     await bus.connect()
+    events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
     runtime = Runtime(
         settings=settings,
         client=client,
@@ -102,7 +105,8 @@ async def start_runtime(
         bus=bus,
         sessions=SessionRegistry(bus, settings.node_id),
         hub=Hub(catalogue),
-        auth=_auth_service(settings),
+        auth=_auth_service(settings, events),
+        events=events,
         presence=PresenceService(settings.node_id),
         auth_ip_limiter=RateLimiter(settings.auth_rate_per_ip, SIGN_IN_WINDOW),
         auth_conn_limiter=RateLimiter(settings.auth_rate_per_connection, SIGN_IN_WINDOW),
@@ -111,6 +115,7 @@ async def start_runtime(
     )
     _register_handlers(runtime)
     await runtime.sessions.start()
+    events.start()
     await runtime.presence.reset_node()
     return runtime
 
@@ -119,6 +124,7 @@ async def stop_runtime(runtime: Runtime) -> None:
     runtime.shutting_down = True
     await runtime.connections.close_all(1001, "server shutting down")
     await runtime.sessions.stop()
+    await runtime.events.stop()
     await runtime.bus.disconnect()
     if runtime.owns_client:
         await runtime.client.close()

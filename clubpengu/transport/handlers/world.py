@@ -110,6 +110,7 @@ class WorldHandlers:
         connection.attributes["last_room"] = spec.id
         _arm_expiry(self.runtime, connection, session)
         await self.runtime.presence.connected(user.wallet_address, player_id, spec.id)
+        self.runtime.events.record("join", user.wallet_address, room=spec.id)
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return {
             "type": "joined",
@@ -150,7 +151,12 @@ class WorldHandlers:
         except RoomFull:
             member.x, member.y = old_position
             raise
+        previous = connection.attributes.get("last_room")
         connection.attributes["last_room"] = spec.id
+        if connection.wallet:
+            self.runtime.events.record(
+                "room_change", connection.wallet, fromRoom=previous, toRoom=spec.id
+            )
         profile: dict[str, Any] | None = _guest_profile(member.username)
         if connection.wallet:
             await self.runtime.presence.connected(connection.wallet, member.player_id, spec.id)

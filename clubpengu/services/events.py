@@ -1,0 +1,89 @@
+"""EventRecorder: writes Event documents in the background, in batches.
+
+Recording is a list append on the caller's path (sign-in, join, room change); a task
+inserts what accumulated about once a second with one unordered `insert_many`, and on
+shutdown. Events are history, not state: if the database is down, a failed batch is kept
+and retried, but the buffer is capped (oldest dropped, with a warning) so an outage cannot
+exhaust memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from clubpengu.models.base import utcnow
+from clubpengu.models.event import Event
+
+logger = logging.getLogger(__name__)
+
+
+class EventRecorder:
+    def __init__(
+        self,
+        node_id: str,
+        retention: timedelta,
+        *,
+        interval: float = 1.0,
+        max_buffer: int = 100_000,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.node_id = node_id
+        self.retention = retention
+        self.interval = interval
+        self.max_buffer = max_buffer
+        self.clock = clock
+        self._buffer: list[dict[str, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.dropped = 0
+
+    def record(self, kind: str, wallet: str | None, **data: Any) -> None:
+        now = self.clock()
+        if len(self._buffer) >= self.max_buffer:
+            self._buffer.pop(0)
+            self.dropped += 1
+        self._buffer.append(
+            {
+                "kind": kind,
+                "walletAddress": wallet,
+                "at": now,
+                "nodeId": self.node_id,
+                "data": data,
+                "expiresAt": now + self.retention,
+            }
+        )
+
+    async def flush(self) -> int:
+        async with self._lock:
+            batch, self._buffer = self._buffer, []
+            if not batch:
+                return 0
+            try:
+                await Event.get_pymongo_collection().insert_many(batch, ordered=False)
+            except PyMongoError:
+                logger.warning("event batch not written; will retry", extra={"events": len(batch)})
+                self._buffer[:0] = batch[-(self.max_buffer - len(self._buffer)) :]
+                return 0
+            return len(batch)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-recorder")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
