@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from clubpengu import cli_report
 from clubpengu.cli_db import create_users_command
 from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
 from clubpengu.dbusers import app_login
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     users.add_argument("--data-dir", help="embedded database directory")
     users.set_defaults(func=_with_settings(create_users_command))
+    cli_report.add_parser(commands, _with_settings)
     return parser
 
 

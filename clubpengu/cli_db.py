@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from clubpengu.config import ConfigError, Settings
-from clubpengu.db import EmbeddedDatabase, embedded_uri, make_client, running_embedded_port
+from clubpengu.db import (
+    EmbeddedDatabase,
+    embedded_uri,
+    init_models,
+    make_client,
+    running_embedded_port,
+)
 from clubpengu.dbusers import (
     Credentials,
     create_users,
@@ -92,3 +101,42 @@ def create_users_command(settings: Settings, args: argparse.Namespace) -> int:
             "start the server with CLUBPENGU_DB_AUTH=true to use them"
         )
     return 0
+
+
+@contextlib.asynccontextmanager
+async def cli_database(
+    settings: Settings, role: str = "app", *, init: bool = False
+) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """The game database for a command-line tool.
+
+    With MONGODB_URI, that (the operator picks the user). Otherwise the embedded database:
+    the running server's, if one runs on the data directory, else started here for the
+    command's duration; as the stored `role` user ("app" or "analyst") once
+    `db create-users` has run. `init` binds the Beanie models (for service code)."""
+    embedded = None
+    if settings.mongodb_uri:
+        uri = settings.mongodb_uri
+    else:
+        stored = stored_credentials(settings.data_dir)
+        login: tuple[str | None, str | None] = (None, None)
+        if stored is not None:
+            login = (
+                (stored.app_user, stored.app_password)
+                if role == "app"
+                else (stored.analyst_user, stored.analyst_password)
+            )
+        port = running_embedded_port(settings.data_dir)
+        if port is None:
+            embedded = EmbeddedDatabase(settings.data_dir, extra_args=["--auth"] if stored else [])
+            embedded.start()
+            port = embedded.port
+        uri = embedded_uri(port, *login)
+    client = make_client(settings, uri)
+    try:
+        if init:
+            await init_models(client, settings.mongodb_db)
+        yield client[settings.mongodb_db]
+    finally:
+        await client.close()
+        if embedded is not None:
+            embedded.stop()

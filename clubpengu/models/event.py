@@ -32,6 +32,8 @@ class Event(Document):
         indexes = [
             IndexModel([("walletAddress", ASCENDING), ("at", DESCENDING)], name="by_wallet"),
             IndexModel([("kind", ASCENDING), ("at", ASCENDING)], name="by_kind"),
+            # Date ranges over several kinds (the report) walk this one.
+            IndexModel([("at", ASCENDING)], name="by_at"),
             IndexModel([("expiresAt", ASCENDING)], expireAfterSeconds=0, name="ttl"),
         ]
 

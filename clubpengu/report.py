@@ -1,0 +1,185 @@
+"""The analysts' report: aggregation pipelines only, run as the read-only analyst user.
+
+Each section is one pipeline over one collection, starting with a `$match` on an indexed
+date field so the database walks an index range rather than the collection (the tests
+check the plans with `explain`). The kind filter of the events sections is a second
+`$match`: SecantusDB's planner falls back to a collection scan for a `$in` combined with
+a range in one `$match`, while MongoDB merges the two stages anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+NEGATED = {"$multiply": ["$amount", -1]}
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    collection: str
+    columns: tuple[str, ...]
+    pipeline: list[dict[str, Any]]
+
+
+def sections(start: datetime, end: datetime) -> list[Section]:
+    """The report's pipelines for [start, end)."""
+
+    def day(field: str) -> dict[str, Any]:
+        return {"$dateToString": {"format": "%Y-%m-%d", "date": f"${field}"}}
+
+    def within(field: str) -> dict[str, Any]:
+        return {field: {"$gte": start, "$lt": end}}
+
+    return [
+        Section("daily_active_players", "events", ("day", "players"), [
+            {"$match": within("at")},
+            {"$match": {"kind": {"$in": ["sign_in", "join"]}}},
+            {"$group": {"_id": day("at"), "wallets": {"$addToSet": "$walletAddress"}}},
+            {"$project": {"_id": 0, "day": "$_id", "players": {"$size": "$wallets"}}},
+            {"$sort": {"day": 1}},
+        ]),
+        Section("new_players", "users", ("day", "players"), [
+            {"$match": within("createdAt")},
+            {"$group": {"_id": day("createdAt"), "players": {"$sum": 1}}},
+            {"$project": {"_id": 0, "day": "$_id", "players": 1}},
+            {"$sort": {"day": 1}},
+        ]),
+        Section("sign_ins", "events", ("day", "succeeded", "failed"), [
+            {"$match": within("at")},
+            {"$match": {"kind": {"$in": ["sign_in", "sign_in_failed"]}}},
+            {"$group": {
+                "_id": day("at"),
+                "succeeded": {"$sum": {"$cond": [{"$eq": ["$kind", "sign_in"]}, 1, 0]}},
+                "failed": {"$sum": {"$cond": [{"$eq": ["$kind", "sign_in_failed"]}, 1, 0]}},
+            }},
+            {"$project": {"_id": 0, "day": "$_id", "succeeded": 1, "failed": 1}},
+            {"$sort": {"day": 1}},
+        ]),
+        Section("coin_flow", "transactions", ("type", "created", "destroyed", "entries"), [
+            {"$match": within("createdAt")},
+            {"$group": {
+                "_id": "$type",
+                "created": {"$sum": {"$cond": [{"$gt": ["$amount", 0]}, "$amount", 0]}},
+                "destroyed": {"$sum": {"$cond": [{"$lt": ["$amount", 0]}, NEGATED, 0]}},
+                "entries": {"$sum": 1},
+            }},
+            {"$project": {"_id": 0, "type": "$_id", "created": 1, "destroyed": 1, "entries": 1}},
+            {"$sort": {"type": 1}},
+        ]),
+        Section("top_purchased_items", "transactions", ("item", "purchases"), [
+            {"$match": {"type": "purchase", **within("createdAt")}},
+            {"$group": {"_id": "$proof.itemId", "purchases": {"$sum": 1}}},
+            {"$project": {"_id": 0, "item": "$_id", "purchases": 1}},
+            {"$sort": {"purchases": -1, "item": 1}},
+            {"$limit": 10},
+        ]),
+        Section("matches", "matches", ("game", "started", "completed", "completion_rate"), [
+            {"$match": within("createdAt")},
+            {"$group": {
+                "_id": "$game",
+                "started": {"$sum": 1},
+                "completed": {"$sum": {"$cond": [{"$eq": ["$status", "completed"]}, 1, 0]}},
+            }},
+            {"$project": {
+                "_id": 0, "game": "$_id", "started": 1, "completed": 1,
+                "completion_rate": {"$round": [{"$divide": ["$completed", "$started"]}, 3]},
+            }},
+            {"$sort": {"game": 1}},
+        ]),
+        Section("puffles_adopted", "puffles", ("color", "adopted"), [
+            {"$match": within("adoptedAt")},
+            {"$group": {"_id": "$color", "adopted": {"$sum": 1}}},
+            {"$project": {"_id": 0, "color": "$_id", "adopted": 1}},
+            {"$sort": {"color": 1}},
+        ]),
+    ]  # fmt: skip
+
+
+async def run_report(
+    db: AsyncDatabase[dict[str, Any]], start: datetime, end: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    for section in sections(start, end):
+        cursor = await db[section.collection].aggregate(section.pipeline)
+        result[section.name] = await cursor.to_list()
+    return result
+
+
+async def explain(db: AsyncDatabase[dict[str, Any]], section: Section) -> dict[str, Any]:
+    plan: dict[str, Any] = await db.command(
+        "explain",
+        {"aggregate": section.collection, "pipeline": section.pipeline, "cursor": {}},
+        verbosity="queryPlanner",
+    )
+    return plan
+
+
+def as_text(report: dict[str, list[dict[str, Any]]], start: datetime, end: datetime) -> str:
+    lines = [f"Club Pengu report {start:%Y-%m-%d} .. {end:%Y-%m-%d} (end exclusive)"]
+    for section in sections(start, end):
+        rows = report[section.name]
+        lines += ["", section.name.replace("_", " ")]
+        table = [list(section.columns)] + [
+            [str(r.get(c, "")) for c in section.columns] for r in rows
+        ]
+        widths = [max(len(row[i]) for row in table) for i in range(len(section.columns))]
+        for row in table:
+            lines.append(
+                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+            )
+        if not rows:
+            lines.append("  (nothing in this period)")
+    return "\n".join(lines)
+
+
+def write_csv(report: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for section in sections(datetime.min, datetime.max):
+        path = directory / f"{section.name}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=section.columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(report[section.name])
+        written.append(path)
+    return written
+
+
+def write_charts(report: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path]:
+    """PNG charts of daily active players and coin flow by type."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    actives = report["daily_active_players"]
+    figure, axes = plt.subplots(figsize=(8, 4))
+    axes.bar([r["day"] for r in actives], [r["players"] for r in actives], color="#3b82f6")
+    axes.set_title("Daily active players")
+    axes.set_ylabel("players")
+    figure.autofmt_xdate()
+    actives_path = directory / "daily_active_players.png"
+    figure.savefig(actives_path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+    flow = report["coin_flow"]
+    figure, axes = plt.subplots(figsize=(8, 4))
+    types = [r["type"] for r in flow]
+    axes.bar(types, [r["created"] for r in flow], label="created", color="#16a34a")
+    axes.bar(types, [-r["destroyed"] for r in flow], label="destroyed", color="#dc2626")
+    axes.axhline(0, color="black", linewidth=0.8)
+    axes.set_title("Coin flow by transaction type")
+    axes.set_ylabel("coins")
+    axes.legend()
+    flow_path = directory / "coin_flow.png"
+    figure.savefig(flow_path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return [actives_path, flow_path]
