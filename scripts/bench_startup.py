@@ -18,16 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import free_port
 
 
 def one_run(reuse_dir: Path | None) -> float:

@@ -95,27 +95,26 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def decode_wallet(text: Any) -> bytes | None:
-    """The 32-byte public key of a base58 wallet address, or None."""
-    if not isinstance(text, str) or not 0 < len(text) <= MAX_WALLET_TEXT:
+def _decode_base58(text: Any, max_text: int, size: int) -> bytes | None:
+    """`size` raw bytes from canonical base58 text of at most `max_text` characters."""
+    if not isinstance(text, str) or not 0 < len(text) <= max_text:
         return None
     try:
         raw: bytes = base58.b58decode(text)
     except ValueError:
         return None
-    if len(raw) != PUBLIC_KEY_BYTES or base58.b58encode(raw).decode() != text:
+    if len(raw) != size or base58.b58encode(raw).decode() != text:
         return None
     return raw
 
 
+def decode_wallet(text: Any) -> bytes | None:
+    """The 32-byte public key of a base58 wallet address, or None."""
+    return _decode_base58(text, MAX_WALLET_TEXT, PUBLIC_KEY_BYTES)
+
+
 def _decode_signature(text: Any) -> bytes | None:
-    if not isinstance(text, str) or not 0 < len(text) <= MAX_SIGNATURE_TEXT:
-        return None
-    try:
-        raw: bytes = base58.b58decode(text)
-    except ValueError:
-        return None
-    return raw if len(raw) == SIGNATURE_BYTES else None
+    return _decode_base58(text, MAX_SIGNATURE_TEXT, SIGNATURE_BYTES)
 
 
 class AuthService:
