@@ -1,0 +1,215 @@
+"""What a localStorage save (seed 000 §3) may bring into the database: strict validation
+of the seed game's keys into a MigrationPlan of what is accepted and what is dropped, and
+why. Pure code: the in-game migration and the bulk import both use it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{2,19}$")
+STAMP = re.compile(r"^[a-z0-9_]{1,40}$")
+PUFFLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ]{0,15}$")
+MAX_STAMPS = 500
+MAX_LIST = 1000
+KNOWN_KEYS = (
+    "penguin_name",
+    "clubpenguin_save",
+    "penguin_customization",
+    "unlocked_cosmetics",
+    "unlocked_mounts",
+    "puffles",
+)
+SAVE_KEYS = ("coins", "stamps")
+
+
+class CatalogItemLike(Protocol):
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def slot(self) -> str: ...
+
+
+class CatalogLike(Protocol):
+    def get(self, item_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dropped:
+    field: str
+    reason: str
+
+    def public(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+@dataclass
+class MigrationPlan:
+    username: str | None = None
+    coins: int = 0
+    stamps: list[str] = field(default_factory=list)
+    cosmetics: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=lambda: ["none"])
+    customization: dict[str, str] = field(default_factory=dict)
+    puffles: list[dict[str, str]] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+
+    def drop(self, where: str, reason: str) -> None:
+        self.dropped.append(Dropped(where, reason))
+
+    def accepted(self) -> dict[str, Any]:
+        return {
+            "username": self.username,
+            "coins": self.coins,
+            "stamps": self.stamps,
+            "unlockedCosmetics": self.cosmetics,
+            "unlockedMounts": self.mounts,
+            "customization": self.customization,
+            "puffles": self.puffles,
+        }
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text_list(plan: MigrationPlan, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        plan.drop(where, "expected a list")
+        return []
+    if len(value) > MAX_LIST:
+        plan.drop(f"{where}[{MAX_LIST}:]", f"more than {MAX_LIST} entries")
+        value = value[:MAX_LIST]
+    texts: list[str] = []
+    for index, item in enumerate(value):
+        if isinstance(item, str) and item not in texts:
+            texts.append(item)
+        elif not isinstance(item, str):
+            plan.drop(f"{where}[{index}]", "expected text")
+    return texts
+
+
+class MigrationPlanner:
+    """Turns `localData` into a MigrationPlan against the item and puffle catalogues."""
+
+    def __init__(
+        self,
+        catalog: CatalogLike,
+        puffle_colors: Collection[str],
+        *,
+        max_coins: int,
+        max_puffles: int,
+        is_clean: Callable[[str], bool] = lambda text: True,
+    ) -> None:
+        self.catalog = catalog
+        self.puffle_colors = puffle_colors
+        self.max_coins = max_coins
+        self.max_puffles = max_puffles
+        self.is_clean = is_clean
+
+    def plan(self, local_data: dict[str, Any]) -> MigrationPlan:
+        plan = MigrationPlan()
+        for key in local_data:
+            if key not in KNOWN_KEYS:
+                plan.drop(str(key)[:40], "unknown key")
+        self._username(plan, local_data.get("penguin_name"))
+        self._save(plan, local_data.get("clubpenguin_save"))
+        self._unlocks(plan, local_data)
+        self._customization(plan, local_data.get("penguin_customization"))
+        self._puffles(plan, local_data.get("puffles"))
+        return plan
+
+    def _username(self, plan: MigrationPlan, name: Any) -> None:
+        if name is None:
+            return
+        if not isinstance(name, str) or not USERNAME.match(name.strip()):
+            plan.drop("penguin_name", "3-20 letters, digits, spaces or _, starting with a letter")
+        elif not self.is_clean(name):
+            plan.drop("penguin_name", "not allowed by the word filter")
+        else:
+            plan.username = name.strip()
+
+    def _save(self, plan: MigrationPlan, save: Any) -> None:
+        if save is None:
+            return
+        if not isinstance(save, dict):
+            plan.drop("clubpenguin_save", "expected an object")
+            return
+        for key in save:
+            if key not in SAVE_KEYS:
+                plan.drop(f"clubpenguin_save.{str(key)[:40]}", "unknown key")
+        coins = save.get("coins", 0)
+        if not _is_int(coins) or coins < 0:
+            plan.drop("clubpenguin_save.coins", "expected a whole number of coins, 0 or more")
+        elif coins > self.max_coins:
+            plan.coins = self.max_coins
+            plan.drop("clubpenguin_save.coins", f"capped at {self.max_coins} (was {coins})")
+        else:
+            plan.coins = coins
+        stamps = _text_list(plan, "clubpenguin_save.stamps", save.get("stamps", []))
+        for stamp in stamps:
+            if STAMP.match(stamp) and len(plan.stamps) < MAX_STAMPS:
+                plan.stamps.append(stamp)
+            else:
+                plan.drop(f"clubpenguin_save.stamps:{stamp[:40]}", "not a stamp id")
+
+    def _unlocks(self, plan: MigrationPlan, local_data: dict[str, Any]) -> None:
+        for key, kind, target in (
+            ("unlocked_cosmetics", "cosmetic", plan.cosmetics),
+            ("unlocked_mounts", "mount", plan.mounts),
+        ):
+            for item_id in _text_list(plan, key, local_data.get(key, [])):
+                if kind == "mount" and item_id == "none":
+                    continue
+                item = self.catalog.get(item_id)
+                if item is None or str(item.type) != kind:
+                    plan.drop(f"{key}:{item_id[:40]}", f"no such {kind}")
+                elif item_id not in target:
+                    target.append(item_id)
+
+    def _customization(self, plan: MigrationPlan, look: Any) -> None:
+        if look is None:
+            return
+        if not isinstance(look, dict):
+            plan.drop("penguin_customization", "expected an object")
+            return
+        for slot, item_id in look.items():
+            where = f"penguin_customization.{str(slot)[:20]}"
+            item = self.catalog.get(item_id) if isinstance(item_id, str) else None
+            if item is None or item.slot != slot:
+                plan.drop(where, "no such item for this slot")
+            elif not (
+                item_id in plan.cosmetics
+                or item_id in plan.mounts
+                or getattr(item, "starter", False)
+            ):
+                plan.drop(where, "not among the migrated unlocks")
+            else:
+                plan.customization[slot] = item_id
+
+    def _puffles(self, plan: MigrationPlan, puffles: Any) -> None:
+        if puffles is None:
+            return
+        if not isinstance(puffles, list):
+            plan.drop("puffles", "expected a list")
+            return
+        for index, puffle in enumerate(puffles):
+            where = f"puffles[{index}]"
+            if len(plan.puffles) >= self.max_puffles:
+                plan.drop(where, f"at most {self.max_puffles} puffles")
+                continue
+            if not isinstance(puffle, dict):
+                plan.drop(where, "expected an object")
+                continue
+            name, color = puffle.get("name"), puffle.get("color")
+            if not isinstance(color, str) or color not in self.puffle_colors:
+                plan.drop(where, "unknown puffle colour")
+            elif not isinstance(name, str) or not PUFFLE_NAME.match(name):
+                plan.drop(where, "puffle names are 1-16 letters, digits or spaces")
+            elif not self.is_clean(name):
+                plan.drop(where, "puffle name not allowed by the word filter")
+            else:
+                plan.puffles.append({"name": name, "color": color})
