@@ -45,6 +45,7 @@ class Settings:
     admin_wallets: frozenset[str] = frozenset()
     require_wallet_auth: bool = True
     stats_batching: bool = True
+    stats_flush_interval_seconds: float = 30.0
     max_frame_bytes: int = 16 * 1024
     host: str = "127.0.0.1"
     port: int = 8000
@@ -245,6 +246,7 @@ def load_settings(
         admin_wallets=_admin_wallets(r),
         require_wallet_auth=r.flag("REQUIRE_WALLET_AUTH", True),
         stats_batching=r.flag("STATS_BATCHING", True),
+        stats_flush_interval_seconds=r.duration("STATS_FLUSH_INTERVAL", 30.0),
         max_frame_bytes=r.integer("MAX_FRAME_BYTES", 16 * 1024, minimum=256, maximum=1 << 20),
         host=r.text("HOST", "127.0.0.1") or "127.0.0.1",
         port=r.integer("PORT", 8000, minimum=0, maximum=65535),

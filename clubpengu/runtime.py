@@ -20,6 +20,7 @@ from clubpengu.services.auth import AuthService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.router import Router
 
 
@@ -36,6 +37,7 @@ class Runtime:
     auth_ip_limiter: RateLimiter
     auth_conn_limiter: RateLimiter
     events: EventRecorder
+    stats: StatsBatcher
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

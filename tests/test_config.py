@@ -36,6 +36,7 @@ def test_defaults_follow_the_seed() -> None:
         ("JWT_EXPIRY", "forever"),
         ("REQUIRE_WALLET_AUTH", "maybe"),
         ("STATS_BATCHING", "2"),
+        ("STATS_FLUSH_INTERVAL", "0s"),
         ("MONGODB_URI", "http://localhost"),
         ("REDIS_URL", "localhost:6379"),
         ("ADMIN_WALLETS", "not-a-wallet"),
@@ -69,6 +70,14 @@ def test_values_are_parsed() -> None:
     assert settings.admin_wallets == frozenset({WALLET})
     assert settings.require_wallet_auth is False
     assert len(settings.trusted_proxies) == 2
+
+
+def test_stats_flush_interval_is_a_duration_defaulting_to_30_seconds() -> None:
+    default = load_settings({}, dotenv_path=None)
+    changed = load_settings({"STATS_FLUSH_INTERVAL": "5m"}, dotenv_path=None)
+
+    assert default.stats_flush_interval_seconds == 30
+    assert changed.stats_flush_interval_seconds == 300
 
 
 def test_durations_accept_units() -> None:

@@ -26,7 +26,9 @@ from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
+from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
 from clubpengu.transport.http_auth import post_challenge, post_verify
@@ -36,6 +38,7 @@ from clubpengu.transport.ws import websocket_endpoint
 
 logger = logging.getLogger(__name__)
 SIGN_IN_WINDOW = 60.0  # the AUTH_RATE_* limits are per minute
+STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 
 
 async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
@@ -46,6 +49,7 @@ def _register_handlers(runtime: Runtime) -> None:
     runtime.router.add("ping", Ping, _ping, public=True)
     auth_handlers.register(runtime.router, runtime)
     world_handlers.register(runtime.router, runtime)
+    stats_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -110,12 +114,20 @@ async def start_runtime(
         presence=PresenceService(settings.node_id),
         auth_ip_limiter=RateLimiter(settings.auth_rate_per_ip, SIGN_IN_WINDOW),
         auth_conn_limiter=RateLimiter(settings.auth_rate_per_connection, SIGN_IN_WINDOW),
+        stats=StatsBatcher.for_database(
+            client,
+            settings.mongodb_db,
+            batching=settings.stats_batching,
+            flush_interval=settings.stats_flush_interval_seconds,
+            stop_timeout=STATS_STOP_SECONDS,
+        ),
         embedded=embedded,
         owns_client=owns_client,
     )
     _register_handlers(runtime)
     await runtime.sessions.start()
     events.start()
+    runtime.stats.start()
     await runtime.presence.reset_node()
     return runtime
 
@@ -125,6 +137,8 @@ async def stop_runtime(runtime: Runtime) -> None:
     await runtime.connections.close_all(1001, "server shutting down")
     await runtime.sessions.stop()
     await runtime.events.stop()
+    # After the sockets closed (their last counters are queued), before the client closes.
+    await runtime.stats.stop()
     await runtime.bus.disconnect()
     if runtime.owns_client:
         await runtime.client.close()

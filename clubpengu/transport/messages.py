@@ -51,3 +51,7 @@ class Join(Frame):
 
 class ChangeRoom(Frame):
     room: str = Field(min_length=1, max_length=64)
+
+
+class GetStats(Frame):
+    pass

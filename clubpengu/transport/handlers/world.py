@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from typing import Any
 
 from clubpengu.errors import CloseCode, Conflict, NotAuthenticated, NotInRoom, RoomFull
@@ -71,6 +72,10 @@ class WorldHandlers:
         member = self.hub.leave(connection)
         self.runtime.sessions.release(connection)
         if connection.wallet and connection.player_id:
+            joined_at = connection.attributes.get("joined_at")
+            if joined_at is not None:
+                online = round(time.monotonic() - joined_at, 1)
+                self.runtime.stats.queue(connection.wallet, "world.secondsOnline", online)
             x, y = (member.x, member.y) if member else (None, None)
             room = connection.attributes.get("last_room")
             await self.runtime.presence.disconnected(
@@ -111,6 +116,8 @@ class WorldHandlers:
         _arm_expiry(self.runtime, connection, session)
         await self.runtime.presence.connected(user.wallet_address, player_id, spec.id)
         self.runtime.events.record("join", user.wallet_address, room=spec.id)
+        self.runtime.stats.queue(user.wallet_address, "world.roomsVisited")
+        connection.attributes["joined_at"] = time.monotonic()
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return {
             "type": "joined",
@@ -157,6 +164,7 @@ class WorldHandlers:
             self.runtime.events.record(
                 "room_change", connection.wallet, fromRoom=previous, toRoom=spec.id
             )
+            self.runtime.stats.queue(connection.wallet, "world.roomsVisited")
         profile: dict[str, Any] | None = _guest_profile(member.username)
         if connection.wallet:
             await self.runtime.presence.connected(connection.wallet, member.player_id, spec.id)
