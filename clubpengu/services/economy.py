@@ -1,0 +1,395 @@
+"""The coin ledger: the one place in the project where a balance changes.
+
+DESIGN.md, "Coins are a ledger": every change of `users.coins` writes one `transactions`
+entry (wallet, signed amount, type, reason, proof, actor, balance after, idempotency key)
+in the same MongoDB multi-document transaction as the balance update; the update is
+conditional, so a balance never goes below zero; the unique index on `idempotencyKey`
+makes a repeated request change nothing and return the first result; and
+`verify_ledger` checks that every user's entries add up to their balance.
+
+Callers that must change more than coins atomically (the shop unlocks the item it sells,
+a promo code counts its redemption) pass `extra_writes`, an async callable run with the
+transaction's session before the ledger writes; it may raise a `DomainError` to abort.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from clubpengu.errors import Conflict, DomainError, InsufficientFunds, InvalidMessage, NotFound
+from clubpengu.models import Transaction, User
+from clubpengu.models.base import utcnow
+from clubpengu.services import reconciliation
+from clubpengu.services.reconciliation import LedgerReport, Progress
+from clubpengu.services.transaction_runner import (
+    RetryPolicy,
+    Session,
+    TransactionCallback,
+    TransactionRunner,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_AMOUNT = 10**9
+MAX_TEXT = 200
+DEFAULT_DAILY_BONUS_COINS = 25
+USERS = User.Settings.name
+TRANSACTIONS = Transaction.Settings.name
+
+Notify = Callable[[str, dict[str, Any]], None]
+ExtraWrites = Callable[[Session], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class LedgerResult:
+    """The outcome of one entry: the wallet's balance after it, the signed change, the
+    entry's id, and whether this is the stored result of an earlier identical request."""
+
+    balance: int
+    delta: int
+    transaction_id: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transfer_id: str
+    amount: int
+    from_balance: int
+    to_balance: int
+    debit_id: str
+    credit_id: str
+    replayed: bool = False
+
+
+def check_amount(amount: object) -> int:
+    """A ledger amount is a non-zero int (bool refused) of at most MAX_AMOUNT in size."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidMessage("amount must be an integer")
+    if amount == 0:
+        raise InvalidMessage("amount must not be zero")
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidMessage(f"amount must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
+    return amount
+
+
+def _check_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise InvalidMessage(f"{name} must be a non-empty string of at most {MAX_TEXT} characters")
+    return value
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One entry to write, validated on construction (raises InvalidMessage)."""
+
+    wallet: str
+    amount: int
+    type: str
+    idempotency_key: str
+    actor: str = "system"
+    reason: str | None = None
+    proof: Mapping[str, Any] = field(default_factory=dict)
+    counterparty: str | None = None
+    transfer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_text("wallet", self.wallet)
+        check_amount(self.amount)
+        _check_text("type", self.type)
+        _check_text("idempotency key", self.idempotency_key)
+        _check_text("actor", self.actor)
+
+    def document(self, balance_after: int, now: datetime) -> dict[str, Any]:
+        """The stored `transactions` document (camelCase, as models/transaction.py)."""
+        return {
+            "walletAddress": self.wallet,
+            "amount": self.amount,
+            "balanceAfter": balance_after,
+            "type": self.type,
+            "reason": self.reason,
+            "proof": dict(self.proof),
+            "actor": self.actor,
+            "idempotencyKey": self.idempotency_key,
+            "counterpartyWallet": self.counterparty,
+            "transferId": self.transfer_id,
+            "createdAt": now,
+        }
+
+    def same_request(self, stored: Mapping[str, Any]) -> bool:
+        """Whether a stored entry with this key is this very request, repeated."""
+        return (
+            stored.get("walletAddress") == self.wallet
+            and stored.get("amount") == self.amount
+            and stored.get("type") == self.type
+        )
+
+
+def balance_filter(wallet: str, amount: int) -> dict[str, Any]:
+    """Match the wallet only if the change keeps its balance at zero or above."""
+    if amount < 0:
+        return {"walletAddress": wallet, "coins": {"$gte": -amount}}
+    return {"walletAddress": wallet}
+
+
+def balance_update(amount: int, now: datetime) -> dict[str, Any]:
+    counter = "stats.economy.totalCoinsEarned" if amount > 0 else "stats.economy.totalCoinsSpent"
+    return {"$inc": {"coins": amount, counter: abs(amount)}, "$set": {"updatedAt": now}}
+
+
+def coins_push(result: LedgerResult, type_: str) -> dict[str, Any]:
+    """The `coins` frame of PROTOCOL.md §4 for the wallet's live connection."""
+    return {"type": "coins", "coins": result.balance, "delta": result.delta, "reason": type_}
+
+
+def is_idempotency_clash(error: DuplicateKeyError) -> bool:
+    pattern = (error.details or {}).get("keyPattern")
+    if isinstance(pattern, Mapping):
+        return "idempotencyKey" in pattern
+    return "idempotencyKey" in str(error)
+
+
+def short_wallet(wallet: str) -> str:
+    """Enough of a wallet address to follow it through the logs."""
+    return wallet if len(wallet) <= 12 else f"{wallet[:4]}…{wallet[-4:]}"
+
+
+class EconomyService:
+    """Applies and verifies coin changes; see the module docstring for the invariants.
+
+    `notify(wallet, frame)` is called after each commit (never for a replayed key) with
+    the `coins` frame for that wallet; an exception from it is logged, not raised, since
+    the change is already durable.
+    """
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        db_name: str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        notify: Notify | None = None,
+        daily_bonus_coins: int = DEFAULT_DAILY_BONUS_COINS,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        database = client[db_name]
+        self.users = database[USERS]
+        self.transactions = database[TRANSACTIONS]
+        self.runner = TransactionRunner(client, retry)
+        self.clock = clock
+        self.notify = notify
+        self.daily_bonus_coins = check_amount(daily_bonus_coins)
+
+    async def apply(
+        self,
+        wallet: str,
+        amount: int,
+        type: str,
+        *,
+        idempotency_key: str,
+        actor: str = "system",
+        reason: str | None = None,
+        proof: Mapping[str, Any] | None = None,
+        extra_writes: ExtraWrites | None = None,
+    ) -> LedgerResult:
+        """Change `wallet`'s balance by `amount` and record it, in one transaction.
+
+        Raises InvalidMessage (bad amount or text), NotFound (no such wallet),
+        InsufficientFunds (balance would go negative; data: balance, needed), Conflict
+        (the key was used for a different change), Unavailable (retries exhausted), or
+        whatever `extra_writes` raises; in every case nothing changed.
+        """
+        entry = LedgerEntry(wallet, amount, type, idempotency_key, actor, reason, dict(proof or {}))
+        [result] = await self._commit_entries([entry], extra_writes)
+        return result
+
+    async def transfer(
+        self,
+        from_wallet: str,
+        to_wallet: str,
+        amount: int,
+        type: str,
+        *,
+        idempotency_key: str,
+        actor: str = "system",
+        reason: str | None = None,
+        proof: Mapping[str, Any] | None = None,
+    ) -> TransferResult:
+        """Move `amount` (> 0) coins between two wallets: two entries, keys `<key>:debit`
+        and `<key>:credit`, one `transferId`, each naming the other wallet, one transaction.
+
+        Raises as `apply` does, for either wallet; InvalidMessage for a transfer to self.
+        """
+        if check_amount(amount) < 0:
+            raise InvalidMessage("a transfer amount must be positive")
+        if from_wallet == to_wallet:
+            raise InvalidMessage("a transfer needs two different wallets")
+        transfer_id = uuid.uuid4().hex
+        common: dict[str, Any] = {"actor": actor, "reason": reason, "proof": dict(proof or {})}
+        debit = LedgerEntry(
+            from_wallet, -amount, type, f"{idempotency_key}:debit",
+            counterparty=to_wallet, transfer_id=transfer_id, **common,
+        )  # fmt: skip
+        credit = LedgerEntry(
+            to_wallet, amount, type, f"{idempotency_key}:credit",
+            counterparty=from_wallet, transfer_id=transfer_id, **common,
+        )  # fmt: skip
+        out, into = await self._commit_entries([debit, credit], None)
+        stored_id = transfer_id
+        if out.replayed:
+            stored = await self.transactions.find_one({"idempotencyKey": debit.idempotency_key})
+            stored_id = (stored or {}).get("transferId") or transfer_id
+        return TransferResult(
+            stored_id, amount, out.balance, into.balance,
+            out.transaction_id, into.transaction_id, out.replayed,
+        )  # fmt: skip
+
+    async def daily_bonus(self, wallet: str, today: date | None = None) -> LedgerResult:
+        """Credit the daily login bonus once per wallet and UTC day (key
+        `daily:<wallet>:<YYYY-MM-DD>`); a second claim returns the first (replayed=True),
+        even if the configured amount changed in between. Raises NotFound."""
+        day = (today or self.clock().date()).isoformat()
+        key = f"daily:{wallet}:{day}"
+        stored = await self.transactions.find_one({"idempotencyKey": key})
+        if stored is not None:
+            return _stored_result(stored)
+        return await self.apply(
+            wallet, self.daily_bonus_coins, "daily_bonus",
+            idempotency_key=key, reason=f"daily login bonus {day}", proof={"day": day},
+        )  # fmt: skip
+
+    async def balance(self, wallet: str) -> int:
+        """The wallet's balance. Raises NotFound."""
+        user = await self.users.find_one({"walletAddress": wallet}, {"coins": 1})
+        if user is None:
+            raise NotFound("No player has that wallet")
+        return int(user.get("coins", 0))
+
+    async def run_transaction(self, callback: TransactionCallback[T]) -> T:
+        """Run `callback(session)` in a retried transaction (services/transaction_runner.py),
+        for changes that need no ledger entry but must be atomic."""
+        return await self.runner.run(callback)
+
+    async def write_entry(self, session: Session, entry: LedgerEntry) -> LedgerResult:
+        """The two ledger writes, inside the caller's transaction: the conditional balance
+        update, then the entry with the balance after it. Raises NotFound or
+        InsufficientFunds; a DuplicateKeyError on the entry means the key is taken."""
+        now = self.clock()
+        user = await self.users.find_one_and_update(
+            balance_filter(entry.wallet, entry.amount),
+            balance_update(entry.amount, now),
+            projection={"coins": 1},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if user is None:
+            await self._refuse(session, entry)
+        assert user is not None
+        balance = int(user["coins"])
+        inserted = await self.transactions.insert_one(entry.document(balance, now), session=session)
+        return LedgerResult(balance, entry.amount, str(inserted.inserted_id))
+
+    async def verify_ledger(self, progress: Progress | None = None) -> LedgerReport:
+        """Check every user: entries sum to the balance, balance ≥ 0 (and no entries for a
+        wallet without a user). See services/reconciliation.py."""
+        return await reconciliation.verify_ledger(
+            self.users, self.transactions, self.runner, progress
+        )
+
+    async def _commit_entries(
+        self, entries: Sequence[LedgerEntry], extra_writes: ExtraWrites | None
+    ) -> list[LedgerResult]:
+        replayed = await self._replay(entries)
+        if replayed is not None:
+            return replayed
+
+        async def writes(session: Session) -> list[LedgerResult]:
+            if extra_writes is not None:
+                await extra_writes(session)
+            return [await self.write_entry(session, entry) for entry in entries]
+
+        try:
+            results = await self.runner.run(writes)
+        except DuplicateKeyError as error:
+            if not is_idempotency_clash(error):
+                raise
+            # A concurrent request with the same key committed first: return its result.
+            replayed = await self._replay(entries)
+            if replayed is None:
+                raise
+            return replayed
+        except DomainError:
+            # The same request may have committed between our check and our transaction
+            # (it spent the coins, or unlocked the item); then its result is the answer.
+            replayed = await self._replay(entries)
+            if replayed is not None:
+                return replayed
+            raise
+        for entry, result in zip(entries, results, strict=True):
+            self._announce(entry, result)
+        return results
+
+    async def _replay(self, entries: Sequence[LedgerEntry]) -> list[LedgerResult] | None:
+        """The stored results when these keys were already applied, None when they were
+        not. Raises Conflict when a key was used for a different change."""
+        keys = [entry.idempotency_key for entry in entries]
+        cursor = self.transactions.find({"idempotencyKey": {"$in": keys}})
+        stored = {doc["idempotencyKey"]: doc for doc in await cursor.to_list()}
+        if not stored:
+            return None
+        results = []
+        for entry in entries:
+            doc = stored.get(entry.idempotency_key)
+            if doc is None or not entry.same_request(doc):
+                raise Conflict(
+                    "This idempotency key was already used for a different change",
+                    idempotency_key=entry.idempotency_key,
+                )
+            results.append(_stored_result(doc))
+        return results
+
+    async def _refuse(self, session: Session, entry: LedgerEntry) -> None:
+        user = await self.users.find_one(
+            {"walletAddress": entry.wallet}, {"coins": 1}, session=session
+        )
+        if user is None:
+            raise NotFound("No player has that wallet", wallet=entry.wallet)
+        balance = int(user.get("coins", 0))
+        raise InsufficientFunds(
+            f"Not enough coins: this needs {-entry.amount} and the balance is {balance}",
+            balance=balance,
+            needed=-entry.amount,
+        )
+
+    def _announce(self, entry: LedgerEntry, result: LedgerResult) -> None:
+        logger.info(
+            "coins changed",
+            extra={
+                "wallet": short_wallet(entry.wallet),
+                "delta": result.delta,
+                "balance": result.balance,
+                "type": entry.type,
+                "actor": entry.actor,
+            },
+        )
+        if self.notify is None:
+            return
+        try:
+            self.notify(entry.wallet, coins_push(result, entry.type))
+        except Exception:
+            logger.exception(
+                "coins notification failed", extra={"wallet": short_wallet(entry.wallet)}
+            )
+
+
+def _stored_result(doc: Mapping[str, Any]) -> LedgerResult:
+    return LedgerResult(int(doc["balanceAfter"]), int(doc["amount"]), str(doc["_id"]), True)
