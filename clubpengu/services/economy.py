@@ -9,7 +9,10 @@ makes a repeated request change nothing and return the first result; and
 
 Callers that must change more than coins atomically (the shop unlocks the item it sells,
 a promo code counts its redemption) pass `extra_writes`, an async callable run with the
-transaction's session before the ledger writes; it may raise a `DomainError` to abort.
+transaction's session after the ledger writes; it may raise a `DomainError` to abort.
+The conditional balance update goes first because a refused debit writes nothing: when
+many requests race for one wallet, those that cannot be paid fail at once instead of
+taking part in write conflicts.
 """
 
 from __future__ import annotations
@@ -126,11 +129,13 @@ class LedgerEntry:
         }
 
     def same_request(self, stored: Mapping[str, Any]) -> bool:
-        """Whether a stored entry with this key is this very request, repeated."""
+        """Whether a stored entry with this key is this very request, repeated: same
+        wallet, amount, type and proof (a purchase's proof names the item)."""
         return (
             stored.get("walletAddress") == self.wallet
             and stored.get("amount") == self.amount
             and stored.get("type") == self.type
+            and stored.get("proof", {}) == dict(self.proof)
         )
 
 
@@ -267,6 +272,21 @@ class EconomyService:
             idempotency_key=key, reason=f"daily login bonus {day}", proof={"day": day},
         )  # fmt: skip
 
+    async def replay(
+        self,
+        wallet: str,
+        amount: int,
+        type: str,
+        *,
+        idempotency_key: str,
+        proof: Mapping[str, Any] | None = None,
+    ) -> LedgerResult | None:
+        """The stored result if this exact change was already applied under this key, None
+        if the key is unused. Raises Conflict if the key was used for another change."""
+        entry = LedgerEntry(wallet, amount, type, idempotency_key, proof=dict(proof or {}))
+        replayed = await self._replay([entry])
+        return replayed[0] if replayed else None
+
     async def balance(self, wallet: str) -> int:
         """The wallet's balance. Raises NotFound."""
         user = await self.users.find_one({"walletAddress": wallet}, {"coins": 1})
@@ -313,9 +333,10 @@ class EconomyService:
             return replayed
 
         async def writes(session: Session) -> list[LedgerResult]:
+            results = [await self.write_entry(session, entry) for entry in entries]
             if extra_writes is not None:
                 await extra_writes(session)
-            return [await self.write_entry(session, entry) for entry in entries]
+            return results
 
         try:
             results = await self.runner.run(writes)
