@@ -5,6 +5,7 @@ from beanie import Document
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
+from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
@@ -17,6 +18,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Match,
     MatchEvent,
     Transaction,
+    PromoCode,
+    PromoRedemption,
 )
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "MatchEvent",
     "MatchPlayer",
     "MatchStatus",
+    "PromoCode",
+    "PromoRedemption",
     "Puffle",
     "Transaction",
     "User",
