@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from clubpengu.admin_cli import add_commands as add_admin_commands
 from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
 from clubpengu.logs import configure_logging
 
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)",
     )
     serve_parser.set_defaults(func=serve)
+    add_admin_commands(commands)
     return parser
 
 

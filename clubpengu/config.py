@@ -54,6 +54,7 @@ class Settings:
     auth_rate_per_ip: int = 60
     auth_rate_per_connection: int = 10
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    daily_bonus_coins: int = 25
 
     @property
     def production(self) -> bool:
@@ -241,6 +242,7 @@ def load_settings(
         auth_rate_per_ip=r.integer("AUTH_RATE_PER_IP", 60),
         auth_rate_per_connection=r.integer("AUTH_RATE_PER_CONNECTION", 10),
         trusted_proxies=_trusted_proxies(r),
+        daily_bonus_coins=r.integer("DAILY_BONUS_COINS", 25, minimum=1, maximum=10**9),
     )
 
 

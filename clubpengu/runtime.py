@@ -13,6 +13,9 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.promos import PromoService
+from clubpengu.services.shop import ShopService
 from clubpengu.transport.router import Router
 
 
@@ -21,6 +24,9 @@ class Runtime:
     settings: Settings
     client: AsyncMongoClient[dict[str, Any]]
     router: Router
+    economy: EconomyService
+    shop: ShopService
+    promos: PromoService
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

@@ -16,6 +16,10 @@ from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.realtime.connection import Connection
 from clubpengu.runtime import Runtime
+from clubpengu.services.catalog import load_catalog
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.promos import PromoService
+from clubpengu.services.shop import ShopService
 from clubpengu.transport.http import health
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
@@ -40,7 +44,9 @@ async def start_runtime(
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes.
 
     A `client` passed in (tests share one across many apps) is used as is and not closed.
+    The item catalogue is read first: a bad catalogue stops start-up before anything runs.
     """
+    catalog = load_catalog()
     embedded = None
     owns_client = client is None
     if client is None:
@@ -57,10 +63,18 @@ async def start_runtime(
         if embedded:
             embedded.stop()
         raise
+    # `notify` is left unset until the hub can route a `coins` frame to a wallet's live
+    # connection (sign-in issue); the ledger itself does not depend on it.
+    economy = EconomyService(
+        client, settings.mongodb_db, daily_bonus_coins=settings.daily_bonus_coins
+    )
     return Runtime(
         settings=settings,
         client=client,
         router=build_router(settings),
+        economy=economy,
+        shop=ShopService(client, settings.mongodb_db, economy, catalog),
+        promos=PromoService(client, settings.mongodb_db, economy, catalog),
         embedded=embedded,
         owns_client=owns_client,
     )
