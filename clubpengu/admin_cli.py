@@ -23,7 +23,7 @@ from pymongo.errors import PyMongoError
 
 from clubpengu.config import ConfigError, Settings, load_settings
 from clubpengu.db import init_models
-from clubpengu.errors import DomainError
+from clubpengu.errors import DomainError, InvalidMessage
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.promos import PromoService
@@ -153,6 +153,8 @@ def _fail(message: str, code: int) -> int:
 
 
 async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    if not args.reason.strip():
+        raise InvalidMessage("--reason must say why")
     key = f"admin:{args.idempotency_key or uuid.uuid4().hex}"
     economy = EconomyService(client, settings.mongodb_db)
     result = await economy.apply(

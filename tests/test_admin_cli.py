@@ -88,16 +88,23 @@ async def test_the_same_idempotency_key_adjusts_once(
 
 
 @pytest.mark.parametrize(
-    ("wallet", "amount", "error"),
-    [(W, "-11", "insufficient_funds"), ("nobody", "5", "not_found"), (W, "0", "invalid_message")],
+    ("wallet", "amount", "reason", "error"),
+    [
+        (W, "-11", "x", "insufficient_funds"),
+        ("nobody", "5", "x", "not_found"),
+        (W, "0", "x", "invalid_message"),
+        (W, "5", " ", "invalid_message"),
+    ],
 )
 async def test_a_refused_adjustment_exits_1_and_changes_nothing(
     mongo_client: Client, economy: EconomyService, capsys: pytest.CaptureFixture[str],
-    wallet: str, amount: str, error: str,
+    wallet: str, amount: str, reason: str, error: str,
 ) -> None:  # fmt: skip
     await add_player(economy, W, 10)
 
-    code = await clubpengu(mongo_client, "admin", "adjust-coins", wallet, amount, "--reason", "x")
+    code = await clubpengu(
+        mongo_client, "admin", "adjust-coins", wallet, amount, "--reason", reason
+    )
 
     assert code == 1
     assert capsys.readouterr().err.startswith(f"clubpengu: {error}: ")

@@ -23,7 +23,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from clubpengu.services.economy import MAX_AMOUNT
+from clubpengu.services.ledger import MAX_AMOUNT
 
 COSMETIC_SLOTS = ("color", "head", "face", "neck", "body", "hand", "feet", "background", "pin")
 MOUNT_SLOT = "mount"

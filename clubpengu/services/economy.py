@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -31,6 +31,16 @@ from clubpengu.errors import Conflict, DomainError, InsufficientFunds, InvalidMe
 from clubpengu.models import Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services import reconciliation
+from clubpengu.services.ledger import (
+    LedgerEntry,
+    LedgerResult,
+    balance_filter,
+    balance_update,
+    check_amount,
+    coins_push,
+    is_idempotency_clash,
+    short_wallet,
+)
 from clubpengu.services.reconciliation import LedgerReport, Progress
 from clubpengu.services.transaction_runner import (
     RetryPolicy,
@@ -42,25 +52,12 @@ from clubpengu.services.transaction_runner import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_AMOUNT = 10**9
-MAX_TEXT = 200
 DEFAULT_DAILY_BONUS_COINS = 25
 USERS = User.Settings.name
 TRANSACTIONS = Transaction.Settings.name
 
 Notify = Callable[[str, dict[str, Any]], None]
 ExtraWrites = Callable[[Session], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class LedgerResult:
-    """The outcome of one entry: the wallet's balance after it, the signed change, the
-    entry's id, and whether this is the stored result of an earlier identical request."""
-
-    balance: int
-    delta: int
-    transaction_id: str
-    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,100 +69,6 @@ class TransferResult:
     debit_id: str
     credit_id: str
     replayed: bool = False
-
-
-def check_amount(amount: object) -> int:
-    """A ledger amount is a non-zero int (bool refused) of at most MAX_AMOUNT in size."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidMessage("amount must be an integer")
-    if amount == 0:
-        raise InvalidMessage("amount must not be zero")
-    if abs(amount) > MAX_AMOUNT:
-        raise InvalidMessage(f"amount must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
-    return amount
-
-
-def _check_text(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise InvalidMessage(f"{name} must be a non-empty string of at most {MAX_TEXT} characters")
-    return value
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One entry to write, validated on construction (raises InvalidMessage)."""
-
-    wallet: str
-    amount: int
-    type: str
-    idempotency_key: str
-    actor: str = "system"
-    reason: str | None = None
-    proof: Mapping[str, Any] = field(default_factory=dict)
-    counterparty: str | None = None
-    transfer_id: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_text("wallet", self.wallet)
-        check_amount(self.amount)
-        _check_text("type", self.type)
-        _check_text("idempotency key", self.idempotency_key)
-        _check_text("actor", self.actor)
-
-    def document(self, balance_after: int, now: datetime) -> dict[str, Any]:
-        """The stored `transactions` document (camelCase, as models/transaction.py)."""
-        return {
-            "walletAddress": self.wallet,
-            "amount": self.amount,
-            "balanceAfter": balance_after,
-            "type": self.type,
-            "reason": self.reason,
-            "proof": dict(self.proof),
-            "actor": self.actor,
-            "idempotencyKey": self.idempotency_key,
-            "counterpartyWallet": self.counterparty,
-            "transferId": self.transfer_id,
-            "createdAt": now,
-        }
-
-    def same_request(self, stored: Mapping[str, Any]) -> bool:
-        """Whether a stored entry with this key is this very request, repeated: same
-        wallet, amount, type and proof (a purchase's proof names the item)."""
-        return (
-            stored.get("walletAddress") == self.wallet
-            and stored.get("amount") == self.amount
-            and stored.get("type") == self.type
-            and stored.get("proof", {}) == dict(self.proof)
-        )
-
-
-def balance_filter(wallet: str, amount: int) -> dict[str, Any]:
-    """Match the wallet only if the change keeps its balance at zero or above."""
-    if amount < 0:
-        return {"walletAddress": wallet, "coins": {"$gte": -amount}}
-    return {"walletAddress": wallet}
-
-
-def balance_update(amount: int, now: datetime) -> dict[str, Any]:
-    counter = "stats.economy.totalCoinsEarned" if amount > 0 else "stats.economy.totalCoinsSpent"
-    return {"$inc": {"coins": amount, counter: abs(amount)}, "$set": {"updatedAt": now}}
-
-
-def coins_push(result: LedgerResult, type_: str) -> dict[str, Any]:
-    """The `coins` frame of PROTOCOL.md §4 for the wallet's live connection."""
-    return {"type": "coins", "coins": result.balance, "delta": result.delta, "reason": type_}
-
-
-def is_idempotency_clash(error: DuplicateKeyError) -> bool:
-    pattern = (error.details or {}).get("keyPattern")
-    if isinstance(pattern, Mapping):
-        return "idempotencyKey" in pattern
-    return "idempotencyKey" in str(error)
-
-
-def short_wallet(wallet: str) -> str:
-    """Enough of a wallet address to follow it through the logs."""
-    return wallet if len(wallet) <= 12 else f"{wallet[:4]}…{wallet[-4:]}"
 
 
 class EconomyService:
@@ -328,9 +231,9 @@ class EconomyService:
     async def _commit_entries(
         self, entries: Sequence[LedgerEntry], extra_writes: ExtraWrites | None
     ) -> list[LedgerResult]:
-        replayed = await self._replay(entries)
-        if replayed is not None:
-            return replayed
+        """Write the entries in one transaction. No lookup of the keys first: replays are
+        rare (a client retrying), and the unique index refuses them inside the transaction
+        anyway, which then aborts; that saves a round trip on every fresh change."""
 
         async def writes(session: Session) -> list[LedgerResult]:
             results = [await self.write_entry(session, entry) for entry in entries]

@@ -28,7 +28,8 @@ from clubpengu.errors import Conflict, DomainError, Expired, InvalidMessage, Not
 from clubpengu.models import PromoCode, PromoRedemption
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import Catalog, CatalogItem
-from clubpengu.services.economy import MAX_AMOUNT, USERS, EconomyService, short_wallet
+from clubpengu.services.economy import USERS, EconomyService
+from clubpengu.services.ledger import MAX_AMOUNT, short_wallet
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)

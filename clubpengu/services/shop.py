@@ -20,7 +20,8 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import EQUIP_SLOTS, MOUNT_SLOT, Catalog, CatalogItem, ItemType
-from clubpengu.services.economy import USERS, EconomyService, short_wallet
+from clubpengu.services.economy import USERS, EconomyService
+from clubpengu.services.ledger import short_wallet
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
