@@ -61,6 +61,7 @@ class Settings:
     db_app_password: str | None = field(default=None, repr=False)
     db_analyst_user: str = "clubpengu_analyst"
     db_analyst_password: str | None = field(default=None, repr=False)
+    daily_bonus_coins: int = 25
 
     @property
     def production(self) -> bool:
@@ -262,6 +263,7 @@ def load_settings(
         db_app_password=r.text("MONGODB_APP_PASSWORD"),
         db_analyst_user=_db_user(r, "MONGODB_ANALYST_USER", "clubpengu_analyst"),
         db_analyst_password=r.text("MONGODB_ANALYST_PASSWORD"),
+        daily_bonus_coins=r.integer("DAILY_BONUS_COINS", 25, minimum=1, maximum=10**9),
     )
 
 

@@ -17,9 +17,12 @@ from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService
+from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
+from clubpengu.services.promos import PromoService
 from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.router import Router
 
@@ -38,6 +41,9 @@ class Runtime:
     auth_conn_limiter: RateLimiter
     events: EventRecorder
     stats: StatsBatcher
+    economy: EconomyService
+    shop: ShopService
+    promos: PromoService
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

@@ -26,6 +26,7 @@ def test_defaults_follow_the_seed() -> None:
     assert settings.redis_url is None
     assert settings.require_wallet_auth and settings.stats_batching
     assert settings.max_frame_bytes == 16 * 1024
+    assert settings.daily_bonus_coins == 25
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,7 @@ def test_defaults_follow_the_seed() -> None:
         ("CLUBPENGU_ENV", "staging"),
         ("TRUSTED_PROXIES", "10.0.0.300"),
         ("PORT", "70000"),
+        ("DAILY_BONUS_COINS", "0"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:

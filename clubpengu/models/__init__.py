@@ -7,6 +7,7 @@ from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
+from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
@@ -22,6 +23,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Transaction,
     Event,
     AuditLog,
+    PromoCode,
+    PromoRedemption,
 )
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "MatchEvent",
     "MatchPlayer",
     "MatchStatus",
+    "PromoCode",
+    "PromoRedemption",
     "Puffle",
     "Transaction",
     "User",

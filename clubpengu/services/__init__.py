@@ -1,1 +1,2 @@
-"""Services: the rules. They raise DomainErrors and never import the transport."""
+"""The rules: economy (the coin ledger), shop, promo codes ... Services take primitive
+arguments, raise `clubpengu.errors.DomainError`s and never import the transport."""

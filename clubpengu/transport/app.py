@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,9 +23,13 @@ from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.catalog import load_catalog
+from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
+from clubpengu.services.promos import PromoService
 from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
@@ -43,6 +47,16 @@ STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown 
 
 async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
     return {"type": "pong", "ts": int(time.time() * 1000)}
+
+
+def _push_to_wallet(sessions: SessionRegistry) -> Callable[[str, dict[str, Any]], None]:
+    """Deliver a push (a `coins` change) to the wallet's live connection on this node."""
+
+    def push(wallet: str, frame: dict[str, Any]) -> None:
+        for connection in sessions.live(wallet):
+            connection.send(frame)
+
+    return push
 
 
 def _register_handlers(runtime: Runtime) -> None:
@@ -95,19 +109,28 @@ async def start_runtime(
     settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None
 ) -> Runtime:
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
-    build the node's parts. A `client` passed in (tests share one) is not closed here."""
+    build the node's parts. A `client` passed in (tests share one) is not closed here.
+    The catalogues are read first: a bad one stops start-up before anything runs."""
     catalogue = RoomCatalogue.load()
+    catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
     bus = MemoryBus()
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
+    sessions = SessionRegistry(bus, settings.node_id)
+    economy = EconomyService(
+        client,
+        settings.mongodb_db,
+        daily_bonus_coins=settings.daily_bonus_coins,
+        notify=_push_to_wallet(sessions),
+    )
     runtime = Runtime(
         settings=settings,
         client=client,
         router=Router(settings.max_frame_bytes),
         bus=bus,
-        sessions=SessionRegistry(bus, settings.node_id),
+        sessions=sessions,
         hub=Hub(catalogue),
         auth=_auth_service(settings, events),
         events=events,
@@ -121,6 +144,9 @@ async def start_runtime(
             flush_interval=settings.stats_flush_interval_seconds,
             stop_timeout=STATS_STOP_SECONDS,
         ),
+        economy=economy,
+        shop=ShopService(client, settings.mongodb_db, economy, catalog),
+        promos=PromoService(client, settings.mongodb_db, economy, catalog),
         embedded=embedded,
         owns_client=owns_client,
     )

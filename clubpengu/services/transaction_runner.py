@@ -1,0 +1,147 @@
+"""Run a callback as one MongoDB multi-document transaction, retried the way MongoDB's
+driver specification (transactions-convenient-api) says, but with a short deadline.
+
+- A `TransientTransactionError` (a write conflict with a concurrent transaction, a lost
+  primary, a network error mid-transaction) aborts the attempt and runs the whole
+  callback again after a jittered exponential backoff.
+- An `UnknownTransactionCommitResult` on commit retries the *commit* only (committing
+  twice is safe: the server commits at most once).
+- Anything else aborts the transaction and propagates unchanged: a `DomainError`
+  raised by the callback (insufficient funds, not found ...) or a `DuplicateKeyError`
+  (the caller decides what a clash on a unique index means).
+
+pymongo's own `ClientSession.with_transaction` does the same but keeps retrying for
+120 s, far longer than a player waits for a purchase; here the policy is bounded in both
+attempts and time, and running out raises `Unavailable` (code `unavailable`, "try
+again"), which a client can retry safely with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from clubpengu.errors import Unavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Session = AsyncClientSession
+TransactionCallback = Callable[[Session], Awaitable[T]]
+
+TRANSIENT = "TransientTransactionError"
+UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
+_MAX_TIME_MS_EXPIRED = 50  # a commit that timed out on the server is not retried
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a transaction keeps retrying. Backoff for attempt n (1-based) is a uniform
+    random fraction of min(initial * 2**(n-1), maximum), so contenders spread out."""
+
+    max_attempts: int = 60
+    deadline_seconds: float = 10.0
+    backoff_initial: float = 0.002
+    backoff_max: float = 0.1
+
+    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        ceiling: float = min(self.backoff_initial * 2.0 ** (attempt - 1), self.backoff_max)
+        return rng() * ceiling
+
+
+class TransactionRunner:
+    """Runs callbacks in transactions on one client; see the module docstring.
+
+    `sleep` and `monotonic` are injectable so a test can run the policy without waiting.
+    """
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        policy: RetryPolicy | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    async def run(self, callback: TransactionCallback[T]) -> T:
+        """Run `callback(session)` in a transaction and commit; return its result.
+
+        The callback may run more than once (after a transient error), so it must only
+        write through `session` and keep no other side effects. Raises whatever the
+        callback raises (after aborting), or `Unavailable` when the retries run out.
+        """
+        started = self._monotonic()
+        async with self.client.start_session() as session:
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    return await self._attempt(session, callback, started)
+                except PyMongoError as error:
+                    if not error.has_error_label(TRANSIENT):
+                        raise
+                    await self._before_retry(error, attempt, started, "transaction")
+
+    async def _attempt(
+        self, session: Session, callback: TransactionCallback[T], started: float
+    ) -> T:
+        await session.start_transaction(
+            read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+        )
+        try:
+            result = await callback(session)
+        except BaseException:
+            if session.in_transaction:
+                await session.abort_transaction()  # pymongo swallows errors from abort
+            raise
+        await self._commit(session, started)
+        return result
+
+    async def _commit(self, session: Session, started: float) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await session.commit_transaction()
+                return
+            except PyMongoError as error:
+                code = getattr(error, "code", None)
+                if not error.has_error_label(UNKNOWN_COMMIT) or code == _MAX_TIME_MS_EXPIRED:
+                    raise
+                await self._before_retry(error, attempt, started, "commit")
+
+    async def _before_retry(
+        self, error: PyMongoError, attempt: int, started: float, what: str
+    ) -> None:
+        """Sleep before the next attempt, or raise Unavailable when the policy is spent."""
+        delay = self.policy.backoff(attempt)
+        elapsed = self._monotonic() - started
+        if attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds:
+            logger.warning(
+                "transaction retries exhausted",
+                extra={"what": what, "attempts": attempt, "error": type(error).__name__},
+            )
+            message = (
+                "The result is not known yet; send the request again with the same key"
+                if what == "commit"
+                else None
+            )
+            raise Unavailable(message, attempts=attempt) from error
+        logger.debug("retrying %s after %s", what, type(error).__name__, extra={"attempt": attempt})
+        await self._sleep(delay)
