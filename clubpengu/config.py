@@ -43,6 +43,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = Path("./var/mongo")
     admin_wallets: frozenset[str] = frozenset()
+    analyst_wallets: frozenset[str] = frozenset()
     require_wallet_auth: bool = True
     stats_batching: bool = True
     stats_flush_interval_seconds: float = 30.0
@@ -186,17 +187,17 @@ def _db_user(reader: _Reader, name: str, default: str) -> str:
     return user
 
 
-def _admin_wallets(reader: _Reader) -> frozenset[str]:
+def _wallets(reader: _Reader, name: str) -> frozenset[str]:
     import base58
 
-    wallets = reader.words("ADMIN_WALLETS")
+    wallets = reader.words(name)
     for wallet in wallets:
         try:
             valid = len(base58.b58decode(wallet)) == 32
         except ValueError:
             valid = False
         if not valid:
-            raise ConfigError(f"ADMIN_WALLETS: {wallet!r} is not a base58 Solana wallet address")
+            raise ConfigError(f"{name}: {wallet!r} is not a base58 Solana wallet address")
     return frozenset(wallets)
 
 
@@ -244,7 +245,8 @@ def load_settings(
         jwt_expiry_seconds=r.duration("JWT_EXPIRY", 7 * 86400.0),
         redis_url=redis_url,
         data_dir=Path(r.text("CLUBPENGU_DATA_DIR", "./var/mongo") or "./var/mongo"),
-        admin_wallets=_admin_wallets(r),
+        admin_wallets=_wallets(r, "ADMIN_WALLETS"),
+        analyst_wallets=_wallets(r, "ANALYST_WALLETS"),
         require_wallet_auth=r.flag("REQUIRE_WALLET_AUTH", True),
         stats_batching=r.flag("STATS_BATCHING", True),
         stats_flush_interval_seconds=r.duration("STATS_FLUSH_INTERVAL", 30.0),
@@ -263,7 +265,7 @@ def load_settings(
         db_app_password=r.text("MONGODB_APP_PASSWORD"),
         db_analyst_user=_db_user(r, "MONGODB_ANALYST_USER", "clubpengu_analyst"),
         db_analyst_password=r.text("MONGODB_ANALYST_PASSWORD"),
-        daily_bonus_coins=r.integer("DAILY_BONUS_COINS", 25, minimum=1, maximum=10**9),
+        daily_bonus_coins=r.integer("DAILY_BONUS_COINS", 25, minimum=0, maximum=10**9),
     )
 
 

@@ -4,7 +4,10 @@ later parts of the server hang their services here."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,8 @@ from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.router import Router
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +54,23 @@ class Runtime:
     started_at: float = field(default_factory=time.monotonic)
     shutting_down: bool = False
     owns_client: bool = True
+
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `work` in the background; shutdown waits for it. Failures are logged."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    async def drain_tasks(self, within: float) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=within)
 
     @property
     def uptime(self) -> float:

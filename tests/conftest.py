@@ -65,6 +65,7 @@ def settings(mongo_uri: str, tmp_path: Path) -> Settings:
         mongodb_db=TEST_DB,
         jwt_secret=TEST_SECRET,
         data_dir=tmp_path / "data",
+        daily_bonus_coins=0,  # tests that want it turn it on; others keep balances exact
     )
 
 

@@ -86,6 +86,8 @@ class Client:
 
     def __init__(self, ws: websockets.ClientConnection) -> None:
         self.ws = ws
+        self.held: list[dict[str, Any]] = []  # frames skipped by call(), read first later
+        self._rids = 0
 
     async def send(self, payload: dict[str, Any] | str | bytes) -> None:
         if isinstance(payload, dict):
@@ -93,6 +95,8 @@ class Client:
         await self.ws.send(payload)
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self.held:
+            return self.held.pop(0)
         async with asyncio.timeout(timeout):
             message: dict[str, Any] = json.loads(await self.ws.recv())
             return message
@@ -100,6 +104,21 @@ class Client:
     async def request(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
         await self.send(payload)
         return await self.recv(timeout)
+
+    async def call(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """Send with a fresh rid and return the reply carrying it (without the rid); pushes
+        that arrive first are kept for later recv()/recv_type()."""
+        self._rids += 1
+        rid = f"t{self._rids}"
+        await self.send(payload | {"rid": rid})
+        async with asyncio.timeout(timeout):
+            while True:
+                async with asyncio.timeout(timeout):
+                    message: dict[str, Any] = json.loads(await self.ws.recv())
+                if message.get("rid") == rid:
+                    del message["rid"]
+                    return message
+                self.held.append(message)
 
     async def recv_type(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
         """Skip frames until one of type `kind` arrives."""

@@ -44,7 +44,7 @@ def test_defaults_follow_the_seed() -> None:
         ("CLUBPENGU_ENV", "staging"),
         ("TRUSTED_PROXIES", "10.0.0.300"),
         ("PORT", "70000"),
-        ("DAILY_BONUS_COINS", "0"),
+        ("DAILY_BONUS_COINS", "-1"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:

@@ -99,3 +99,17 @@ class Hub:
             if not room.members:
                 del self.rooms[room.id]
         return member
+
+    def update_look(self, connection: Connection, customization: dict[str, str]) -> None:
+        """A player's new look: kept for later joiners and shown to the room now."""
+        member = self.members.get(connection.id)
+        room = self.room_of(connection)
+        if member is None or room is None:
+            return
+        member.customization = dict(customization)
+        push = {
+            "type": "player_look",
+            "playerId": member.player_id,
+            "customization": member.customization,
+        }
+        room.broadcast(push, exclude=member.player_id)

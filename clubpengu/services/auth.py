@@ -63,6 +63,7 @@ class AuthConfig:
     jwt_secret: str
     jwt_expiry: timedelta
     admin_wallets: frozenset[str] = frozenset()
+    analyst_wallets: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -214,12 +215,21 @@ class AuthService:
             return failure
         assert isinstance(wallet, str)
         user, is_new = await self._upsert_user(wallet, ip)
-        role = Role.ADMIN.value if wallet in self.config.admin_wallets else None
+        role = self._role(wallet)
         session = await self._open_session(wallet, role, ip)
         logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
         if self.events is not None:
             self.events.record("sign_in", wallet, newUser=is_new)
         return SignedIn(self._token(session), user, is_new, session)
+
+    def _role(self, wallet: str) -> str | None:
+        """Admins (ADMIN_WALLETS) may change coins and promos; analysts (ANALYST_WALLETS)
+        may read the staff API; everyone else is a player with no role claim."""
+        if wallet in self.config.admin_wallets:
+            return Role.ADMIN.value
+        if wallet in self.config.analyst_wallets:
+            return Role.ANALYST.value
+        return None
 
     def hash_ip(self, ip: str) -> str:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()

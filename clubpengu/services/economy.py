@@ -95,7 +95,8 @@ class EconomyService:
         self.runner = TransactionRunner(client, retry)
         self.clock = clock
         self.notify = notify
-        self.daily_bonus_coins = check_amount(daily_bonus_coins)
+        # 0 turns the bonus off (DAILY_BONUS_COINS=0); anything else must be a valid amount.
+        self.daily_bonus_coins = daily_bonus_coins and check_amount(daily_bonus_coins)
 
     async def apply(
         self,

@@ -32,9 +32,11 @@ from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
+from clubpengu.transport.handlers import economy as economy_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
+from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
@@ -42,6 +44,7 @@ from clubpengu.transport.ws import websocket_endpoint
 
 logger = logging.getLogger(__name__)
 SIGN_IN_WINDOW = 60.0  # the AUTH_RATE_* limits are per minute
+BACKGROUND_STOP_SECONDS = 2.0
 STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 
 
@@ -64,6 +67,7 @@ def _register_handlers(runtime: Runtime) -> None:
     auth_handlers.register(runtime.router, runtime)
     world_handlers.register(runtime.router, runtime)
     stats_handlers.register(runtime.router, runtime)
+    economy_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -74,6 +78,7 @@ def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
             jwt_secret=settings.jwt_secret,
             jwt_expiry=timedelta(seconds=settings.jwt_expiry_seconds),
             admin_wallets=settings.admin_wallets,
+            analyst_wallets=settings.analyst_wallets,
         ),
         events=events,
     )
@@ -162,6 +167,7 @@ async def stop_runtime(runtime: Runtime) -> None:
     runtime.shutting_down = True
     await runtime.connections.close_all(1001, "server shutting down")
     await runtime.sessions.stop()
+    await runtime.drain_tasks(within=BACKGROUND_STOP_SECONDS)
     await runtime.events.stop()
     # After the sockets closed (their last counters are queued), before the client closes.
     await runtime.stats.stop()
@@ -191,5 +197,6 @@ def build_app(
         Route("/auth/challenge", post_challenge, methods=["POST"]),
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
+        *admin_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -55,3 +55,28 @@ class ChangeRoom(Frame):
 
 class GetStats(Frame):
     pass
+
+
+# --- economy (docs/protocol.md §5) -------------------------------------------------------
+
+
+class CatalogRequest(Frame):
+    pass
+
+
+class Purchase(Frame):
+    item_id: str = Field(min_length=1, max_length=40)
+    idempotency_key: str = Field(min_length=1, max_length=64)
+
+
+class Equip(Frame):
+    slot: str = Field(min_length=1, max_length=20)
+    item_id: str | None = Field(max_length=40)
+
+
+class SetCustomization(Frame):
+    customization: dict[str, str | None] = Field(min_length=1, max_length=12)
+
+
+class RedeemPromo(Frame):
+    code: str = Field(min_length=1, max_length=64)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
 from clubpengu.models import User
-from tests.support import RunningServer
+from tests.support import run_server
 
 
 async def test_the_server_builds_the_economy_with_the_packaged_catalogue(
-    server: RunningServer,
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
-    runtime = server.runtime
-    await User(wallet_address="RuntimeW", username="P").insert()
+    async with run_server(settings.with_overrides(daily_bonus_coins=25), mongo_client) as server:
+        runtime = server.runtime
+        await User(wallet_address="RuntimeW", username="P").insert()
 
-    bonus = await runtime.economy.daily_bonus("RuntimeW")
-    bought = await runtime.shop.purchase("RuntimeW", "tree_pin", "k1")
+        bonus = await runtime.economy.daily_bonus("RuntimeW")
+        bought = await runtime.shop.purchase("RuntimeW", "tree_pin", "k1")
 
     assert runtime.economy.daily_bonus_coins == runtime.settings.daily_bonus_coins == 25
     assert len(runtime.shop.catalog) >= 40 and runtime.promos.catalog is runtime.shop.catalog

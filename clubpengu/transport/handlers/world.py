@@ -118,6 +118,10 @@ class WorldHandlers:
         self.runtime.events.record("join", user.wallet_address, room=spec.id)
         self.runtime.stats.queue(user.wallet_address, "world.roomsVisited")
         connection.attributes["joined_at"] = time.monotonic()
+        if self.runtime.settings.daily_bonus_coins:
+            # The daily bonus arrives as a `coins` push just after `joined`.
+            bonus = self.runtime.economy.daily_bonus(user.wallet_address)
+            self.runtime.spawn(bonus, "daily-bonus")
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return {
             "type": "joined",

@@ -1,0 +1,202 @@
+"""The admin API for economy admins (bearer JWT with the admin role; analysts may read).
+
+Every write names the admin in the ledger (`actor: admin:<wallet>`) and requires a reason
+and an idempotency key, so a retried or double-submitted grant applies once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from clubpengu.errors import DomainError, ErrorCode
+from clubpengu.models import Transaction, User
+from clubpengu.runtime import Runtime
+from clubpengu.services.auth import SessionInfo, decode_wallet
+from clubpengu.transport.http_auth import HttpError, bearer_session, json_body
+
+READERS = frozenset({"admin", "analyst"})
+WRITERS = frozenset({"admin"})
+MAX_PAGE = 200
+_STATUS = {
+    ErrorCode.INVALID_MESSAGE: 400,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.INSUFFICIENT_FUNDS: 409,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class CoinAdjustment(_Body):
+    wallet_address: str = Field(min_length=32, max_length=44)
+    amount: int = Field(strict=True)
+    reason: str = Field(min_length=3, max_length=200)
+    idempotency_key: str = Field(min_length=1, max_length=64)
+
+
+class NewPromo(_Body):
+    code: str
+    coins: int = Field(default=0, strict=True)
+    items: list[str] = Field(default_factory=list, max_length=20)
+    max_redemptions: int = Field(strict=True)
+    expires_at: datetime | None = None
+    active: bool = True
+
+
+Handler = Callable[[Request, Runtime, SessionInfo], Awaitable[Any]]
+
+
+def _endpoint(
+    roles: frozenset[str], handler: Handler
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """Authenticate, run, and map errors to JSON: 400/401/403/404/409/503."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            session = await bearer_session(request, roles)
+            result = await handler(request, runtime, session)
+        except HttpError as error:
+            return error.response()
+        except ValidationError as error:
+            problem = error.errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "body"
+            return HttpError(400, "invalid_message", f"{where}: {problem['msg']}").response()
+        except DomainError as error:
+            return HttpError(
+                _STATUS.get(error.code, 400), str(error.code), error.message
+            ).response()
+        return JSONResponse(result)
+
+    return endpoint
+
+
+def _actor(session: SessionInfo) -> str:
+    return f"admin:{session.wallet}"
+
+
+async def adjust_coins(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    body = CoinAdjustment.model_validate(await json_body(request))
+    if decode_wallet(body.wallet_address) is None:
+        raise HttpError(400, "invalid_message", "walletAddress: not a Solana wallet address")
+    result = await runtime.economy.apply(
+        body.wallet_address,
+        body.amount,
+        "admin_adjustment",
+        idempotency_key=f"admin:{body.idempotency_key}",
+        actor=_actor(session),
+        reason=body.reason,
+        proof={"admin": session.wallet},
+    )
+    return {
+        "walletAddress": body.wallet_address,
+        "balance": result.balance,
+        "delta": result.delta,
+        "transactionId": result.transaction_id,
+        "replayed": result.replayed,
+    }
+
+
+async def get_user(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    wallet = request.path_params["wallet"]
+    user = await User.find_one(User.wallet_address == wallet)
+    if user is None:
+        raise HttpError(404, "not_found", "No player with that wallet")
+    profile = user.public_profile() | {
+        "isConnected": user.is_connected,
+        "nodeId": user.node_id,
+        "lastRoom": user.last_room,
+        "lastLoginAt": _iso(user.last_login_at),
+        "lastActiveAt": _iso(user.last_active_at),
+        "createdAt": _iso(user.created_at),
+        "stats": user.stats.model_dump(by_alias=True),
+        "migrationSource": user.migration_source,
+    }
+    return {"user": profile}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _entry(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(doc["_id"]),
+        "walletAddress": doc["walletAddress"],
+        "amount": doc["amount"],
+        "balanceAfter": doc["balanceAfter"],
+        "type": doc["type"],
+        "reason": doc.get("reason"),
+        "proof": doc.get("proof", {}),
+        "actor": doc.get("actor"),
+        "counterpartyWallet": doc.get("counterpartyWallet"),
+        "createdAt": _iso(doc.get("createdAt")),
+    }
+
+
+async def list_transactions(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """Newest first; `before` is the `next` cursor of the previous page."""
+    params = request.query_params
+    query: dict[str, Any] = {}
+    if params.get("wallet"):
+        query["walletAddress"] = params["wallet"]
+    if params.get("type"):
+        query["type"] = params["type"]
+    if params.get("before"):
+        try:
+            query["_id"] = {"$lt": ObjectId(params["before"])}
+        except InvalidId:
+            raise HttpError(400, "invalid_message", "before: not a cursor from `next`") from None
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise HttpError(400, "invalid_message", "limit: expected a number") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise HttpError(400, "invalid_message", f"limit: between 1 and {MAX_PAGE}")
+    cursor = Transaction.get_pymongo_collection().find(query).sort("_id", -1).limit(limit + 1)
+    docs = await cursor.to_list()
+    page = [_entry(doc) for doc in docs[:limit]]
+    more = len(docs) > limit
+    return {"transactions": page, "next": page[-1]["id"] if more and page else None}
+
+
+async def create_promo(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    body = NewPromo.model_validate(await json_body(request))
+    promo = await runtime.promos.create(
+        body.code,
+        coins=body.coins,
+        items=body.items,
+        max_redemptions=body.max_redemptions,
+        expires_at=body.expires_at,
+        active=body.active,
+        created_by=_actor(session),
+    )
+    return {"promo": promo.public()}
+
+
+async def list_promos(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    return {"promos": [promo.public() for promo in await runtime.promos.list()]}
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin/coins", _endpoint(WRITERS, adjust_coins), methods=["POST"]),
+        Route("/admin/users/{wallet}", _endpoint(READERS, get_user), methods=["GET"]),
+        Route("/admin/transactions", _endpoint(READERS, list_transactions), methods=["GET"]),
+        Route("/admin/promos", _endpoint(WRITERS, create_promo), methods=["POST"]),
+        Route("/admin/promos", _endpoint(READERS, list_promos), methods=["GET"]),
+    ]
