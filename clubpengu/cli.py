@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from clubpengu import cli_report
+from clubpengu import cli_import, cli_report
 from clubpengu.admin_cli import add_commands as add_admin_commands
 from clubpengu.cli_db import create_users_command
 from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--data-dir", help="embedded database directory")
     users.set_defaults(func=_with_settings(create_users_command))
     cli_report.add_parser(commands, _with_settings)
+    cli_import.add_parser(commands, _with_settings)
     add_admin_commands(commands)
     return parser
 

@@ -57,6 +57,8 @@ class Settings:
     auth_rate_per_connection: int = 10
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     event_retention_seconds: float = 180 * 86400.0
+    migration_max_coins: int = 50_000
+    puffle_limit: int = 10
     db_auth: bool = False
     db_app_user: str = "clubpengu_app"
     db_app_password: str | None = field(default=None, repr=False)
@@ -260,6 +262,8 @@ def load_settings(
         auth_rate_per_connection=r.integer("AUTH_RATE_PER_CONNECTION", 10),
         trusted_proxies=_trusted_proxies(r),
         event_retention_seconds=r.duration("EVENT_RETENTION", 180 * 86400.0),
+        migration_max_coins=r.integer("MIGRATION_MAX_COINS", 50_000, maximum=10**9),
+        puffle_limit=r.integer("PUFFLE_LIMIT", 10, minimum=1, maximum=100),
         db_auth=r.flag("CLUBPENGU_DB_AUTH", False),
         db_app_user=_db_user(r, "MONGODB_APP_USER", "clubpengu_app"),
         db_app_password=r.text("MONGODB_APP_PASSWORD"),

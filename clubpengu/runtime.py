@@ -22,6 +22,7 @@ from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.migration import MigrationService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
 from clubpengu.services.ratelimit import RateLimiter
@@ -49,6 +50,7 @@ class Runtime:
     economy: EconomyService
     shop: ShopService
     promos: PromoService
+    migration: MigrationService
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

@@ -110,6 +110,16 @@ class MigrationPlanner:
         self.max_puffles = max_puffles
         self.is_clean = is_clean
 
+    @classmethod
+    def for_catalog(
+        cls, catalog: CatalogLike, *, max_coins: int, max_puffles: int
+    ) -> MigrationPlanner:
+        """A planner over the item catalogue and the packaged puffle colours."""
+        from clubpengu.services.puffle_catalog import PuffleCatalog
+
+        colors = PuffleCatalog.load().colors
+        return cls(catalog, colors, max_coins=max_coins, max_puffles=max_puffles)
+
     def plan(self, local_data: dict[str, Any]) -> MigrationPlan:
         plan = MigrationPlan()
         for key in local_data:

@@ -26,6 +26,8 @@ from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.migration import MigrationService
+from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
 from clubpengu.services.ratelimit import RateLimiter
@@ -33,6 +35,7 @@ from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
 from clubpengu.transport.handlers import economy as economy_handlers
+from clubpengu.transport.handlers import migration as migration_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
@@ -68,6 +71,7 @@ def _register_handlers(runtime: Runtime) -> None:
     world_handlers.register(runtime.router, runtime)
     stats_handlers.register(runtime.router, runtime)
     economy_handlers.register(runtime.router, runtime)
+    migration_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -152,6 +156,12 @@ async def start_runtime(
         economy=economy,
         shop=ShopService(client, settings.mongodb_db, economy, catalog),
         promos=PromoService(client, settings.mongodb_db, economy, catalog),
+        migration=MigrationService(
+            economy,
+            MigrationPlanner.for_catalog(
+                catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+            ),
+        ),
         embedded=embedded,
         owns_client=owns_client,
     )

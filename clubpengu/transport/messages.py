@@ -80,3 +80,7 @@ class SetCustomization(Frame):
 
 class RedeemPromo(Frame):
     code: str = Field(min_length=1, max_length=64)
+
+
+class MigrateData(Frame):
+    local_data: dict[str, Any]

@@ -1,0 +1,28 @@
+"""`migrate_data`: bring a localStorage save into a new account, once (seed 000 §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clubpengu.errors import Forbidden
+from clubpengu.realtime.connection import Connection
+from clubpengu.runtime import Runtime
+from clubpengu.transport.messages import MigrateData
+from clubpengu.transport.router import Router
+
+
+def register(router: Router, runtime: Runtime) -> None:
+    async def migrate_data(connection: Connection, message: MigrateData) -> dict[str, Any]:
+        if connection.wallet is None:
+            raise Forbidden("Guests cannot migrate a save; sign in with a wallet")
+        result = await runtime.migration.migrate(connection.wallet, message.local_data)
+        if result.plan.customization:
+            runtime.hub.update_look(connection, result.look)
+        return {
+            "type": "migrate_result",
+            "accepted": result.plan.accepted(),
+            "dropped": [dropped.public() for dropped in result.plan.dropped],
+            "coins": result.balance,
+        }
+
+    router.add("migrate_data", MigrateData, migrate_data)

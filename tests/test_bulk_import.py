@@ -1,0 +1,129 @@
+"""The bulk import of localStorage saves against the real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clubpengu.cli import main
+from clubpengu.models import AuditLog, Transaction, User
+from clubpengu.services.bulk_import import BulkImporter
+from clubpengu.services.catalog import load_catalog
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.migration_plan import MigrationPlanner
+from tests.conftest import TEST_DB
+from tests.support import CLUBPENGU, Wallet
+
+
+def _write_saves(path: Path, count: int, *, bad_lines: int = 0) -> list[str]:
+    wallets = [Wallet().address for _ in range(count)]
+    with path.open("w") as handle:
+        for n, wallet in enumerate(wallets):
+            local = {
+                "penguin_name": f"Pengu{n}",
+                "clubpenguin_save": {"coins": n % 7 * 10, "stamps": ["first_login"]},
+                "unlocked_cosmetics": ["party_hat"],
+            }
+            handle.write(json.dumps({"walletAddress": wallet, "localData": local}) + "\n")
+        for n in range(bad_lines):
+            handle.write(
+                ["not json", json.dumps({"walletAddress": "nope", "localData": {}})][n % 2]
+            )
+            handle.write("\n")
+    return wallets
+
+
+def _importer(mongo_client: Any, batch_size: int = 50) -> BulkImporter:
+    planner = MigrationPlanner.for_catalog(load_catalog(), max_coins=50_000, max_puffles=10)
+    economy = EconomyService(mongo_client, TEST_DB)
+    return BulkImporter(economy, planner, batch_size=batch_size, actor="import:test")
+
+
+async def test_a_dry_run_writes_nothing(mongo_client: Any, tmp_path: Path) -> None:
+    _write_saves(tmp_path / "saves.jsonl", 30, bad_lines=2)
+
+    report = await _importer(mongo_client).run(tmp_path / "saves.jsonl", dry_run=True)
+
+    assert (report.read, report.imported, report.invalid) == (32, 30, 2)
+    assert await User.count() == 0 and await Transaction.count() == 0
+
+
+async def test_an_import_writes_users_ledger_and_audit_and_a_rerun_adds_nothing(
+    mongo_client: Any, tmp_path: Path
+) -> None:
+    wallets = _write_saves(tmp_path / "saves.jsonl", 120, bad_lines=3)
+    await User(wallet_address=wallets[0], username="AlreadyHere").insert()
+
+    first = await _importer(mongo_client).run(tmp_path / "saves.jsonl")
+    second = await _importer(mongo_client).run(tmp_path / "saves.jsonl")
+
+    expected_coins = sum(n % 7 * 10 for n in range(1, 120))
+    assert (first.imported, first.skipped_existing, first.invalid) == (119, 1, 3)
+    assert first.coins_imported == expected_coins
+    assert first.verified == 119 and first.verification_failures == []
+    assert (second.imported, second.skipped_existing) == (0, 120)
+    assert await User.count() == 120
+    assert await AuditLog.count() == 119
+    entries = await Transaction.find(Transaction.type == "migration").to_list()
+    assert sum(e.amount for e in entries) == expected_coins
+    user = await User.find_one(User.wallet_address == wallets[5])
+    assert user is not None
+    assert (user.username, user.coins, user.unlocked_cosmetics) == ("Pengu5", 50, ["party_hat"])
+    verify = await EconomyService(mongo_client, TEST_DB).verify_ledger()
+    assert verify.ok
+
+
+async def test_the_cli_reports_as_text_and_json(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    _write_saves(tmp_path / "saves.jsonl", 10, bad_lines=1)
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("MONGODB_DB", TEST_DB)
+    argv = ["import-saves", str(tmp_path / "saves.jsonl"), "--report", str(tmp_path / "r.json")]
+
+    code = await asyncio.to_thread(main, argv)
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert code == 0
+    assert (report["read"], report["imported"], report["invalid"]) == (11, 10, 1)
+    assert report["invalid_lines"] == [{"line": 11, "reason": "not JSON"}]
+    assert "imported           10" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+async def test_an_import_killed_half_way_finishes_exactly_once_when_rerun(
+    mongo_client: Any, mongo_uri: str, tmp_path: Path
+) -> None:
+    saves = tmp_path / "saves.jsonl"
+    _write_saves(saves, 3000)
+    env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DB": TEST_DB}
+    command = [str(CLUBPENGU), "import-saves", str(saves), "--batch-size", "100"]
+
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, polled below
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(600):
+        if await User.count() >= 300 or process.poll() is not None:
+            break
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = await User.count()
+    rerun = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert 0 < partial < 3000, "the first run must have been cut short"
+    assert rerun.returncode == 0, rerun.stderr
+    assert await User.count() == 3000
+    assert await Transaction.count() == len([n for n in range(3000) if n % 7])
+    assert await AuditLog.count() == 3000
+    assert (await EconomyService(mongo_client, TEST_DB).verify_ledger()).ok
