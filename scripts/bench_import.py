@@ -54,8 +54,10 @@ def main() -> None:
         started = time.monotonic()
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
         seconds = time.monotonic() - started
+        # Read before the database child is stopped and reaped, so that only the importer
+        # counts among the finished children.
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         report = json.loads(report_path.read_text())
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     figures = {
         "n": args.n,
         "imported": report["imported"],
