@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from clubpengu.cli_db import cli_database
 from clubpengu.config import ConfigError, Settings, load_settings
 from clubpengu.db import init_models
 from clubpengu.errors import DomainError, InvalidMessage
@@ -81,6 +83,17 @@ def add_commands(commands: Any) -> None:
     promo.add_argument("--inactive", action="store_true", help="create it switched off")
     promo.set_defaults(func=_run(create_promo))
 
+    history = actions.add_parser(
+        "history",
+        help="Show a player's history for support: sign-ins, failed sign-ins, rooms, "
+        "migrations and staff actions, newest first.",
+        epilog="example: clubpengu admin history 7xKX...AsU --limit 50",
+    )
+    history.add_argument("wallet", metavar="WALLET", help="the player's wallet address")
+    history.add_argument("--limit", type=int, default=100, help="most entries to show")
+    history.add_argument("--json", action="store_true", help="print JSON lines")
+    history.set_defaults(func=_run(show_history))
+
     ledger = commands.add_parser("ledger", help="Check the coin ledger.")
     ledger_actions = ledger.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = ledger_actions.add_parser(
@@ -109,13 +122,22 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
         except ConfigError as error:
             return _fail(f"configuration error: {error}", EXIT_CONFIG_ERROR)
         if settings.mongodb_uri is None:
-            return _fail(
-                "MONGODB_URI must be set for this command (the database to change or check)",
-                EXIT_CONFIG_ERROR,
-            )
+            return asyncio.run(_embedded(command, args, settings))
         return asyncio.run(_connected(command, args, settings))
 
     return run
+
+
+async def _embedded(command: Command, args: argparse.Namespace, settings: Settings) -> int:
+    """Without MONGODB_URI: the embedded database in CLUBPENGU_DATA_DIR (the running
+    server's, or started for this command)."""
+    try:
+        async with cli_database(settings, role="app", init=True) as db:
+            return await command(args, settings, db.client)
+    except DomainError as error:
+        return _fail(f"{error.code}: {error}", EXIT_FAILURE)
+    except PyMongoError as error:
+        return _fail(f"database error: {type(error).__name__}: {error}", EXIT_DATABASE_ERROR)
 
 
 async def _connected(command: Command, args: argparse.Namespace, settings: Settings) -> int:
@@ -225,3 +247,29 @@ class _ProgressLine:
     def done(self) -> None:
         self.out.write("\n")
         self.out.flush()
+
+
+async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+    """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
+    if not 1 <= args.limit <= 10_000:
+        return _fail("--limit must be 1 to 10000", EXIT_CONFIG_ERROR)
+    database = client[settings.mongodb_db]
+    query = {"walletAddress": args.wallet}
+    events = await database.events.find(query).sort("at", -1).limit(args.limit).to_list()
+    audits = await database.audit_logs.find(query).sort("at", -1).limit(args.limit).to_list()
+    rows = [_history_row(doc["kind"], doc) for doc in events]
+    rows += [_history_row(f"audit:{doc['action']}", doc) for doc in audits]
+    rows.sort(key=lambda row: row["at"], reverse=True)
+    for row in rows[: args.limit]:
+        if args.json:
+            print(json.dumps(row, default=str))
+        else:
+            print(f"{row['at']:%Y-%m-%d %H:%M:%S}  {row['kind']:<22} {row['detail']}")
+    if not rows:
+        print(f"no history for {args.wallet}", file=sys.stderr)
+    return 0
+
+
+def _history_row(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    detail = doc.get("data") or {k: doc.get(k) for k in ("actor", "source") if doc.get(k)}
+    return {"at": doc["at"], "kind": kind, "detail": json.dumps(detail, default=str)}

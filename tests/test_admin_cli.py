@@ -10,6 +10,8 @@ import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,16 +114,20 @@ async def test_a_refused_adjustment_exits_1_and_changes_nothing(
     assert len(await entries(mongo_client)) == 1
 
 
-async def test_without_mongodb_uri_it_exits_2_with_one_line(
-    mongo_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_without_mongodb_uri_it_uses_the_embedded_database_of_the_data_dir(
+    mongo_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.delenv("MONGODB_URI")
+    monkeypatch.setenv("CLUBPENGU_DATA_DIR", str(tmp_path / "data"))
 
     code = await clubpengu(mongo_client, "ledger", "verify")
 
-    assert code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "MONGODB_URI must be set" in err
+    assert code == 0
+    assert "0 users" in capsys.readouterr().out
+    assert (tmp_path / "data" / "wiredtiger").is_dir()
 
 
 # pymongo 4.20 leaks a socket when a client is closed while its monitor is reconnecting
@@ -248,3 +254,27 @@ async def test_the_installed_command_runs_ledger_verify(
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ledger verify: 1 users, 1 transactions, OK")
+
+
+async def test_history_lists_events_and_audit_entries_newest_first(
+    mongo_client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = mongo_client[TEST_DB]
+    t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    await db.events.insert_many([
+        {"kind": "sign_in", "walletAddress": W, "at": t0, "data": {"new": 1}, "expiresAt": t0},
+        {"kind": "room_change", "walletAddress": W, "at": t0.replace(hour=13),
+         "data": {"fromRoom": "town", "toRoom": "dock"}, "expiresAt": t0},
+        {"kind": "sign_in", "walletAddress": "someone-else", "at": t0, "data": {}, "expiresAt": t0},
+    ])  # fmt: skip
+    await db.audit_logs.insert_one(
+        {"action": "migration", "actor": "import:ops", "walletAddress": W, "source": "bulk_import",
+         "at": t0.replace(hour=14), "details": {}}
+    )  # fmt: skip
+
+    code = await clubpengu(mongo_client, "admin", "history", W)
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert [line.split()[2] for line in lines] == ["audit:migration", "room_change", "sign_in"]
+    assert '"toRoom": "dock"' in lines[1]
