@@ -25,6 +25,7 @@ from clubpengu.services.events import EventRecorder
 from clubpengu.services.migration import MigrationService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
+from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
@@ -51,6 +52,7 @@ class Runtime:
     shop: ShopService
     promos: PromoService
     migration: MigrationService
+    puffles: PuffleService
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

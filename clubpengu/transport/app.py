@@ -30,12 +30,15 @@ from clubpengu.services.migration import MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
+from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
 from clubpengu.transport.handlers import economy as economy_handlers
 from clubpengu.transport.handlers import migration as migration_handlers
+from clubpengu.transport.handlers import puffles as puffle_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
@@ -72,6 +75,7 @@ def _register_handlers(runtime: Runtime) -> None:
     stats_handlers.register(runtime.router, runtime)
     economy_handlers.register(runtime.router, runtime)
     migration_handlers.register(runtime.router, runtime)
+    puffle_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -161,6 +165,14 @@ async def start_runtime(
             MigrationPlanner.for_catalog(
                 catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
             ),
+        ),
+        puffles=PuffleService(
+            client,
+            settings.mongodb_db,
+            economy,
+            PuffleCatalog.load(),
+            catalog,
+            limit=settings.puffle_limit,
         ),
         embedded=embedded,
         owns_client=owns_client,
