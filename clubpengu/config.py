@@ -65,6 +65,12 @@ class Settings:
     db_analyst_user: str = "clubpengu_analyst"
     db_analyst_password: str | None = field(default=None, repr=False)
     daily_bonus_coins: int = 25
+    match_max_wager: int = 1000
+    challenge_ttl_seconds: float = 60.0
+    match_turn_seconds: float = 30.0
+    match_disconnect_grace_seconds: float = 15.0
+    match_sweep_interval_seconds: float = 30.0
+    match_abandon_after_seconds: float = 300.0
 
     @property
     def production(self) -> bool:
@@ -270,6 +276,12 @@ def load_settings(
         db_analyst_user=_db_user(r, "MONGODB_ANALYST_USER", "clubpengu_analyst"),
         db_analyst_password=r.text("MONGODB_ANALYST_PASSWORD"),
         daily_bonus_coins=r.integer("DAILY_BONUS_COINS", 25, minimum=0, maximum=10**9),
+        match_max_wager=r.integer("MATCH_MAX_WAGER", 1000, minimum=0, maximum=10**8),
+        challenge_ttl_seconds=r.duration("CHALLENGE_TTL", 60.0),
+        match_turn_seconds=r.duration("MATCH_TURN_SECONDS", 30.0),
+        match_disconnect_grace_seconds=r.duration("MATCH_DISCONNECT_GRACE", 15.0),
+        match_sweep_interval_seconds=r.duration("MATCH_SWEEP_INTERVAL", 30.0),
+        match_abandon_after_seconds=r.duration("MATCH_ABANDON_AFTER", 300.0),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,14 @@ from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService
+from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.matches import MatchService
 from clubpengu.services.migration import MigrationService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
+from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
@@ -51,6 +54,11 @@ class Runtime:
     shop: ShopService
     promos: PromoService
     migration: MigrationService
+    puffles: PuffleService
+    matches: MatchService
+    challenges: ChallengeService
+    # Deliver a frame to a wallet's live connections on this node.
+    push: Callable[[str, dict[str, Any]], None]
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

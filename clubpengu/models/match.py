@@ -31,6 +31,11 @@ class Match(Document):
     every accepted move and checked by the update that writes it (optimistic concurrency:
     a stale write matches nothing and is retried or refused, never overwrites). `seq` is
     the number of the last MatchEvent. `settled_at` marks the one payout.
+
+    `seed` deals the game (card-jitsu's decks): it is kept server-side only and never
+    sent, since a client knowing it could predict the cards; `replay(game, seed, events)`
+    rebuilds `state`. `wallets[i]` plays seat i. `turn_deadline` is when the seats the
+    game waits for forfeit (turn timer); None once the match ended.
     """
 
     model_config = CAMEL
@@ -41,6 +46,7 @@ class Match(Document):
     wager: int = Field(default=0, ge=0)
     status: MatchStatus = MatchStatus.ACTIVE
     state: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
     turn: str | None = None
     turn_deadline: datetime | None = None
     version: int = 0

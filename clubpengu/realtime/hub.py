@@ -7,6 +7,7 @@ connection. A player is in at most one room; `leave` is idempotent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ class Member:
     customization: dict[str, str]
     x: float
     y: float
+    # Fields other services add to `<player>` (the walking puffle): merged into public().
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """The `<player>` object of PROTOCOL.md §2."""
@@ -36,7 +39,14 @@ class Member:
             "x": self.x,
             "y": self.y,
             "customization": self.customization,
+            **self.extras,
         }
+
+
+# Hooks for services that follow players (puffles, challenges, matches) without the hub
+# knowing them: called synchronously after a member entered or left a room. On a close,
+# `member.connection.closed` is already True.
+RoomHook = Callable[[Member, "Room"], None]
 
 
 @dataclass(eq=False)
@@ -60,6 +70,8 @@ class Hub:
         self.catalogue = catalogue
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
+        self.entered_hooks: list[RoomHook] = []
+        self.left_hooks: list[RoomHook] = []
 
     def spec(self, room_id: str | None) -> RoomSpec:
         spec = self.catalogue.get(room_id) if isinstance(room_id, str) else None
@@ -86,6 +98,7 @@ class Hub:
         self.members[member.connection.id] = member
         member.connection.room = spec.id
         room.broadcast({"type": "player_joined", "player": member.public()}, member.player_id)
+        self._run(self.entered_hooks, member, room)
         return [other.public() for other in room.members.values()]
 
     def leave(self, connection: Connection) -> Member | None:
@@ -98,7 +111,15 @@ class Hub:
             room.broadcast({"type": "player_left", "playerId": member.player_id})
             if not room.members:
                 del self.rooms[room.id]
+            self._run(self.left_hooks, member, room)
         return member
+
+    def _run(self, hooks: list[RoomHook], member: Member, room: Room) -> None:
+        for hook in hooks:
+            try:
+                hook(member, room)
+            except Exception:
+                logger.exception("room hook failed", extra={"conn": member.connection.id})
 
     def update_look(self, connection: Connection, customization: dict[str, str]) -> None:
         """A player's new look: kept for later joiners and shown to the room now."""

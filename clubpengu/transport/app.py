@@ -24,18 +24,24 @@ from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
+from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.migration import MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
+from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import auth as auth_handlers
 from clubpengu.transport.handlers import economy as economy_handlers
+from clubpengu.transport.handlers import matches as match_handlers
 from clubpengu.transport.handlers import migration as migration_handlers
+from clubpengu.transport.handlers import puffles as puffle_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
@@ -72,6 +78,8 @@ def _register_handlers(runtime: Runtime) -> None:
     stats_handlers.register(runtime.router, runtime)
     economy_handlers.register(runtime.router, runtime)
     migration_handlers.register(runtime.router, runtime)
+    puffle_handlers.register(runtime.router, runtime)
+    match_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -128,11 +136,23 @@ async def start_runtime(
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
     sessions = SessionRegistry(bus, settings.node_id)
+    push = _push_to_wallet(sessions)
     economy = EconomyService(
         client,
         settings.mongodb_db,
         daily_bonus_coins=settings.daily_bonus_coins,
-        notify=_push_to_wallet(sessions),
+        notify=push,
+    )
+    matches = MatchService(
+        client,
+        settings.mongodb_db,
+        economy,
+        push,
+        Timing(
+            turn_seconds=settings.match_turn_seconds,
+            sweep_interval=settings.match_sweep_interval_seconds,
+            abandon_after=settings.match_abandon_after_seconds,
+        ),
     )
     runtime = Runtime(
         settings=settings,
@@ -162,6 +182,25 @@ async def start_runtime(
                 catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
             ),
         ),
+        puffles=PuffleService(
+            client,
+            settings.mongodb_db,
+            economy,
+            PuffleCatalog.load(),
+            catalog,
+            limit=settings.puffle_limit,
+        ),
+        matches=matches,
+        challenges=ChallengeService(
+            client,
+            settings.mongodb_db,
+            economy,
+            matches,
+            push,
+            ttl_seconds=settings.challenge_ttl_seconds,
+            max_wager=settings.match_max_wager,
+        ),
+        push=push,
         embedded=embedded,
         owns_client=owns_client,
     )
@@ -170,11 +209,13 @@ async def start_runtime(
     events.start()
     runtime.stats.start()
     await runtime.presence.reset_node()
+    matches.start()
     return runtime
 
 
 async def stop_runtime(runtime: Runtime) -> None:
     runtime.shutting_down = True
+    await runtime.matches.stop()
     await runtime.connections.close_all(1001, "server shutting down")
     await runtime.sessions.stop()
     await runtime.drain_tasks(within=BACKGROUND_STOP_SECONDS)

@@ -6,6 +6,7 @@ clients may add fields (a client version, say) without breaking older servers.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,3 +85,59 @@ class RedeemPromo(Frame):
 
 class MigrateData(Frame):
     local_data: dict[str, Any]
+
+
+# --- puffles (docs/protocol.md §10) ------------------------------------------------------
+
+
+class PuffleList(Frame):
+    pass
+
+
+class PuffleAdopt(Frame):
+    color: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=16)
+
+
+class PuffleCare(Frame):
+    """`puffle_feed`, `puffle_play`, `puffle_bathe` and `puffle_rest` share this shape."""
+
+    puffle_id: str = Field(min_length=1, max_length=24)
+    item_id: str = Field(min_length=1, max_length=40)
+
+
+class PuffleWalk(Frame):
+    puffle_id: str | None = Field(max_length=24)
+
+
+class PuffleRelease(Frame):
+    puffle_id: str = Field(min_length=1, max_length=24)
+
+
+# --- challenges and matches (docs/protocol.md §11) ---------------------------------------
+
+
+class ChallengeSend(Frame):
+    target_player_id: str = Field(min_length=1, max_length=40)
+    game: str = Field(min_length=1, max_length=40)
+    wager: int = Field(default=0, ge=0, strict=True)
+
+
+class ChallengeAnswer(Frame):
+    """`challenge_accept`, `challenge_decline` and `challenge_cancel` share this shape."""
+
+    challenge_id: str = Field(min_length=1, max_length=24)
+
+
+class MatchMove(Frame):
+    match_id: str = Field(min_length=1, max_length=24)
+    move: dict[str, Any]
+
+
+class MatchForfeit(Frame):
+    match_id: str = Field(min_length=1, max_length=24)
+
+
+class MatchHistory(Frame):
+    limit: int = Field(default=20, ge=1, le=50, strict=True)
+    before: datetime | None = None

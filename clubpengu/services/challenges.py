@@ -1,0 +1,173 @@
+"""Challenges: an invitation to a wagered game between two players in the same room.
+
+A pending challenge expires after `ttl`: a timer on this node tells both players, the
+TTL index removes the document later, and accept checks `expiresAt` itself (the TTL
+monitor runs only once a minute). At most one pending challenge per pair, in either
+direction: the partial unique index refuses a second one from the same challenger, and
+a look-up refuses one the other way round. Accepting hands over to MatchService.create,
+whose transaction moves the challenge to `accepted` only while it is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from clubpengu.errors import Conflict, Expired, InsufficientFunds, InvalidMessage, NotFound
+from clubpengu.games import get_game
+from clubpengu.models import Challenge, Match
+from clubpengu.models.base import utcnow
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.matches import MatchService, Push
+
+logger = logging.getLogger(__name__)
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Player:
+    """Who is challenging or challenged, as the hub knows them."""
+
+    wallet: str
+    player_id: str
+    username: str
+
+
+class ChallengeService:
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        db_name: str,
+        economy: EconomyService,
+        matches: MatchService,
+        push: Push,
+        *,
+        ttl_seconds: float,
+        max_wager: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.challenges = client[db_name][Challenge.Settings.name]
+        self.economy = economy
+        self.matches = matches
+        self.push = push
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.max_wager = max_wager
+        self.clock = clock
+
+    async def send(
+        self, challenger: Player, target: Player, game_id: str, wager: int, room: str
+    ) -> dict[str, Any]:
+        """Create a pending challenge and push it to the target. Raises InvalidMessage
+        (wager, self), NotFound (game), InsufficientFunds (either side), Conflict (a
+        pending challenge between them, or either is already playing)."""
+        if not 0 <= wager <= self.max_wager:
+            raise InvalidMessage(f"wager: must be from 0 to {self.max_wager}")
+        if challenger.wallet == target.wallet:
+            raise InvalidMessage("targetPlayerId: you cannot challenge yourself")
+        game = get_game(game_id)
+        if await self.economy.balance(challenger.wallet) < wager:
+            raise InsufficientFunds(f"You need {wager} coins to offer this wager")
+        if await self.economy.balance(target.wallet) < wager:
+            raise InsufficientFunds(f"{target.username} cannot afford a wager of {wager}")
+        for player in (challenger, target):
+            if await Match.find_one({"wallets": player.wallet, "status": "active"}):
+                raise Conflict(f"{player.username} is already playing a match")
+        reverse = {"challengerWallet": target.wallet, "targetWallet": challenger.wallet}
+        if await self.challenges.find_one(reverse | {"status": PENDING}):
+            raise Conflict("They have already challenged you; answer that challenge")
+        now = self.clock()
+        challenge = Challenge(
+            id=ObjectId(), challenger_wallet=challenger.wallet, target_wallet=target.wallet,
+            game=game.id, wager=wager, room=room, created_at=now, expires_at=now + self.ttl,
+        )  # fmt: skip
+        try:
+            await self.challenges.insert_one(challenge.model_dump(by_alias=True))
+        except DuplicateKeyError:
+            raise Conflict("You already have a pending challenge to this player") from None
+        challenge_id, expires = str(challenge.id), challenge.expires_at.isoformat()
+        self.push(target.wallet, {
+            "type": "challenge", "challengeId": challenge_id, "game": game.id, "wager": wager,
+            "expiresAt": expires,
+            "from": {"playerId": challenger.player_id, "walletAddress": challenger.wallet,
+                     "username": challenger.username},
+        })  # fmt: skip
+        self.matches.later(
+            f"challenge:{challenge_id}", self.ttl.total_seconds(), lambda: self._expire(challenge)
+        )
+        return {
+            "type": "challenge_sent", "challengeId": challenge_id,
+            "targetPlayerId": target.player_id, "game": game.id, "wager": wager,
+            "expiresAt": expires,
+        }  # fmt: skip
+
+    async def _pending(self, challenge_id: str, field: str, wallet: str) -> dict[str, Any]:
+        """The pending challenge where `field` is `wallet`. Raises NotFound, Conflict."""
+        found = None
+        if ObjectId.is_valid(challenge_id):
+            found = await self.challenges.find_one({"_id": ObjectId(challenge_id), field: wallet})
+        if found is None:
+            raise NotFound("No such challenge")
+        if found["status"] != PENDING:
+            raise Conflict(f"The challenge is already {found['status']}")
+        return found
+
+    async def accept(self, wallet: str, challenge_id: str) -> Match:
+        """The target accepts: escrow and a new match (MatchService.create). Raises
+        NotFound, Conflict, Expired, InsufficientFunds."""
+        found = await self._pending(challenge_id, "targetWallet", wallet)
+        if found["expiresAt"] <= self.clock():
+            await self._end(found, "expired", "expired")
+            raise Expired("The challenge has expired")
+        match = await self.matches.create(found)
+        self._cancel_timer(found)
+        return match
+
+    async def decline(self, wallet: str, challenge_id: str) -> dict[str, Any]:
+        found = await self._pending(challenge_id, "targetWallet", wallet)
+        return await self._end(found, "declined", "declined", notify=found["challengerWallet"])
+
+    async def cancel(self, wallet: str, challenge_id: str) -> dict[str, Any]:
+        found = await self._pending(challenge_id, "challengerWallet", wallet)
+        return await self._end(found, "cancelled", "cancelled", notify=found["targetWallet"])
+
+    async def cancel_all_from(self, wallet: str) -> int:
+        """The challenger left the room (or the game): cancel what they sent."""
+        ended = 0
+        async for found in self.challenges.find({"challengerWallet": wallet, "status": PENDING}):
+            try:
+                await self._end(found, "cancelled", "challenger_left", found["targetWallet"])
+            except Conflict:
+                continue  # answered meanwhile
+            ended += 1
+        return ended
+
+    async def _expire(self, challenge: Challenge) -> None:
+        found = await self.challenges.find_one({"_id": challenge.id, "status": PENDING})
+        if found is not None:
+            both = (found["challengerWallet"], found["targetWallet"])
+            await self._end(found, "expired", "expired", notify=both)
+
+    async def _end(
+        self, found: dict[str, Any], status: str, reason: str, notify: str | tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """pending → `status` (only if still pending) and tell `notify`. Raises Conflict."""
+        changed = await self.challenges.update_one(
+            {"_id": found["_id"], "status": PENDING}, {"$set": {"status": status}}
+        )
+        if changed.matched_count == 0:
+            raise Conflict("The challenge was answered meanwhile")
+        self._cancel_timer(found)
+        frame = {"type": "challenge_ended", "challengeId": str(found["_id"]), "reason": reason}
+        for wallet in (notify,) if isinstance(notify, str) else notify:
+            self.push(wallet, dict(frame))
+        return frame
+
+    def _cancel_timer(self, found: dict[str, Any]) -> None:
+        self.matches.cancel_timer(f"challenge:{found['_id']}")

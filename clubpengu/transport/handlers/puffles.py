@@ -1,0 +1,110 @@
+"""Puffles over the WebSocket (docs/protocol.md §10): adopt, care, walk, release."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from clubpengu.errors import Forbidden
+from clubpengu.models import Puffle
+from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.hub import Member, Room
+from clubpengu.runtime import Runtime
+from clubpengu.services.puffles import public, walking_view
+from clubpengu.transport.messages import (
+    PuffleAdopt,
+    PuffleCare,
+    PuffleList,
+    PuffleRelease,
+    PuffleWalk,
+)
+from clubpengu.transport.router import Router
+
+
+def _wallet(connection: Connection) -> str:
+    if connection.wallet is None:
+        raise Forbidden("Guests keep no puffles; sign in with a wallet")
+    return connection.wallet
+
+
+class PuffleHandlers:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.service = runtime.puffles
+
+    def _view(self, puffle: Puffle) -> dict[str, Any]:
+        return public(puffle, self.service.clock())
+
+    async def list(self, connection: Connection, message: PuffleList) -> dict[str, Any]:
+        puffles = await self.service.list(_wallet(connection))
+        return {"type": "puffles", "puffles": [self._view(p) for p in puffles]}
+
+    async def adopt(self, connection: Connection, message: PuffleAdopt) -> dict[str, Any]:
+        puffle = await self.service.adopt(_wallet(connection), message.color, message.name)
+        return {"type": "puffle_adopted", "puffle": self._view(puffle)}
+
+    def care(self, action: str) -> Callable[[Connection, PuffleCare], Awaitable[dict[str, Any]]]:
+        async def handle(connection: Connection, message: PuffleCare) -> dict[str, Any]:
+            result = await self.service.care(
+                _wallet(connection), message.puffle_id, action, message.item_id
+            )
+            return {
+                "type": "puffle_cared",
+                "action": action,
+                "puffle": self._view(result.puffle),
+                "itemId": result.item_id,
+                "remaining": result.remaining,
+            }
+
+        return handle
+
+    async def walk(self, connection: Connection, message: PuffleWalk) -> dict[str, Any]:
+        puffle = await self.service.walk(_wallet(connection), message.puffle_id)
+        self._show(connection, puffle)
+        return {"type": "puffle_walking", "puffle": self._view(puffle) if puffle else None}
+
+    async def release(self, connection: Connection, message: PuffleRelease) -> dict[str, Any]:
+        puffle = await self.service.release(_wallet(connection), message.puffle_id)
+        if puffle.walking:
+            self._show(connection, None)
+        return {"type": "puffle_released", "puffleId": str(puffle.id)}
+
+    def _show(self, connection: Connection, puffle: Puffle | None) -> None:
+        """Put the walking puffle in the player's `<player>` and tell the room."""
+        member = self.runtime.hub.member(connection)
+        room = self.runtime.hub.room_of(connection)
+        if member is None or room is None:
+            return
+        _announce(member, room, puffle)
+
+    def entered(self, member: Member, room: Room) -> None:
+        """A player came in: look up their walking puffle and show it to the room."""
+        if member.wallet is None or "puffle" in member.extras:
+            return
+        self.runtime.spawn(self._show_walking(member, room), "puffle-walk")
+
+    async def _show_walking(self, member: Member, room: Room) -> None:
+        assert member.wallet is not None
+        puffle = await self.service.walking(member.wallet)
+        if puffle is not None and not member.connection.closed:
+            _announce(member, room, puffle)
+
+
+def _announce(member: Member, room: Room, puffle: Puffle | None) -> None:
+    view = walking_view(puffle)
+    if view is None:
+        member.extras.pop("puffle", None)
+    else:
+        member.extras["puffle"] = view
+    room.broadcast({"type": "puffle_walk", "playerId": member.player_id, "puffle": view})
+
+
+def register(router: Router, runtime: Runtime) -> None:
+    handlers = PuffleHandlers(runtime)
+    router.add("puffles", PuffleList, handlers.list)
+    router.add("puffle_adopt", PuffleAdopt, handlers.adopt)
+    for action in ("feed", "play", "bathe", "rest"):
+        router.add(f"puffle_{action}", PuffleCare, handlers.care(action))
+    router.add("puffle_walk", PuffleWalk, handlers.walk)
+    router.add("puffle_release", PuffleRelease, handlers.release)
+    runtime.hub.entered_hooks.append(handlers.entered)

@@ -1,0 +1,143 @@
+"""PuffleService on the real database, with an injected clock for decay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from clubpengu.errors import Conflict, Forbidden, InsufficientFunds, InvalidMessage, NotFound
+from clubpengu.models import Puffle
+from clubpengu.services.catalog import load_catalog
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.puffles import PuffleService, current_stats
+from tests.conftest import TEST_DB
+from tests.services.conftest import add_player, entries, user_doc
+
+Client = AsyncMongoClient[dict[str, Any]]
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(mongo_client: Client, economy: EconomyService, clock: Clock) -> PuffleService:
+    return PuffleService(
+        mongo_client, TEST_DB, economy, PuffleCatalog.load(), load_catalog(), limit=2, clock=clock
+    )
+
+
+async def test_adoption_is_paid_through_the_ledger(
+    service: PuffleService, economy: EconomyService, mongo_client: Client
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+
+    puffle = await service.adopt("w1", "blue", "Bubbles")
+
+    assert (await user_doc(mongo_client, "w1"))["coins"] == 600
+    [_, adoption] = await entries(mongo_client, "w1")
+    assert adoption["type"] == "puffle_adoption" and adoption["amount"] == -400
+    assert adoption["proof"] == {"puffleId": str(puffle.id), "color": "blue"}
+    assert await Puffle.find(Puffle.owner_wallet == "w1").count() == 1
+    assert (await economy.verify_ledger()).ok
+
+
+async def test_adoption_past_the_limit_or_without_coins_changes_nothing(
+    service: PuffleService, economy: EconomyService, mongo_client: Client
+) -> None:
+    await add_player(economy, "w1", coins=1200)
+    await service.adopt("w1", "blue", "One")
+    await service.adopt("w1", "red", "Two")
+
+    with pytest.raises(Conflict):
+        await service.adopt("w1", "pink", "Three")
+    await add_player(economy, "poor", coins=10)
+    with pytest.raises(InsufficientFunds):
+        await service.adopt("poor", "blue", "Nope")
+
+    assert (await user_doc(mongo_client, "w1"))["coins"] == 400
+    assert await Puffle.count() == 2
+
+
+async def test_bad_colours_and_names_are_refused(
+    service: PuffleService, economy: EconomyService
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+
+    with pytest.raises(NotFound):
+        await service.adopt("w1", "plaid", "Bubbles")
+    for name in ("", "   ", "Way too long a puffle name", "Bad!name", "stupid puffle"):
+        with pytest.raises(InvalidMessage):
+            await service.adopt("w1", "blue", name)
+
+    assert await Puffle.count() == 0
+
+
+async def test_stats_decay_with_time_and_feeding_consumes_an_item(
+    service: PuffleService, economy: EconomyService, mongo_client: Client, clock: Clock
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+    await mongo_client[TEST_DB]["users"].update_one(
+        {"walletAddress": "w1"}, {"$set": {"inventory.puffle_o": 2}}
+    )
+    puffle = await service.adopt("w1", "blue", "Bubbles")
+    clock.now = START + timedelta(hours=10)
+
+    decayed = current_stats(await service.get("w1", str(puffle.id)), clock.now)
+    fed = await service.care("w1", str(puffle.id), "feed", "puffle_o")
+
+    assert decayed == {"hunger": 60.0, "happiness": 70.0, "cleanliness": 80.0, "energy": 75.0}
+    assert fed.remaining == 1
+    stored = await service.get("w1", str(puffle.id))
+    assert current_stats(stored, clock.now) == {
+        "hunger": 90.0, "happiness": 70.0, "cleanliness": 80.0, "energy": 80.0,
+    }  # fmt: skip
+    clock.now = START + timedelta(days=30)
+    assert current_stats(stored, clock.now)["hunger"] == 0.0
+
+
+async def test_care_needs_an_item_of_the_right_slot_in_the_inventory(
+    service: PuffleService, economy: EconomyService
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+    puffle = await service.adopt("w1", "blue", "Bubbles")
+
+    with pytest.raises(Forbidden):
+        await service.care("w1", str(puffle.id), "feed", "puffle_o")
+    with pytest.raises(InvalidMessage):
+        await service.care("w1", str(puffle.id), "feed", "bubble_soap")
+    with pytest.raises(NotFound):
+        await service.care("w2", str(puffle.id), "bathe", "bubble_soap")
+
+
+async def test_one_puffle_walks_at_a_time_and_a_released_one_is_gone(
+    service: PuffleService, economy: EconomyService
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+    first = await service.adopt("w1", "blue", "One")
+    second = await service.adopt("w1", "red", "Two")
+
+    await service.walk("w1", str(first.id))
+    await service.walk("w1", str(second.id))
+    walking = await service.walking("w1")
+    await service.release("w1", str(second.id))
+
+    assert walking is not None and walking.id == second.id
+    assert await service.walking("w1") is None
+    assert [p.id for p in await service.list("w1")] == [first.id]
+    with pytest.raises(NotFound):
+        await service.release("w1", str(second.id))
