@@ -57,6 +57,9 @@ class Connection:
     # Set by a handler whose reply must be the last frame (logout): the transport sends the
     # reply, then closes with this code.
     close_after_reply: tuple[int, str] | None = None
+    # Work that must follow the reply to the current message (a match resumed on join is
+    # pushed after `joined`, not before it); run by the transport once the reply is queued.
+    after_reply: list[Callable[[], None]] = field(default_factory=list)
     on_close: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     _queue: deque[str] = field(default_factory=deque)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)

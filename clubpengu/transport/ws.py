@@ -74,5 +74,7 @@ async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connect
         reply = await router.dispatch(connection, text)
         if reply is not None:
             connection.send_text(dumps(reply))
+        while connection.after_reply:
+            connection.after_reply.pop(0)()
         if connection.close_after_reply is not None:
             await connection.close(*connection.close_after_reply)

@@ -89,7 +89,10 @@ class MatchHandlers:
         if member.wallet is None or attributes.get(RESUMED):
             return
         attributes[RESUMED] = True
-        self.matches.spawn(self.matches.resume(member.wallet), "match-resume")
+        wallet = member.wallet
+        member.connection.after_reply.append(
+            lambda: self.matches.spawn(self.matches.resume(wallet), "match-resume")
+        )
 
     def left(self, member: Member, room: Room) -> None:
         """Leaving the room cancels the challenges sent; a disconnect forfeits the
