@@ -13,10 +13,14 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
 from clubpengu.services.auth import AuthService
+from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.transport.router import Router
@@ -34,6 +38,11 @@ class Runtime:
     presence: PresenceService
     auth_ip_limiter: RateLimiter
     auth_conn_limiter: RateLimiter
+    relay: RoomRelay
+    grace: ReconnectGrace
+    connection_log: ConnectionLogService
+    watchdog: SlowClientWatchdog
+    ticker: PeriodicTask | None = None  # None when tick_rate is 0: tests call tick_once
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

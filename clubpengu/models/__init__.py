@@ -5,6 +5,7 @@ from beanie import Document
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
+from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
@@ -19,6 +20,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Match,
     MatchEvent,
     Transaction,
+    ConnectionLog,
 )
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "AuthSession",
     "Challenge",
     "ChallengeStatus",
+    "ConnectionLog",
     "Match",
     "MatchEvent",
     "MatchPlayer",

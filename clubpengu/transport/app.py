@@ -11,23 +11,33 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.transport.abort import ExposeSocketAbort
 from clubpengu.transport.handlers import auth as auth_handlers
+from clubpengu.transport.handlers import room as room_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
 from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
 from clubpengu.transport.ws import websocket_endpoint
@@ -44,6 +54,7 @@ def _register_handlers(runtime: Runtime) -> None:
     runtime.router.add("ping", Ping, _ping, public=True)
     auth_handlers.register(runtime.router, runtime)
     world_handlers.register(runtime.router, runtime)
+    room_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings) -> AuthService:
@@ -85,34 +96,55 @@ async def start_runtime(
 ) -> Runtime:
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
     build the node's parts. A `client` passed in (tests share one) is not closed here."""
-    catalogue = RoomCatalogue.load()
+    catalogue = RoomCatalogue.load(settings.rooms_file)
     owns_client = client is None
     client, embedded = await _connect(settings, client)
     bus = MemoryBus()
     await bus.connect()
+    hub = Hub(catalogue, chat_filter=WordListFilter(settings.chat_filter_words))
+    connections = ConnectionRegistry()
     runtime = Runtime(
         settings=settings,
         client=client,
-        router=Router(settings.max_frame_bytes),
+        router=Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings)),
         bus=bus,
         sessions=SessionRegistry(bus, settings.node_id),
-        hub=Hub(catalogue),
+        hub=hub,
         auth=_auth_service(settings),
         presence=PresenceService(settings.node_id),
         auth_ip_limiter=RateLimiter(settings.auth_rate_per_ip, SIGN_IN_WINDOW),
         auth_conn_limiter=RateLimiter(settings.auth_rate_per_connection, SIGN_IN_WINDOW),
+        relay=RoomRelay(hub, bus, settings.node_id),
+        grace=ReconnectGrace(settings.reconnect_grace),
+        connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+        watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds),
+        connections=connections,
         embedded=embedded,
         owns_client=owns_client,
     )
+    hub.relay = runtime.relay
     _register_handlers(runtime)
     await runtime.sessions.start()
+    # Whatever this node left marked connected (it crashed, or was killed) is stale now.
     await runtime.presence.reset_node()
+    if settings.tick_rate > 0:
+        runtime.ticker = PeriodicTask("tick", 1.0 / settings.tick_rate, hub.tick_once)
+        runtime.ticker.start()
+    runtime.watchdog.task.start()
     return runtime
 
 
 async def stop_runtime(runtime: Runtime) -> None:
+    """Close every socket with 1001 (each records its leave: room, position, presence),
+    end the reconnect graces the same way, flush the connection log, then disconnect."""
     runtime.shutting_down = True
     await runtime.connections.close_all(1001, "server shutting down")
+    await runtime.grace.expire_all()
+    if runtime.ticker is not None:
+        await runtime.ticker.stop()
+    await runtime.watchdog.task.stop()
+    await runtime.relay.stop()
+    await runtime.connection_log.flush()
     await runtime.sessions.stop()
     await runtime.bus.disconnect()
     if runtime.owns_client:
@@ -141,4 +173,4 @@ def build_app(
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ExposeSocketAbort)])

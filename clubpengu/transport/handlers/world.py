@@ -19,6 +19,9 @@ from clubpengu.transport.router import Router
 
 logger = logging.getLogger(__name__)
 GUEST_CUSTOMIZATION = {"color": "gray"}
+# Set on an older connection of a wallet whose place a newer connection takes over.
+HANDOVER = "handover"
+HANDOVER_SECONDS = 5.0  # the newer join takes the place at once; this is a safety net
 
 
 def _player_id() -> str:
@@ -66,22 +69,52 @@ class WorldHandlers:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.hub = runtime.hub
+        self.grace = runtime.grace
+        self.grace.expire = self.expire
 
     async def on_close(self, connection: Connection) -> None:
-        member = self.hub.leave(connection)
+        """The socket has ended: leave at once, or park the player for the reconnect grace
+        when the connection dropped (or is being handed to a newer one of its wallet)."""
         self.runtime.sessions.release(connection)
+        if self._should_park(connection):
+            member = self.hub.detach(connection)
+            if member is not None and connection.wallet is not None:
+                handover = connection.attributes.get(HANDOVER, False)
+                self.grace.park(connection.wallet, member, HANDOVER_SECONDS if handover else None)
+                logger.info("parked", extra={"conn": connection.id, "handover": handover})
+                return
+        room = self.hub.room_of(connection)
+        member = await self.hub.leave(connection)
         if connection.wallet and connection.player_id:
-            x, y = (member.x, member.y) if member else (None, None)
-            room = connection.attributes.get("last_room")
-            await self.runtime.presence.disconnected(
-                connection.wallet, connection.player_id, room, x, y
-            )
+            room_id = room.id if room else None
+            await self._record_leave(connection.wallet, connection.player_id, member, room_id)
+
+    def _should_park(self, connection: Connection) -> bool:
+        if connection.wallet is None or connection.player_id is None:
+            return False
+        if connection.attributes.get(HANDOVER):
+            return True
+        return connection.dropped and self.grace.seconds > 0 and not self.runtime.shutting_down
+
+    async def expire(self, member: Member) -> None:
+        """The grace is over (or the node stops): leave the room, record presence."""
+        room = member.room.id if member.room else None
+        await self.hub.remove(member)
+        if member.wallet is not None:
+            await self._record_leave(member.wallet, member.player_id, member, room)
+
+    async def _record_leave(
+        self, wallet: str, player_id: str, member: Member | None, room: str | None
+    ) -> None:
+        x, y = (member.x, member.y) if member and room else (None, None)
+        await self.runtime.presence.disconnected(wallet, player_id, room, x, y)
 
     async def join(self, connection: Connection, message: Join) -> dict[str, Any]:
         if connection.player_id is not None:
             raise Conflict("Already joined; use change_room to move")
         if self.on_close not in connection.on_close:
             connection.on_close.append(self.on_close)
+        connection.client_version = message.client_version
         signed_in = message.token is not None or "session" in connection.attributes
         if not signed_in and not self.runtime.settings.require_wallet_auth:
             return await self.join_as_guest(connection, message)
@@ -92,29 +125,62 @@ class WorldHandlers:
         user = await User.find_one(User.wallet_address == session.wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
-        catalogue = self.hub.catalogue
-        known_last = catalogue.get(user.last_room or "")
-        spec = self.hub.spec(message.room or (known_last.id if known_last else catalogue.default))
-        player_id = _player_id()
-        x, y = _start_position(user, spec)
-        member = Member(
-            connection, player_id, user.wallet_address, user.username,
-            dict(user.customization), x, y,
-        )  # fmt: skip
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         # The newest session wins: older ones leave their rooms before this one is seated.
+        # An older one of this node that is in a room hands its place over (parks it) so
+        # that a reconnect before the old socket is noticed dead causes no flicker either.
+        for older in self.runtime.sessions.live(session.wallet):
+            if older is not connection and self.hub.member(older) is not None:
+                older.attributes[HANDOVER] = True
         await self.runtime.sessions.claim(connection)
-        players = self.hub.join(member, spec)
-        connection.player_id = player_id
-        connection.attributes["last_room"] = spec.id
+        parked = self.grace.take(session.wallet)
+        if parked is not None and parked.room is not None:
+            if message.room is None or message.room == parked.room.id:
+                return await self._resume(connection, parked, user, session)
+            await self.hub.remove(parked)  # it asked for another room: the old place ends
+        return await self._enter(connection, message, user, session)
+
+    async def _enter(
+        self, connection: Connection, message: Join, user: User, session: SessionInfo
+    ) -> dict[str, Any]:
+        catalogue = self.hub.catalogue
+        known_last = catalogue.get(user.last_room or "")
+        spec = self.hub.spec(message.room or (known_last.id if known_last else catalogue.default))
+        x, y = _start_position(user, spec)
+        member = Member(
+            connection, _player_id(), user.wallet_address, user.username,
+            dict(user.customization), x, y,
+        )  # fmt: skip
+        players = await self.hub.join(member, spec)
+        return await self._joined(connection, member, user, session, players)
+
+    async def _resume(
+        self, connection: Connection, member: Member, user: User, session: SessionInfo
+    ) -> dict[str, Any]:
+        """Back within the grace: same room, position and player id; nobody is told."""
+        self.hub.attach(member, connection)
+        assert member.room is not None
+        players = [other.public() for other in member.room.members.values()]
+        logger.info("resumed", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
+        return await self._joined(connection, member, user, session, players)
+
+    async def _joined(
+        self,
+        connection: Connection,
+        member: Member,
+        user: User,
+        session: SessionInfo,
+        players: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        assert member.room is not None
         _arm_expiry(self.runtime, connection, session)
-        await self.runtime.presence.connected(user.wallet_address, player_id, spec.id)
+        await self.runtime.presence.connected(user.wallet_address, member.player_id, member.room.id)
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return {
             "type": "joined",
-            "playerId": player_id,
-            "room": spec.id,
+            "playerId": member.player_id,
+            "room": member.room.id,
             "user": user.public_profile(),
             "players": players,
         }
@@ -125,9 +191,8 @@ class WorldHandlers:
         member = Member(
             connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
         )
-        players = self.hub.join(member, spec)
+        players = await self.hub.join(member, spec)
         connection.guest, connection.username = True, username
-        connection.player_id = member.player_id
         return {
             "type": "joined",
             "playerId": member.player_id,
@@ -146,11 +211,10 @@ class WorldHandlers:
         old_position = member.x, member.y
         member.x, member.y = spec.spawn
         try:
-            players = self.hub.join(member, spec)
+            players = await self.hub.join(member, spec)
         except RoomFull:
             member.x, member.y = old_position
             raise
-        connection.attributes["last_room"] = spec.id
         profile: dict[str, Any] | None = _guest_profile(member.username)
         if connection.wallet:
             await self.runtime.presence.connected(connection.wallet, member.player_id, spec.id)
