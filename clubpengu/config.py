@@ -82,7 +82,7 @@ class Settings:
     outgoing_queue_limit: int = 256
     ws_ping_interval: float = 20.0
     ws_idle_timeout: float = 60.0
-    ws_compression: bool = True
+    ws_compression: bool = False
     reconnect_grace: float = 30.0
     connection_log_ttl: float = 90 * 86400.0
 
@@ -269,7 +269,7 @@ def _realtime(r: _Reader) -> dict[str, Any]:
         "outgoing_queue_limit": r.integer("OUTGOING_QUEUE_LIMIT", 256, minimum=8, maximum=100_000),
         "ws_ping_interval": ping,
         "ws_idle_timeout": idle,
-        "ws_compression": r.flag("WS_COMPRESSION", True),
+        "ws_compression": r.flag("WS_COMPRESSION", False),
         "reconnect_grace": r.duration("RECONNECT_GRACE", 30.0, allow_zero=True),
         "connection_log_ttl": r.duration("CONNECTION_LOG_TTL", 90 * 86400.0),
     }

@@ -25,7 +25,7 @@ def test_realtime_defaults_follow_the_issue() -> None:
     assert (settings.ws_ping_interval, settings.ws_idle_timeout) == (20, 60)
     assert settings.reconnect_grace == 30
     assert settings.connection_log_ttl == 90 * 86400
-    assert settings.ws_compression is True
+    assert settings.ws_compression is False
 
 
 def test_realtime_values_are_parsed() -> None:

@@ -9,6 +9,9 @@ Queue policy (docs/protocol.md, "Slow clients"):
   a snapshot of the room (every member's latest position), queued at the back, so the
   client loses nothing it needs and the queue does not grow.
 - Every other frame (chat, coins, joins, replies) is kept, never dropped.
+- A frame for an idle connection (nothing queued, nothing being written) is written at
+  once, in the caller's task: the tick's fan-out then costs one call per member instead of
+  one task wake-up. If the socket cannot take it right away, the writer finishes it.
 - A connection whose writer makes no progress, or whose queue stays at `max_queue`
   frames, for the slow-client limit is closed with 1008 by the watchdog
   (`ConnectionRegistry.stalled`); one whose queue reaches `HARD_LIMIT_FACTOR * max_queue`
@@ -23,8 +26,9 @@ import contextlib
 import itertools
 import logging
 import time
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -52,9 +56,58 @@ class Transport(Protocol):
         """Drop the socket without a closing handshake (best effort)."""
         ...
 
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a complete pre-built frame now if the socket allows; False otherwise."""
+        ...
+
 
 def dumps(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
+
+
+class Shared:
+    """A frame for many connections (a room's batch, a chat line): the text, and its
+    WebSocket frame built at most once (RFC 6455 §5.2: FIN + text opcode, unmasked as a
+    server sends it, length in 7, 16 or 64 bits)."""
+
+    __slots__ = ("_frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            payload = self.text.encode()
+            size = len(payload)
+            if size < 126:
+                header = bytes((0x81, size))
+            elif size < 1 << 16:
+                header = b"\x81\x7e" + size.to_bytes(2, "big")
+            else:
+                header = b"\x81\x7f" + size.to_bytes(8, "big")
+            self._frame = header + payload
+        return self._frame
+
+
+@types.coroutine
+def _finish(coro: Coroutine[Any, Any, None], pending: Any) -> Generator[Any, Any, None]:
+    """Drive to completion a send that ran its first step elsewhere (`_send_now`) and then
+    had to wait: the future it waits on is handed up to the writer task that awaits this."""
+    while True:
+        try:
+            value = yield pending
+        except BaseException as error:
+            try:
+                pending = coro.throw(error)
+            except StopIteration:
+                return
+        else:
+            try:
+                pending = coro.send(value)
+            except StopIteration:
+                return
 
 
 class _MovesSlot:
@@ -102,6 +155,7 @@ class Connection:
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _drained: asyncio.Event = field(default_factory=asyncio.Event)
     _writer: asyncio.Task[None] | None = None
+    _inflight: Any = None  # a send started by `_send_now` that had to wait
     _closer: asyncio.Task[None] | None = None
     _busy: bool = False
     _progress_at: float = 0.0
@@ -133,22 +187,45 @@ class Connection:
             return
         self._enqueue(text)
 
-    def send_moves(self, text: str, snapshot: Callable[[], str]) -> None:
+    def send_shared(self, shared: Shared) -> None:
+        """`send_text` for a frame many connections get: written pre-framed when idle."""
+        if self.closed:
+            return
+        if self._idle and self.transport.write_frame(shared.frame):
+            return
+        self._enqueue(shared.text)
+
+    def send_moves(self, batch: Shared, snapshot: Callable[[], str]) -> None:
         """Queue a `moves` batch. If the previous batch has not left yet, it is superseded:
         replaced by `snapshot()` (all the room's positions) at the back of the queue."""
         if self.closed:
             return
         waiting = self._moves
-        if waiting is not None:
+        if waiting is None:
+            if self._idle and self.transport.write_frame(batch.frame):
+                return
+            text = batch.text
+        else:
             self._queue.remove(waiting)  # O(queue), only ever for a client that is behind
             self.moves_superseded += 1
             text = snapshot()
         self._moves = _MovesSlot(text)
         self._enqueue(self._moves)
 
+    @property
+    def _idle(self) -> bool:
+        """Nothing queued or being written: a new frame may go straight out, in order."""
+        return not self._queue and not self._busy and self._writer is not None
+
     def _enqueue(self, item: str | _MovesSlot) -> None:
         queue = self._queue
         if not queue and not self._busy:
+            if self._writer is not None:
+                if isinstance(item, _MovesSlot):
+                    self._moves = None
+                    item = item.text
+                self._send_now(item)
+                return
             self._progress_at = time.monotonic()
         queue.append(item)
         if len(queue) >= self.max_queue:
@@ -156,6 +233,22 @@ class Connection:
                 self._full_since = time.monotonic()
             if len(queue) >= self.max_queue * HARD_LIMIT_FACTOR:
                 self.close_soon(WS_1008_POLICY_VIOLATION, "too slow: outgoing queue overflow")
+        self._drained.clear()
+        self._wakeup.set()
+
+    def _send_now(self, text: str) -> None:
+        """Write `text` now; if the socket makes the send wait, the writer takes it over."""
+        coro = self.transport.send_text(text)
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the socket went away; the reader side sees the disconnect
+            logger.debug("send failed", extra={"conn": self.id}, exc_info=True)
+            return
+        self._busy = True
+        self._progress_at = time.monotonic()
+        self._inflight = _finish(coro, pending)
         self._drained.clear()
         self._wakeup.set()
 
@@ -171,6 +264,11 @@ class Connection:
             while True:
                 await self._wakeup.wait()
                 self._wakeup.clear()
+                if self._inflight is not None:
+                    await self._inflight
+                    self._inflight = None
+                    self._busy = False
+                    self._progress_at = time.monotonic()
                 while queue:
                     item = queue.popleft()
                     if item.__class__ is _MovesSlot:
@@ -193,7 +291,7 @@ class Connection:
 
     async def flush(self) -> None:
         """Wait until queued frames have been handed to the socket (callers bound it)."""
-        if self._queue and self._writer is not None and not self._writer.done():
+        if (self._queue or self._busy) and self._writer is not None and not self._writer.done():
             await self._drained.wait()
 
     def close_soon(self, code: int, reason: str, *, flush: bool = False) -> None:
@@ -240,6 +338,10 @@ class Connection:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+            self._writer = None
+        if self._inflight is not None:
+            self._inflight.close()
+            self._inflight = None
         self._queue.clear()
         self._moves = None
         self._drained.set()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -77,8 +77,9 @@ class RoomRelay:
     async def publish_push(self, room_id: str, text: str) -> None:
         await self.bus.publish(room_channel(room_id), encode(self.node_id, PUSH, text.encode()))
 
-    async def publish_moves(self, room_id: str, moves: list[list[Any]]) -> None:
-        body = orjson.dumps(moves)
+    async def publish_moves(self, room_id: str, entries: str) -> None:
+        """`entries`: this node's movers as the JSON entries of a `moves` batch."""
+        body = f"[{entries}]".encode()
         await self.bus.publish(room_channel(room_id), encode(self.node_id, MOVES, body))
 
     async def _listen(self, room_id: str) -> None:

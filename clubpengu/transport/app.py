@@ -31,7 +31,6 @@ from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.ratelimit import RateLimiter
-from clubpengu.transport.abort import ExposeSocketAbort
 from clubpengu.transport.handlers import auth as auth_handlers
 from clubpengu.transport.handlers import room as room_handlers
 from clubpengu.transport.handlers import world as world_handlers
@@ -40,6 +39,7 @@ from clubpengu.transport.http_auth import post_challenge, post_verify
 from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
+from clubpengu.transport.socket_access import ExposeSocket
 from clubpengu.transport.ws import websocket_endpoint
 
 logger = logging.getLogger(__name__)
@@ -173,4 +173,4 @@ def build_app(
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ExposeSocketAbort)])
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ExposeSocket)])

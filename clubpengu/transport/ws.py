@@ -6,25 +6,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from clubpengu.realtime.connection import Connection, dumps
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import short
 from clubpengu.services.connection_log import ConnectionRecord
-from clubpengu.transport.abort import ABORT_KEY
 from clubpengu.transport.client_ip import client_ip
+from clubpengu.transport.socket_access import ABORT_KEY, FRAME_KEY, RECEIVE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
 
 
 class _StarletteTransport:
+    """Text frames go straight to the server's `send` when it is known (see
+    transport/socket_access.py); accept and close go through Starlette's WebSocket."""
+
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self._abort: Callable[[], None] | None = websocket.scope.get(ABORT_KEY)
+        self._send: Send | None = websocket.scope.get(SEND_KEY)
+        self._write_frame: Callable[[bytes], bool] | None = websocket.scope.get(FRAME_KEY)
 
     async def send_text(self, text: str) -> None:
-        await self.websocket.send_text(text)
+        if self._send is not None:
+            await self._send({"type": "websocket.send", "text": text})
+        else:
+            await self.websocket.send_text(text)
+
+    def write_frame(self, frame: bytes) -> bool:
+        return self._write_frame is not None and self._write_frame(frame)
 
     async def close(self, code: int, reason: str = "") -> None:
         await self.websocket.close(code, reason)
@@ -72,9 +84,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connection) -> int | None:
     """Read until the socket ends; the code the peer closed with (None if unknown)."""
     router = runtime.router
+    receive: Receive = websocket.scope.get(RECEIVE_KEY) or websocket.receive
     while not connection.closed:
         try:
-            message = await websocket.receive()
+            message = await receive()
         except (WebSocketDisconnect, RuntimeError):
             return None
         if message["type"] == "websocket.disconnect":

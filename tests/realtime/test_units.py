@@ -11,7 +11,7 @@ import pytest
 from clubpengu.config import Rate
 from clubpengu.errors import InvalidMessage
 from clubpengu.realtime.chat import WordListFilter, check_emote, clean_chat_text
-from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.connection import Connection, Shared
 from clubpengu.realtime.movement import MOVE_SLACK_SECONDS, MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
@@ -180,6 +180,9 @@ class _StuckTransport:
     def abort(self) -> None:
         self.aborted = True
 
+    def write_frame(self, frame: bytes) -> bool:
+        return False
+
 
 async def test_a_waiting_moves_batch_is_replaced_by_a_snapshot_and_chat_is_kept() -> None:
     transport = _StuckTransport()
@@ -188,10 +191,10 @@ async def test_a_waiting_moves_batch_is_replaced_by_a_snapshot_and_chat_is_kept(
     connection.send_text("first")
     await asyncio.sleep(0)  # the writer takes "first" and blocks on it
 
-    connection.send_moves("moves-1", lambda: "snapshot")
+    connection.send_moves(Shared("moves-1"), lambda: "snapshot")
     connection.send_text("chat")
-    connection.send_moves("moves-2", lambda: "snapshot")
-    connection.send_moves("moves-3", lambda: "snapshot-3")
+    connection.send_moves(Shared("moves-2"), lambda: "snapshot")
+    connection.send_moves(Shared("moves-3"), lambda: "snapshot-3")
     transport.gate.set()
     await connection.flush()
     await connection.finish()
@@ -224,3 +227,21 @@ async def test_closing_a_connection_whose_close_cannot_be_written_aborts_it() ->
     assert transport.aborted
     assert connection.closed_by_server and connection.close_code == 1008
     assert not connection.dropped
+
+
+def test_a_shared_frame_is_a_complete_unmasked_text_frame() -> None:
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    for size in (0, 125, 126, 65535, 65536):
+        text = "é" * (size // 2) + "a" * (size % 2)
+        reader = StreamReader()
+        reader.feed_data(Shared(text).frame)
+        reader.feed_eof()
+        parser = Frame.parse(reader.read_exact, mask=False)
+        with pytest.raises(StopIteration) as parsed:
+            while True:
+                next(parser)
+
+        frame = parsed.value.value
+        assert (frame.opcode, frame.fin, frame.data.decode()) == (Opcode.TEXT, True, text)
