@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -62,9 +62,32 @@ def _settings_for_serve(args: argparse.Namespace) -> Settings:
     return ensure_jwt_secret(settings)
 
 
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket options from Settings. uvicorn pings every WS_PING_INTERVAL and
+    drops a peer whose pong is late by the rest of WS_IDLE_TIMEOUT, so a peer that went
+    silent right after a pong is dropped WS_IDLE_TIMEOUT later."""
+    return {
+        "ws_max_size": TRANSPORT_MAX_FRAME,
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_idle_timeout - settings.ws_ping_interval,
+        "ws_per_message_deflate": settings.ws_compression,
+    }
+
+
+def _check_rooms(settings: Settings) -> None:
+    """A bad CLUBPENGU_ROOMS file stops start-up with one line naming file, entry, problem."""
+    from clubpengu.realtime.rooms import CatalogueError, RoomCatalogue
+
+    try:
+        RoomCatalogue.load(settings.rooms_file)
+    except CatalogueError as error:
+        raise ConfigError(f"CLUBPENGU_ROOMS: {error}") from None
+
+
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings_for_serve(args)
+        _check_rooms(settings)
     except ConfigError as error:
         print(f"clubpengu: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
@@ -77,12 +100,15 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         lifespan="on",
         log_config=None,
-        ws_max_size=TRANSPORT_MAX_FRAME,
         timeout_graceful_shutdown=5,
         server_header=False,
+        **websocket_options(settings),
     )
+    # Everything built so far (modules, classes, settings) lives as long as the process:
+    # keep it out of every future garbage collection, which shortens the full ones.
+    gc.freeze()
     server = _Server(config)
-    asyncio.run(server.serve())
+    server.run()  # uvicorn's loop choice: uvloop when installed
     if not server.started:
         return EXIT_STARTUP_FAILURE
     return EXIT_OK

@@ -18,10 +18,25 @@ from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_RATE = re.compile(r"^\s*(?:0|(\d+)\s*/\s*(\d*)\s*(ms|s|m|h))\s*$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 MIN_PRODUCTION_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"
+# A deliberately small, mild default; operators replace it with CHAT_FILTER_WORDS.
+DEFAULT_CHAT_FILTER_WORDS = ("damn", "crap", "idiot", "stupid", "dumb", "loser")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`count` events per `seconds`; a count of 0 turns the limit off."""
+
+    count: int
+    seconds: float
+
+    @property
+    def enabled(self) -> bool:
+        return self.count > 0
 
 
 class ConfigError(Exception):
@@ -71,6 +86,22 @@ class Settings:
     match_disconnect_grace_seconds: float = 15.0
     match_sweep_interval_seconds: float = 30.0
     match_abandon_after_seconds: float = 300.0
+    # The realtime world (issue 5). A tick rate of 0 (tests only) runs no tick loop: the
+    # caller drives `Hub.tick_once()` itself.
+    tick_rate: float = 10.0
+    rooms_file: Path | None = None
+    chat_filter_words: tuple[str, ...] = DEFAULT_CHAT_FILTER_WORDS
+    move_rate: Rate = Rate(20, 1.0)
+    chat_rate: Rate = Rate(5, 5.0)
+    message_rate: Rate = Rate(30, 1.0)
+    abuse_seconds: float = 5.0
+    slow_client_seconds: float = 5.0
+    outgoing_queue_limit: int = 256
+    ws_ping_interval: float = 20.0
+    ws_idle_timeout: float = 60.0
+    ws_compression: bool = False
+    reconnect_grace: float = 30.0
+    connection_log_ttl: float = 90 * 86400.0
 
     @property
     def production(self) -> bool:
@@ -126,6 +157,21 @@ def parse_duration(name: str, raw: str) -> float:
     return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
+def parse_rate(name: str, raw: str) -> Rate:
+    """`20/s`, `5/5s`, `100/m` -> Rate; `0` turns the limit off."""
+    match = _RATE.match(raw)
+    if match is None:
+        raise ConfigError(
+            f"{name}: expected a rate like 20/s or 5/5s (0 turns it off), got {raw!r}"
+        )
+    if match.group(1) is None or int(match.group(1)) == 0:
+        return Rate(0, 1.0)
+    amount = int(match.group(2) or "1")
+    if amount <= 0:
+        raise ConfigError(f"{name}: the period must be positive, got {raw!r}")
+    return Rate(int(match.group(1)), amount * _DURATION_UNITS[match.group(3)])
+
+
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
@@ -160,9 +206,17 @@ class _Reader:
             return False
         raise ConfigError(f"{name}: expected true or false, got {raw!r}")
 
-    def duration(self, name: str, default: float) -> float:
+    def duration(self, name: str, default: float, *, allow_zero: bool = False) -> float:
         raw = self.text(name)
-        return default if raw is None else parse_duration(name, raw)
+        if raw is None:
+            return default
+        if allow_zero and raw.strip() in {"0", "0s", "0ms"}:
+            return 0.0
+        return parse_duration(name, raw)
+
+    def rate(self, name: str, default: Rate) -> Rate:
+        raw = self.text(name)
+        return default if raw is None else parse_rate(name, raw)
 
     def words(self, name: str) -> list[str]:
         raw = self.text(name) or ""
@@ -207,6 +261,42 @@ def _wallets(reader: _Reader, name: str) -> frozenset[str]:
         if not valid:
             raise ConfigError(f"{name}: {wallet!r} is not a base58 Solana wallet address")
     return frozenset(wallets)
+
+
+def _chat_filter_words(reader: _Reader) -> tuple[str, ...]:
+    # Unset: the built-in list. Set but empty: no filter.
+    if "CHAT_FILTER_WORDS" not in reader.env:
+        return DEFAULT_CHAT_FILTER_WORDS
+    words = [word.lower() for word in reader.words("CHAT_FILTER_WORDS")]
+    for word in words:
+        if not re.fullmatch(r"[\w' -]{1,40}", word):
+            raise ConfigError(f"CHAT_FILTER_WORDS: {word!r} is not a plain word or phrase")
+    return tuple(words)
+
+
+def _realtime(r: _Reader) -> dict[str, Any]:
+    """The realtime world's settings (rooms, tick, limits, keepalive, reconnects)."""
+    ping = r.duration("WS_PING_INTERVAL", 20.0)
+    idle = r.duration("WS_IDLE_TIMEOUT", 60.0)
+    if idle <= ping:
+        raise ConfigError("WS_IDLE_TIMEOUT: must be longer than WS_PING_INTERVAL")
+    rooms = r.text("CLUBPENGU_ROOMS")
+    return {
+        "tick_rate": float(r.integer("TICK_RATE", 10, minimum=1, maximum=100)),
+        "rooms_file": Path(rooms) if rooms else None,
+        "chat_filter_words": _chat_filter_words(r),
+        "move_rate": r.rate("MOVE_RATE", Rate(20, 1.0)),
+        "chat_rate": r.rate("CHAT_RATE", Rate(5, 5.0)),
+        "message_rate": r.rate("MESSAGE_RATE", Rate(30, 1.0)),
+        "abuse_seconds": r.duration("ABUSE_SECONDS", 5.0),
+        "slow_client_seconds": r.duration("SLOW_CLIENT_SECONDS", 5.0),
+        "outgoing_queue_limit": r.integer("OUTGOING_QUEUE_LIMIT", 256, minimum=8, maximum=100_000),
+        "ws_ping_interval": ping,
+        "ws_idle_timeout": idle,
+        "ws_compression": r.flag("WS_COMPRESSION", False),
+        "reconnect_grace": r.duration("RECONNECT_GRACE", 30.0, allow_zero=True),
+        "connection_log_ttl": r.duration("CONNECTION_LOG_TTL", 90 * 86400.0),
+    }
 
 
 def load_settings(
@@ -282,6 +372,7 @@ def load_settings(
         match_disconnect_grace_seconds=r.duration("MATCH_DISCONNECT_GRACE", 15.0),
         match_sweep_interval_seconds=r.duration("MATCH_SWEEP_INTERVAL", 30.0),
         match_abandon_after_seconds=r.duration("MATCH_ABANDON_AFTER", 300.0),
+        **_realtime(r),
     )
 
 

@@ -16,11 +16,15 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
 from clubpengu.services.auth import AuthService
 from clubpengu.services.challenges import ChallengeService
+from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.matches import MatchService
@@ -59,6 +63,11 @@ class Runtime:
     challenges: ChallengeService
     # Deliver a frame to a wallet's live connections on this node.
     push: Callable[[str, dict[str, Any]], None]
+    relay: RoomRelay
+    grace: ReconnectGrace
+    connection_log: ConnectionLogService
+    watchdog: SlowClientWatchdog
+    ticker: PeriodicTask | None = None  # None when tick_rate is 0: tests call tick_once
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

@@ -22,7 +22,7 @@ import uvicorn
 import websockets
 from pymongo import AsyncMongoClient
 
-from clubpengu.cli import TRANSPORT_MAX_FRAME, _Server
+from clubpengu.cli import _Server, websocket_options
 from clubpengu.config import Settings
 from clubpengu.db import free_port
 from clubpengu.transport.app import build_app
@@ -62,8 +62,8 @@ async def run_server(
         port=0,
         lifespan="on",
         log_config=None,
-        ws_max_size=TRANSPORT_MAX_FRAME,
         timeout_graceful_shutdown=5,
+        **websocket_options(settings),
     )
     server = _Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -132,9 +132,11 @@ class Client:
         await self.ws.close()
 
 
+# Test clients buffer without limit (max_queue=None): a client with unread pushes would
+# otherwise stop reading its socket and never see the server's reply to its close.
 @contextlib.asynccontextmanager
 async def connect(url: str) -> AsyncIterator[Client]:
-    async with websockets.connect(url, max_size=None) as ws:
+    async with websockets.connect(url, max_size=None, max_queue=None) as ws:
         yield Client(ws)
 
 
@@ -270,7 +272,7 @@ async def enter(
 ) -> tuple[Client, dict[str, Any], dict[str, Any]]:
     """Open a connection, sign in and join; returns (client, auth_success, joined). The
     caller closes the client."""
-    ws = await websockets.connect(url, max_size=None)
+    ws = await websockets.connect(url, max_size=None, max_queue=None)
     client = Client(ws)
     signed = await sign_in(client, wallet)
     joined = await client.request({"type": "join", **({"room": room} if room else {})})

@@ -5,6 +5,7 @@ from beanie import Document
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
+from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
 from clubpengu.models.promo import PromoCode, PromoRedemption
@@ -25,6 +26,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
     AuditLog,
     PromoCode,
     PromoRedemption,
+    ConnectionLog,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "AuthSession",
     "Challenge",
     "ChallengeStatus",
+    "ConnectionLog",
     "Event",
     "Match",
     "MatchEvent",

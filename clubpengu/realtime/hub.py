@@ -1,21 +1,43 @@
-"""The node's rooms and who is in them: joins, leaves and fan-out to members.
+"""The node's rooms and who is in them: joins, leaves, movement, chat, emotes, and the tick
+that turns movement into one `moves` batch per room.
 
-Pushes to a room are serialised once and the same text is queued on every member's
-connection. A player is in at most one room; `leave` is idempotent.
+Every push to a room is serialised once and the same text is queued on every member's
+connection (the tick never waits for a socket). Positions live here, in memory: a move
+costs no database round trip; the last position is written to the User on leave.
+Room events are also handed to the relay (realtime/relay.py), which publishes them on the
+event bus for other nodes and feeds their events back in; nothing here knows about Redis.
+A player is in at most one room; `leave` is idempotent.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clubpengu.errors import InvalidMessage, RoomFull
-from clubpengu.realtime.connection import Connection, dumps
+from clubpengu.errors import InvalidMessage, NotInRoom, RoomFull
+from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
+from clubpengu.realtime.connection import Connection, Shared, dumps
+from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 
+if TYPE_CHECKING:
+    from clubpengu.realtime.relay import RoomRelay
+
 logger = logging.getLogger(__name__)
+
+
+def _entry(player_id: str, x: float, y: float) -> str:
+    """One `{"playerId","x","y"}` of a `moves` batch, as JSON text.
+
+    Batches are built by joining strings rather than dumping dicts: the tick then makes
+    no container objects per mover, so it does not feed the garbage collector (whose
+    pauses showed up in the tick's latency). Safe as text because player ids are "p" +
+    hex, and coordinates are finite floats (validated on input), whose repr is JSON.
+    """
+    return f'{{"playerId":"{player_id}","x":{x!r},"y":{y!r}}}'
 
 
 @dataclass(eq=False)
@@ -27,6 +49,8 @@ class Member:
     customization: dict[str, str]
     x: float
     y: float
+    room: Room | None = None
+    budget: MoveBudget = field(default_factory=lambda: MoveBudget(0.0, 0.0))
     # Fields other services add to `<player>` (the walking puffle): merged into public().
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -44,34 +68,80 @@ class Member:
 
 
 # Hooks for services that follow players (puffles, challenges, matches) without the hub
-# knowing them: called synchronously after a member entered or left a room. On a close,
+# knowing them: called synchronously after a member entered a room (a join) or left one
+# for good (a leave, or the end of its reconnect grace). On a close,
 # `member.connection.closed` is already True.
 RoomHook = Callable[[Member, "Room"], None]
 
 
-@dataclass(eq=False)
 class Room:
-    spec: RoomSpec
-    members: dict[str, Member] = field(default_factory=dict)
+    """A live room: its members on this node and the movement since the last tick."""
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
+    def __init__(self, spec: RoomSpec) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.members: dict[str, Member] = {}
+        self.moved: dict[str, Member] = {}  # local movers since the last tick
+        self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, same
+        self._snapshot: str | None = None
+        self._head = f'{{"type":"moves","room":"{spec.id}","moves":['  # ids are [a-z0-9_]
 
     def broadcast(self, payload: dict[str, Any], exclude: str | None = None) -> None:
-        text = dumps(payload)
+        """Serialise once and deliver to this node's members of the room."""
+        self.deliver(dumps(payload), exclude)
+
+    def deliver(self, text: str, exclude: str | None = None) -> None:
+        shared = Shared(text)
         for player_id, member in self.members.items():
             if player_id != exclude:
-                member.connection.send_text(text)
+                member.connection.send_shared(shared)
+
+    def snapshot(self) -> str:
+        """A `moves` frame with every local member's position, built at most once a tick;
+        it replaces a batch a slow client has not received yet."""
+        if self._snapshot is None:
+            entries = ",".join([_entry(m.player_id, m.x, m.y) for m in self.members.values()])
+            self._snapshot = f"{self._head}{entries}]}}"
+        return self._snapshot
+
+    def take_batch(self) -> tuple[str, str] | None:
+        """The tick's `moves` text for members (latest position of each mover, local and
+        remote) and this node's own movers as JSON entries for the bus; None when nobody
+        moved."""
+        local, remote = self.moved, self.remote
+        if not local and not remote:
+            return None
+        self.moved, self.remote, self._snapshot = {}, {}, None
+        mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
+        entries = mine
+        if remote:
+            theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
+            entries = f"{mine},{theirs}" if mine else theirs
+        return f"{self._head}{entries}]}}", mine
 
 
 class Hub:
-    def __init__(self, catalogue: RoomCatalogue) -> None:
+    """Rooms, members and room traffic on this node. Raises DomainErrors for the transport
+    to turn into protocol errors (`not_in_room`, `room_full`, `invalid_message`)."""
+
+    def __init__(
+        self,
+        catalogue: RoomCatalogue,
+        *,
+        chat_filter: ChatFilter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.catalogue = catalogue
+        self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
+        self.clock = clock
+        self.relay: RoomRelay | None = None
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
+        self._dirty: set[Room] = set()
         self.entered_hooks: list[RoomHook] = []
         self.left_hooks: list[RoomHook] = []
+
+    # --- lookups ------------------------------------------------------------------------
 
     def spec(self, room_id: str | None) -> RoomSpec:
         spec = self.catalogue.get(room_id) if isinstance(room_id, str) else None
@@ -79,40 +149,71 @@ class Hub:
             raise InvalidMessage("room: no such room")
         return spec
 
-    def room_of(self, connection: Connection) -> Room | None:
-        member = self.members.get(connection.id)
-        return self.rooms.get(connection.room) if member and connection.room else None
-
     def member(self, connection: Connection) -> Member | None:
         return self.members.get(connection.id)
 
-    def join(self, member: Member, spec: RoomSpec) -> list[dict[str, Any]]:
-        """Seat `member` in the room and tell the others; returns everyone's `<player>`."""
+    def room_of(self, connection: Connection) -> Room | None:
+        member = self.members.get(connection.id)
+        return member.room if member else None
+
+    def _seated(self, connection: Connection) -> tuple[Member, Room]:
+        member = self.members.get(connection.id)
+        if member is None or member.room is None:
+            raise NotInRoom()
+        return member, member.room
+
+    # --- entering and leaving -------------------------------------------------------------
+
+    async def join(self, member: Member, spec: RoomSpec) -> list[dict[str, Any]]:
+        """Seat `member` in the room (leaving any other) and tell the others; returns
+        everyone's `<player>`. Raises RoomFull, and then the member stays where it was."""
         room = self.rooms.get(spec.id)
-        if room is None:
-            room = self.rooms[spec.id] = Room(spec)
-        if len(room.members) >= spec.capacity:
+        if room is not None and len(room.members) >= spec.capacity:
             raise RoomFull(f"{spec.name} is full ({spec.capacity} penguins); try another room")
-        self.leave(member.connection)
-        room.members[member.player_id] = member
-        self.members[member.connection.id] = member
-        member.connection.room = spec.id
-        room.broadcast({"type": "player_joined", "player": member.public()}, member.player_id)
+        await self.leave(member.connection)
+        room = self._open(spec)
+        member.budget = MoveBudget.full(spec, self.clock())
+        self.attach(member, member.connection, room)
+        joined = {"type": "player_joined", "player": member.public()}
+        await self._push(room, dumps(joined), exclude=member.player_id)
         self._run(self.entered_hooks, member, room)
         return [other.public() for other in room.members.values()]
 
-    def leave(self, connection: Connection) -> Member | None:
+    def attach(self, member: Member, connection: Connection, room: Room | None = None) -> None:
+        """Bind `member` to `connection` (a join, or a reconnect taking a parked member
+        back) without telling anyone: the others see no leave/join flicker."""
+        room = room or member.room
+        assert room is not None
+        member.connection, member.room = connection, room
+        room.members[member.player_id] = member
+        self.members[connection.id] = member
+        connection.room, connection.player_id = room.id, member.player_id
+        if not connection.rooms_visited or connection.rooms_visited[-1] != room.id:
+            connection.rooms_visited.append(room.id)
+
+    def detach(self, connection: Connection) -> Member | None:
+        """Unbind the member from a connection that has ended but keep it in its room
+        (reconnect grace); `remove` or `attach` settles it later."""
         member = self.members.pop(connection.id, None)
-        if member is None:
-            return None
-        room = self.rooms.get(connection.room or "")
         connection.room = None
-        if room is not None and room.members.pop(member.player_id, None) is not None:
-            room.broadcast({"type": "player_left", "playerId": member.player_id})
-            if not room.members:
-                del self.rooms[room.id]
-            self._run(self.left_hooks, member, room)
         return member
+
+    async def leave(self, connection: Connection) -> Member | None:
+        member = self.detach(connection)
+        if member is not None:
+            await self.remove(member)
+        return member
+
+    async def remove(self, member: Member) -> None:
+        """Take `member` out of its room and tell the others (`player_left`)."""
+        room, member.room = member.room, None
+        if room is None or room.members.pop(member.player_id, None) is None:
+            return
+        room.moved.pop(member.player_id, None)
+        if not room.members:
+            self._close(room)
+        await self._push(room, dumps({"type": "player_left", "playerId": member.player_id}))
+        self._run(self.left_hooks, member, room)
 
     def _run(self, hooks: list[RoomHook], member: Member, room: Room) -> None:
         for hook in hooks:
@@ -121,11 +222,10 @@ class Hub:
             except Exception:
                 logger.exception("room hook failed", extra={"conn": member.connection.id})
 
-    def update_look(self, connection: Connection, customization: dict[str, str]) -> None:
+    async def update_look(self, connection: Connection, customization: dict[str, str]) -> None:
         """A player's new look: kept for later joiners and shown to the room now."""
         member = self.members.get(connection.id)
-        room = self.room_of(connection)
-        if member is None or room is None:
+        if member is None or member.room is None:
             return
         member.customization = dict(customization)
         push = {
@@ -133,4 +233,92 @@ class Hub:
             "playerId": member.player_id,
             "customization": member.customization,
         }
-        room.broadcast(push, exclude=member.player_id)
+        await self._push(member.room, dumps(push), exclude=member.player_id)
+
+    def _open(self, spec: RoomSpec) -> Room:
+        room = self.rooms.get(spec.id)
+        if room is None:
+            room = self.rooms[spec.id] = Room(spec)
+            if self.relay is not None:
+                self.relay.watch(spec.id)
+        return room
+
+    def _close(self, room: Room) -> None:
+        del self.rooms[room.id]
+        self._dirty.discard(room)
+        if self.relay is not None:
+            self.relay.unwatch(room.id)
+
+    # --- in a room ------------------------------------------------------------------------
+
+    def move(self, connection: Connection, x: float, y: float) -> tuple[float, float]:
+        """Record where the player is (bounds and speed enforced); the next tick sends it."""
+        member, room = self._seated(connection)
+        member.x, member.y = clamp_move(
+            room.spec, member.budget, (member.x, member.y), (x, y), self.clock()
+        )
+        room.moved[member.player_id] = member
+        self._dirty.add(room)
+        return member.x, member.y
+
+    async def chat(self, connection: Connection, text: str) -> None:
+        member, room = self._seated(connection)
+        clean = self.chat_filter.apply(clean_chat_text(text))
+        frame = {
+            "type": "chat",
+            "playerId": member.player_id,
+            "username": member.username,
+            "text": clean,
+            "ts": int(time.time() * 1000),
+        }
+        await self._push(room, dumps(frame))
+
+    async def emote(self, connection: Connection, emote: str) -> None:
+        member, room = self._seated(connection)
+        frame = {"type": "emote", "playerId": member.player_id, "emote": check_emote(emote)}
+        await self._push(room, dumps(frame))
+
+    async def _push(self, room: Room, text: str, exclude: str | None = None) -> None:
+        room.deliver(text, exclude)
+        if self.relay is not None:
+            await self.relay.publish_push(room.id, text)
+
+    # --- the tick -------------------------------------------------------------------------
+
+    async def tick_once(self) -> int:
+        """Send one `moves` batch to each room with movement since the last tick; returns
+        how many rooms got one. Only queues: a slow client cannot hold the tick up."""
+        dirty, self._dirty = self._dirty, set()
+        published: list[tuple[str, str]] = []
+        batches = 0
+        for room in dirty:
+            batch = room.take_batch()
+            if batch is None:
+                continue
+            batches += 1
+            text, mine = batch
+            shared, snapshot = Shared(text), room.snapshot
+            for member in room.members.values():
+                member.connection.send_moves(shared, snapshot)
+            if mine:
+                published.append((room.id, mine))
+        if self.relay is not None:
+            for room_id, mine in published:
+                await self.relay.publish_moves(room_id, mine)
+        return batches
+
+    # --- events from other nodes (through the relay) ---------------------------------------
+
+    def deliver_remote(self, room_id: str, text: str) -> None:
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.deliver(text)
+
+    def merge_remote_moves(self, room_id: str, moves: list[dict[str, Any]]) -> None:
+        """Other nodes' movers join this node's next batch for the room."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        for entry in moves:
+            room.remote[entry["playerId"]] = (float(entry["x"]), float(entry["y"]))
+        self._dirty.add(room)

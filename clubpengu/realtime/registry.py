@@ -27,6 +27,10 @@ class ConnectionRegistry:
     def get(self, connection_id: str) -> Connection | None:
         return self._connections.get(connection_id)
 
+    def stalled(self, now: float, limit: float) -> list[Connection]:
+        """Connections whose writer has been stuck, or queue full, for `limit` seconds."""
+        return [c for c in self._connections.values() if not c.closed and c.stalled(now, limit)]
+
     async def close_all(self, code: int, reason: str = "") -> None:
         """Close every connection with `code`; each close waits only briefly to flush."""
         connections = list(self._connections.values())

@@ -64,3 +64,30 @@ class RateLimiter:
         ]
         for key in full:
             del self._buckets[key]
+
+
+class TokenBucket:
+    """One key's bucket, for state that already lives per connection (no dict, no pruning).
+
+    `rate` events per `per` seconds with bursts up to `burst` (default `rate`); a rate of 0
+    allows everything.
+    """
+
+    __slots__ = ("burst", "enabled", "refill", "tokens", "updated")
+
+    def __init__(self, rate: float, per: float, now: float, burst: float | None = None) -> None:
+        self.enabled = rate > 0
+        self.refill = rate / per if self.enabled else 0.0
+        self.burst = burst if burst is not None else float(rate)
+        self.tokens = self.burst
+        self.updated = now
+
+    def allow(self, now: float, cost: float = 1.0) -> bool:
+        if not self.enabled:
+            return True
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.refill)
+        self.updated = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False

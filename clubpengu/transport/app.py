@@ -11,20 +11,27 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
 from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.challenges import ChallengeService
+from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.matches import MatchService, Timing
@@ -42,13 +49,16 @@ from clubpengu.transport.handlers import economy as economy_handlers
 from clubpengu.transport.handlers import matches as match_handlers
 from clubpengu.transport.handlers import migration as migration_handlers
 from clubpengu.transport.handlers import puffles as puffle_handlers
+from clubpengu.transport.handlers import room as room_handlers
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.router import Router
+from clubpengu.transport.socket_access import ExposeSocket
 from clubpengu.transport.ws import websocket_endpoint
 
 logger = logging.getLogger(__name__)
@@ -80,6 +90,7 @@ def _register_handlers(runtime: Runtime) -> None:
     migration_handlers.register(runtime.router, runtime)
     puffle_handlers.register(runtime.router, runtime)
     match_handlers.register(runtime.router, runtime)
+    room_handlers.register(runtime.router, runtime)
 
 
 def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
@@ -128,7 +139,7 @@ async def start_runtime(
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
     build the node's parts. A `client` passed in (tests share one) is not closed here.
     The catalogues are read first: a bad one stops start-up before anything runs."""
-    catalogue = RoomCatalogue.load()
+    catalogue = RoomCatalogue.load(settings.rooms_file)
     catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
@@ -154,13 +165,15 @@ async def start_runtime(
             abandon_after=settings.match_abandon_after_seconds,
         ),
     )
+    hub = Hub(catalogue, chat_filter=WordListFilter(settings.chat_filter_words))
+    connections = ConnectionRegistry()
     runtime = Runtime(
         settings=settings,
         client=client,
-        router=Router(settings.max_frame_bytes),
+        router=Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings)),
         bus=bus,
         sessions=sessions,
-        hub=Hub(catalogue),
+        hub=hub,
         auth=_auth_service(settings, events),
         events=events,
         presence=PresenceService(settings.node_id),
@@ -201,22 +214,41 @@ async def start_runtime(
             max_wager=settings.match_max_wager,
         ),
         push=push,
+        relay=RoomRelay(hub, bus, settings.node_id),
+        grace=ReconnectGrace(settings.reconnect_grace),
+        connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+        watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds),
+        connections=connections,
         embedded=embedded,
         owns_client=owns_client,
     )
+    hub.relay = runtime.relay
     _register_handlers(runtime)
     await runtime.sessions.start()
     events.start()
     runtime.stats.start()
+    # Whatever this node left marked connected (it crashed, or was killed) is stale now.
     await runtime.presence.reset_node()
     matches.start()
+    if settings.tick_rate > 0:
+        runtime.ticker = PeriodicTask("tick", 1.0 / settings.tick_rate, hub.tick_once)
+        runtime.ticker.start()
+    runtime.watchdog.task.start()
     return runtime
 
 
 async def stop_runtime(runtime: Runtime) -> None:
+    """Close every socket with 1001 (each records its leave: room, position, presence),
+    end the reconnect graces the same way, flush the connection log, then disconnect."""
     runtime.shutting_down = True
     await runtime.matches.stop()
     await runtime.connections.close_all(1001, "server shutting down")
+    await runtime.grace.expire_all()
+    if runtime.ticker is not None:
+        await runtime.ticker.stop()
+    await runtime.watchdog.task.stop()
+    await runtime.relay.stop()
+    await runtime.connection_log.flush()
     await runtime.sessions.stop()
     await runtime.drain_tasks(within=BACKGROUND_STOP_SECONDS)
     await runtime.events.stop()
@@ -250,4 +282,4 @@ def build_app(
         WebSocketRoute("/ws", websocket_endpoint),
         *admin_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ExposeSocket)])

@@ -7,7 +7,7 @@ clients may add fields (a client version, say) without breaking older servers.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -48,6 +48,7 @@ class Logout(Frame):
 class Join(Frame):
     token: str | None = Field(default=None, max_length=4096)
     room: str | None = Field(default=None, min_length=1, max_length=64)
+    client_version: str | None = Field(default=None, max_length=64)
 
 
 class ChangeRoom(Frame):
@@ -141,3 +142,22 @@ class MatchForfeit(Frame):
 class MatchHistory(Frame):
     limit: int = Field(default=20, ge=1, le=50, strict=True)
     before: datetime | None = None
+
+
+# --- presence in a room (PROTOCOL.md §3) -------------------------------------------------
+# Coordinates are JSON numbers only (strict: "12" is refused, not coerced), finite.
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class Move(Frame):
+    x: Coordinate
+    y: Coordinate
+
+
+class Chat(Frame):
+    # The 1..200 rule applies after trimming (realtime/chat.py); this only bounds the work.
+    text: str = Field(max_length=1000)
+
+
+class Emote(Frame):
+    emote: str = Field(min_length=1, max_length=32)

@@ -4,6 +4,7 @@ that turns a frame into a reply or an error (PROTOCOL.md Conventions)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -18,9 +19,11 @@ from clubpengu.errors import (
     FrameTooLarge,
     InvalidMessage,
     NotAuthenticated,
+    RateLimited,
     UnknownType,
 )
 from clubpengu.realtime.connection import Connection
+from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ M = TypeVar("M", bound=Frame)
 Reply = dict[str, Any] | None
 Handler = Callable[[Connection, M], Awaitable[Reply]]
 MAX_RID_LENGTH = 64
+WS_1008_POLICY_VIOLATION = 1008
+_RATE_NAMES = {"move": "moves", "chat": "chat messages", "emote": "emotes"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Route(Generic[M]):
     model: type[M]
     handler: Handler[M]
     public: bool  # allowed before sign-in
+    ack: bool  # no reply of its own: answer {"type":"ok"} when the client sent a rid
 
 
 def error_frame(code: ErrorCode | str, message: str, rid: Any = None) -> dict[str, Any]:
@@ -62,16 +68,37 @@ def _valid_rid(rid: Any) -> bool:
 
 class Router:
     """Frames in, replies out. Handlers return the direct reply (or None); this class adds
-    the `rid`, maps DomainError to its error code and any other exception to `internal`."""
+    the `rid`, maps DomainError to its error code and any other exception to `internal`,
+    and applies the per-connection message limits (transport/limits.py)."""
 
-    def __init__(self, max_frame_bytes: int) -> None:
+    def __init__(
+        self,
+        max_frame_bytes: int,
+        limits: LimitsConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.routes: dict[str, Route[Any]] = {}
+        self.limits = limits
+        self.clock = clock
+        self._limits: dict[str, ConnectionLimits] = {}
 
-    def add(self, type_: str, model: type[M], handler: Handler[M], *, public: bool = False) -> None:
+    def add(
+        self,
+        type_: str,
+        model: type[M],
+        handler: Handler[M],
+        *,
+        public: bool = False,
+        ack: bool = False,
+    ) -> None:
         if type_ in self.routes:
             raise ValueError(f"a handler for {type_!r} is already registered")
-        self.routes[type_] = Route(model, handler, public)
+        self.routes[type_] = Route(model, handler, public, ack)
+
+    def forget(self, connection: Connection) -> None:
+        """Drop the connection's limit state (it has closed)."""
+        self._limits.pop(connection.id, None)
 
     def parse(self, text: str) -> tuple[dict[str, Any], Any]:
         """Check size and JSON; return the object and its rid. Raises DomainError."""
@@ -88,14 +115,57 @@ class Router:
             raise InvalidMessage("rid must be a string or integer of at most 64 characters")
         return data, rid
 
+    def _connection_limits(self, connection: Connection) -> ConnectionLimits | None:
+        if self.limits is None:
+            return None
+        limits = self._limits.get(connection.id)
+        if limits is None:
+            limits = self._limits[connection.id] = ConnectionLimits(self.limits, self.clock)
+        return limits
+
+    def check_rate(self, connection: Connection, kind: str) -> None:
+        """Raise RateLimited when the connection is over its limit for `kind`; mark it for
+        closing (1008) when it has been over the limit for too long."""
+        limits = self._connection_limits(connection)
+        if limits is None or limits.allow(kind):
+            return
+        if limits.abusive and connection.close_after_reply is None:
+            logger.warning("closing an abusive connection", extra={"conn": connection.id})
+            connection.close_after_reply = (WS_1008_POLICY_VIOLATION, "rate limit exceeded")
+        raise RateLimited(f"Too many {_RATE_NAMES.get(kind, 'messages')}; slow down")
+
+    def _parse_counted(self, connection: Connection, text: str) -> tuple[dict[str, Any], Any]:
+        try:
+            return self.parse(text)
+        except FrameTooLarge:
+            limits = self._connection_limits(connection)
+            if limits is not None and limits.oversized():
+                logger.warning("closing after oversized frames", extra={"conn": connection.id})
+                connection.close_after_reply = (WS_1008_POLICY_VIOLATION, "frames too large")
+            raise
+        except DomainError:
+            self.check_rate(connection, "")  # garbage counts as messages too
+            raise
+
+    def refuse_binary(self, connection: Connection) -> dict[str, Any]:
+        """The reply to a binary frame (PROTOCOL.md: refused with invalid_message)."""
+        try:
+            self.check_rate(connection, "")
+        except RateLimited as error:
+            return error_frame(error.code, error.message)
+        return error_frame(
+            ErrorCode.INVALID_MESSAGE, "Binary frames are not accepted; send JSON text"
+        )
+
     async def dispatch(self, connection: Connection, text: str) -> dict[str, Any] | None:
         """Handle one text frame and return the reply to send (None for no reply)."""
         rid = None
         try:
-            data, rid = self.parse(text)
+            data, rid = self._parse_counted(connection, text)
             kind = data.get("type")
             if not isinstance(kind, str):
                 raise InvalidMessage("type must be a string")
+            self.check_rate(connection, kind)
             route = self.routes.get(kind)
             if route is None:
                 raise UnknownType(f"Unknown message type {kind[:40]!r}")
@@ -111,6 +181,9 @@ class Router:
         except Exception:
             logger.exception("handler failed", extra={"conn": connection.id})
             return error_frame(ErrorCode.INTERNAL, "Internal error", rid)
-        if reply is not None and rid is not None:
-            reply["rid"] = rid
+        if rid is not None:
+            if reply is None and route.ack:
+                reply = {"type": "ok"}
+            if reply is not None:
+                reply["rid"] = rid
         return reply

@@ -4,27 +4,46 @@ go through the connection's own writer (realtime/connection.py)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from clubpengu.errors import ErrorCode
 from clubpengu.realtime.connection import Connection, dumps
 from clubpengu.runtime import Runtime
+from clubpengu.services.auth import short
+from clubpengu.services.connection_log import ConnectionRecord
 from clubpengu.transport.client_ip import client_ip
-from clubpengu.transport.router import error_frame
+from clubpengu.transport.socket_access import ABORT_KEY, FRAME_KEY, RECEIVE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
 
 
 class _StarletteTransport:
+    """Text frames go straight to the server's `send` when it is known (see
+    transport/socket_access.py); accept and close go through Starlette's WebSocket."""
+
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
+        self._abort: Callable[[], None] | None = websocket.scope.get(ABORT_KEY)
+        self._send: Send | None = websocket.scope.get(SEND_KEY)
+        self._write_frame: Callable[[bytes], bool] | None = websocket.scope.get(FRAME_KEY)
 
     async def send_text(self, text: str) -> None:
-        await self.websocket.send_text(text)
+        if self._send is not None:
+            await self._send({"type": "websocket.send", "text": text})
+        else:
+            await self.websocket.send_text(text)
+
+    def write_frame(self, frame: bytes) -> bool:
+        return self._write_frame is not None and self._write_frame(frame)
 
     async def close(self, code: int, reason: str = "") -> None:
         await self.websocket.close(code, reason)
+
+    def abort(self) -> None:
+        if self._abort is not None:
+            self._abort()
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -39,42 +58,71 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         transport=_StarletteTransport(websocket),
         ip=client_ip(peer, websocket.headers.get("x-forwarded-for"), settings.trusted_proxies),
         node_id=settings.node_id,
+        max_queue=settings.outgoing_queue_limit,
     )
     connection.start()
     runtime.connections.add(connection)
     logger.info("connection open", extra={"conn": connection.id})
+    peer_code: int | None = None
     try:
-        await _read_loop(runtime, websocket, connection)
+        peer_code = await _read_loop(runtime, websocket, connection)
     finally:
         runtime.connections.remove(connection)
-        await connection.finish()
+        runtime.router.forget(connection)
+        await connection.finish(peer_code)
+        _record(runtime, connection)
         logger.info(
-            "connection closed", extra={"conn": connection.id, "code": connection.close_code}
+            "connection closed",
+            extra={
+                "conn": connection.id,
+                "code": connection.close_code,
+                "dropped": connection.dropped,
+            },
         )
 
 
-async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connection) -> None:
+async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connection) -> int | None:
+    """Read until the socket ends; the code the peer closed with (None if unknown)."""
     router = runtime.router
+    receive: Receive = websocket.scope.get(RECEIVE_KEY) or websocket.receive
     while not connection.closed:
         try:
-            message = await websocket.receive()
+            message = await receive()
         except (WebSocketDisconnect, RuntimeError):
-            return
+            return None
         if message["type"] == "websocket.disconnect":
-            connection.close_code = connection.close_code or message.get("code")
-            return
+            code: int | None = message.get("code")
+            return code
         text = message.get("text")
-        if text is None:
-            connection.send(
-                error_frame(
-                    ErrorCode.INVALID_MESSAGE, "Binary frames are not accepted; send JSON text"
-                )
-            )
-            continue
-        reply = await router.dispatch(connection, text)
+        reply = (
+            router.refuse_binary(connection)
+            if text is None
+            else await router.dispatch(connection, text)
+        )
         if reply is not None:
             connection.send_text(dumps(reply))
         while connection.after_reply:
             connection.after_reply.pop(0)()
         if connection.close_after_reply is not None:
             await connection.close(*connection.close_after_reply)
+    return None
+
+
+def _record(runtime: Runtime, connection: Connection) -> None:
+    """Log the connection (signed-in ones only) without making the close wait for it."""
+    if connection.wallet is None:
+        return
+    runtime.connection_log.record(
+        ConnectionRecord(
+            wallet=connection.wallet,
+            connection_id=connection.id,
+            connected_at=connection.connected_at,
+            rooms_visited=list(connection.rooms_visited),
+            close_code=connection.close_code,
+            client_version=connection.client_version,
+            ip_hash=runtime.auth.hash_ip(connection.ip),
+        )
+    )
+    logger.debug(
+        "connection logged", extra={"conn": connection.id, "wallet": short(connection.wallet)}
+    )

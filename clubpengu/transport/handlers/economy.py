@@ -44,17 +44,17 @@ class EconomyHandlers:
 
     async def equip(self, connection: Connection, message: Equip) -> dict[str, Any]:
         look = await self.runtime.shop.equip(_wallet(connection), message.slot, message.item_id)
-        return self._new_look(connection, look)
+        return await self._new_look(connection, look)
 
     async def set_customization(
         self, connection: Connection, message: SetCustomization
     ) -> dict[str, Any]:
         look = await self.runtime.shop.set_customization(_wallet(connection), message.customization)
-        return self._new_look(connection, look)
+        return await self._new_look(connection, look)
 
-    def _new_look(self, connection: Connection, look: dict[str, str]) -> dict[str, Any]:
+    async def _new_look(self, connection: Connection, look: dict[str, str]) -> dict[str, Any]:
         """Show the room the new look; the reply tells the player."""
-        self.runtime.hub.update_look(connection, look)
+        await self.runtime.hub.update_look(connection, look)
         return {"type": "customization", "customization": look}
 
     async def redeem_promo(self, connection: Connection, message: RedeemPromo) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def register(router: Router, runtime: Runtime) -> None:
             raise Forbidden("Guests cannot migrate a save; sign in with a wallet")
         result = await runtime.migration.migrate(connection.wallet, message.local_data)
         if result.plan.customization:
-            runtime.hub.update_look(connection, result.look)
+            await runtime.hub.update_look(connection, result.look)
         return {
             "type": "migrate_result",
             "accepted": result.plan.accepted(),

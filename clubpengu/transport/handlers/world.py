@@ -20,6 +20,9 @@ from clubpengu.transport.router import Router
 
 logger = logging.getLogger(__name__)
 GUEST_CUSTOMIZATION = {"color": "gray"}
+# Set on an older connection of a wallet whose place a newer connection takes over.
+HANDOVER = "handover"
+HANDOVER_SECONDS = 5.0  # the newer join takes the place at once; this is a safety net
 
 
 def _player_id() -> str:
@@ -67,26 +70,56 @@ class WorldHandlers:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.hub = runtime.hub
+        self.grace = runtime.grace
+        self.grace.expire = self.expire
 
     async def on_close(self, connection: Connection) -> None:
-        member = self.hub.leave(connection)
+        """The socket has ended: leave at once, or park the player for the reconnect grace
+        when the connection dropped (or is being handed to a newer one of its wallet)."""
         self.runtime.sessions.release(connection)
+        if self._should_park(connection):
+            member = self.hub.detach(connection)
+            if member is not None and connection.wallet is not None:
+                handover = connection.attributes.get(HANDOVER, False)
+                self.grace.park(connection.wallet, member, HANDOVER_SECONDS if handover else None)
+                logger.info("parked", extra={"conn": connection.id, "handover": handover})
+                return
+        room = self.hub.room_of(connection)
+        member = await self.hub.leave(connection)
         if connection.wallet and connection.player_id:
-            joined_at = connection.attributes.get("joined_at")
-            if joined_at is not None:
-                online = round(time.monotonic() - joined_at, 1)
-                self.runtime.stats.queue(connection.wallet, "world.secondsOnline", online)
-            x, y = (member.x, member.y) if member else (None, None)
-            room = connection.attributes.get("last_room")
-            await self.runtime.presence.disconnected(
-                connection.wallet, connection.player_id, room, x, y
-            )
+            room_id = room.id if room else None
+            await self._record_leave(connection.wallet, connection.player_id, member, room_id)
+
+    def _should_park(self, connection: Connection) -> bool:
+        if connection.wallet is None or connection.player_id is None:
+            return False
+        if connection.attributes.get(HANDOVER):
+            return True
+        return connection.dropped and self.grace.seconds > 0 and not self.runtime.shutting_down
+
+    async def expire(self, member: Member) -> None:
+        """The grace is over (or the node stops): leave the room, record presence."""
+        room = member.room.id if member.room else None
+        await self.hub.remove(member)
+        if member.wallet is not None:
+            await self._record_leave(member.wallet, member.player_id, member, room)
+
+    async def _record_leave(
+        self, wallet: str, player_id: str, member: Member | None, room: str | None
+    ) -> None:
+        x, y = (member.x, member.y) if member and room else (None, None)
+        joined_at = member.connection.attributes.get("joined_at") if member else None
+        if joined_at is not None:
+            online = round(time.monotonic() - joined_at, 1)
+            self.runtime.stats.queue(wallet, "world.secondsOnline", online)
+        await self.runtime.presence.disconnected(wallet, player_id, room, x, y)
 
     async def join(self, connection: Connection, message: Join) -> dict[str, Any]:
         if connection.player_id is not None:
             raise Conflict("Already joined; use change_room to move")
         if self.on_close not in connection.on_close:
             connection.on_close.append(self.on_close)
+        connection.client_version = message.client_version
         signed_in = message.token is not None or "session" in connection.attributes
         if not signed_in and not self.runtime.settings.require_wallet_auth:
             return await self.join_as_guest(connection, message)
@@ -97,27 +130,61 @@ class WorldHandlers:
         user = await User.find_one(User.wallet_address == session.wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
-        catalogue = self.hub.catalogue
-        known_last = catalogue.get(user.last_room or "")
-        spec = self.hub.spec(message.room or (known_last.id if known_last else catalogue.default))
-        player_id = _player_id()
-        x, y = _start_position(user, spec)
-        member = Member(
-            connection, player_id, user.wallet_address, user.username,
-            dict(user.customization), x, y,
-        )  # fmt: skip
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         # The newest session wins: older ones leave their rooms before this one is seated.
+        # An older one of this node that is in a room hands its place over (parks it) so
+        # that a reconnect before the old socket is noticed dead causes no flicker either.
+        for older in self.runtime.sessions.live(session.wallet):
+            if older is not connection and self.hub.member(older) is not None:
+                older.attributes[HANDOVER] = True
         await self.runtime.sessions.claim(connection)
-        players = self.hub.join(member, spec)
-        connection.player_id = player_id
-        connection.attributes["last_room"] = spec.id
+        parked = self.grace.take(session.wallet)
+        if parked is not None and parked.room is not None:
+            if message.room is None or message.room == parked.room.id:
+                return await self._resume(connection, parked, user, session)
+            await self.hub.remove(parked)  # it asked for another room: the old place ends
+        return await self._enter(connection, message, user, session)
+
+    async def _enter(
+        self, connection: Connection, message: Join, user: User, session: SessionInfo
+    ) -> dict[str, Any]:
+        catalogue = self.hub.catalogue
+        known_last = catalogue.get(user.last_room or "")
+        spec = self.hub.spec(message.room or (known_last.id if known_last else catalogue.default))
+        x, y = _start_position(user, spec)
+        member = Member(
+            connection, _player_id(), user.wallet_address, user.username,
+            dict(user.customization), x, y,
+        )  # fmt: skip
+        players = await self.hub.join(member, spec)
+        return await self._joined(connection, member, user, session, players)
+
+    async def _resume(
+        self, connection: Connection, member: Member, user: User, session: SessionInfo
+    ) -> dict[str, Any]:
+        """Back within the grace: same room, position and player id; nobody is told."""
+        self.hub.attach(member, connection)
+        assert member.room is not None
+        players = [other.public() for other in member.room.members.values()]
+        logger.info("resumed", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
+        return await self._joined(connection, member, user, session, players)
+
+    async def _joined(
+        self,
+        connection: Connection,
+        member: Member,
+        user: User,
+        session: SessionInfo,
+        players: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        assert member.room is not None
         _arm_expiry(self.runtime, connection, session)
-        await self.runtime.presence.connected(user.wallet_address, player_id, spec.id)
-        self.runtime.events.record("join", user.wallet_address, room=spec.id)
+        room_id = member.room.id
+        await self.runtime.presence.connected(user.wallet_address, member.player_id, room_id)
+        self.runtime.events.record("join", user.wallet_address, room=room_id)
         self.runtime.stats.queue(user.wallet_address, "world.roomsVisited")
-        connection.attributes["joined_at"] = time.monotonic()
+        connection.attributes.setdefault("joined_at", time.monotonic())
         if self.runtime.settings.daily_bonus_coins:
             # The daily bonus arrives as a `coins` push just after `joined`.
             bonus = self.runtime.economy.daily_bonus(user.wallet_address)
@@ -125,8 +192,8 @@ class WorldHandlers:
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return {
             "type": "joined",
-            "playerId": player_id,
-            "room": spec.id,
+            "playerId": member.player_id,
+            "room": member.room.id,
             "user": user.public_profile(),
             "players": players,
         }
@@ -137,9 +204,8 @@ class WorldHandlers:
         member = Member(
             connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
         )
-        players = self.hub.join(member, spec)
+        players = await self.hub.join(member, spec)
         connection.guest, connection.username = True, username
-        connection.player_id = member.player_id
         return {
             "type": "joined",
             "playerId": member.player_id,
@@ -155,15 +221,14 @@ class WorldHandlers:
         spec = self.hub.spec(message.room)
         if spec.id == connection.room:
             raise Conflict("Already in that room")
+        previous = connection.room
         old_position = member.x, member.y
         member.x, member.y = spec.spawn
         try:
-            players = self.hub.join(member, spec)
+            players = await self.hub.join(member, spec)
         except RoomFull:
             member.x, member.y = old_position
             raise
-        previous = connection.attributes.get("last_room")
-        connection.attributes["last_room"] = spec.id
         if connection.wallet:
             self.runtime.events.record(
                 "room_change", connection.wallet, fromRoom=previous, toRoom=spec.id

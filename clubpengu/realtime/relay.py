@@ -1,0 +1,101 @@
+"""Room traffic between nodes, over the event bus (DESIGN.md: Redis pub/sub for many nodes).
+
+The hub delivers to its own members directly and hands every room event to this relay,
+which publishes it on `room:<id>`: pushes (chat, emote, player_joined, player_left) as
+they happen, and movement as ONE message per room per tick holding only this node's
+movers. The relay listens on the channels of the rooms that have members here, drops
+what this node published itself (so nothing is delivered twice), delivers other nodes'
+pushes to local members and merges their movers into this node's next batch.
+
+Messages are `<JSON [node, kind]>\n<body>`: the body of a push is the frame exactly as
+serialised by the publisher, so no node re-serialises it. With the in-memory bus there is
+only this node and every message is dropped on receipt; a Redis bus changes nothing here.
+Delivery is at-most-once, like Redis pub/sub: positions self-heal on the next move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+
+from clubpengu.realtime.bus.base import EventBus
+
+if TYPE_CHECKING:
+    from clubpengu.realtime.hub import Hub
+
+logger = logging.getLogger(__name__)
+PUSH = "push"
+MOVES = "moves"
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def encode(node_id: str, kind: str, body: bytes) -> bytes:
+    return orjson.dumps([node_id, kind]) + b"\n" + body
+
+
+def decode(message: bytes) -> tuple[str, str, bytes]:
+    head, _, body = message.partition(b"\n")
+    node_id, kind = orjson.loads(head)
+    return node_id, kind, body
+
+
+class RoomRelay:
+    def __init__(self, hub: Hub, bus: EventBus, node_id: str) -> None:
+        self.hub = hub
+        self.bus = bus
+        self.node_id = node_id
+        self._listeners: dict[str, asyncio.Task[None]] = {}
+
+    def watch(self, room_id: str) -> None:
+        """Listen on the room's channel (the room now has members on this node)."""
+        if room_id not in self._listeners:
+            self._listeners[room_id] = asyncio.create_task(
+                self._listen(room_id), name=f"relay-{room_id}"
+            )
+
+    def unwatch(self, room_id: str) -> None:
+        task = self._listeners.pop(room_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def stop(self) -> None:
+        tasks = list(self._listeners.values())
+        self._listeners.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def publish_push(self, room_id: str, text: str) -> None:
+        await self.bus.publish(room_channel(room_id), encode(self.node_id, PUSH, text.encode()))
+
+    async def publish_moves(self, room_id: str, entries: str) -> None:
+        """`entries`: this node's movers as the JSON entries of a `moves` batch."""
+        body = f"[{entries}]".encode()
+        await self.bus.publish(room_channel(room_id), encode(self.node_id, MOVES, body))
+
+    async def _listen(self, room_id: str) -> None:
+        async with self.bus.subscribe(room_channel(room_id)) as messages:
+            async for message in messages:
+                try:
+                    self.apply(room_id, message)
+                except Exception:
+                    logger.exception("room event failed", extra={"room": room_id})
+
+    def apply(self, room_id: str, message: bytes) -> None:
+        """Apply one bus message; this node's own messages are ignored."""
+        node_id, kind, body = decode(message)
+        if node_id == self.node_id:
+            return
+        if kind == PUSH:
+            self.hub.deliver_remote(room_id, body.decode())
+        elif kind == MOVES:
+            self.hub.merge_remote_moves(room_id, orjson.loads(body))

@@ -1,0 +1,30 @@
+"""`move`, `chat` and `emote` (PROTOCOL.md §3): presence in a room.
+
+None of them has a reply of its own: their effect is a room broadcast (the next `moves`
+batch, or the `chat`/`emote` push the sender receives too). A client that sends a `rid`
+gets `{"type":"ok","rid":...}` once the message is accepted; errors carry the rid as always.
+"""
+
+from __future__ import annotations
+
+from clubpengu.realtime.connection import Connection
+from clubpengu.runtime import Runtime
+from clubpengu.transport.messages import Chat, Emote, Move
+from clubpengu.transport.router import Router
+
+
+def register(router: Router, runtime: Runtime) -> None:
+    hub = runtime.hub
+
+    async def move(connection: Connection, message: Move) -> None:
+        hub.move(connection, message.x, message.y)
+
+    async def chat(connection: Connection, message: Chat) -> None:
+        await hub.chat(connection, message.text)
+
+    async def emote(connection: Connection, message: Emote) -> None:
+        await hub.emote(connection, message.emote)
+
+    router.add("move", Move, move, ack=True)
+    router.add("chat", Chat, chat, ack=True)
+    router.add("emote", Emote, emote, ack=True)

@@ -1,0 +1,123 @@
+"""The room relay over the event bus: two hubs on one in-memory bus stand in for two nodes
+(DESIGN.md §7). Pushes cross once, movers merge into the other node's next batch, and a
+node never delivers its own events twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.hub import Hub, Member
+from clubpengu.realtime.relay import RoomRelay
+from clubpengu.realtime.rooms import RoomCatalogue
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.frames: list[dict[str, object]] = []
+
+    async def send_text(self, text: str) -> None:
+        self.frames.append(json.loads(text))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def write_frame(self, frame: bytes) -> bool:
+        return False
+
+
+def _hub(bus: MemoryBus, node: str) -> Hub:
+    hub = Hub(RoomCatalogue.load())
+    hub.relay = RoomRelay(hub, bus, node)
+    return hub
+
+
+async def _seat(hub: Hub, player_id: str, room: str = "plaza") -> _Socket:
+    socket = _Socket()
+    connection = Connection(transport=socket, ip="127.0.0.1")
+    connection.start()
+    spec = hub.catalogue.rooms[room]
+    member = Member(connection, player_id, None, player_id, {}, *spec.spawn)
+    await hub.join(member, spec)
+    await asyncio.sleep(0.01)  # let the relay subscribe
+    return socket
+
+
+async def _stop(hub: Hub) -> None:
+    for member in list(hub.members.values()):
+        await member.connection.finish()
+    assert hub.relay is not None
+    await hub.relay.stop()
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[tuple[Hub, Hub]]:
+    bus = MemoryBus()
+    one, two = _hub(bus, "node-1"), _hub(bus, "node-2")
+    yield one, two
+    await _stop(one)
+    await _stop(two)
+
+
+async def test_a_push_reaches_the_other_node_once_and_is_not_echoed(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    here = await _seat(one, "pa")
+    there = await _seat(two, "pb")
+    here.frames.clear()
+    there.frames.clear()
+
+    member = next(iter(one.members.values()))
+    await one.chat(member.connection, "hello other node")
+    await asyncio.sleep(0.05)
+
+    assert [f["text"] for f in here.frames] == ["hello other node"]
+    assert [f["text"] for f in there.frames] == ["hello other node"]
+
+
+async def test_movers_of_another_node_join_this_node_s_next_batch(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    here = await _seat(one, "pa")
+    there = await _seat(two, "pb")
+    mover = next(iter(one.members.values()))
+    x, y = mover.x + 5, mover.y
+
+    one.move(mover.connection, x, y)
+    await one.tick_once()  # node 1 sends its batch and publishes its movers
+    await asyncio.sleep(0.05)
+    batches_on_two = await two.tick_once()
+    await asyncio.sleep(0.05)
+
+    expected = [{"playerId": "pa", "x": x, "y": y}]
+    assert [f["moves"] for f in here.frames if f["type"] == "moves"] == [expected]
+    assert batches_on_two == 1
+    assert [f["moves"] for f in there.frames if f["type"] == "moves"] == [expected]
+
+
+async def test_a_single_node_delivers_each_event_once() -> None:
+    bus = MemoryBus()
+    hub = _hub(bus, "node-1")
+    first = await _seat(hub, "pa")
+    second = await _seat(hub, "pb")
+    mover = hub.members[next(iter(hub.members))]
+
+    hub.move(mover.connection, mover.x + 1, mover.y)
+    await hub.tick_once()
+    await hub.emote(mover.connection, "wave")
+    await asyncio.sleep(0.05)
+    await _stop(hub)
+
+    for socket in (first, second):
+        kinds = [f["type"] for f in socket.frames if f["type"] in {"moves", "emote"}]
+        assert kinds == ["moves", "emote"]

@@ -1,0 +1,247 @@
+"""The realtime rules as pure functions and small objects: movement clamping, chat text
+and filter, per-connection limits, and the outgoing queue policy."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from clubpengu.config import Rate
+from clubpengu.errors import InvalidMessage
+from clubpengu.realtime.chat import WordListFilter, check_emote, clean_chat_text
+from clubpengu.realtime.connection import Connection, Shared
+from clubpengu.realtime.movement import MOVE_SLACK_SECONDS, MoveBudget, clamp_move
+from clubpengu.realtime.rooms import RoomSpec
+from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
+
+ROOM = RoomSpec(id="yard", name="Yard", width=1000, height=500, spawn=(0, 0), capacity=5, speed=100)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- movement ---------------------------------------------------------------------------
+
+
+def test_a_move_within_the_budget_is_taken_as_sent() -> None:
+    budget = MoveBudget.full(ROOM, now=0.0)
+
+    assert clamp_move(ROOM, budget, (10, 10), (20, 10), now=0.0) == (20, 10)
+    assert budget.budget == pytest.approx(100 * MOVE_SLACK_SECONDS - 10)
+
+
+def test_a_target_outside_the_bounds_is_clamped_first() -> None:
+    budget = MoveBudget.full(ROOM, now=0.0)
+
+    assert clamp_move(ROOM, budget, (995, 5), (2000, -50), now=0.0) == (1000, 0)
+
+
+def test_a_long_jump_is_cut_short_along_the_line() -> None:
+    budget = MoveBudget.full(ROOM, now=0.0)
+
+    x, y = clamp_move(ROOM, budget, (0, 0), (300, 400), now=0.0)
+
+    assert math.hypot(x, y) == pytest.approx(100 * MOVE_SLACK_SECONDS, abs=0.01)
+    assert y / x == pytest.approx(400 / 300, rel=1e-3)
+    assert budget.budget == 0
+
+
+def test_over_time_a_player_covers_at_most_the_speed_plus_the_slack() -> None:
+    budget = MoveBudget.full(ROOM, now=0.0)
+    position = (0.0, 0.0)
+
+    for step in range(1, 51):  # asks for 50 units every 0.1 s: five times the speed
+        position = clamp_move(ROOM, budget, position, (position[0] + 50, 0), now=step * 0.1)
+
+    assert 100 * 5 <= position[0] <= 100 * 5 + 100 * MOVE_SLACK_SECONDS
+
+
+def test_moves_that_arrive_bunched_by_jitter_are_not_cut() -> None:
+    budget = MoveBudget.full(ROOM, now=0.0)
+
+    first = clamp_move(ROOM, budget, (0, 0), (10, 0), now=0.13)  # 100 u/s, 10 Hz, late
+    second = clamp_move(ROOM, budget, first, (20, 0), now=0.14)  # and the next one early
+
+    assert (first, second) == ((10, 0), (20, 0))
+
+
+# --- chat -------------------------------------------------------------------------------
+
+
+def test_chat_text_is_trimmed() -> None:
+    assert clean_chat_text("  hi there \n") == "hi there"
+
+
+@pytest.mark.parametrize("text", ["", "  ", "a" * 201, "tab\there", "esc\x1b[31m", "\u2066x"])
+def test_chat_text_breaking_a_rule_is_refused(text: str) -> None:
+    with pytest.raises(InvalidMessage):
+        clean_chat_text(text)
+
+
+def test_emoji_and_accents_are_fine() -> None:
+    assert clean_chat_text("café 👨\u200d👩\u200d👧") == "café 👨\u200d👩\u200d👧"
+
+
+def test_the_word_filter_masks_whole_words_case_insensitively() -> None:
+    words = WordListFilter(["ass", "bad word"])
+
+    assert (
+        words.apply("Ass! a class of BAD  word, bad word.")
+        == "***! a class of BAD  word, ********."
+    )
+
+
+def test_an_empty_word_list_changes_nothing() -> None:
+    assert WordListFilter([]).apply("anything at all") == "anything at all"
+
+
+def test_only_listed_emotes_pass() -> None:
+    assert check_emote("wave") == "wave"
+    with pytest.raises(InvalidMessage):
+        check_emote("Wave")
+
+
+# --- limits -----------------------------------------------------------------------------
+
+LIMITS = LimitsConfig(Rate(2, 1.0), Rate(1, 5.0), Rate(3, 1.0), abuse_seconds=2.0)
+
+
+def test_each_kind_has_its_own_bucket_and_emotes_share_chat() -> None:
+    limits = ConnectionLimits(LIMITS, _Clock())
+
+    assert [limits.allow("move") for _ in range(3)] == [True, True, False]
+    assert [limits.allow("chat"), limits.allow("emote")] == [True, False]
+    assert [limits.allow("ping") for _ in range(4)] == [True, True, True, False]
+
+
+def test_refusals_for_the_abuse_period_without_a_pause_are_abuse() -> None:
+    clock = _Clock()
+    limits = ConnectionLimits(LIMITS, clock)
+
+    for _ in range(25):  # 20 moves a second for 2.4 s against a rate of 2/s
+        limits.allow("move")
+        clock.now += 0.1
+    sustained = limits.abusive
+
+    assert sustained
+
+
+def test_a_pause_between_bursts_is_not_abuse() -> None:
+    clock = _Clock()
+    limits = ConnectionLimits(LIMITS, clock)
+
+    for _ in range(3):
+        for _ in range(5):
+            limits.allow("move")
+        clock.now += 1.5  # refills; the next burst starts a new streak
+
+    assert not limits.abusive
+
+
+def test_five_oversized_frames_in_ten_seconds_are_too_many() -> None:
+    clock = _Clock()
+    limits = ConnectionLimits(LIMITS, clock)
+
+    spaced = []
+    for _ in range(5):
+        spaced.append(limits.oversized())
+        clock.now += 3  # 5 frames over 12 s
+    bunched = [limits.oversized() for _ in range(5)]
+
+    assert spaced == [False] * 5
+    assert bunched[-1]
+
+
+# --- the outgoing queue -------------------------------------------------------------------
+
+
+class _StuckTransport:
+    """A socket whose writes never complete (the peer stopped reading)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.gate = asyncio.Event()
+        self.aborted = False
+
+    async def send_text(self, text: str) -> None:
+        await self.gate.wait()
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        await self.gate.wait()
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def write_frame(self, frame: bytes) -> bool:
+        return False
+
+
+async def test_a_waiting_moves_batch_is_replaced_by_a_snapshot_and_chat_is_kept() -> None:
+    transport = _StuckTransport()
+    connection = Connection(transport=transport, ip="127.0.0.1")
+    connection.start()
+    connection.send_text("first")
+    await asyncio.sleep(0)  # the writer takes "first" and blocks on it
+
+    connection.send_moves(Shared("moves-1"), lambda: "snapshot")
+    connection.send_text("chat")
+    connection.send_moves(Shared("moves-2"), lambda: "snapshot")
+    connection.send_moves(Shared("moves-3"), lambda: "snapshot-3")
+    transport.gate.set()
+    await connection.flush()
+    await connection.finish()
+
+    assert transport.sent == ["first", "chat", "snapshot-3"]
+    assert connection.moves_superseded == 2
+
+
+async def test_a_stuck_writer_is_reported_stalled_after_the_limit() -> None:
+    connection = Connection(transport=_StuckTransport(), ip="127.0.0.1")
+    connection.start()
+    connection.send_text("frame")
+    await asyncio.sleep(0)
+    loop_now = connection._progress_at
+
+    assert not connection.stalled(loop_now + 1.0, limit=5.0)
+    assert connection.stalled(loop_now + 5.0, limit=5.0)
+    await connection.finish()
+
+
+async def test_closing_a_connection_whose_close_cannot_be_written_aborts_it() -> None:
+    transport = _StuckTransport()
+    connection = Connection(transport=transport, ip="127.0.0.1")
+    connection.start()
+    connection.send_text("frame")
+    await asyncio.sleep(0)
+
+    await connection.close(1008, "too slow", flush=False)
+
+    assert transport.aborted
+    assert connection.closed_by_server and connection.close_code == 1008
+    assert not connection.dropped
+
+
+def test_a_shared_frame_is_a_complete_unmasked_text_frame() -> None:
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    for size in (0, 125, 126, 65535, 65536):
+        text = "é" * (size // 2) + "a" * (size % 2)
+        reader = StreamReader()
+        reader.feed_data(Shared(text).frame)
+        reader.feed_eof()
+        parser = Frame.parse(reader.read_exact, mask=False)
+        with pytest.raises(StopIteration) as parsed:
+            while True:
+                next(parser)
+
+        frame = parsed.value.value
+        assert (frame.opcode, frame.fin, frame.data.decode()) == (Opcode.TEXT, True, text)
