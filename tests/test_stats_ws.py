@@ -44,3 +44,20 @@ async def test_guests_have_no_stats(
         reply = await client.request({"type": "get_stats"})
 
     assert reply["code"] == "forbidden"
+
+
+async def test_steps_chats_and_emotes_are_counted(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    wallet = Wallet()
+    async with run_server(settings, mongo_client) as server:
+        client, _, _ = await enter(server.ws_url, wallet, room="town")
+        for step in range(3):
+            await client.call({"type": "move", "x": 700 + step, "y": 600})
+        await client.call({"type": "chat", "text": "hello"})
+        await client.call({"type": "emote", "emote": "wave"})
+        stats = (await client.call({"type": "get_stats"}))["stats"]
+        await client.close()
+
+    assert stats["world"]["steps"] == 3
+    assert stats["social"] == {"chats": 1, "emotes": 1}

@@ -61,6 +61,8 @@ class PuffleHandlers:
     async def walk(self, connection: Connection, message: PuffleWalk) -> dict[str, Any]:
         puffle = await self.service.walk(_wallet(connection), message.puffle_id)
         self._show(connection, puffle)
+        if puffle is not None:
+            self.runtime.stats.queue(_wallet(connection), "puffles.walks")
         return {"type": "puffle_walking", "puffle": self._view(puffle) if puffle else None}
 
     async def release(self, connection: Connection, message: PuffleRelease) -> dict[str, Any]:

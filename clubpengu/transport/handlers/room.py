@@ -15,15 +15,24 @@ from clubpengu.transport.router import Router
 
 def register(router: Router, runtime: Runtime) -> None:
     hub = runtime.hub
+    stats = runtime.stats
 
+    # High-frequency counters go to the stats batcher (a dict update, no database round
+    # trip); guests have none.
     async def move(connection: Connection, message: Move) -> None:
         hub.move(connection, message.x, message.y)
+        if connection.wallet is not None:
+            stats.queue(connection.wallet, "world.steps")
 
     async def chat(connection: Connection, message: Chat) -> None:
         await hub.chat(connection, message.text)
+        if connection.wallet is not None:
+            stats.queue(connection.wallet, "social.chats")
 
     async def emote(connection: Connection, message: Emote) -> None:
         await hub.emote(connection, message.emote)
+        if connection.wallet is not None:
+            stats.queue(connection.wallet, "social.emotes")
 
     router.add("move", Move, move, ack=True)
     router.add("chat", Chat, chat, ack=True)
