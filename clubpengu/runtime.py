@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
@@ -68,6 +69,7 @@ class Runtime:
     connection_log: ConnectionLogService
     watchdog: SlowClientWatchdog
     ticker: PeriodicTask | None = None  # None when tick_rate is 0: tests call tick_once
+    gc_pacer: GcPacer | None = None  # with the ticker
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
     started_at: float = field(default_factory=time.monotonic)

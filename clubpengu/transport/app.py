@@ -20,6 +20,7 @@ from clubpengu.dbusers import app_login
 from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
@@ -231,10 +232,23 @@ async def start_runtime(
     await runtime.presence.reset_node()
     matches.start()
     if settings.tick_rate > 0:
-        runtime.ticker = PeriodicTask("tick", 1.0 / settings.tick_rate, hub.tick_once)
-        runtime.ticker.start()
+        _start_ticker(runtime)
     runtime.watchdog.task.start()
     return runtime
+
+
+def _start_ticker(runtime: Runtime) -> None:
+    """The tick loop, with the full garbage collections placed right after a tick."""
+    pacer = runtime.gc_pacer = GcPacer()
+    hub = runtime.hub
+
+    async def tick() -> None:
+        await hub.tick_once()
+        pacer.after_tick()
+
+    pacer.start()
+    runtime.ticker = PeriodicTask("tick", 1.0 / runtime.settings.tick_rate, tick)
+    runtime.ticker.start()
 
 
 async def stop_runtime(runtime: Runtime) -> None:
@@ -246,6 +260,8 @@ async def stop_runtime(runtime: Runtime) -> None:
     await runtime.grace.expire_all()
     if runtime.ticker is not None:
         await runtime.ticker.stop()
+    if runtime.gc_pacer is not None:
+        runtime.gc_pacer.stop()
     await runtime.watchdog.task.stop()
     await runtime.relay.stop()
     await runtime.connection_log.flush()

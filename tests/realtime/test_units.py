@@ -245,3 +245,29 @@ def test_a_shared_frame_is_a_complete_unmasked_text_frame() -> None:
 
         frame = parsed.value.value
         assert (frame.opcode, frame.fin, frame.data.decode()) == (Opcode.TEXT, True, text)
+
+
+# --- full collections between ticks ---------------------------------------------------------
+
+
+def test_the_gc_pacer_runs_full_collections_itself_and_restores_the_thresholds() -> None:
+    import gc
+
+    from clubpengu.realtime.gcpacer import GcPacer
+
+    clock = _Clock()
+    before = gc.get_threshold()
+    pacer = GcPacer(interval=30.0, clock=clock)
+
+    pacer.start()
+    automatic = gc.get_threshold()[2]
+    too_soon = pacer.after_tick()
+    clock.now += 31
+    for _ in range(before[2] + 1):
+        gc.collect(1)  # middle-generation collections since the last full one
+    due = pacer.after_tick()
+    pacer.stop()
+
+    assert automatic > 1_000_000  # CPython's own trigger is off while the pacer runs
+    assert (too_soon, due) == (False, True)
+    assert gc.get_threshold() == before
