@@ -62,6 +62,7 @@ def frame_writer(send: Send) -> Callable[[bytes], bool] | None:
     open_state = State.OPEN
 
     def write(frame: bytes) -> bool:
+        transport = protocol.transport
         if (
             protocol.close_sent
             or protocol.disconnected
@@ -69,9 +70,13 @@ def frame_writer(send: Send) -> Callable[[bytes], bool] | None:
             or conn.state is not open_state
             or conn.extensions
             or conn.expect_continuation_frame
+            or transport.is_closing()
         ):
             return False
-        protocol.transport.write(frame)
+        try:
+            transport.write(frame)
+        except Exception:  # let the ASGI path meet (and report) whatever is wrong
+            return False
         return True
 
     return write
