@@ -425,8 +425,11 @@ async def test_the_timer_flushes_every_interval_and_backs_off_after_failures(
     async with fail_point(batcher_client, "alwaysOn", errorCode=TRANSIENT):
         for _ in range(3):
             (await sleep.next_call()).set_result(None)  # three failed flushes
+        # The backoff after the third failure: waiting for it inside the fail point makes
+        # sure the third flush really ran (and failed) before the database comes back.
+        after_third = await sleep.next_call()
         written_while_failing = await stored(mongo_client, ALICE)
-    (await sleep.next_call()).set_result(None)  # the database is back
+    after_third.set_result(None)  # the database is back
     await sleep.next_call()
     await batcher.stop()
 
