@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from clubpengu.errors import Forbidden
 from clubpengu.realtime.connection import Connection
 from clubpengu.runtime import Runtime
+from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     CatalogRequest,
     Equip,
@@ -18,9 +18,7 @@ from clubpengu.transport.router import Router
 
 
 def _wallet(connection: Connection) -> str:
-    if connection.wallet is None:
-        raise Forbidden("Guests own nothing; sign in with a wallet to use coins")
-    return connection.wallet
+    return require_wallet(connection, "Guests own nothing; sign in with a wallet to use coins")
 
 
 class EconomyHandlers:

@@ -11,6 +11,7 @@ from clubpengu.realtime.hub import Member, Room
 from clubpengu.runtime import Runtime
 from clubpengu.services.challenges import Player
 from clubpengu.services.matches import match_frame
+from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     ChallengeAnswer,
     ChallengeSend,
@@ -24,9 +25,7 @@ RESUMED = "matches_resumed"
 
 
 def _wallet(connection: Connection) -> str:
-    if connection.wallet is None:
-        raise Forbidden("Guests cannot play wagered matches; sign in with a wallet")
-    return connection.wallet
+    return require_wallet(connection, "Guests cannot play wagered matches; sign in with a wallet")
 
 
 def _player(member: Member) -> Player:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from clubpengu.errors import Forbidden
 from clubpengu.realtime.connection import Connection
 from clubpengu.runtime import Runtime
+from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import MigrateData
 from clubpengu.transport.router import Router
 
 
 def register(router: Router, runtime: Runtime) -> None:
     async def migrate_data(connection: Connection, message: MigrateData) -> dict[str, Any]:
-        if connection.wallet is None:
-            raise Forbidden("Guests cannot migrate a save; sign in with a wallet")
-        result = await runtime.migration.migrate(connection.wallet, message.local_data)
+        wallet = require_wallet(connection, "Guests cannot migrate a save; sign in with a wallet")
+        result = await runtime.migration.migrate(wallet, message.local_data)
         if result.plan.customization:
             await runtime.hub.update_look(connection, result.look)
         return {

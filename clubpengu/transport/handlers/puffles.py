@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from clubpengu.errors import Forbidden
 from clubpengu.models import Puffle
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Member, Room
 from clubpengu.runtime import Runtime
 from clubpengu.services.puffles import public, walking_view
+from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     PuffleAdopt,
     PuffleCare,
@@ -22,9 +22,7 @@ from clubpengu.transport.router import Router
 
 
 def _wallet(connection: Connection) -> str:
-    if connection.wallet is None:
-        raise Forbidden("Guests keep no puffles; sign in with a wallet")
-    return connection.wallet
+    return require_wallet(connection, "Guests keep no puffles; sign in with a wallet")
 
 
 class PuffleHandlers:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from clubpengu.errors import Forbidden
 from clubpengu.realtime.connection import Connection
 from clubpengu.runtime import Runtime
+from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import GetStats
 from clubpengu.transport.router import Router
 
 
 def register(router: Router, runtime: Runtime) -> None:
     async def get_stats(connection: Connection, message: GetStats) -> dict[str, Any]:
-        if connection.wallet is None:
-            raise Forbidden("Guests have no stats; sign in with a wallet")
-        return {"type": "stats", "stats": await runtime.stats.get_stats(connection.wallet)}
+        wallet = require_wallet(connection, "Guests have no stats; sign in with a wallet")
+        return {"type": "stats", "stats": await runtime.stats.get_stats(wallet)}
 
     router.add("get_stats", GetStats, get_stats)
