@@ -16,11 +16,14 @@ must see each player's entries as often as the player sees them itself (all memb
 room get the same batches). The catalogue has no room for 50 rooms of 20, so the server
 gets a generated rooms file (CLUBPENGU_ROOMS) with rooms `bench_0 ...` of capacity 20.
 
-The load runs in `--workers` processes (default 2), each one asyncio loop with orjson and
-a minimal RFC 6455 client (benchws.py: frames handled as they are parsed, no task per
-client), so that the load costs the shared 2-core machine less than the server it
-measures; its CPU is reported beside the server's and the database's. The clients do not
-negotiate per-message deflate (the server's default, WS_COMPRESSION=false).
+The load runs in `--workers` processes (default 1), each one uvloop loop with orjson and a
+minimal RFC 6455 client (benchws.py: frames handled as they are parsed, no task per
+client), at `nice 10`: on a real deployment the clients are not on the server's cores, and
+on this shared 2-core machine the scheduler should not let them preempt it mid-tick. Its
+CPU is reported beside the server's and the database's. The clients do not negotiate
+per-message deflate (the server's default, WS_COMPRESSION=false). Other work on the
+machine skews every figure: the idle share of the CPUs just before the run is reported,
+with a warning under 85 %.
 """
 
 from __future__ import annotations
@@ -244,7 +247,23 @@ def aggregate(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def idle_percent(seconds: float = 2.0) -> float:
+    """Share of all CPUs left idle over `seconds` (/proc/stat, Linux)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total, idle = sample()
+    time.sleep(seconds)
+    total2, idle2 = sample()
+    return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
+
+
 def run_once(n: int, duration: float, workers: int, nice: int = 10) -> dict[str, Any]:
+    idle_before = idle_percent()
+    if idle_before < 85:
+        print(f"warning: the machine was only {idle_before} % idle before this run")
     n_rooms = math.ceil(n / ROOM_SIZE)
     specs = [(i, f"bench_{i // ROOM_SIZE}") for i in range(n)]
     context = mp.get_context("fork")
@@ -288,6 +307,7 @@ def run_once(n: int, duration: float, workers: int, nice: int = 10) -> dict[str,
         "duration_s": duration,
         "workers": workers,
         "sign_in_wall_s": round(signing_wall, 1),
+        "idle_before_percent": idle_before,
         "cpu_percent": cpu,
         "rss_mb": rss | {"server_peak": round(max(peak_rss, rss["server"]), 1)},
     }
@@ -299,7 +319,7 @@ def report(f: dict[str, Any]) -> None:
     own = 100 * f["own_moves_delivered"] / max(1, f["own_moves_sent"])
     others = 100 * f["others_entries_seen"] / max(1, f["others_entries_expected"])
     print(f"{f['n']} clients in {f['rooms']} rooms of {ROOM_SIZE}, {MOVE_HZ} moves/s each, "
-          f"{f['duration_s']} s")  # fmt: skip
+          f"{f['duration_s']} s (CPUs {f['idle_before_percent']} % idle before)")  # fmt: skip
     print(f"  sign-in+join   p50 {s['p50']} ms  p99 {s['p99']} ms  ({f['sign_in_wall_s']} s)")
     print(f"  move->moves    p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms  "
           f"max {m['max']} ms  ({m['count']} samples)")  # fmt: skip

@@ -66,8 +66,11 @@ async def test_after_the_grace_the_others_see_player_left_and_presence_is_writte
         await asyncio.sleep(0.1)
         during = await User.find_one(User.wallet_address == wallet.address)
         left = await other.recv_type("player_left", timeout=3)
-        await asyncio.sleep(0.1)
-        after = await User.find_one(User.wallet_address == wallet.address)
+        for _ in range(250):  # written just after player_left goes out
+            after = await User.find_one(User.wallet_address == wallet.address)
+            if after is not None and not after.is_connected:
+                break
+            await asyncio.sleep(0.02)
         await other.close()
 
     assert during is not None and during.is_connected  # still in the world during the grace
