@@ -136,3 +136,18 @@ def turn_of(state: State) -> int | None:
         return None
     turn: int = state["turn"]
     return turn
+
+
+class AlternatingTurns:
+    """The turn bookkeeping of a two-seat game where the seats take turns (`turn` in the
+    state, the outcome stored under `result`): shared by the board games."""
+
+    def outcome(self, state: State) -> Outcome | None:
+        return stored_outcome(state)
+
+    def to_move(self, state: State) -> int | None:
+        return turn_of(state)
+
+    def seats_to_move(self, state: State) -> tuple[int, ...]:
+        seat = turn_of(state)
+        return () if seat is None else (seat,)

@@ -11,15 +11,14 @@ import copy
 from typing import Any
 
 from clubpengu.games.base import (
+    AlternatingTurns,
     IllegalMove,
     Move,
-    Outcome,
     State,
     check_seat,
     move_index,
     result,
     start_turn,
-    stored_outcome,
     turn_of,
 )
 
@@ -32,7 +31,7 @@ DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (1, 1), (1, -1))
 Board = list[list[Any]]
 
 
-class ConnectFour:
+class ConnectFour(AlternatingTurns):
     """Turn-based; `apply` refuses a full column or one off the board with IllegalMove."""
 
     id = "connect_four"
@@ -52,16 +51,6 @@ class ConnectFour:
             raise IllegalMove("That column is full", column=column)
         board[row][column] = seat
         return {"board": board, "turn": 1 - seat, "result": _result(board, row, column)}
-
-    def outcome(self, state: State) -> Outcome | None:
-        return stored_outcome(state)
-
-    def to_move(self, state: State) -> int | None:
-        return turn_of(state)
-
-    def seats_to_move(self, state: State) -> tuple[int, ...]:
-        seat = turn_of(state)
-        return () if seat is None else (seat,)
 
     def legal_moves(self, state: State, seat: int) -> list[Move]:
         if turn_of(state) != check_seat(seat):

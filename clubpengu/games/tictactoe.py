@@ -10,15 +10,14 @@ import copy
 from typing import Any
 
 from clubpengu.games.base import (
+    AlternatingTurns,
     IllegalMove,
     Move,
-    Outcome,
     State,
     check_seat,
     move_index,
     result,
     start_turn,
-    stored_outcome,
     turn_of,
 )
 
@@ -35,7 +34,7 @@ LINES: tuple[tuple[int, int, int], ...] = (
 )
 
 
-class TicTacToe:
+class TicTacToe(AlternatingTurns):
     """Turn-based; `apply` refuses a taken cell or one off the board with IllegalMove."""
 
     id = "tictactoe"
@@ -54,16 +53,6 @@ class TicTacToe:
             raise IllegalMove("That cell is already taken", cell=cell)
         board[cell] = seat
         return {"board": board, "turn": 1 - seat, "result": _result(board, seat)}
-
-    def outcome(self, state: State) -> Outcome | None:
-        return stored_outcome(state)
-
-    def to_move(self, state: State) -> int | None:
-        return turn_of(state)
-
-    def seats_to_move(self, state: State) -> tuple[int, ...]:
-        seat = turn_of(state)
-        return () if seat is None else (seat,)
 
     def legal_moves(self, state: State, seat: int) -> list[Move]:
         if turn_of(state) != check_seat(seat):
