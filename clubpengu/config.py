@@ -89,6 +89,7 @@ class Settings:
     # The realtime world (issue 5). A tick rate of 0 (tests only) runs no tick loop: the
     # caller drives `Hub.tick_once()` itself.
     tick_rate: float = 10.0
+    tick_phases: int = 10
     rooms_file: Path | None = None
     chat_filter_words: tuple[str, ...] = DEFAULT_CHAT_FILTER_WORDS
     move_rate: Rate = Rate(20, 1.0)
@@ -283,6 +284,7 @@ def _realtime(r: _Reader) -> dict[str, Any]:
     rooms = r.text("CLUBPENGU_ROOMS")
     return {
         "tick_rate": float(r.integer("TICK_RATE", 10, minimum=1, maximum=100)),
+        "tick_phases": r.integer("TICK_PHASES", 10, minimum=1, maximum=50),
         "rooms_file": Path(rooms) if rooms else None,
         "chat_filter_words": _chat_filter_words(r),
         "move_rate": r.rate("MOVE_RATE", Rate(20, 1.0)),

@@ -77,9 +77,10 @@ RoomHook = Callable[[Member, "Room"], None]
 class Room:
     """A live room: its members on this node and the movement since the last tick."""
 
-    def __init__(self, spec: RoomSpec) -> None:
+    def __init__(self, spec: RoomSpec, phase: int = 0) -> None:
         self.spec = spec
         self.id = spec.id
+        self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
         self.moved: dict[str, Member] = {}  # local movers since the last tick
         self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, same
@@ -130,6 +131,7 @@ class Hub:
         *,
         chat_filter: ChatFilter | None = None,
         clock: Callable[[], float] = time.monotonic,
+        phases: int = 1,
     ) -> None:
         self.catalogue = catalogue
         self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
@@ -137,7 +139,10 @@ class Hub:
         self.relay: RoomRelay | None = None
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
-        self._dirty: set[Room] = set()
+        # Rooms are spread over `phases` slices of the tick period (see `tick_phase`);
+        # rooms with movement since their last batch, by phase.
+        self._dirty: list[set[Room]] = [set() for _ in range(phases)]
+        self._phase_load = [0] * phases  # open rooms per phase
         self.entered_hooks: list[RoomHook] = []
         self.left_hooks: list[RoomHook] = []
 
@@ -238,14 +243,18 @@ class Hub:
     def _open(self, spec: RoomSpec) -> Room:
         room = self.rooms.get(spec.id)
         if room is None:
-            room = self.rooms[spec.id] = Room(spec)
+            load = self._phase_load
+            phase = load.index(min(load))
+            load[phase] += 1
+            room = self.rooms[spec.id] = Room(spec, phase)
             if self.relay is not None:
                 self.relay.watch(spec.id)
         return room
 
     def _close(self, room: Room) -> None:
         del self.rooms[room.id]
-        self._dirty.discard(room)
+        self._phase_load[room.phase] -= 1
+        self._dirty[room.phase].discard(room)
         if self.relay is not None:
             self.relay.unwatch(room.id)
 
@@ -258,7 +267,7 @@ class Hub:
             room.spec, member.budget, (member.x, member.y), (x, y), self.clock()
         )
         room.moved[member.player_id] = member
-        self._dirty.add(room)
+        self._dirty[room.phase].add(room)
         return member.x, member.y
 
     async def chat(self, connection: Connection, text: str) -> None:
@@ -285,10 +294,32 @@ class Hub:
 
     # --- the tick -------------------------------------------------------------------------
 
+    @property
+    def phases(self) -> int:
+        return len(self._dirty)
+
     async def tick_once(self) -> int:
-        """Send one `moves` batch to each room with movement since the last tick; returns
-        how many rooms got one. Only queues: a slow client cannot hold the tick up."""
-        dirty, self._dirty = self._dirty, set()
+        """Every phase at once: one `moves` batch to each room with movement since its
+        last batch; returns how many rooms got one."""
+        batches = 0
+        for phase in range(self.phases):
+            batches += await self.tick_phase(phase)
+        return batches
+
+    async def tick_phase(self, phase: int) -> int:
+        """Send one `moves` batch to each room of `phase` with movement since its last
+        batch; returns how many rooms got one. Only queues: a slow client cannot hold the
+        tick up.
+
+        The tick loop calls the phases in turn, `phases` times per tick period, so each
+        room still gets at most one batch per tick, but the rooms' fan-outs are spread
+        over the period instead of all falling at its start: the burst of sends (and of
+        frames for the clients to read) is `phases` times smaller, and a move that
+        arrives during a fan-out waits for less of it."""
+        dirty = self._dirty[phase]
+        if not dirty:
+            return 0
+        self._dirty[phase] = set()
         published: list[tuple[str, str]] = []
         batches = 0
         for room in dirty:
@@ -321,4 +352,4 @@ class Hub:
             return
         for entry in moves:
             room.remote[entry["playerId"]] = (float(entry["x"]), float(entry["y"]))
-        self._dirty.add(room)
+        self._dirty[room.phase].add(room)

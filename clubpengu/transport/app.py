@@ -27,7 +27,7 @@ from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
+from clubpengu.realtime.ticker import PeriodicTask, PhasedTick, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
@@ -166,7 +166,11 @@ async def start_runtime(
             abandon_after=settings.match_abandon_after_seconds,
         ),
     )
-    hub = Hub(catalogue, chat_filter=WordListFilter(settings.chat_filter_words))
+    hub = Hub(
+        catalogue,
+        chat_filter=WordListFilter(settings.chat_filter_words),
+        phases=settings.tick_phases,
+    )
     connections = ConnectionRegistry()
     runtime = Runtime(
         settings=settings,
@@ -238,16 +242,12 @@ async def start_runtime(
 
 
 def _start_ticker(runtime: Runtime) -> None:
-    """The tick loop, with the full garbage collections placed right after a tick."""
+    """The tick loop (spread over the hub's phases), with the full garbage collections
+    placed right after a whole tick."""
     pacer = runtime.gc_pacer = GcPacer()
-    hub = runtime.hub
-
-    async def tick() -> None:
-        await hub.tick_once()
-        pacer.after_tick()
-
     pacer.start()
-    runtime.ticker = PeriodicTask("tick", 1.0 / runtime.settings.tick_rate, tick)
+    tick = PhasedTick(runtime.hub, runtime.settings.tick_rate, pacer.after_tick)
+    runtime.ticker = PeriodicTask("tick", tick.interval, tick.step)
     runtime.ticker.start()
 
 
