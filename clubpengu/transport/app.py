@@ -23,6 +23,7 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.instances import LocalDirectory
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
@@ -140,7 +141,7 @@ async def start_runtime(
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
     build the node's parts. A `client` passed in (tests share one) is not closed here.
     The catalogues are read first: a bad one stops start-up before anything runs."""
-    catalogue = RoomCatalogue.load(settings.rooms_file)
+    catalogue = RoomCatalogue.load(settings.rooms_file).with_capacity(settings.room_capacity)
     catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
@@ -168,6 +169,7 @@ async def start_runtime(
     )
     hub = Hub(
         catalogue,
+        directory=LocalDirectory(catalogue, settings.instance_close_grace),
         chat_filter=WordListFilter(settings.chat_filter_words),
         phases=settings.tick_phases,
     )
