@@ -93,6 +93,7 @@ function enterRoom(joined) {
   document.body.classList.add("in-game");
   $("#sign-out").hidden = false;
   $("#me-name").textContent = `${joined.user.username} (${shortWallet(joined.user.walletAddress)})`;
+  $("#me-name").dataset.wallet = joined.user.walletAddress;
   $("#room-name").textContent = joined.room;
   setCoins(joined.user.coins);
   rooms.setCurrent(joined.room);
@@ -135,6 +136,7 @@ function signedOut(text) {
   document.body.classList.remove("in-game");
   $("#sign-out").hidden = true;
   $("#me-name").textContent = "";
+  delete $("#me-name").dataset.wallet;
   $("#coins").textContent = "–";
   say(text);
 }

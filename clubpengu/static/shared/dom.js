@@ -1,4 +1,5 @@
-// A tiny DOM builder: no innerHTML anywhere, so text from the network is never markup.
+// A tiny DOM builder: elements and text nodes only, never markup parsed from a string, so text
+// from the network can never become HTML.
 
 /** h("li", {class: "x", dataset: {id: 1}, onclick: fn}, "text", child...) */
 export function h(tag, attrs = {}, ...children) {

@@ -1,6 +1,6 @@
 // Signers for the sign-in: Phantom (window.phantom.solana) or a development key made in
 // the page with WebCrypto Ed25519. A signer is {address, kind, sign(text) -> base58}.
-// Keys and tokens live in memory only: nothing is written to localStorage or cookies.
+// Keys and tokens live in memory only: nothing goes to web storage or cookies.
 import { encodeBase58 } from "./base58.js";
 
 const encoder = new TextEncoder();
