@@ -32,7 +32,7 @@ export function promos(container, { api, role }) {
 }
 
 function createForm(api, status, done) {
-  const code = h("input", { id: "promo-code", required: true, pattern: "[A-Za-z0-9_-]{3,32}", placeholder: "WELCOME" });
+  const code = h("input", { id: "promo-code", required: true, pattern: "[A-Za-z0-9_\\-]{3,32}", placeholder: "WELCOME" });
   const coins = h("input", { id: "promo-coins", type: "number", min: 0, step: 1, value: 0 });
   const items = h("input", { id: "promo-items", placeholder: "item ids, comma separated" });
   const max = h("input", { id: "promo-max", type: "number", min: 1, step: 1, required: true, value: 100 });
