@@ -89,7 +89,10 @@ class Settings:
     # The realtime world (issue 5). A tick rate of 0 (tests only) runs no tick loop: the
     # caller drives `Hub.tick_once()` itself.
     tick_rate: float = 10.0
+    tick_phases: int = 10
     rooms_file: Path | None = None
+    room_capacity: int | None = None  # overrides every room's capacity
+    instance_close_grace: float = 15.0
     chat_filter_words: tuple[str, ...] = DEFAULT_CHAT_FILTER_WORDS
     move_rate: Rate = Rate(20, 1.0)
     chat_rate: Rate = Rate(5, 5.0)
@@ -274,6 +277,12 @@ def _chat_filter_words(reader: _Reader) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _room_capacity(r: _Reader) -> int | None:
+    if not r.text("ROOM_CAPACITY"):
+        return None
+    return r.integer("ROOM_CAPACITY", 20, minimum=1, maximum=10_000)
+
+
 def _realtime(r: _Reader) -> dict[str, Any]:
     """The realtime world's settings (rooms, tick, limits, keepalive, reconnects)."""
     ping = r.duration("WS_PING_INTERVAL", 20.0)
@@ -283,7 +292,10 @@ def _realtime(r: _Reader) -> dict[str, Any]:
     rooms = r.text("CLUBPENGU_ROOMS")
     return {
         "tick_rate": float(r.integer("TICK_RATE", 10, minimum=1, maximum=100)),
+        "tick_phases": r.integer("TICK_PHASES", 10, minimum=1, maximum=50),
         "rooms_file": Path(rooms) if rooms else None,
+        "room_capacity": _room_capacity(r),
+        "instance_close_grace": r.duration("INSTANCE_CLOSE_GRACE", 15.0, allow_zero=True),
         "chat_filter_words": _chat_filter_words(r),
         "move_rate": r.rate("MOVE_RATE", Rate(20, 1.0)),
         "chat_rate": r.rate("CHAT_RATE", Rate(5, 5.0)),

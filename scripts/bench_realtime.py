@@ -5,6 +5,7 @@
     .venv/bin/python scripts/bench_realtime.py                # 1,000 clients, 30 s
     .venv/bin/python scripts/bench_realtime.py --n 200 --duration 10
     .venv/bin/python scripts/bench_realtime.py --find-max     # step N up until p99 > 150 ms
+    .venv/bin/python scripts/bench_realtime.py --town         # all ask for town, capacity 20
 
 Each client signs in with a real ed25519 signature and joins its room (the sign-in+join
 latency is reported), then sends `move` every 100 ms along its own path of unique
@@ -13,8 +14,12 @@ to receiving the first `moves` batch that carries that position or a later one o
 own (a move superseded within the same tick counts, conservatively, until the batch that
 replaced it). Delivery: every own move must be covered by a batch, and every room-mate
 must see each player's entries as often as the player sees them itself (all members of a
-room get the same batches). The catalogue has no room for 50 rooms of 20, so the server
-gets a generated rooms file (CLUBPENGU_ROOMS) with rooms `bench_0 ...` of capacity 20.
+room get the same batches). By default the server gets a generated rooms file
+(CLUBPENGU_ROOMS) with rooms `bench_0 ...` of capacity 20; with `--town` it keeps the
+built-in catalogue with ROOM_CAPACITY=20 and every client asks for `town`, so the server
+seats them in instances (`town`, `town~2`, ...) as they come; each client groups its
+room-mates by the instance its `joined` named. Each client walks a zigzag from where it
+entered, one unit per move.
 
 The load runs in `--workers` processes (default 1), each one uvloop loop with orjson and a
 minimal RFC 6455 client (benchws.py: frames handled as they are parsed, no task per
@@ -55,14 +60,17 @@ MOVE_HZ = 10
 DRAIN_SECONDS = 1.0
 SIGN_IN_CONCURRENCY = 50
 PHASES = 100
-PATH_START, PATH_WIDTH = 100, 1000  # the zigzag each client walks, 1 unit per move
+PATH_START, PATH_WIDTH = 100, 500  # the zigzag each client walks, 1 unit per move
 
 
-def path_point(k: int) -> tuple[int, int]:
-    """The k-th position of a client's path: unique, 1 unit from the previous one."""
+def path_point(
+    k: int, origin: tuple[float, float] = (PATH_START, PATH_START)
+) -> tuple[float, float]:
+    """The k-th position of a client's path from `origin` (where it entered): unique, 1
+    unit from the previous one, rightwards and down within a 500-unit-wide band."""
     row, step = divmod(k, PATH_WIDTH)
-    x = PATH_START + (step if row % 2 == 0 else PATH_WIDTH - 1 - step)
-    return x, PATH_START + row
+    x = origin[0] + (step if row % 2 == 0 else PATH_WIDTH - 1 - step)
+    return x, origin[1] + row
 
 
 class Player:
@@ -71,6 +79,7 @@ class Player:
 
     def __init__(self, index: int, room: str) -> None:
         self.index, self.room = index, room
+        self.origin: tuple[float, float] = (PATH_START, PATH_START)
         self.wallet = Wallet()
         self.socket: BenchSocket | None = None
         self.player_id = ""
@@ -111,16 +120,18 @@ class Player:
         assert signed["type"] == "auth_success", signed
         joined = await self.request({"type": "join", "room": self.room})
         assert joined["type"] == "joined", joined
-        self.player_id = joined["playerId"]
+        self.player_id, self.room = joined["playerId"], joined["room"]  # the instance
+        me = next(p for p in joined["players"] if p["playerId"] == self.player_id)
+        self.origin = (me["x"], me["y"])
         return time.perf_counter() - started
 
     def move(self) -> None:
         assert self.socket is not None
         self.k += 1
-        x, y = path_point(self.k)
+        x, y = path_point(self.k, self.origin)
         self.pending.append((self.k, time.perf_counter()))
         self.sent += 1
-        self.socket.send_text(b'{"type":"move","x":%d,"y":%d}' % (x, y))
+        self.socket.send_text(b'{"type":"move","x":%r,"y":%r}' % (x, y))
 
     def _moves(self, moves: list[dict[str, Any]], now: float) -> None:
         me, others = self.player_id, self.others
@@ -135,7 +146,8 @@ class Player:
     def _covered(self, x: float, y: float, now: float) -> None:
         """Every pending move up to the one at (x, y) has been delivered."""
         pending = self.pending
-        target = next((k for k, _ in pending if path_point(k) == (x, y)), None)
+        origin = self.origin
+        target = next((k for k, _ in pending if path_point(k, origin) == (x, y)), None)
         if target is None:
             return
         while pending and pending[0][0] <= target:
@@ -260,14 +272,26 @@ def idle_percent(seconds: float = 2.0) -> float:
     return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
 
 
-def run_once(n: int, duration: float, workers: int, nice: int = 10) -> dict[str, Any]:
+@contextmanager
+def world(n: int, town: bool) -> Iterator[tuple[dict[str, str], list[tuple[int, str]]]]:
+    """The server's environment and each client's room: `bench_<i>` rooms of 20 from a
+    generated rooms file, or (`town`) the built-in catalogue with ROOM_CAPACITY=20 and
+    every client asking for `town`, so the server opens the instances."""
+    if town:
+        yield {"ROOM_CAPACITY": str(ROOM_SIZE)}, [(i, "town") for i in range(n)]
+        return
+    with rooms_file(math.ceil(n / ROOM_SIZE)) as path:
+        yield {"CLUBPENGU_ROOMS": str(path)}, [(i, f"bench_{i // ROOM_SIZE}") for i in range(n)]
+
+
+def run_once(
+    n: int, duration: float, workers: int, nice: int = 10, town: bool = False
+) -> dict[str, Any]:
     idle_before = idle_percent()
     if idle_before < 85:
         print(f"warning: the machine was only {idle_before} % idle before this run")
-    n_rooms = math.ceil(n / ROOM_SIZE)
-    specs = [(i, f"bench_{i // ROOM_SIZE}") for i in range(n)]
     context = mp.get_context("fork")
-    with rooms_file(n_rooms) as path, serve({"CLUBPENGU_ROOMS": str(path)}) as server:
+    with world(n, town) as (env, specs), serve(env) as server:
         start, ready, results = context.Event(), context.Queue(), context.Queue()
         args = {"duration": duration, "nice": nice}
         procs = [
@@ -303,7 +327,8 @@ def run_once(n: int, duration: float, workers: int, nice: int = 10) -> dict[str,
     figures = aggregate(parts)
     figures |= {
         "n": n,
-        "rooms": n_rooms,
+        "mode": "town" if town else "rooms",
+        "rooms": len({room for part in parts for room in part["rooms"].values()}),
         "duration_s": duration,
         "workers": workers,
         "sign_in_wall_s": round(signing_wall, 1),
@@ -318,9 +343,11 @@ def report(f: dict[str, Any]) -> None:
     s, m = f["sign_in_join"], f["move_to_moves"]
     own = 100 * f["own_moves_delivered"] / max(1, f["own_moves_sent"])
     others = 100 * f["others_entries_seen"] / max(1, f["others_entries_expected"])
-    print(f"{f['n']} clients in {f['rooms']} rooms of {ROOM_SIZE}, {MOVE_HZ} moves/s each, "
+    where = "instances of town" if f["mode"] == "town" else "rooms"
+    print(f"{f['n']} clients in {f['rooms']} {where} of {ROOM_SIZE}, {MOVE_HZ} moves/s each, "
           f"{f['duration_s']} s (CPUs {f['idle_before_percent']} % idle before)")  # fmt: skip
-    print(f"  sign-in+join   p50 {s['p50']} ms  p99 {s['p99']} ms  ({f['sign_in_wall_s']} s)")
+    print(f"  sign-in+join   p50 {s['p50']} ms  p99 {s['p99']} ms  (all {f['n']} seated in "
+          f"{f['sign_in_wall_s']} s)")  # fmt: skip
     print(f"  move->moves    p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms  "
           f"max {m['max']} ms  ({m['count']} samples)")  # fmt: skip
     print(f"  delivered      own moves {f['own_moves_delivered']}/{f['own_moves_sent']} "
@@ -340,16 +367,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="load generator processes")
     parser.add_argument("--find-max", action="store_true", help="step N up until p99 > 150 ms")
     parser.add_argument("--step", type=int, default=250, help="--find-max: N increment")
+    parser.add_argument(
+        "--town", action="store_true",
+        help="every client asks for `town` (ROOM_CAPACITY=20): the server opens the instances",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.find_max:
-        figures = run_once(args.n, args.duration, args.workers)
+        figures = run_once(args.n, args.duration, args.workers, town=args.town)
         report(figures)
         write_json(args.json, figures | {"args": vars(args) | {"json": str(args.json)}})
         return
     steps, n = [], args.n
     while True:
-        figures = run_once(n, args.duration, args.workers)
+        figures = run_once(n, args.duration, args.workers, town=args.town)
         report(figures)
         steps.append(figures)
         if figures["move_to_moves"]["p99"] > 150:

@@ -26,6 +26,9 @@ def test_realtime_defaults_follow_the_issue() -> None:
     assert settings.reconnect_grace == 30
     assert settings.connection_log_ttl == 90 * 86400
     assert settings.ws_compression is False
+    assert settings.tick_phases == 10
+    assert settings.room_capacity is None
+    assert settings.instance_close_grace == 15
 
 
 def test_realtime_values_are_parsed() -> None:
@@ -41,6 +44,9 @@ def test_realtime_values_are_parsed() -> None:
             "WS_PING_INTERVAL": "500ms",
             "WS_IDLE_TIMEOUT": "2s",
             "CONNECTION_LOG_TTL": "30d",
+            "TICK_PHASES": "4",
+            "ROOM_CAPACITY": "20",
+            "INSTANCE_CLOSE_GRACE": "0",
         },
         dotenv_path=None,
     )
@@ -54,6 +60,8 @@ def test_realtime_values_are_parsed() -> None:
     assert settings.reconnect_grace == 0
     assert (settings.ws_ping_interval, settings.ws_idle_timeout) == (0.5, 2)
     assert settings.connection_log_ttl == 30 * 86400
+    assert (settings.tick_phases, settings.room_capacity) == (4, 20)
+    assert settings.instance_close_grace == 0
 
 
 def test_an_empty_chat_filter_word_list_turns_the_filter_off() -> None:
@@ -73,6 +81,11 @@ def test_an_empty_chat_filter_word_list_turns_the_filter_off() -> None:
         ("CHAT_FILTER_WORDS", "ok,<script>"),
         ("OUTGOING_QUEUE_LIMIT", "2"),
         ("WS_COMPRESSION", "maybe"),
+        ("TICK_PHASES", "0"),
+        ("ROOM_CAPACITY", "0"),
+        ("ROOM_CAPACITY", "twenty"),
+        ("ROOM_CAPACITY", "10001"),
+        ("INSTANCE_CLOSE_GRACE", "soon"),
     ],
 )
 def test_an_invalid_realtime_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -106,3 +119,20 @@ def test_serve_with_a_bad_rooms_file_exits_with_one_line(tmp_path: Path) -> None
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"clubpengu: configuration error: CLUBPENGU_ROOMS: {rooms}: ")
     assert "rooms.0.capacity" in line
+
+
+def test_serve_with_a_bad_room_capacity_exits_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(CLUBPENGU), "serve", "--data-dir", str(tmp_path / "data")],
+        env={"PATH": "/usr/bin:/bin", "ROOM_CAPACITY": "-5"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert (
+        line == "clubpengu: configuration error: ROOM_CAPACITY: must be between 1 and 10000, got -5"
+    )

@@ -58,7 +58,8 @@ class User(Document):
     last_logout_at: datetime | None = None
     last_active_at: datetime | None = None
     last_ip_hash: str | None = None
-    last_room: str | None = None
+    last_room: str | None = None  # the catalogue room
+    last_instance: str | None = None  # the instance of it (realtime/instances.py)
     last_x: float | None = None
     last_y: float | None = None
 

@@ -154,6 +154,8 @@ class Connection:
     after_reply: list[Callable[[], None]] = field(default_factory=list)
     on_close: list[Callable[[Connection], Awaitable[None]]] = field(default_factory=list)
     _queue: deque[str | _MovesSlot] = field(default_factory=deque)
+    # Pushes held back while a join is being answered (`hold`): the reply comes first.
+    _held: list[str] | None = None
     _moves: _MovesSlot | None = None
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _drained: asyncio.Event = field(default_factory=asyncio.Event)
@@ -188,11 +190,36 @@ class Connection:
         """Queue a serialised frame that must arrive (never dropped); never blocks."""
         if self.closed:
             return
+        if self._held is not None:
+            self._held.append(text)
+            return
         self._enqueue(text)
+
+    def hold(self) -> None:
+        """Keep pushes back until the reply to the message being handled is sent
+        (`send_reply`). A join seats the player, then still writes presence before it
+        answers: without the hold, others' `player_joined`, chat or `moves` could reach
+        the client before its `joined`, whose player list does not account for them."""
+        if self._held is None:
+            self._held = []
+
+    def send_reply(self, text: str | None) -> None:
+        """Queue the direct reply to a client's message (if any), then the pushes held
+        back meanwhile, in order."""
+        held, self._held = self._held, None
+        if self.closed:
+            return
+        if text is not None:
+            self._enqueue(text)
+        for pushed in held or ():
+            self._enqueue(pushed)
 
     def send_shared(self, shared: Shared) -> None:
         """`send_text` for a frame many connections get: written pre-framed when idle."""
         if self.closed:
+            return
+        if self._held is not None:
+            self._held.append(shared.text)
             return
         if self._idle and self.transport.write_frame(shared.frame):
             return
@@ -202,6 +229,9 @@ class Connection:
         """Queue a `moves` batch. If the previous batch has not left yet, it is superseded:
         replaced by `snapshot()` (all the room's positions) at the back of the queue."""
         if self.closed:
+            return
+        if self._held is not None:
+            self._held.append(batch.text)
             return
         waiting = self._moves
         if waiting is None:

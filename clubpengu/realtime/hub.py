@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from clubpengu.errors import InvalidMessage, NotInRoom, RoomFull
+from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
+from clubpengu.realtime.instances import LocalDirectory, RoomDirectory, parse_instance
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 
@@ -75,16 +76,18 @@ RoomHook = Callable[[Member, "Room"], None]
 
 
 class Room:
-    """A live room: its members on this node and the movement since the last tick."""
+    """A live room instance (realtime/instances.py): its members on this node and the
+    movement since the last tick. `spec` is the catalogue room it is an instance of."""
 
-    def __init__(self, spec: RoomSpec) -> None:
+    def __init__(self, spec: RoomSpec, instance: str | None = None, phase: int = 0) -> None:
         self.spec = spec
-        self.id = spec.id
+        self.id = instance or spec.id
+        self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
         self.moved: dict[str, Member] = {}  # local movers since the last tick
         self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, same
         self._snapshot: str | None = None
-        self._head = f'{{"type":"moves","room":"{spec.id}","moves":['  # ids are [a-z0-9_]
+        self._head = f'{{"type":"moves","room":"{self.id}","moves":['  # ids: [a-z0-9_~]
 
     def broadcast(self, payload: dict[str, Any], exclude: str | None = None) -> None:
         """Serialise once and deliver to this node's members of the room."""
@@ -128,26 +131,38 @@ class Hub:
         self,
         catalogue: RoomCatalogue,
         *,
+        directory: RoomDirectory | None = None,
         chat_filter: ChatFilter | None = None,
         clock: Callable[[], float] = time.monotonic,
+        phases: int = 1,
     ) -> None:
         self.catalogue = catalogue
+        self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
         self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
         self.clock = clock
         self.relay: RoomRelay | None = None
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
-        self._dirty: set[Room] = set()
+        # Rooms are spread over `phases` slices of the tick period (see `tick_phase`);
+        # rooms with movement since their last batch, by phase.
+        self._dirty: list[set[Room]] = [set() for _ in range(phases)]
+        self._phase_load = [0] * phases  # open rooms per phase
         self.entered_hooks: list[RoomHook] = []
         self.left_hooks: list[RoomHook] = []
 
     # --- lookups ------------------------------------------------------------------------
 
-    def spec(self, room_id: str | None) -> RoomSpec:
-        spec = self.catalogue.get(room_id) if isinstance(room_id, str) else None
-        if spec is None:
+    def resolve(self, room_id: str | None) -> tuple[RoomSpec, str | None]:
+        """The catalogue room a client asked for, and the exact instance if it named one
+        (`town~2`); a catalogue id (`town`) names no instance. Raises InvalidMessage."""
+        parsed = parse_instance(room_id) if isinstance(room_id, str) else None
+        spec = self.catalogue.get(parsed[0]) if parsed else None
+        if parsed is None or spec is None:
             raise InvalidMessage("room: no such room")
-        return spec
+        return spec, (room_id if parsed[1] > 1 else None)
+
+    def spec(self, room_id: str | None) -> RoomSpec:
+        return self.resolve(room_id)[0]
 
     def member(self, connection: Connection) -> Member | None:
         return self.members.get(connection.id)
@@ -164,14 +179,26 @@ class Hub:
 
     # --- entering and leaving -------------------------------------------------------------
 
-    async def join(self, member: Member, spec: RoomSpec) -> list[dict[str, Any]]:
-        """Seat `member` in the room (leaving any other) and tell the others; returns
-        everyone's `<player>`. Raises RoomFull, and then the member stays where it was."""
-        room = self.rooms.get(spec.id)
-        if room is not None and len(room.members) >= spec.capacity:
-            raise RoomFull(f"{spec.name} is full ({spec.capacity} penguins); try another room")
-        await self.leave(member.connection)
-        room = self._open(spec)
+    async def join(
+        self,
+        member: Member,
+        spec: RoomSpec,
+        instance: str | None = None,
+        prefer: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Seat `member` in an instance of the room (RoomDirectory.reserve: `instance`
+        exactly, else `prefer` or the fullest with a seat), leaving any other room, and
+        tell the others; returns everyone's `<player>`. Raises RoomFull (or InvalidMessage
+        for an instance that is not open), and then the member stays where it was."""
+        seat = await self.directory.reserve(spec, member.player_id, instance, prefer)
+        if member.room is not None and member.room.id == seat:
+            return [other.public() for other in member.room.members.values()]
+        try:
+            await self.leave(member.connection)
+        except BaseException:
+            await self.directory.release(seat, member.player_id)
+            raise
+        room = self._open(spec, seat)
         member.budget = MoveBudget.full(spec, self.clock())
         self.attach(member, member.connection, room)
         joined = {"type": "player_joined", "player": member.public()}
@@ -210,6 +237,7 @@ class Hub:
         if room is None or room.members.pop(member.player_id, None) is None:
             return
         room.moved.pop(member.player_id, None)
+        await self.directory.release(room.id, member.player_id)
         if not room.members:
             self._close(room)
         await self._push(room, dumps({"type": "player_left", "playerId": member.player_id}))
@@ -235,17 +263,25 @@ class Hub:
         }
         await self._push(member.room, dumps(push), exclude=member.player_id)
 
-    def _open(self, spec: RoomSpec) -> Room:
-        room = self.rooms.get(spec.id)
+    def _open(self, spec: RoomSpec, instance: str) -> Room:
+        room = self.rooms.get(instance)
         if room is None:
-            room = self.rooms[spec.id] = Room(spec)
+            load = self._phase_load
+            phase = load.index(min(load))
+            load[phase] += 1
+            room = self.rooms[instance] = Room(spec, instance, phase)
             if self.relay is not None:
-                self.relay.watch(spec.id)
+                self.relay.watch(instance)
         return room
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """The `rooms` reply's list: every catalogue room with its instances."""
+        return [room.public() for room in await self.directory.listing()]
 
     def _close(self, room: Room) -> None:
         del self.rooms[room.id]
-        self._dirty.discard(room)
+        self._phase_load[room.phase] -= 1
+        self._dirty[room.phase].discard(room)
         if self.relay is not None:
             self.relay.unwatch(room.id)
 
@@ -258,7 +294,7 @@ class Hub:
             room.spec, member.budget, (member.x, member.y), (x, y), self.clock()
         )
         room.moved[member.player_id] = member
-        self._dirty.add(room)
+        self._dirty[room.phase].add(room)
         return member.x, member.y
 
     async def chat(self, connection: Connection, text: str) -> None:
@@ -285,10 +321,32 @@ class Hub:
 
     # --- the tick -------------------------------------------------------------------------
 
+    @property
+    def phases(self) -> int:
+        return len(self._dirty)
+
     async def tick_once(self) -> int:
-        """Send one `moves` batch to each room with movement since the last tick; returns
-        how many rooms got one. Only queues: a slow client cannot hold the tick up."""
-        dirty, self._dirty = self._dirty, set()
+        """Every phase at once: one `moves` batch to each room with movement since its
+        last batch; returns how many rooms got one."""
+        batches = 0
+        for phase in range(self.phases):
+            batches += await self.tick_phase(phase)
+        return batches
+
+    async def tick_phase(self, phase: int) -> int:
+        """Send one `moves` batch to each room of `phase` with movement since its last
+        batch; returns how many rooms got one. Only queues: a slow client cannot hold the
+        tick up.
+
+        The tick loop calls the phases in turn, `phases` times per tick period, so each
+        room still gets at most one batch per tick, but the rooms' fan-outs are spread
+        over the period instead of all falling at its start: the burst of sends (and of
+        frames for the clients to read) is `phases` times smaller, and a move that
+        arrives during a fan-out waits for less of it."""
+        dirty = self._dirty[phase]
+        if not dirty:
+            return 0
+        self._dirty[phase] = set()
         published: list[tuple[str, str]] = []
         batches = 0
         for room in dirty:
@@ -321,4 +379,4 @@ class Hub:
             return
         for entry in moves:
             room.remote[entry["playerId"]] = (float(entry["x"]), float(entry["y"]))
-        self._dirty.add(room)
+        self._dirty[room.phase].add(room)

@@ -68,6 +68,14 @@ class RoomCatalogue:
     def get(self, room_id: str) -> RoomSpec | None:
         return self.rooms.get(room_id)
 
+    def with_capacity(self, capacity: int | None) -> RoomCatalogue:
+        """The same rooms with every capacity set to `capacity` (ROOM_CAPACITY); None
+        keeps the file's capacities."""
+        if capacity is None:
+            return self
+        rooms = {k: v.model_copy(update={"capacity": capacity}) for k, v in self.rooms.items()}
+        return RoomCatalogue(rooms, self.default)
+
     @classmethod
     def load(cls, path: Path | None = None) -> RoomCatalogue:
         source = str(path) if path else "clubpengu/data/rooms.json"

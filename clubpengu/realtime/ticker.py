@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from clubpengu.realtime.registry import ConnectionRegistry
 
@@ -50,6 +51,47 @@ class PeriodicTask:
             if due < now:
                 self.overruns += 1
                 due = now + self.interval - (now - due) % self.interval
+
+
+class _Phased(Protocol):
+    @property
+    def phases(self) -> int: ...
+
+    async def tick_phase(self, phase: int) -> int: ...
+
+
+class PhasedTick:
+    """The movement tick, one period cut into `hub.phases` steps (Hub.tick_phase).
+
+    Run by a PeriodicTask every `period / phases` seconds. A step sends every phase that
+    has come due since the last step, in order: when the loop was held up, the late
+    phases are caught up rather than skipped, since a skipped phase would make its rooms
+    wait a whole extra period. `after_tick` runs once per whole period (the GC pacer)."""
+
+    def __init__(
+        self,
+        hub: _Phased,
+        tick_rate: float,
+        after_tick: Callable[[], object] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hub = hub
+        self.interval = 1.0 / (tick_rate * hub.phases)
+        self.after_tick = after_tick
+        self.clock = clock
+        self._start = clock()
+        self._done = -1  # the last step sent, counted from `_start`
+
+    async def step(self) -> None:
+        phases = self.hub.phases
+        due = int((self.clock() - self._start) / self.interval)
+        first = max(self._done + 1, due - phases + 1)
+        for seq in range(first, due + 1):
+            phase = seq % phases
+            await self.hub.tick_phase(phase)
+            if phase == phases - 1:
+                self.after_tick()
+        self._done = max(self._done, due)
 
 
 class SlowClientWatchdog:

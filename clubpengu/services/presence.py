@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from clubpengu.models import User
@@ -12,12 +13,23 @@ from clubpengu.models.base import utcnow
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a player was: the catalogue room, its instance, and the position."""
+
+    room: str
+    instance: str
+    x: float
+    y: float
+
+
 class PresenceService:
     def __init__(self, node_id: str, clock: Callable[[], datetime] = utcnow) -> None:
         self.node_id = node_id
         self.clock = clock
 
-    async def connected(self, wallet: str, player_id: str, room: str) -> None:
+    async def connected(self, wallet: str, player_id: str, room: str, instance: str) -> None:
+        """`room` is the catalogue room, `instance` the live instance of it."""
         now = self.clock()
         await User.get_pymongo_collection().update_one(
             {"walletAddress": wallet},
@@ -28,15 +40,15 @@ class PresenceService:
                     "nodeId": self.node_id,
                     "lastActiveAt": now,
                     "lastRoom": room,
+                    "lastInstance": instance,
                     "updatedAt": now,
                 }
             },
         )
 
-    async def disconnected(
-        self, wallet: str, player_id: str, room: str | None, x: float | None, y: float | None
-    ) -> bool:
-        """Record the leave, unless a newer connection of the wallet already took over
+    async def disconnected(self, wallet: str, player_id: str, place: Place | None = None) -> bool:
+        """Record the leave, with where the player was (`place`) so that the next join
+        puts them back there; unless a newer connection of the wallet already took over
         (then `currentPlayerId` is not ours and its presence must stay). True if written."""
         now = self.clock()
         fields: dict[str, object] = {
@@ -46,8 +58,15 @@ class PresenceService:
             "lastActiveAt": now,
             "updatedAt": now,
         }
-        if room is not None:
-            fields.update({"lastRoom": room, "lastX": x, "lastY": y})
+        if place is not None:
+            fields.update(
+                {
+                    "lastRoom": place.room,
+                    "lastInstance": place.instance,
+                    "lastX": place.x,
+                    "lastY": place.y,
+                }
+            )
         result = await User.get_pymongo_collection().update_one(
             {"walletAddress": wallet, "currentPlayerId": player_id}, {"$set": fields}
         )

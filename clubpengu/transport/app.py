@@ -23,11 +23,12 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.instances import LocalDirectory
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
+from clubpengu.realtime.ticker import PeriodicTask, PhasedTick, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
@@ -143,7 +144,7 @@ async def start_runtime(
     """Start the embedded database if no MONGODB_URI is set, connect, create indexes, and
     build the node's parts. A `client` passed in (tests share one) is not closed here.
     The catalogues are read first: a bad one stops start-up before anything runs."""
-    catalogue = RoomCatalogue.load(settings.rooms_file)
+    catalogue = RoomCatalogue.load(settings.rooms_file).with_capacity(settings.room_capacity)
     catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
@@ -169,7 +170,12 @@ async def start_runtime(
             abandon_after=settings.match_abandon_after_seconds,
         ),
     )
-    hub = Hub(catalogue, chat_filter=WordListFilter(settings.chat_filter_words))
+    hub = Hub(
+        catalogue,
+        directory=LocalDirectory(catalogue, settings.instance_close_grace),
+        chat_filter=WordListFilter(settings.chat_filter_words),
+        phases=settings.tick_phases,
+    )
     connections = ConnectionRegistry()
     runtime = Runtime(
         settings=settings,
@@ -241,16 +247,12 @@ async def start_runtime(
 
 
 def _start_ticker(runtime: Runtime) -> None:
-    """The tick loop, with the full garbage collections placed right after a tick."""
+    """The tick loop (spread over the hub's phases), with the full garbage collections
+    placed right after a whole tick."""
     pacer = runtime.gc_pacer = GcPacer()
-    hub = runtime.hub
-
-    async def tick() -> None:
-        await hub.tick_once()
-        pacer.after_tick()
-
     pacer.start()
-    runtime.ticker = PeriodicTask("tick", 1.0 / runtime.settings.tick_rate, tick)
+    tick = PhasedTick(runtime.hub, runtime.settings.tick_rate, pacer.after_tick)
+    runtime.ticker = PeriodicTask("tick", tick.interval, tick.step)
     runtime.ticker.start()
 
 

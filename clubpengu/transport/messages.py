@@ -55,6 +55,10 @@ class ChangeRoom(Frame):
     room: str = Field(min_length=1, max_length=64)
 
 
+class Rooms(Frame):
+    pass
+
+
 class GetStats(Frame):
     pass
 

@@ -99,8 +99,7 @@ async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connect
             if text is None
             else await router.dispatch(connection, text)
         )
-        if reply is not None:
-            connection.send_text(dumps(reply))
+        connection.send_reply(None if reply is None else dumps(reply))
         while connection.after_reply:
             connection.after_reply.pop(0)()
         if connection.close_after_reply is not None:

@@ -219,19 +219,21 @@ async def test_change_room_moves_the_player_between_rooms(server: RunningServer)
     assert arrived["player"]["playerId"] == joined["playerId"]
 
 
-async def test_a_full_room_answers_room_full_and_the_player_stays(
+async def test_a_full_instance_asked_for_by_id_answers_room_full_and_the_player_stays(
     settings: Settings, mongo_client: Mongo, tmp_path: Path
 ) -> None:
     rooms = rooms_file(tmp_path, {"id": "lobby"}, {"id": "closet", "capacity": 1})
     async with world(settings, mongo_client, rooms_file=rooms) as server:
         first, _, _ = await enter(server.ws_url, Wallet(), room="closet")
-        second, _, _ = await enter(server.ws_url, Wallet(), room="lobby")
+        second, _, in_second = await enter(server.ws_url, Wallet(), room="closet")
+        third, _, _ = await enter(server.ws_url, Wallet(), room="lobby")
 
-        refused = await second.request({"type": "change_room", "room": "closet", "rid": 1})
-        still_here = await acked(second, {"type": "chat", "text": "still in the lobby"})
-        await first.close()
-        await second.close()
+        refused = await third.request({"type": "change_room", "room": "closet~2", "rid": 1})
+        still_here = await acked(third, {"type": "chat", "text": "still in the lobby"})
+        for client in (first, second, third):
+            await client.close()
 
+    assert in_second["room"] == "closet~2"
     assert refused["type"] == "error" and refused["code"] == "room_full" and refused["rid"] == 1
     assert "full" in refused["message"]
     assert still_here["type"] == "ok"

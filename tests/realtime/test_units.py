@@ -271,3 +271,22 @@ def test_the_gc_pacer_runs_full_collections_itself_and_restores_the_thresholds()
     assert automatic > 1_000_000  # CPython's own trigger is off while the pacer runs
     assert (too_soon, due) == (False, True)
     assert gc.get_threshold() == before
+
+
+async def test_pushes_held_during_a_join_follow_its_reply_in_order() -> None:
+    transport = _StuckTransport()
+    transport.gate.set()
+    connection = Connection(transport=transport, ip="127.0.0.1")
+    connection.start()
+
+    connection.hold()
+    connection.send_text('{"type":"player_joined"}')
+    connection.send_shared(Shared('{"type":"chat"}'))
+    connection.send_reply('{"type":"joined"}')
+    connection.send_text('{"type":"emote"}')
+    await connection.flush()
+
+    assert transport.sent == [
+        '{"type":"joined"}', '{"type":"player_joined"}', '{"type":"chat"}', '{"type":"emote"}'
+    ]  # fmt: skip
+    await connection.finish()

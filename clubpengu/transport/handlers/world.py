@@ -8,14 +8,15 @@ import secrets
 import time
 from typing import Any
 
-from clubpengu.errors import CloseCode, Conflict, NotAuthenticated, NotInRoom, RoomFull
+from clubpengu.errors import CloseCode, Conflict, DomainError, NotAuthenticated, NotInRoom
 from clubpengu.models import User
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Member
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import SessionInfo, short
-from clubpengu.transport.messages import ChangeRoom, Join
+from clubpengu.services.presence import Place
+from clubpengu.transport.messages import ChangeRoom, Join, Rooms
 from clubpengu.transport.router import Router
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,13 @@ def _cancel_timer(handle: asyncio.TimerHandle) -> Any:
     return cancel
 
 
+def _place(member: Member | None) -> Place | None:
+    """Where a member is, for presence; None when it is in no room."""
+    if member is None or member.room is None:
+        return None
+    return Place(member.room.spec.id, member.room.id, member.x, member.y)
+
+
 def _start_position(user: User | None, spec: RoomSpec) -> tuple[float, float]:
     if user and user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
         return spec.clamp(user.last_x, user.last_y)
@@ -84,11 +92,11 @@ class WorldHandlers:
                 self.grace.park(connection.wallet, member, HANDOVER_SECONDS if handover else None)
                 logger.info("parked", extra={"conn": connection.id, "handover": handover})
                 return
-        room = self.hub.room_of(connection)
-        member = await self.hub.leave(connection)
+        member = self.hub.member(connection)
+        place = _place(member)
+        await self.hub.leave(connection)
         if connection.wallet and connection.player_id:
-            room_id = room.id if room else None
-            await self._record_leave(connection.wallet, connection.player_id, member, room_id)
+            await self._record_leave(connection.wallet, connection.player_id, place, member)
 
     def _should_park(self, connection: Connection) -> bool:
         if connection.wallet is None or connection.player_id is None:
@@ -99,20 +107,20 @@ class WorldHandlers:
 
     async def expire(self, member: Member) -> None:
         """The grace is over (or the node stops): leave the room, record presence."""
-        room = member.room.id if member.room else None
+        place = _place(member)
         await self.hub.remove(member)
         if member.wallet is not None:
-            await self._record_leave(member.wallet, member.player_id, member, room)
+            await self._record_leave(member.wallet, member.player_id, place, member)
 
     async def _record_leave(
-        self, wallet: str, player_id: str, member: Member | None, room: str | None
+        self, wallet: str, player_id: str, place: Place | None, member: Member | None = None
     ) -> None:
-        x, y = (member.x, member.y) if member and room else (None, None)
-        joined_at = member.connection.attributes.get("joined_at") if member else None
+        connection = member.connection if member else None
+        joined_at = connection.attributes.get("joined_at") if connection else None
         if joined_at is not None:
             online = round(time.monotonic() - joined_at, 1)
             self.runtime.stats.queue(wallet, "world.secondsOnline", online)
-        await self.runtime.presence.disconnected(wallet, player_id, room, x, y)
+        await self.runtime.presence.disconnected(wallet, player_id, place)
 
     async def join(self, connection: Connection, message: Join) -> dict[str, Any]:
         if connection.player_id is not None:
@@ -141,7 +149,7 @@ class WorldHandlers:
         await self.runtime.sessions.claim(connection)
         parked = self.grace.take(session.wallet)
         if parked is not None and parked.room is not None:
-            if message.room is None or message.room == parked.room.id:
+            if message.room in (None, parked.room.id, parked.room.spec.id):
                 return await self._resume(connection, parked, user, session)
             await self.hub.remove(parked)  # it asked for another room: the old place ends
         return await self._enter(connection, message, user, session)
@@ -149,21 +157,28 @@ class WorldHandlers:
     async def _enter(
         self, connection: Connection, message: Join, user: User, session: SessionInfo
     ) -> dict[str, Any]:
-        catalogue = self.hub.catalogue
-        known_last = catalogue.get(user.last_room or "")
-        spec = self.hub.spec(message.room or (known_last.id if known_last else catalogue.default))
+        prefer = None
+        if message.room is not None:
+            spec, instance = self.hub.resolve(message.room)
+        else:  # back to the room they were last in, the same instance if it has a seat
+            catalogue = self.hub.catalogue
+            known_last = catalogue.get(user.last_room or "")
+            spec, instance = known_last or catalogue.rooms[catalogue.default], None
+            prefer = user.last_instance if known_last else None
         x, y = _start_position(user, spec)
         member = Member(
             connection, _player_id(), user.wallet_address, user.username,
             dict(user.customization), x, y,
         )  # fmt: skip
-        players = await self.hub.join(member, spec)
+        connection.hold()  # `joined` first, then the room's traffic (Connection.hold)
+        players = await self.hub.join(member, spec, instance, prefer)
         return await self._joined(connection, member, user, session, players)
 
     async def _resume(
         self, connection: Connection, member: Member, user: User, session: SessionInfo
     ) -> dict[str, Any]:
         """Back within the grace: same room, position and player id; nobody is told."""
+        connection.hold()
         self.hub.attach(member, connection)
         assert member.room is not None
         players = [other.public() for other in member.room.members.values()]
@@ -181,7 +196,9 @@ class WorldHandlers:
         assert member.room is not None
         _arm_expiry(self.runtime, connection, session)
         room_id = member.room.id
-        await self.runtime.presence.connected(user.wallet_address, member.player_id, room_id)
+        await self.runtime.presence.connected(
+            user.wallet_address, member.player_id, member.room.spec.id, room_id
+        )
         self.runtime.events.record("join", user.wallet_address, room=room_id)
         self.runtime.stats.queue(user.wallet_address, "world.roomsVisited")
         connection.attributes.setdefault("joined_at", time.monotonic())
@@ -199,50 +216,56 @@ class WorldHandlers:
         }
 
     async def join_as_guest(self, connection: Connection, message: Join) -> dict[str, Any]:
-        spec = self.hub.spec(message.room or self.hub.catalogue.default)
+        spec, instance = self.hub.resolve(message.room or self.hub.catalogue.default)
         username = f"Guest{secrets.randbelow(10_000):04d}"
         member = Member(
             connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
         )
-        players = await self.hub.join(member, spec)
+        connection.hold()
+        players = await self.hub.join(member, spec, instance)
         connection.guest, connection.username = True, username
         return {
             "type": "joined",
             "playerId": member.player_id,
-            "room": spec.id,
+            "room": connection.room,
             "user": _guest_profile(username),
             "players": players,
         }
 
     async def change_room(self, connection: Connection, message: ChangeRoom) -> dict[str, Any]:
         member = self.hub.member(connection)
-        if member is None:
+        if member is None or member.room is None:
             raise NotInRoom()
-        spec = self.hub.spec(message.room)
-        if spec.id == connection.room:
-            raise Conflict("Already in that room")
-        previous = connection.room
+        spec, instance = self.hub.resolve(message.room)
+        current = member.room
+        if instance == current.id or (instance is None and spec.id == current.spec.id):
+            raise Conflict(f"Already in {current.id}")
         old_position = member.x, member.y
         member.x, member.y = spec.spawn
+        connection.hold()
         try:
-            players = await self.hub.join(member, spec)
-        except RoomFull:
+            players = await self.hub.join(member, spec, instance)
+        except DomainError:
             member.x, member.y = old_position
             raise
+        room_id = connection.room
+        assert room_id is not None
         if connection.wallet:
             self.runtime.events.record(
-                "room_change", connection.wallet, fromRoom=previous, toRoom=spec.id
+                "room_change", connection.wallet, fromRoom=current.id, toRoom=room_id
             )
             self.runtime.stats.queue(connection.wallet, "world.roomsVisited")
         profile: dict[str, Any] | None = _guest_profile(member.username)
         if connection.wallet:
-            await self.runtime.presence.connected(connection.wallet, member.player_id, spec.id)
+            await self.runtime.presence.connected(
+                connection.wallet, member.player_id, spec.id, room_id
+            )
             user = await User.find_one(User.wallet_address == connection.wallet)
             profile = user.public_profile() if user else None
         return {
             "type": "joined",
             "playerId": member.player_id,
-            "room": spec.id,
+            "room": room_id,
             "user": profile,
             "players": players,
         }
@@ -254,5 +277,11 @@ def _guest_profile(username: str) -> dict[str, Any]:
 
 def register(router: Router, runtime: Runtime) -> None:
     handlers = WorldHandlers(runtime)
+
+    # The room browser: public, so a lobby can show it before anyone signs in.
+    async def rooms(connection: Connection, message: Rooms) -> dict[str, Any]:
+        return {"type": "rooms", "rooms": await runtime.hub.listing()}
+
     router.add("join", Join, handlers.join, public=True)
     router.add("change_room", ChangeRoom, handlers.change_room)
+    router.add("rooms", Rooms, rooms, public=True)
