@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from clubpengu.config import ConfigError, parse_duration
 from clubpengu.models.base import utcnow
-from clubpengu.realtime.census import connection_counts, room_census
+from clubpengu.realtime.census import connection_counts
 from clubpengu.runtime import Runtime
 from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo
@@ -37,7 +37,8 @@ def _window(text: str) -> timedelta:
 
 
 async def overview(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
-    """This node's live connections and rooms, plus the activity of the last `window`."""
+    """This node's live connections, every room's instances and populations (the `rooms`
+    listing), and the activity of the last `window`."""
     text = request.query_params.get("window", DEFAULT_WINDOW)
     window = _window(text)
     now = utcnow()
@@ -49,7 +50,7 @@ async def overview(request: Request, runtime: Runtime, session: SessionInfo) -> 
         "window": text,
         "since": (now - window).isoformat(),
         "connections": connection_counts(runtime.connections),
-        "rooms": room_census(runtime.hub),
+        "rooms": await runtime.hub.listing(),
         **activity,
     }
 

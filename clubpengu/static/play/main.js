@@ -21,7 +21,12 @@ const world = new World($("#room"), {
   onMove: (x, y) => socket.send({ type: "move", x, y }),
   onChange: renderRoster,
 });
-const rooms = new RoomSwitcher($("#rooms"), socket, { go: changeRoom });
+const rooms = new RoomSwitcher($("#rooms"), socket, {
+  go: changeRoom,
+  named: (name) => {
+    world.roomName = name;
+  },
+});
 const shop = new Shop($("#shop"), socket, {
   me: () => ({ user: state.user, look: state.user?.customization ?? {} }),
   onLook: (look) => {

@@ -6,10 +6,12 @@ import { fill, h } from "../shared/dom.js";
 const REFRESH_MS = 5000;
 
 export class RoomSwitcher {
-  constructor(element, socket, { go }) {
+  /** go(roomOrInstanceId) changes room; named(roomName) tells the page the current room's name. */
+  constructor(element, socket, { go, named }) {
     this.element = element;
     this.socket = socket;
     this.go = go;
+    this.named = named;
     this.current = null;
     this.supported = true;
     this.rooms = [];
@@ -38,6 +40,8 @@ export class RoomSwitcher {
       fill(this.element, h("p", { class: "note" }, "This server does not list its rooms yet (no `rooms` message)."));
       return;
     }
+    const here = this.rooms.find((room) => room.instances.some((i) => i.id === this.current));
+    if (here) this.named(here.name);
     const rows = this.rooms.map((room) => this.row(room));
     fill(this.element, h("ul", { class: "rooms", id: "room-list" }, rows));
   }

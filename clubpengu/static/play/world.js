@@ -39,6 +39,7 @@ export class World {
 
   enter(room, players, myId) {
     this.room = room;
+    this.roomName = null;
     this.players.clear();
     this.size = { ...DEFAULT_SIZE };
     for (const player of players) this.add(player);
@@ -222,6 +223,8 @@ export class World {
     ctx.font = `bold ${Math.round(64 * sy)}px system-ui, sans-serif`;
     ctx.textAlign = "left";
     ctx.textBaseline = "top";
-    ctx.fillText(this.roomName ?? this.room ?? "", 30 * sx, 24 * sy);
+    // "Town", or "Town ~2" for a later instance; the id until the room list names it.
+    const suffix = this.roomName && this.room?.includes("~") ? ` ${this.room.slice(this.room.indexOf("~"))}` : "";
+    ctx.fillText(`${this.roomName ?? this.room ?? ""}${suffix}`, 30 * sx, 24 * sy);
   }
 }
