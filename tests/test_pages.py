@@ -16,7 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from tests.support import ROOT, RunningServer, run_server
+from tests.support import ROOT, RunningServer, run_server, serving
 
 STATIC = ROOT / "clubpengu" / "static"
 SCRIPTS = sorted(STATIC.rglob("*.js"))
@@ -122,3 +122,13 @@ def test_the_wheel_carries_every_static_file(tmp_path: Path) -> None:
         str(path.relative_to(ROOT)) for path in STATIC.rglob("*") if path.is_file()
     }  # fmt: skip
     assert expected and expected <= packed
+
+
+@pytest.mark.slow
+def test_serve_says_where_the_playground_is(tmp_path: Path) -> None:
+    with serving(tmp_path / "data") as serve:
+        page = httpx.get(serve.url + "/play")
+
+    assert page.status_code == 200
+    assert f"play at http://127.0.0.1:{serve.port}/play" in serve.log()
+    assert f"staff console at http://127.0.0.1:{serve.port}/console" in serve.log()

@@ -234,3 +234,15 @@ async def test_both_pages_carry_the_content_security_policy(
     await tabs.close(tab)
     assert policy is not None and "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+
+
+async def test_a_wallet_without_a_staff_role_is_told_how_to_get_one(tabs: Tabs, site: Site) -> None:
+    tab = await tabs.new("stranger", site.url + "/console")
+
+    await tab.page.click("#sign-in-dev")
+
+    status = tab.page.locator("#status")
+    await expect(status).to_contain_text("has no staff role")
+    await expect(status).to_contain_text("ADMIN_WALLETS")
+    assert await tab.page.locator("#nav button").count() == 0
+    await tabs.close(tab)

@@ -25,9 +25,19 @@ export async function phantomSigner() {
   };
 }
 
-/** A fresh ed25519 key pair held by this page only (the private key is not extractable);
- * it is gone when the page is closed or reloaded. */
-export async function devKeySigner() {
+let devSigner = null;
+
+/** An ed25519 key pair made by this page and held in its memory only (the private key is
+ * not extractable): the same key until the page is closed or reloaded, then gone. */
+export function devKeySigner() {
+  devSigner ??= makeDevSigner().catch((error) => {
+    devSigner = null;
+    throw error;
+  });
+  return devSigner;
+}
+
+async function makeDevSigner() {
   if (!window.isSecureContext || !crypto.subtle) {
     throw new Error("Development keys need a secure context: open the page on localhost or https");
   }
