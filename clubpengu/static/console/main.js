@@ -41,7 +41,11 @@ async function boot() {
   $("#sign-out").addEventListener("click", () => location.reload());
 }
 
+let signingIn = false;
+
 async function signIn(makeSigner) {
+  if (signingIn) return; // a double click signs in once
+  signingIn = true;
   try {
     say("Signing in…");
     const signer = await makeSigner();
@@ -55,6 +59,8 @@ async function signIn(makeSigner) {
     start(role, signer.address);
   } catch (error) {
     say(`Sign-in failed: ${error.message}`, "error");
+  } finally {
+    signingIn = false;
   }
 }
 

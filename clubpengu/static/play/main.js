@@ -14,7 +14,7 @@ const EMOTES = ["wave", "dance", "laugh", "heart", "smile", "wink", "snowball", 
 const CHAT_KEPT = 100;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
-const state = { signer: null, token: null, user: null, playerId: null, room: null, reconnects: 0 };
+const state = { signer: null, token: null, user: null, playerId: null, room: null, reconnects: 0, signingIn: false };
 const frames = new FramePane($("#frames"), $("#show-moves"));
 const socket = new GameSocket({ onFrame: (direction, frame) => frames.log(direction, frame), onClose: closed });
 const world = new World($("#room"), {
@@ -68,6 +68,8 @@ async function boot() {
 }
 
 async function signIn(makeSigner) {
+  if (state.signingIn) return; // a double click signs in once
+  state.signingIn = true;
   try {
     say("Signing in…");
     state.signer = await makeSigner();
@@ -81,6 +83,8 @@ async function signIn(makeSigner) {
     await shop.load();
   } catch (error) {
     say(`Sign-in failed: ${error.message}`);
+  } finally {
+    state.signingIn = false;
   }
 }
 
