@@ -46,6 +46,28 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+class _AnnouncingServer(_Server):
+    """`clubpengu serve`: once listening, say where the pages are (one plain line on
+    stderr, whatever the log format), so a newcomer knows what to open."""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            base = f"http://{_url_host(host)}:{port}"
+            print(
+                f"Club Pengu is up: play at {base}/play, staff console at {base}/console",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _url_host(host: str) -> str:
+    if host in {"0.0.0.0", "::"}:
+        return "127.0.0.1"  # listening everywhere: this machine is one of them
+    return f"[{host}]" if ":" in host else host
+
+
 def _settings_for_serve(args: argparse.Namespace) -> Settings:
     settings = load_settings()
     overrides: dict[str, Any] = {}
@@ -107,7 +129,7 @@ def serve(args: argparse.Namespace) -> int:
     # Everything built so far (modules, classes, settings) lives as long as the process:
     # keep it out of every future garbage collection, which shortens the full ones.
     gc.freeze()
-    server = _Server(config)
+    server = _AnnouncingServer(config)
     server.run()  # uvicorn's loop choice: uvloop when installed
     if not server.started:
         return EXIT_STARTUP_FAILURE

@@ -57,9 +57,12 @@ from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
+from clubpengu.transport.pages import routes as page_routes
 from clubpengu.transport.router import Router
+from clubpengu.transport.security import SecurityHeaders
 from clubpengu.transport.socket_access import ExposeSocket
 from clubpengu.transport.ws import websocket_endpoint
 
@@ -299,5 +302,8 @@ def build_app(
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
         *admin_routes(),
+        *staff_routes(),
+        *page_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(ExposeSocket)])
+    middleware = [Middleware(SecurityHeaders), Middleware(ExposeSocket)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -19,9 +19,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from clubpengu.errors import DomainError, ErrorCode
-from clubpengu.models import Transaction, User
+from clubpengu.models import Transaction
+from clubpengu.models.base import utcnow
 from clubpengu.runtime import Runtime
+from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo, decode_wallet
+from clubpengu.services.staff import iso
 from clubpengu.transport.http_auth import HttpError, bearer_session, json_body
 
 READERS = frozenset({"admin", "analyst"})
@@ -60,7 +63,7 @@ class NewPromo(_Body):
 Handler = Callable[[Request, Runtime, SessionInfo], Awaitable[Any]]
 
 
-def _endpoint(
+def endpoint(
     roles: frozenset[str], handler: Handler
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     """Authenticate, run, and map errors to JSON: 400/401/403/404/409/503."""
@@ -112,25 +115,10 @@ async def adjust_coins(request: Request, runtime: Runtime, session: SessionInfo)
 
 
 async def get_user(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
-    wallet = request.path_params["wallet"]
-    user = await User.find_one(User.wallet_address == wallet)
-    if user is None:
+    record = await staff.player_record(request.path_params["wallet"], utcnow())
+    if record is None:
         raise HttpError(404, "not_found", "No player with that wallet")
-    profile = user.public_profile() | {
-        "isConnected": user.is_connected,
-        "nodeId": user.node_id,
-        "lastRoom": user.last_room,
-        "lastLoginAt": _iso(user.last_login_at),
-        "lastActiveAt": _iso(user.last_active_at),
-        "createdAt": _iso(user.created_at),
-        "stats": user.stats.model_dump(by_alias=True),
-        "migrationSource": user.migration_source,
-    }
-    return {"user": profile}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    return record
 
 
 def _entry(doc: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +132,7 @@ def _entry(doc: dict[str, Any]) -> dict[str, Any]:
         "proof": doc.get("proof", {}),
         "actor": doc.get("actor"),
         "counterpartyWallet": doc.get("counterpartyWallet"),
-        "createdAt": _iso(doc.get("createdAt")),
+        "createdAt": iso(doc.get("createdAt")),
     }
 
 
@@ -194,9 +182,9 @@ async def list_promos(request: Request, runtime: Runtime, session: SessionInfo) 
 
 def routes() -> list[Route]:
     return [
-        Route("/admin/coins", _endpoint(WRITERS, adjust_coins), methods=["POST"]),
-        Route("/admin/users/{wallet}", _endpoint(READERS, get_user), methods=["GET"]),
-        Route("/admin/transactions", _endpoint(READERS, list_transactions), methods=["GET"]),
-        Route("/admin/promos", _endpoint(WRITERS, create_promo), methods=["POST"]),
-        Route("/admin/promos", _endpoint(READERS, list_promos), methods=["GET"]),
+        Route("/admin/coins", endpoint(WRITERS, adjust_coins), methods=["POST"]),
+        Route("/admin/users/{wallet}", endpoint(READERS, get_user), methods=["GET"]),
+        Route("/admin/transactions", endpoint(READERS, list_transactions), methods=["GET"]),
+        Route("/admin/promos", endpoint(WRITERS, create_promo), methods=["POST"]),
+        Route("/admin/promos", endpoint(READERS, list_promos), methods=["GET"]),
     ]

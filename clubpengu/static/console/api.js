@@ -1,0 +1,50 @@
+// The staff API over fetch: a bearer token on every call and no cookies at all
+// (credentials: "omit"), so there is no CSRF surface. The token lives in this object only.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message ?? body?.error ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code ?? body?.error;
+  }
+}
+
+async function request(method, path, { token, body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export class Api {
+  constructor() {
+    this.token = null;
+  }
+
+  /** The HTTP twin of the sign-in: challenge, sign the nonce, verify. */
+  async signIn(signer) {
+    const challenge = await request("POST", "/auth/challenge", { body: { walletAddress: signer.address } });
+    const signature = await signer.sign(challenge.nonce);
+    const success = await request("POST", "/auth/verify", {
+      body: { challengeId: challenge.challengeId, walletAddress: signer.address, signature },
+    });
+    this.token = success.token;
+    return success;
+  }
+
+  get(path, query = {}) {
+    const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""));
+    const suffix = params.toString() ? `?${params}` : "";
+    return request("GET", path + suffix, { token: this.token });
+  }
+
+  post(path, body) {
+    return request("POST", path, { token: this.token, body });
+  }
+}

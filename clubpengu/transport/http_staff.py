@@ -1,0 +1,124 @@
+"""Read-only staff routes behind the console (admins and analysts alike): the overview, the
+ledger check and the analysts' report. Thin: parse the query, call services, answer JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from clubpengu.config import ConfigError, parse_duration
+from clubpengu.models.base import utcnow
+from clubpengu.realtime.census import connection_counts
+from clubpengu.runtime import Runtime
+from clubpengu.services import staff
+from clubpengu.services.auth import SessionInfo
+from clubpengu.services.reconciliation import LedgerReport
+from clubpengu.transport.http_admin import READERS, endpoint
+from clubpengu.transport.http_auth import HttpError
+
+DEFAULT_WINDOW = "24h"
+MAX_WINDOW = timedelta(days=31)
+MAX_REPORT_DAYS = 366
+DEFAULT_REPORT_DAYS = 30
+MAX_MISMATCHES_LISTED = 100
+
+
+def _window(text: str) -> timedelta:
+    try:
+        window = timedelta(seconds=parse_duration("window", text))
+    except ConfigError as error:
+        raise HttpError(400, "invalid_message", str(error)) from None
+    if window > MAX_WINDOW:
+        raise HttpError(400, "invalid_message", "window: at most 31d")
+    return window
+
+
+async def overview(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """This node's live connections, every room's instances and populations (the `rooms`
+    listing), and the activity of the last `window`."""
+    text = request.query_params.get("window", DEFAULT_WINDOW)
+    window = _window(text)
+    now = utcnow()
+    db = runtime.client[runtime.settings.mongodb_db]
+    activity = await staff.recent_activity(db, now - window, now)
+    return {
+        "node": runtime.settings.node_id,
+        "at": now.isoformat(),
+        "window": text,
+        "since": (now - window).isoformat(),
+        "connections": connection_counts(runtime.connections),
+        "rooms": await runtime.hub.listing(),
+        **activity,
+    }
+
+
+def _ledger(report: LedgerReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "users": report.users,
+        "transactions": report.transactions,
+        "seconds": round(report.seconds, 3),
+        "mismatchCount": len(report.mismatches),
+        "mismatches": [
+            {
+                "walletAddress": m.wallet,
+                "balance": m.balance,
+                "ledgerSum": m.ledger_sum,
+                "entries": m.entries,
+                "problem": m.problem,
+            }
+            for m in report.mismatches[:MAX_MISMATCHES_LISTED]
+        ],
+    }
+
+
+async def verify_ledger(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """`clubpengu ledger verify` over HTTP: a read, so analysts may run it too."""
+    return _ledger(await runtime.economy.verify_ledger())
+
+
+def _day(name: str, text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise HttpError(
+            400, "invalid_message", f"{name}: expected a date like 2026-11-25"
+        ) from None
+
+
+def _report_range(request: Request) -> tuple[datetime, datetime]:
+    params = request.query_params
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    end = _day("to", params["to"]) if params.get("to") else today + timedelta(days=1)
+    start = (
+        _day("from", params["from"])
+        if params.get("from")
+        else end - timedelta(days=DEFAULT_REPORT_DAYS)
+    )
+    if end <= start:
+        raise HttpError(400, "invalid_message", "to: must be after from")
+    if end - start > timedelta(days=MAX_REPORT_DAYS):
+        raise HttpError(400, "invalid_message", f"from: at most {MAX_REPORT_DAYS} days before to")
+    return start, end
+
+
+async def report(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """The analysts' report for [from, to) (UTC days; default the last 30 days)."""
+    start, end = _report_range(request)
+    db = runtime.client[runtime.settings.mongodb_db]
+    return {
+        "from": start.date().isoformat(),
+        "to": end.date().isoformat(),
+        "sections": await staff.report(db, start, end),
+    }
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin/overview", endpoint(READERS, overview), methods=["GET"]),
+        Route("/admin/ledger/verify", endpoint(READERS, verify_ledger), methods=["GET"]),
+        Route("/admin/report", endpoint(READERS, report), methods=["GET"]),
+    ]

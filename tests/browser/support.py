@@ -1,0 +1,207 @@
+"""Helpers of the browser tests: Chromium's installation, the served site, pages (one browser
+context each, their console errors collected), and the two ways to sign in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
+from pymongo import MongoClient
+
+from tests.support import ROOT, ServeProcess, Wallet, start_serve, stop_serve, wait_healthy
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium tries to reach Google, which the closed
+# network refuses (and logs).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "docs" / "img"
+TIMEOUT_MS = 15_000
+APT_TIMEOUT = 900
+JWT_SECRET = "browser-test-secret-" + "y" * 40
+
+# A Phantom-like provider whose signMessage is answered by the test's own ed25519 key
+# (exposed to the page as a binding): the page's real Phantom code path, a real signature.
+PHANTOM = """
+(() => {
+  const address = %s;
+  const publicKey = { toString: () => address, toBase58: () => address };
+  window.phantom = { solana: {
+    isPhantom: true,
+    async connect() { return { publicKey }; },
+    async signMessage(message, display) {
+      const signature = await window.clubpenguTestSign(Array.from(message), display);
+      return { signature: new Uint8Array(signature), publicKey };
+    },
+  } };
+})();
+"""
+
+
+def _apt(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(
+        ["apt-get", *args], capture_output=True, text=True, env=env, timeout=APT_TIMEOUT
+    )
+
+
+def install_chromium() -> None:
+    """`apt-get install -y chromium` (after `apt-get update` if the first try fails)."""
+    if shutil.which("apt-get") is None:
+        pytest.fail(f"{CHROMIUM} is missing and there is no apt-get to install it", pytrace=False)
+    result = _apt("install", "-y", "chromium")
+    if result.returncode != 0:
+        _apt("update")
+        result = _apt("install", "-y", "chromium")
+    if result.returncode != 0 or not CHROMIUM.exists():
+        tail = (result.stdout + result.stderr)[-2000:]
+        pytest.fail(
+            f"could not install Chromium with apt-get (exit {result.returncode}); the browser "
+            f"tests need {CHROMIUM} (run as root with access to Debian's packages):\n{tail}",
+            pytrace=False,
+        )
+
+
+@dataclass
+class Site:
+    serve: ServeProcess
+    admin: Wallet
+    analyst: Wallet
+
+    @property
+    def url(self) -> str:
+        return self.serve.url
+
+
+def serve_site(
+    tmp: Path, mongo_uri: str, db: str, admin: Wallet, analyst: Wallet, **env: str
+) -> ServeProcess:
+    with MongoClient(mongo_uri) as client:
+        client.drop_database(db)
+    serve = start_serve(
+        tmp / "data",
+        {
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": db,
+            "JWT_SECRET": JWT_SECRET,
+            "ADMIN_WALLETS": admin.address,
+            "ANALYST_WALLETS": analyst.address,
+            "DAILY_BONUS_COINS": "25",
+            **env,
+        },
+    )
+    try:
+        wait_healthy(serve)
+    except BaseException:
+        stop_serve(serve)
+        raise
+    return serve
+
+
+@dataclass
+class Tab:
+    """One page in its own browser context (its own memory: one player or staff member)."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    response: Response | None = None  # of the first page load
+
+
+class Tabs:
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.open: list[Tab] = []
+
+    async def new(self, name: str, url: str, wallet: Wallet | None = None) -> Tab:
+        """Open `url` in a fresh context; with `wallet`, a Phantom-like provider signs with it."""
+        context = await self.browser.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(TIMEOUT_MS)
+        if wallet is not None:
+            await context.expose_function("clubpenguTestSign", _signer(wallet))
+            await context.add_init_script(PHANTOM % repr(wallet.address))
+        page = await context.new_page()
+        tab = Tab(name, context, page)
+        page.on("console", lambda message: _console(tab, message))
+        page.on("pageerror", lambda error: tab.errors.append(f"{name}: uncaught {error}"))
+        self.open.append(tab)
+        tab.response = await page.goto(url)
+        return tab
+
+    async def close(self, tab: Tab) -> None:
+        self.open.remove(tab)
+        await tab.context.close()
+
+    def take_errors(self) -> list[str]:
+        errors = [error for tab in self.open for error in tab.errors]
+        for tab in self.open:
+            tab.errors.clear()
+        return errors
+
+
+def _signer(wallet: Wallet) -> Any:
+    def sign(message: list[int], display: str) -> list[int]:
+        return list(wallet.key.sign(bytes(message)).signature)
+
+    return sign
+
+
+def _console(tab: Tab, message: ConsoleMessage) -> None:
+    if message.type == "error":
+        tab.errors.append(f"{tab.name}: console error: {message.text} ({message.location})")
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """The README's pictures (docs/img/), rewritten by every run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    await page.screenshot(path=str(path))
+    return path
+
+
+@dataclass
+class Player:
+    tab: Tab
+    wallet: str
+    player_id: str
+
+    @property
+    def page(self) -> Any:
+        return self.tab.page
+
+    def entry(self, player_id: str) -> Any:
+        """This page's roster entry (the DOM mirror of the canvas) for a player."""
+        return self.page.locator(f'#players li[data-player-id="{player_id}"]')
+
+
+async def enter_town(tabs: Tabs, site: Site, name: str) -> Player:
+    tab = await tabs.new(name, site.url + "/play")
+    await tab.page.click("#sign-in-dev")
+    await expect(tab.page.locator("body")).to_have_class("in-game")
+    wallet = await tab.page.locator("#me-name").get_attribute("data-wallet")
+    me = tab.page.locator("#players li[data-me]")
+    player_id = await me.get_attribute("data-player-id")
+    assert wallet and player_id
+    return Player(tab, wallet, player_id)
+
+
+async def open_console(tabs: Tabs, site: Site, name: str, wallet: Wallet) -> Tab:
+    tab = await tabs.new(name, site.url + "/console", wallet)
+    await tab.page.click("#sign-in-phantom")
+    await expect(tab.page.locator("body")).to_have_class("signed-in")
+    return tab

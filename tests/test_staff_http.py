@@ -1,0 +1,268 @@
+"""The console's read routes over HTTP: overview, player record, ledger check, report; each
+for admins and analysts, refused to players (403) and to anonymous callers (401)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.models import AuthSession, Puffle, User
+from tests.support import RunningServer, Wallet, connect, enter, run_server
+
+READ_ROUTES = [
+    "/admin/overview",
+    "/admin/ledger/verify",
+    "/admin/report",
+    "/admin/users/{player}",
+]
+
+
+@dataclass
+class Staff:
+    server: RunningServer
+    http: httpx.AsyncClient
+    admin: Wallet
+    analyst: Wallet
+    player: Wallet
+    tokens: dict[str, str]
+
+    def get(self, path: str, who: str | None = "admin", **params: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.http.get(self.server.url + path, headers=headers, params=params)
+
+    async def read(self, path: str, **params: Any) -> dict[str, Any]:
+        response = await self.get(path, **params)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def _token(http: httpx.AsyncClient, url: str, wallet: Wallet) -> str:
+    challenge = (await http.post(url + "/auth/challenge", json={})).json()
+    body = {
+        "challengeId": challenge["challengeId"],
+        "walletAddress": wallet.address,
+        "signature": wallet.sign(challenge["nonce"]),
+    }
+    token: str = (await http.post(url + "/auth/verify", json=body)).json()["token"]
+    return token
+
+
+@pytest.fixture
+async def staff(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[Staff]:
+    admin, analyst, player = Wallet(), Wallet(), Wallet()
+    roles = settings.with_overrides(
+        admin_wallets=frozenset({admin.address}), analyst_wallets=frozenset({analyst.address})
+    )
+    async with run_server(roles, mongo_client) as server, httpx.AsyncClient() as http:
+        tokens = {
+            "admin": await _token(http, server.url, admin),
+            "analyst": await _token(http, server.url, analyst),
+            "player": await _token(http, server.url, player),
+        }
+        yield Staff(server, http, admin, analyst, player, tokens)
+
+
+@pytest.mark.parametrize("route", READ_ROUTES)
+@pytest.mark.parametrize(
+    ("who", "status"), [("admin", 200), ("analyst", 200), ("player", 403), (None, 401)]
+)
+async def test_read_routes_answer_staff_only(
+    staff: Staff, route: str, who: str | None, status: int
+) -> None:
+    path = route.format(player=staff.player.address)
+
+    response = await staff.get(path, who)
+
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert response.json()["code"] == ("forbidden" if who else "not_authenticated")
+
+
+async def test_the_overview_counts_live_connections_rooms_sign_ins_and_coin_flow(
+    staff: Staff,
+) -> None:
+    walker, _, _ = await enter(staff.server.ws_url, Wallet(), room="plaza")
+    async with connect(staff.server.ws_url) as lurker:
+        await lurker.request({"type": "ping"})
+        await staff.http.post(
+            staff.server.url + "/admin/coins",
+            json={"walletAddress": staff.player.address, "amount": 30, "reason": "welcome",
+                  "idempotencyKey": "ov1"},
+            headers={"Authorization": f"Bearer {staff.tokens['admin']}"},
+        )  # fmt: skip
+        body = await _poll(staff, lambda b: b["signIns"]["succeeded"] >= 4)
+    await walker.close()
+
+    assert body["connections"] == {"open": 2, "signedIn": 1, "guests": 0, "anonymous": 1}
+    assert body["playersOnline"] == 1
+    plaza = next(room for room in body["rooms"] if room["id"] == "plaza")
+    assert plaza["population"] == 1
+    assert plaza["instances"] == [{"id": "plaza", "population": 1, "capacity": 80}]
+    assert next(room for room in body["rooms"] if room["id"] == "town")["population"] == 0
+    assert body["signIns"] == {"succeeded": 4, "failed": 0}  # three staff fixtures + walker
+    assert body["coinFlow"] == [
+        {"type": "admin_adjustment", "created": 30, "destroyed": 0, "entries": 1}
+    ]
+
+
+async def _poll(staff: Staff, ready: Any) -> dict[str, Any]:
+    """Sign-in events are written in the background about once a second."""
+    for _ in range(50):
+        body = await staff.read("/admin/overview", window="1h")
+        if ready(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"overview never ready: {body}")
+
+
+async def test_a_failed_sign_in_is_counted_in_the_overview(staff: Staff) -> None:
+    async with connect(staff.server.ws_url) as client:
+        await client.request({"type": "auth_request"})
+        failed = await client.request(
+            {"type": "auth_verify", "walletAddress": Wallet().address, "signature": "1" * 88}
+        )
+
+    body = await _poll(staff, lambda b: b["signIns"]["failed"] == 1)
+
+    assert failed["type"] == "auth_failure"
+    assert body["signIns"]["failed"] == 1
+
+
+@pytest.mark.parametrize("window", ["forever", "0s", "32d"])
+async def test_a_bad_overview_window_is_refused(staff: Staff, window: str) -> None:
+    response = await staff.get("/admin/overview", window=window)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_message"
+    assert "window" in response.json()["message"]
+
+
+async def test_the_player_record_has_presence_inventory_puffles_sessions_and_connections(
+    staff: Staff,
+) -> None:
+    client, _, _ = await enter(staff.server.ws_url, staff.player)
+    await Puffle(owner_wallet=staff.player.address, name="Bubbles", color="blue").insert()
+    await Puffle(
+        owner_wallet=staff.player.address, name="Gone", color="red", released_at=datetime.now(UTC)
+    ).insert()
+    await client.close()
+    await _until(lambda: _has_connection_log(staff))
+
+    record = await staff.read(f"/admin/users/{staff.player.address}")
+
+    user = record["user"]
+    assert user["walletAddress"] == staff.player.address
+    assert user["inventory"] == {} and user["unlockedMounts"] == ["none"]
+    assert user["isConnected"] is False and user["lastRoom"] == "town"
+    assert [p["name"] for p in record["puffles"]] == ["Bubbles"]
+    sessions = await AuthSession.find(AuthSession.wallet_address == staff.player.address).count()
+    assert len(record["sessions"]) == sessions == 2  # the HTTP sign-in and the WebSocket one
+    assert record["connections"][0]["roomsVisited"] == ["town"]
+    assert record["connections"][0]["closeCode"] == 1000
+
+
+async def _has_connection_log(staff: Staff) -> bool:
+    record = await staff.read(f"/admin/users/{staff.player.address}")
+    return bool(record["connections"])
+
+
+async def _until(check: Any) -> None:
+    for _ in range(50):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition never met")
+
+
+async def test_an_unknown_player_is_not_found(staff: Staff) -> None:
+    response = await staff.get(f"/admin/users/{Wallet().address}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+async def test_the_ledger_check_reports_a_consistent_ledger(staff: Staff) -> None:
+    await staff.http.post(
+        staff.server.url + "/admin/coins",
+        json={"walletAddress": staff.player.address, "amount": 12, "reason": "prize",
+              "idempotencyKey": "l1"},
+        headers={"Authorization": f"Bearer {staff.tokens['admin']}"},
+    )  # fmt: skip
+
+    body = await staff.read("/admin/ledger/verify")
+
+    assert body["ok"] is True and body["mismatchCount"] == 0 and body["mismatches"] == []
+    assert body["users"] == 3 and body["transactions"] == 1
+
+
+async def test_the_ledger_check_lists_a_balance_that_differs_from_its_entries(
+    staff: Staff,
+) -> None:
+    tampered = Wallet()
+    await User(wallet_address=tampered.address, username="Tampered", coins=40).insert()
+
+    body = await staff.read("/admin/ledger/verify")
+
+    assert body["ok"] is False and body["mismatchCount"] == 1
+    assert body["mismatches"] == [
+        {
+            "walletAddress": tampered.address,
+            "balance": 40,
+            "ledgerSum": 0,
+            "entries": 0,
+            "problem": "balance differs from the ledger",
+        }
+    ]
+
+
+async def test_the_report_covers_the_range_asked_for(staff: Staff) -> None:
+    await staff.http.post(
+        staff.server.url + "/admin/coins",
+        json={"walletAddress": staff.player.address, "amount": 7, "reason": "prize",
+              "idempotencyKey": "r1"},
+        headers={"Authorization": f"Bearer {staff.tokens['admin']}"},
+    )  # fmt: skip
+    today = datetime.now(UTC).date()
+    tomorrow = today + timedelta(days=1)
+
+    body = await staff.read("/admin/report", **{"from": str(today), "to": str(tomorrow)})
+    earlier = await staff.read("/admin/report", **{"from": "2020-01-01", "to": "2020-02-01"})
+
+    assert body["from"] == str(today) and body["to"] == str(tomorrow)
+    assert set(body["sections"]) == {
+        "daily_active_players", "new_players", "sign_ins", "coin_flow",
+        "top_purchased_items", "matches", "puffles_adopted",
+    }  # fmt: skip
+    assert body["sections"]["coin_flow"] == [
+        {"type": "admin_adjustment", "created": 7, "destroyed": 0, "entries": 1}
+    ]
+    assert body["sections"]["new_players"] == [{"day": str(today), "players": 3}]
+    assert all(rows == [] for rows in earlier["sections"].values())
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"from": "yesterday"}, "from:"),
+        ({"from": "2026-02-01", "to": "2026-01-01"}, "to: must be after from"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "at most 366 days"),
+    ],
+)
+async def test_a_bad_report_range_is_refused(
+    staff: Staff, params: dict[str, str], problem: str
+) -> None:
+    response = await staff.get("/admin/report", **params)
+
+    assert response.status_code == 400
+    assert problem in response.json()["message"]
