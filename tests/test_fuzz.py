@@ -203,6 +203,7 @@ def _run_fuzzer(
 # The server runs in this process (another thread) and uses `random` while hypothesis
 # draws frames: hypothesis mistakes that for a strategy using the global random module.
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+@pytest.mark.timeout(600)
 async def test_ten_thousand_fuzzed_frames_break_nothing_and_change_nothing_they_refuse(
     settings: Settings, mongo_client: Any, mongo_uri: str
 ) -> None:
