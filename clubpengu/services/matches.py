@@ -256,7 +256,8 @@ class MatchService:
         found = await self.matches.find_one({"_id": ObjectId(match_id)})
         if found is None:
             raise NotFound("No such match")
-        return Match.model_validate(found)
+        match: Match = Match.model_validate(found)
+        return match
 
     async def move(self, wallet: str, match_id: str, move: dict[str, Any]) -> Match:
         """Apply `wallet`'s move. Raises NotFound, Forbidden (not a player), GameOver,
