@@ -240,3 +240,15 @@ async def test_settling_twice_pays_once(server: RunningServer) -> None:
     assert await _balance(wallets[0]) == 125
     assert await Transaction.find(Transaction.type == "match_payout").count() == 1
     assert (await server.runtime.economy.verify_ledger()).ok
+
+
+async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningServer) -> None:
+    clients, _, _ = await _start(server, wager=0)
+    third, _, joined = await enter(server.ws_url, Wallet(), room="plaza")
+    busy = await clients[1].call(
+        {"type": "challenge", "targetPlayerId": joined["playerId"], "game": "tictactoe"}
+    )
+    await third.close()
+
+    assert busy["code"] == "conflict" and "already playing" in busy["message"]
+    assert await Challenge.count() == 1  # only the accepted one

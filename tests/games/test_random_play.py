@@ -171,6 +171,8 @@ def test_every_random_state_and_view_is_plain_json(game_id: str) -> None:
             for seat in (0, 1):
                 view = game.view(state, seat)
                 assert json.loads(json.dumps(view)) == view
+            spectator = game.spectator_view(state)
+            assert json.loads(json.dumps(spectator)) == spectator
 
 
 @pytest.mark.parametrize("game_id", GAME_IDS)
