@@ -38,6 +38,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
 from clubpengu.games import GameOver, Outcome, get_game
@@ -302,15 +303,34 @@ class MatchService:
         outcome = game.outcome(state)
         settlement = None
         if outcome is None:
-            changed = await self.matches.update_one(condition, update)
-            if changed.matched_count == 0:
-                raise _Stale()
+            await self._write_move(condition, update, entry)
         else:
             settlement = await self.economy.run_transaction(
                 self._deciding_writes(match, current.version, update, outcome)
             )
         self._after_move(match, seat, settlement)
         return match
+
+    async def _write_move(
+        self, condition: dict[str, Any], update: dict[str, Any], entry: MatchLogEntry
+    ) -> None:
+        """The move's one write, sent as a plain `update` command rather than a driver
+        retryable write: SecantusDB keeps a record per retryable write and every write
+        pays for the pile (README, Performance), while the version check already makes
+        this write safe to retry by hand. A lost reply is settled by reading the match:
+        our entry at its seq means the write applied; otherwise it is retried as stale.
+        Raises _Stale."""
+        command = {"update": self.matches.name, "updates": [{"q": condition, "u": update}]}
+        try:
+            reply = await self.matches.database.command(command)
+        except ConnectionFailure:
+            if _logged(await self.get(str(condition["_id"])), entry):
+                return
+            raise _Stale() from None
+        if reply.get("writeErrors"):
+            raise OperationFailure(str(reply["writeErrors"][0].get("errmsg")), details=reply)
+        if reply["n"] == 0:
+            raise _Stale()
 
     def _deciding_writes(
         self, match: Match, before: int, update: dict[str, Any], outcome: Outcome
@@ -561,3 +581,11 @@ def _move_update(match: Match, entry: MatchLogEntry) -> dict[str, Any]:
         "$inc": {"version": 1, "seq": 1},
         "$push": {"log": entry.model_dump(by_alias=True)},
     }  # fmt: skip
+
+
+def _logged(match: Match, entry: MatchLogEntry) -> bool:
+    """Whether `match`'s log holds `entry` (same seq, seat and move) at its place."""
+    if len(match.log) < entry.seq:
+        return False
+    found = match.log[entry.seq - 1]
+    return (found.seat, found.move) == (entry.seat, entry.move)

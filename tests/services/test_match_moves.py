@@ -18,6 +18,7 @@ from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.matches import MatchService, Timing
 from tests.conftest import TEST_DB
+from tests.services.conftest import fail_point
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -218,3 +219,26 @@ async def test_without_a_cache_every_move_reads_first(mongo_client: Mongo) -> No
         await node.stop()
 
     assert held == 0 and (await _stored(match.id)).seq == 1
+
+
+async def test_a_move_whose_reply_is_lost_is_applied_exactly_once(
+    mongo_uri: str, mongo_client: Mongo
+) -> None:
+    """The connection drops on the move's write: the node reads the match to learn whether
+    it applied, and writes it (again) only if it did not."""
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, appname="lost-reply")
+    node = _node(client)
+    try:
+        match, seats = await _start(node)
+        async with fail_point(
+            mongo_client, {"times": 1}, failCommands=["update"], closeConnection=True,
+            appName="lost-reply",
+        ):  # fmt: skip
+            after = await node.move(seats[0], str(match.id), {"cell": 4})
+    finally:
+        await node.stop()
+        await client.close()
+
+    stored = await _stored(match.id)
+    assert after.seq == stored.seq == stored.version == 1
+    assert [(e.seq, e.move) for e in stored.log] == [(1, {"cell": 4})]
