@@ -93,6 +93,8 @@ async def test_a_wagered_match_from_challenge_to_payout(server: RunningServer) -
     assert replay(get_game("tictactoe"), match.seed, match.moves()) == match.state
     winner = await User.find_one(User.wallet_address == wallets[0].address)
     assert winner is not None and winner.stats.model_extra["games"]["tictactoe"] == {"wins": 1}
+    loser = await User.find_one(User.wallet_address == wallets[1].address)
+    assert loser is not None and loser.stats.model_extra["games"]["tictactoe"] == {"losses": 1}
     assert history["matches"][0]["result"] == "loss" and "seed" not in start
 
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import ConnectionFailure, OperationFailure
 
 from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
@@ -397,13 +397,7 @@ class MatchService:
         settlement = Settlement(winner, reason)
         for entry in self._payouts(match, winner_wallet):
             settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
-        for seat, wallet in enumerate(match.wallets):
-            key = "draws" if winner is None else ("wins" if seat == winner else "losses")
-            await self.users.update_one(
-                {"walletAddress": wallet},
-                {"$inc": {f"stats.games.{match.game}.{key}": 1}},
-                session=session,
-            )
+        await self.users.bulk_write(_results(match, winner), ordered=False, session=session)
         match.status, match.winner_wallet, match.result = (
             MatchStatus.COMPLETED,
             winner_wallet,
@@ -581,6 +575,16 @@ def _move_update(match: Match, entry: MatchLogEntry) -> dict[str, Any]:
         "$inc": {"version": 1, "seq": 1},
         "$push": {"log": entry.model_dump(by_alias=True)},
     }  # fmt: skip
+
+
+def _results(match: Match, winner: int | None) -> list[UpdateOne]:
+    """Each player's `stats.games.<game>.wins|losses|draws` + 1 (one round trip)."""
+    updates = []
+    for seat, wallet in enumerate(match.wallets):
+        key = "draws" if winner is None else ("wins" if seat == winner else "losses")
+        inc = {"$inc": {f"stats.games.{match.game}.{key}": 1}}
+        updates.append(UpdateOne({"walletAddress": wallet}, inc))
+    return updates
 
 
 def _logged(match: Match, entry: MatchLogEntry) -> bool:
