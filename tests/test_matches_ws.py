@@ -250,7 +250,8 @@ async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningS
     busy = await clients[1].call(
         {"type": "challenge", "targetPlayerId": joined["playerId"], "game": "tictactoe"}
     )
-    await third.close()
+    for client in (third, *clients.values()):
+        await client.close()
 
     assert busy["code"] == "conflict" and "already playing" in busy["message"]
     assert await Challenge.count() == 1  # only the accepted one

@@ -30,13 +30,13 @@ async def _free_match(
 async def test_the_room_is_told_who_plays_whom_and_latecomers_see_it(
     server: RunningServer,
 ) -> None:
-    _clients, wallets, start, watcher = await _free_match(server)
+    clients, wallets, start, watcher = await _free_match(server)
 
     told = await watcher.recv_type("room_match")
     late, _, joined = await enter(server.ws_url, Wallet(), room="plaza")
     elsewhere, _, joined_town = await enter(server.ws_url, Wallet(), room="town")
     marks = {p["walletAddress"]: p.get("match") for p in joined["players"] if p["walletAddress"]}
-    for client in (late, elsewhere):
+    for client in (late, elsewhere, watcher, *clients.values()):
         await client.close()
 
     assert told["matchId"] == start["matchId"] and told["status"] == "active"
@@ -62,6 +62,8 @@ async def test_a_spectator_watches_the_moves_and_the_end(server: RunningServer) 
     ended = await watcher.recv_type("room_match")
     while ended["status"] == "active":  # the start, if it is still queued
         ended = await watcher.recv_type("room_match")
+    for client in (watcher, *clients.values()):
+        await client.close()
 
     assert watching["type"] == "match_watching" and watching["view"]["board"] == [None] * 9
     assert watching["toMove"] == [0] and watching["seq"] == 0 and "seed" not in watching
@@ -89,12 +91,13 @@ async def test_who_may_watch(server: RunningServer) -> None:
     while frames[-1].get("type") != "room_match" or frames[-1]["status"] == "active":
         frames.append(await watcher.recv())
     end = frames[-1]
-    await away.close()
+    over = await watcher.call({"type": "match_watch", "matchId": match_id})
+    for client in (away, watcher, *clients.values()):
+        await client.close()
 
     assert player["code"] == "invalid_message"
     assert other_room["code"] == "not_found" and no_match["code"] == "not_found"
     assert left == {"type": "match_unwatched", "matchId": match_id}
     assert end["status"] == "completed" and end["reason"] == "forfeit"
     assert "match_spectate" not in [frame["type"] for frame in frames]  # unwatched first
-    over = await watcher.call({"type": "match_watch", "matchId": match_id})
     assert over["code"] == "conflict"
