@@ -86,6 +86,7 @@ class Settings:
     match_disconnect_grace_seconds: float = 15.0
     match_sweep_interval_seconds: float = 30.0
     match_abandon_after_seconds: float = 300.0
+    match_cache_size: int = 10_000
     # The realtime world (issue 5). A tick rate of 0 (tests only) runs no tick loop: the
     # caller drives `Hub.tick_once()` itself.
     tick_rate: float = 10.0
@@ -384,6 +385,7 @@ def load_settings(
         match_disconnect_grace_seconds=r.duration("MATCH_DISCONNECT_GRACE", 15.0),
         match_sweep_interval_seconds=r.duration("MATCH_SWEEP_INTERVAL", 30.0),
         match_abandon_after_seconds=r.duration("MATCH_ABANDON_AFTER", 300.0),
+        match_cache_size=r.integer("MATCH_CACHE_SIZE", 10_000, minimum=0, maximum=10**7),
         **_realtime(r),
     )
 

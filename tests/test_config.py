@@ -45,6 +45,8 @@ def test_defaults_follow_the_seed() -> None:
         ("TRUSTED_PROXIES", "10.0.0.300"),
         ("PORT", "70000"),
         ("DAILY_BONUS_COINS", "-1"),
+        ("MATCH_CACHE_SIZE", "-1"),
+        ("MATCH_CACHE_SIZE", "many"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -72,6 +74,11 @@ def test_values_are_parsed() -> None:
     assert settings.admin_wallets == frozenset({WALLET})
     assert settings.require_wallet_auth is False
     assert len(settings.trusted_proxies) == 2
+
+
+def test_the_match_cache_size_defaults_to_10000_and_0_turns_it_off() -> None:
+    assert load_settings({}, dotenv_path=None).match_cache_size == 10_000
+    assert load_settings({"MATCH_CACHE_SIZE": "0"}, dotenv_path=None).match_cache_size == 0
 
 
 def test_stats_flush_interval_is_a_duration_defaulting_to_30_seconds() -> None:

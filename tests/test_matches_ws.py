@@ -9,7 +9,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.games import get_game, replay
-from clubpengu.models import Challenge, Match, MatchEvent, Transaction, User
+from clubpengu.models import Challenge, Match, Transaction, User
 from tests.support import Client, RunningServer, Wallet, enter, run_server
 
 # Seat 0 takes 0, 1, 2 (a row); seat 1 takes 3, 4.
@@ -88,13 +88,13 @@ async def test_a_wagered_match_from_challenge_to_payout(server: RunningServer) -
     assert (await server.runtime.economy.verify_ledger()).ok
     match = await Match.get(match_id)
     assert match is not None and match.status == "completed" and match.seq == 5
-    events = await MatchEvent.find(MatchEvent.match_id == match_id).sort("seq").to_list()
-    rebuilt = replay(
-        get_game("tictactoe"), match.seed, [(e.data["seat"], e.data["move"]) for e in events]
-    )
-    assert rebuilt == match.state
+    assert [entry.seq for entry in match.log] == [1, 2, 3, 4, 5]
+    assert [entry.move["cell"] for entry in match.log] == WIN_FOR_SEAT_0
+    assert replay(get_game("tictactoe"), match.seed, match.moves()) == match.state
     winner = await User.find_one(User.wallet_address == wallets[0].address)
     assert winner is not None and winner.stats.model_extra["games"]["tictactoe"] == {"wins": 1}
+    loser = await User.find_one(User.wallet_address == wallets[1].address)
+    assert loser is not None and loser.stats.model_extra["games"]["tictactoe"] == {"losses": 1}
     assert history["matches"][0]["result"] == "loss" and "seed" not in start
 
 
@@ -227,7 +227,7 @@ async def test_two_concurrent_moves_on_one_match_apply_once(server: RunningServe
     assert sorted(type(r).__name__ for r in results) == ["Match", "NotYourTurn"]
     match = await Match.get(start["matchId"])
     assert match is not None and match.seq == 1 and match.version == 1
-    assert await MatchEvent.count() == 1
+    assert len(match.log) == 1 and match.log[0].seat == 0
 
 
 async def test_settling_twice_pays_once(server: RunningServer) -> None:
@@ -242,3 +242,16 @@ async def test_settling_twice_pays_once(server: RunningServer) -> None:
     assert await _balance(wallets[0]) == 125
     assert await Transaction.find(Transaction.type == "match_payout").count() == 1
     assert (await server.runtime.economy.verify_ledger()).ok
+
+
+async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningServer) -> None:
+    clients, _, _ = await _start(server, wager=0)
+    third, _, joined = await enter(server.ws_url, Wallet(), room="plaza")
+    busy = await clients[1].call(
+        {"type": "challenge", "targetPlayerId": joined["playerId"], "game": "tictactoe"}
+    )
+    for client in (third, *clients.values()):
+        await client.close()
+
+    assert busy["code"] == "conflict" and "already playing" in busy["message"]
+    assert await Challenge.count() == 1  # only the accepted one

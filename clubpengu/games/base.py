@@ -55,6 +55,8 @@ class Game(Protocol):
     id: str
     name: str
     players: int
+    # The most moves a game can take before it ends: bounds the match's embedded log.
+    max_moves: int
 
     def new_state(self, seed: int) -> State: ...
 
@@ -73,6 +75,10 @@ class Game(Protocol):
         ...
 
     def view(self, state: State, seat: int) -> State: ...
+
+    def spectator_view(self, state: State) -> State:
+        """What someone watching may see: nothing either seat keeps hidden."""
+        ...
 
 
 def replay(game: Game, seed: int, moves: Iterable[tuple[int, Move]]) -> State:

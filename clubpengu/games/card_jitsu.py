@@ -57,6 +57,7 @@ class CardJitsu:
     id = "card_jitsu"
     name = "Card-Jitsu"
     players = 2
+    max_moves = 2 * MAX_ROUNDS  # one pick per seat per round
 
     def new_state(self, seed: int) -> State:
         """Both decks come from one `random.Random(seed)`, so a replay deals the same cards."""
@@ -123,6 +124,21 @@ class CardJitsu:
                 "pick": state["picks"][seat],
                 "opponentHandSize": len(state["hands"][other]),
                 "opponentPicked": state["picks"][other] is not None,
+                "deckSizes": [len(deck) for deck in state["decks"]],
+                "banked": state["banked"],
+                "roundsPlayed": state["roundsPlayed"],
+                "maxRounds": MAX_ROUNDS,
+                "lastRound": state["lastRound"],
+                "result": state["result"],
+            }
+        )
+
+    def spectator_view(self, state: State) -> State:
+        """Banked cards and the last round only: no hand, deck or pending pick."""
+        return copy.deepcopy(
+            {
+                "handSizes": [len(hand) for hand in state["hands"]],
+                "picked": [pick is not None for pick in state["picks"]],
                 "deckSizes": [len(deck) for deck in state["decks"]],
                 "banked": state["banked"],
                 "roundsPlayed": state["roundsPlayed"],

@@ -37,6 +37,7 @@ class ConnectFour(AlternatingTurns):
     id = "connect_four"
     name = "Connect Four"
     players = 2
+    max_moves = COLUMNS * ROWS
 
     def new_state(self, seed: int) -> State:
         """The seed is unused: the game has no chance, but every game takes one."""
@@ -61,6 +62,9 @@ class ConnectFour(AlternatingTurns):
     def view(self, state: State, seat: int) -> State:
         """Nothing is hidden; the copy keeps the caller from changing the stored state."""
         return {**copy.deepcopy(state), "seat": check_seat(seat)}
+
+    def spectator_view(self, state: State) -> State:
+        return copy.deepcopy(state)
 
 
 def _free_row(board: Board, column: int) -> int | None:

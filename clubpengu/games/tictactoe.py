@@ -40,6 +40,7 @@ class TicTacToe(AlternatingTurns):
     id = "tictactoe"
     name = "Tic-Tac-Toe"
     players = 2
+    max_moves = CELLS
 
     def new_state(self, seed: int) -> State:
         """The seed is unused: the game has no chance, but every game takes one."""
@@ -62,6 +63,9 @@ class TicTacToe(AlternatingTurns):
     def view(self, state: State, seat: int) -> State:
         """Nothing is hidden; the copy keeps the caller from changing the stored state."""
         return {**copy.deepcopy(state), "seat": check_seat(seat)}
+
+    def spectator_view(self, state: State) -> State:
+        return copy.deepcopy(state)
 
 
 def _result(board: list[Any], mover: int) -> dict[str, Any] | None:

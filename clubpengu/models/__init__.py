@@ -7,7 +7,7 @@ from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
-from clubpengu.models.match import Match, MatchEvent, MatchPlayer, MatchStatus
+from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
@@ -20,7 +20,6 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Puffle,
     Challenge,
     Match,
-    MatchEvent,
     Transaction,
     Event,
     AuditLog,
@@ -39,7 +38,7 @@ __all__ = [
     "ConnectionLog",
     "Event",
     "Match",
-    "MatchEvent",
+    "MatchLogEntry",
     "MatchPlayer",
     "MatchStatus",
     "PromoCode",

@@ -24,18 +24,33 @@ class MatchPlayer(CamelModel):
     username: str
 
 
+class MatchLogEntry(CamelModel):
+    """One accepted event of a match, numbered from 1 (`seq`) in the order it was accepted:
+    a move (`seat`, `move` as the rules accepted it) by `wallet_address`."""
+
+    seq: int
+    kind: str = "move"
+    seat: int
+    wallet_address: str
+    move: dict[str, Any]
+    at: datetime
+
+
 class Match(Document):
     """A game between two wallets with coins in escrow.
 
-    `state` is the game's state as the server's rules computed it; `version` is bumped by
+    `state` is the game's state as the server's rules computed it; `log` is its ordered
+    event log, embedded so that a move is one single-document atomic write (state, turn,
+    deadline, `version` + 1 and the new log entry together). The log is bounded by the
+    game's `max_moves` (9, 42, 56), so the document stays a few kB. `version` is bumped by
     every accepted move and checked by the update that writes it (optimistic concurrency:
     a stale write matches nothing and is retried or refused, never overwrites). `seq` is
-    the number of the last MatchEvent. `settled_at` marks the one payout.
+    the number of the last log entry. `settled_at` marks the one payout.
 
     `seed` deals the game (card-jitsu's decks): it is kept server-side only and never
-    sent, since a client knowing it could predict the cards; `replay(game, seed, events)`
-    rebuilds `state`. `wallets[i]` plays seat i. `turn_deadline` is when the seats the
-    game waits for forfeit (turn timer); None once the match ended.
+    sent, since a client knowing it could predict the cards; `replay(game, seed, moves)`
+    over the log rebuilds `state`. `wallets[i]` plays seat i. `turn_deadline` is when the
+    seats the game waits for forfeit (turn timer); None once the match ended.
     """
 
     model_config = CAMEL
@@ -46,6 +61,7 @@ class Match(Document):
     wager: int = Field(default=0, ge=0)
     status: MatchStatus = MatchStatus.ACTIVE
     state: dict[str, Any] = Field(default_factory=dict)
+    log: list[MatchLogEntry] = Field(default_factory=list)
     seed: int = 0
     turn: str | None = None
     turn_deadline: datetime | None = None
@@ -54,6 +70,7 @@ class Match(Document):
     winner_wallet: str | None = None
     result: str | None = None
     challenge_id: str | None = None
+    room: str | None = None  # where the challenge was made: who may watch
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
@@ -67,21 +84,6 @@ class Match(Document):
             IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
         ]
 
-
-class MatchEvent(Document):
-    """One accepted event of a match, numbered from 1; replaying them rebuilds `state`."""
-
-    model_config = CAMEL
-
-    match_id: str
-    seq: int
-    kind: str
-    wallet_address: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
-    created_at: datetime = Field(default_factory=utcnow)
-
-    class Settings:
-        name = "match_events"
-        indexes = [
-            IndexModel([("matchId", ASCENDING), ("seq", ASCENDING)], unique=True, name="order")
-        ]
+    def moves(self) -> list[tuple[int, dict[str, Any]]]:
+        """The log as `(seat, move)` pairs in order, for `clubpengu.games.replay`."""
+        return [(entry.seat, entry.move) for entry in self.log]

@@ -314,6 +314,16 @@ class Hub:
         frame = {"type": "emote", "playerId": member.player_id, "emote": check_emote(emote)}
         await self._push(room, dumps(frame))
 
+    async def announce(self, room_id: str, payload: dict[str, Any]) -> None:
+        """Tell a room something (this node's members and, through the relay, the
+        other nodes'); nothing happens when nobody is in it here and there is no relay."""
+        text = dumps(payload)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.deliver(text)
+        if self.relay is not None:
+            await self.relay.publish_push(room_id, text)
+
     async def _push(self, room: Room, text: str, exclude: str | None = None) -> None:
         room.deliver(text, exclude)
         if self.relay is not None:

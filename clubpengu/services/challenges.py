@@ -76,9 +76,7 @@ class ChallengeService:
             raise InsufficientFunds(f"You need {wager} coins to offer this wager")
         if await self.economy.balance(target.wallet) < wager:
             raise InsufficientFunds(f"{target.username} cannot afford a wager of {wager}")
-        for player in (challenger, target):
-            if await Match.find_one({"wallets": player.wallet, "status": "active"}):
-                raise Conflict(f"{player.username} is already playing a match")
+        await self._check_not_playing(challenger, target)
         reverse = {"challengerWallet": target.wallet, "targetWallet": challenger.wallet}
         if await self.challenges.find_one(reverse | {"status": PENDING}):
             raise Conflict("They have already challenged you; answer that challenge")
@@ -106,6 +104,16 @@ class ChallengeService:
             "targetPlayerId": target.player_id, "game": game.id, "wager": wager,
             "expiresAt": expires,
         }  # fmt: skip
+
+    async def _check_not_playing(self, *players: Player) -> None:
+        """One look-up for both players (a match of either is enough to refuse)."""
+        wallets = [player.wallet for player in players]
+        playing = await self.matches.matches.find_one(
+            {"wallets": {"$in": wallets}, "status": "active"}, {"wallets": 1}
+        )
+        if playing is not None:
+            busy = next(p for p in players if p.wallet in playing["wallets"])
+            raise Conflict(f"{busy.username} is already playing a match")
 
     async def _pending(self, challenge_id: str, field: str, wallet: str) -> dict[str, Any]:
         """The pending challenge where `field` is `wallet`. Raises NotFound, Conflict."""

@@ -3,17 +3,24 @@ forfeits and settlement exactly once.
 
 - Start (`create`): the challenge's pending→accepted update, both `match_escrow` debits
   (keys `match:<id>:escrow:<wallet>`) and the Match insert are one transaction.
-- Move (`move`): the rules (clubpengu/games) check it against the stored state; the
-  Match update is conditional on the version read (`{_id, version: v}` → `version v+1`)
-  and the MatchEvent (`matchId`+`seq` unique) is inserted in the same transaction. A
-  stale write matches nothing: the move is read again and re-applied (so of two
-  concurrent moves of one seat the second becomes `not your turn`), never overwritten.
+- Move (`move`): the rules (clubpengu/games) check it against the match as this node
+  holds it (MatchCache, else a read), and ONE single-document atomic update writes it:
+  filter `{_id, version: v, status: active}`, `$set` state/turn/deadline, `$inc` version
+  and seq, `$push` the log entry (the ordered event log is embedded in the Match and
+  bounded by the game's `max_moves`). No transaction is needed because everything a
+  move changes is in that one document. A stale write matches nothing: the match is read
+  again and the move re-applied (so of two concurrent moves of one seat the second
+  becomes `not your turn`), never overwritten; a move the held copy refuses is checked
+  against a fresh read before it is refused. The deciding move is written together with
+  its settlement in one transaction (it moves coins).
 - Settlement: one transaction with a Match update conditional on `status: active,
   settledAt: null` (plus the version a timer armed with), the payout (`match_payout`, key
   `match:<id>:payout`) or both refunds (`match_refund`, `match:<id>:refund:<wallet>`),
   and `stats.games.<game>.wins|losses|draws`. A second attempt matches nothing; the
   idempotency keys make a double credit impossible even then. The move that ends a game
   settles in its own transaction, so no finished match waits for a payout.
+- Listeners (`listeners`) hear `start`, `resume`, `move` and `end` of every match this
+  node runs (the transport tells the room who is playing whom, and spectators the moves).
 - Timers live in this process (asyncio handles): a restarted node re-arms them when a
   player comes back (`resume`), and the sweeper settles matches whose deadline passed
   more than `abandon_after` ago on any node.
@@ -30,20 +37,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError
+from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.errors import ConnectionFailure, OperationFailure
 
-from clubpengu.errors import Conflict, Forbidden, InsufficientFunds, NotFound
-from clubpengu.games import GameOver, get_game
+from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
+from clubpengu.games import GameOver, Outcome, get_game
 from clubpengu.games.base import Game
-from clubpengu.models import Match, MatchEvent, MatchPlayer, MatchStatus, User
+from clubpengu.models import Match, MatchLogEntry, MatchPlayer, MatchStatus, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.ledger import LedgerEntry, LedgerResult, coins_push
+from clubpengu.services.match_cache import MatchCache
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
 Push = Callable[[str, dict[str, Any]], None]
+# Told `start`, `move` or `end` and the match (never to be changed by the listener).
+Listener = Callable[[str, Match], None]
 MOVE_ATTEMPTS = 5
 ACTIVE = MatchStatus.ACTIVE.value
 COMPLETED = MatchStatus.COMPLETED.value
@@ -59,6 +69,7 @@ class Timing:
     turn_seconds: float = 30.0
     sweep_interval: float = 30.0
     abandon_after: float = 300.0
+    cache_size: int = 10_000
 
 
 @dataclass
@@ -112,13 +123,14 @@ class MatchService:
     ) -> None:
         database = client[db_name]
         self.matches = database[Match.Settings.name]
-        self.events = database[MatchEvent.Settings.name]
         self.users = database[User.Settings.name]
         self.challenges = database["challenges"]
         self.economy = economy
         self.push = push
         self.timing = timing or Timing()
         self.clock = clock
+        self.cache = MatchCache(self.timing.cache_size)
+        self.listeners: list[Listener] = []
         self.stopping = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -194,7 +206,7 @@ class MatchService:
         match = Match(
             id=ObjectId(), game=game.id, wallets=wallets, wager=int(challenge["wager"]),
             players=[MatchPlayer(wallet_address=w, username=names.get(w, "?")) for w in wallets],
-            state=state, seed=seed, challenge_id=str(challenge["_id"]),
+            state=state, seed=seed, challenge_id=str(challenge["_id"]), room=challenge.get("room"),
             created_at=now, updated_at=now,
         )  # fmt: skip
         self._set_turn(match, game, now)
@@ -225,7 +237,9 @@ class MatchService:
         await self.economy.run_transaction(writes)
         for entry, result in escrow:
             self.push(entry.wallet, coins_push(result, entry.type))
+        self.cache.put(match)
         self._arm(match)
+        self._tell("start", match)
         logger.info("match started", extra={"match": str(match.id), "game": game.id})
         return match
 
@@ -240,76 +254,115 @@ class MatchService:
     async def get(self, match_id: str) -> Match:
         if not ObjectId.is_valid(match_id):
             raise NotFound("No such match")
-        match = await Match.find_one({"_id": ObjectId(match_id)})
-        if match is None:
+        found = await self.matches.find_one({"_id": ObjectId(match_id)})
+        if found is None:
             raise NotFound("No such match")
+        match: Match = Match.model_validate(found)
         return match
 
     async def move(self, wallet: str, match_id: str, move: dict[str, Any]) -> Match:
         """Apply `wallet`'s move. Raises NotFound, Forbidden (not a player), GameOver,
         NotYourTurn, IllegalMove, Conflict (changed too often meanwhile)."""
+        held = self.cache.get(match_id)
+        match = held or await self.get(match_id)
         for _ in range(MOVE_ATTEMPTS):
-            match = await self.get(match_id)
-            if wallet not in match.wallets:
-                raise Forbidden("You are not playing in this match")
-            if match.status != MatchStatus.ACTIVE:
-                raise GameOver("The match is over")
-            seat = match.wallets.index(wallet)
-            game = get_game(match.game)
-            before = match.version
-            match.state = game.apply(match.state, seat, move)
-            match.version, match.seq = before + 1, match.seq + 1
-            now = self.clock()
-            self._set_turn(match, game, now)
-            match.updated_at = now
-            outcome = game.outcome(match.state)
             try:
-                settlement = await self.economy.run_transaction(
-                    self._move_writes(match, before, seat, move, outcome)
-                )
+                return await self._apply(match, wallet, move)
             except _Stale:
-                continue
-            self._after_move(match, seat, settlement)
-            return match
+                pass
+            except DomainError:
+                if match is not held:
+                    raise
+                # Refused by a held copy that may be stale: ask the database before refusing.
+            self.cache.discard(match_id)
+            held = None
+            match = await self.get(match_id)
         raise Conflict("The match changed too often; try again")
 
-    def _move_writes(
-        self, match: Match, before: int, seat: int, move: dict[str, Any], outcome: Any
-    ) -> Callable[[Session], Coroutine[Any, Any, Settlement | None]]:
-        async def writes(session: Session) -> Settlement | None:
-            changed = await self.matches.update_one(
-                {"_id": match.id, "version": before, "status": ACTIVE},
-                {"$set": {
-                    "state": match.state, "version": match.version, "seq": match.seq,
-                    "turn": match.turn, "turnDeadline": match.turn_deadline,
-                    "updatedAt": match.updated_at,
-                }},
-                session=session,
-            )  # fmt: skip
-            if changed.matched_count == 0:
+    async def _apply(self, current: Match, wallet: str, move: dict[str, Any]) -> Match:
+        """Check `move` against `current` and write it conditionally on its version;
+        returns the new Match (`current` itself is left as it was). Raises _Stale."""
+        if wallet not in current.wallets:
+            raise Forbidden("You are not playing in this match")
+        game = get_game(current.game)
+        if current.status != MatchStatus.ACTIVE or current.seq >= game.max_moves:
+            raise GameOver("The match is over")
+        seat = current.wallets.index(wallet)
+        state = game.apply(current.state, seat, move)
+        now = self.clock()
+        entry = MatchLogEntry(
+            seq=current.seq + 1, seat=seat, wallet_address=wallet, move=move, at=now
+        )
+        match: Match = current.model_copy(update={
+            "state": state, "log": [*current.log, entry], "version": current.version + 1,
+            "seq": current.seq + 1, "updated_at": now,
+        })  # fmt: skip
+        self._set_turn(match, game, now)
+        update = _move_update(match, entry)
+        condition = {"_id": current.id, "version": current.version, "status": ACTIVE}
+        outcome = game.outcome(state)
+        settlement = None
+        if outcome is None:
+            await self._write_move(condition, update, entry)
+        else:
+            settlement = await self.economy.run_transaction(
+                self._deciding_writes(match, current.version, update, outcome)
+            )
+        self._after_move(match, seat, settlement)
+        return match
+
+    async def _write_move(
+        self, condition: dict[str, Any], update: dict[str, Any], entry: MatchLogEntry
+    ) -> None:
+        """The move's one write, sent as a plain `update` command rather than a driver
+        retryable write: SecantusDB keeps a record per retryable write and every write
+        pays for the pile (README, Performance), while the version check already makes
+        this write safe to retry by hand. A lost reply is settled by reading the match:
+        our entry at its seq means the write applied; otherwise it is retried as stale.
+        Raises _Stale."""
+        command = {"update": self.matches.name, "updates": [{"q": condition, "u": update}]}
+        try:
+            reply = await self.matches.database.command(command)
+        except ConnectionFailure:
+            if _logged(await self.get(str(condition["_id"])), entry):
+                return
+            raise _Stale() from None
+        if reply.get("writeErrors"):
+            raise OperationFailure(str(reply["writeErrors"][0].get("errmsg")), details=reply)
+        if reply["n"] == 0:
+            raise _Stale()
+
+    def _deciding_writes(
+        self, match: Match, before: int, update: dict[str, Any], outcome: Outcome
+    ) -> Callable[[Session], Coroutine[Any, Any, Settlement]]:
+        """The move that ends the game and its settlement: one transaction (coins move)."""
+
+        async def writes(session: Session) -> Settlement:
+            settlement = await self._settle_writes(
+                session, match, outcome.winner, outcome.reason, {"version": before}, update
+            )
+            if settlement is None:
                 raise _Stale()
-            event = MatchEvent(
-                id=ObjectId(), match_id=str(match.id), seq=match.seq, kind="move",
-                wallet_address=match.wallets[seat], data={"seat": seat, "move": move},
-                created_at=match.updated_at,
-            )  # fmt: skip
-            try:
-                await self.events.insert_one(event.model_dump(by_alias=True), session=session)
-            except DuplicateKeyError:
-                raise _Stale() from None
-            if outcome is None:
-                return None
-            return await self._settle_writes(session, match, outcome.winner, outcome.reason, {})
+            return settlement
 
         return writes
 
     def _after_move(self, match: Match, seat: int, settlement: Settlement | None) -> None:
+        self._tell("move", match)
         if settlement is not None:
             self._finished(match, settlement)
             return
+        self.cache.put(match)
         self._arm(match)
         other = 1 - seat
         self.push(match.wallets[other], match_frame("match_state", match, other))
+
+    def _tell(self, kind: str, match: Match) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, match)
+            except Exception:
+                logger.exception("match listener failed", extra={"match": str(match.id)})
 
     # --- settlement ---------------------------------------------------------------------
 
@@ -320,31 +373,31 @@ class MatchService:
         winner: int | None,
         reason: str,
         condition: dict[str, Any],
+        move: dict[str, Any] | None = None,
     ) -> Settlement | None:
-        """The settlement's writes in the caller's transaction; None if already settled."""
+        """The settlement's writes in the caller's transaction; None if already settled
+        (or `condition` no longer holds). `move` is the deciding move's update, merged
+        into the same single write of the Match."""
         now = self.clock()
         winner_wallet = match.wallets[winner] if winner is not None else None
+        update: dict[str, Any] = dict(move or {})
+        update["$set"] = {
+            **update.get("$set", {}),
+            "status": COMPLETED, "winnerWallet": winner_wallet, "result": reason,
+            "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
+            "updatedAt": now,
+        }  # fmt: skip
         changed = await self.matches.update_one(
             {"_id": match.id, "status": ACTIVE, "settledAt": None, **condition},
-            {"$set": {
-                "status": COMPLETED, "winnerWallet": winner_wallet, "result": reason,
-                "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
-                "updatedAt": now,
-            }},
+            update,
             session=session,
-        )  # fmt: skip
+        )
         if changed.matched_count == 0:
             return None
         settlement = Settlement(winner, reason)
         for entry in self._payouts(match, winner_wallet):
             settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
-        for seat, wallet in enumerate(match.wallets):
-            key = "draws" if winner is None else ("wins" if seat == winner else "losses")
-            await self.users.update_one(
-                {"walletAddress": wallet},
-                {"$inc": {f"stats.games.{match.game}.{key}": 1}},
-                session=session,
-            )
+        await self.users.bulk_write(_results(match, winner), ordered=False, session=session)
         match.status, match.winner_wallet, match.result = (
             MatchStatus.COMPLETED,
             winner_wallet,
@@ -391,7 +444,9 @@ class MatchService:
         return settlement
 
     def _finished(self, match: Match, settlement: Settlement) -> None:
+        self.cache.discard(str(match.id))
         self.cancel_timer(f"turn:{match.id}")
+        self._tell("end", match)
         for seat, wallet in enumerate(match.wallets):
             self.push(wallet, match_frame("match_end", match, seat))
         for entry, result in settlement.coins:
@@ -462,7 +517,9 @@ class MatchService:
                 if changed.matched_count == 0:
                     continue
                 match.turn_deadline = deadline
+            self.cache.put(match)
             self._arm(match)
+            self._tell("resume", match)
             seat = match.wallets.index(wallet)
             self.push(wallet, match_frame("match_state", match, seat))
             resumed.append(match)
@@ -506,3 +563,33 @@ class MatchService:
                 "endedAt": match.ended_at.isoformat() if match.ended_at else None,
             })  # fmt: skip
         return out
+
+
+def _move_update(match: Match, entry: MatchLogEntry) -> dict[str, Any]:
+    """The one atomic update of an accepted move (`match` is the state after it)."""
+    return {
+        "$set": {
+            "state": match.state, "turn": match.turn, "turnDeadline": match.turn_deadline,
+            "updatedAt": match.updated_at,
+        },
+        "$inc": {"version": 1, "seq": 1},
+        "$push": {"log": entry.model_dump(by_alias=True)},
+    }  # fmt: skip
+
+
+def _results(match: Match, winner: int | None) -> list[UpdateOne]:
+    """Each player's `stats.games.<game>.wins|losses|draws` + 1 (one round trip)."""
+    updates = []
+    for seat, wallet in enumerate(match.wallets):
+        key = "draws" if winner is None else ("wins" if seat == winner else "losses")
+        inc = {"$inc": {f"stats.games.{match.game}.{key}": 1}}
+        updates.append(UpdateOne({"walletAddress": wallet}, inc))
+    return updates
+
+
+def _logged(match: Match, entry: MatchLogEntry) -> bool:
+    """Whether `match`'s log holds `entry` (same seq, seat and move) at its place."""
+    if len(match.log) < entry.seq:
+        return False
+    found = match.log[entry.seq - 1]
+    return (found.seat, found.move) == (entry.seat, entry.move)

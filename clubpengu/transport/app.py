@@ -52,6 +52,7 @@ from clubpengu.transport.handlers import matches as match_handlers
 from clubpengu.transport.handlers import migration as migration_handlers
 from clubpengu.transport.handlers import puffles as puffle_handlers
 from clubpengu.transport.handlers import room as room_handlers
+from clubpengu.transport.handlers import spectators
 from clubpengu.transport.handlers import stats as stats_handlers
 from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
@@ -95,6 +96,7 @@ def _register_handlers(runtime: Runtime) -> None:
     migration_handlers.register(runtime.router, runtime)
     puffle_handlers.register(runtime.router, runtime)
     match_handlers.register(runtime.router, runtime)
+    spectators.register(runtime.router, runtime)
     room_handlers.register(runtime.router, runtime)
 
 
@@ -168,6 +170,7 @@ async def start_runtime(
             turn_seconds=settings.match_turn_seconds,
             sweep_interval=settings.match_sweep_interval_seconds,
             abandon_after=settings.match_abandon_after_seconds,
+            cache_size=settings.match_cache_size,
         ),
     )
     hub = Hub(

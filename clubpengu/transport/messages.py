@@ -143,6 +143,12 @@ class MatchForfeit(Frame):
     match_id: str = Field(min_length=1, max_length=24)
 
 
+class MatchWatch(Frame):
+    """`match_watch` and `match_unwatch`."""
+
+    match_id: str = Field(min_length=1, max_length=24)
+
+
 class MatchHistory(Frame):
     limit: int = Field(default=20, ge=1, le=50, strict=True)
     before: datetime | None = None

@@ -293,6 +293,23 @@ def test_the_view_shows_both_cards_once_the_round_resolves() -> None:
     }
 
 
+def test_a_spectator_sees_no_hand_deck_or_pending_pick() -> None:
+    state = GAME.new_state(1)
+    other_deal = GAME.new_state(2)
+
+    picked_water = GAME.apply(state, 1, {"cardId": "water-5"})
+    picked_snow = GAME.apply(state, 1, {"cardId": "snow-11"})
+    resolved = _round(state, "fire-4", "water-5")
+
+    assert GAME.spectator_view(picked_water) == GAME.spectator_view(picked_snow)
+    assert GAME.spectator_view(picked_water)["picked"] == [False, True]
+    assert GAME.spectator_view(state) == GAME.spectator_view(other_deal)
+    assert GAME.spectator_view(state)["handSizes"] == [5, 5]
+    assert GAME.spectator_view(resolved)["lastRound"]["cards"] == [
+        card("fire-4"), card("water-5"),
+    ]  # fmt: skip
+
+
 def test_replay_rebuilds_a_played_game() -> None:
     state, log = GAME.new_state(11), []
     while GAME.outcome(state) is None:

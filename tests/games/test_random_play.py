@@ -134,7 +134,7 @@ def test_random_games_end_within_the_bound(game_id: str) -> None:
 
     for played in _played(game_id):
         assert game.outcome(played.final) is not None, played.seed
-        assert len(played.log) <= MOVE_BOUND[game_id]
+        assert len(played.log) <= MOVE_BOUND[game_id] == game.max_moves
         assert game.to_move(played.final) is None
         assert game.seats_to_move(played.final) == ()
 
@@ -171,6 +171,8 @@ def test_every_random_state_and_view_is_plain_json(game_id: str) -> None:
             for seat in (0, 1):
                 view = game.view(state, seat)
                 assert json.loads(json.dumps(view)) == view
+            spectator = game.spectator_view(state)
+            assert json.loads(json.dumps(spectator)) == spectator
 
 
 @pytest.mark.parametrize("game_id", GAME_IDS)

@@ -1,0 +1,244 @@
+"""A move is one single-document write with the log embedded, and the copy a node holds
+never overrides the database: two MatchService "nodes" on one real database."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient, monitoring
+
+from clubpengu.games import GAMES, GameOver, NotYourTurn, get_game, replay
+from clubpengu.models import Match
+from clubpengu.models.base import utcnow
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.matches import MatchService, Timing
+from tests.conftest import TEST_DB
+from tests.services.conftest import fail_point
+
+Mongo = AsyncMongoClient[dict[str, Any]]
+
+
+class Commands(monitoring.CommandListener):
+    """The names of the commands a client sends, e.g. `update matches`."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        self.seen.append(f"{event.command_name} {target if isinstance(target, str) else ''}")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def _node(client: Mongo, cache_size: int = 100) -> MatchService:
+    economy = EconomyService(client, TEST_DB)
+    return MatchService(
+        client, TEST_DB, economy, lambda wallet, frame: None, Timing(cache_size=cache_size)
+    )
+
+
+@pytest.fixture
+async def nodes(mongo_client: Mongo) -> AsyncIterator[tuple[MatchService, MatchService]]:
+    a, b = _node(mongo_client), _node(mongo_client)
+    yield a, b
+    await a.stop()
+    await b.stop()
+
+
+async def _start(node: MatchService, game: str = "tictactoe") -> tuple[Match, list[str]]:
+    """A free match between two fresh wallets; returns it and the wallets by seat."""
+    challenge = {
+        "_id": ObjectId(), "challengerWallet": f"w{ObjectId()}", "targetWallet": f"w{ObjectId()}",
+        "game": game, "wager": 0, "room": "plaza", "status": "pending",
+        "expiresAt": utcnow() + timedelta(minutes=1),
+    }  # fmt: skip
+    await node.challenges.insert_one(challenge)
+    match = await node.create(challenge)
+    return match, list(match.wallets)
+
+
+async def _stored(match_id: Any) -> Match:
+    match = await Match.get(match_id)
+    assert match is not None
+    return match
+
+
+async def test_a_move_is_one_write_when_the_node_holds_the_match(mongo_uri: str) -> None:
+    commands = Commands()
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[commands])
+    node, fresh = _node(client), _node(client)
+    try:
+        match, seats = await _start(node)
+        commands.seen.clear()
+        await node.move(seats[0], str(match.id), {"cell": 4})
+        held = list(commands.seen)
+        commands.seen.clear()
+        await fresh.move(seats[1], str(match.id), {"cell": 0})  # e.g. after a restart
+        cold = list(commands.seen)
+    finally:
+        await node.stop()
+        await fresh.stop()
+        await client.close()
+
+    assert held == ["update matches"]
+    assert cold == ["find matches", "update matches"]
+
+
+async def test_a_stale_write_matches_nothing_and_is_refused_never_overwrites(
+    mongo_uri: str, nodes: tuple[MatchService, MatchService]
+) -> None:
+    commands = Commands()
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[commands])
+    a, b = _node(client), nodes[1]
+    try:
+        match, seats = await _start(a)  # a holds version 0: seat 0 to move
+        await b.move(seats[0], str(match.id), {"cell": 0})
+        commands.seen.clear()
+        with pytest.raises(NotYourTurn):
+            await a.move(seats[0], str(match.id), {"cell": 8})  # legal on a's stale copy
+        seen = list(commands.seen)
+    finally:
+        await a.stop()
+        await client.close()
+
+    assert seen == ["update matches", "find matches"]  # the write matched nothing; read
+    stored = await _stored(match.id)
+    assert stored.version == stored.seq == 1 and [e.move for e in stored.log] == [{"cell": 0}]
+    assert stored.state["board"] == [0] + [None] * 8
+
+
+async def test_a_stale_write_is_retried_on_the_fresh_match(
+    mongo_uri: str, nodes: tuple[MatchService, MatchService]
+) -> None:
+    """Card-Jitsu's seats pick at once, so a pick made on a stale copy is still legal."""
+    commands = Commands()
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[commands])
+    a, b = _node(client), nodes[1]
+    game = get_game("card_jitsu")
+    try:
+        match, seats = await _start(a, "card_jitsu")
+        await b.move(seats[0], str(match.id), game.legal_moves(match.state, 0)[0])
+        commands.seen.clear()
+        after = await a.move(seats[1], str(match.id), game.legal_moves(match.state, 1)[0])
+        seen = list(commands.seen)
+    finally:
+        await a.stop()
+        await client.close()
+
+    assert seen == ["update matches", "find matches", "update matches"]
+    stored = await _stored(match.id)
+    assert after.version == stored.version == 2 and stored.state["roundsPlayed"] == 1
+    assert [(e.seq, e.seat) for e in stored.log] == [(1, 0), (2, 1)]
+    assert replay(game, stored.seed, stored.moves()) == stored.state
+
+
+async def test_a_move_a_stale_copy_refuses_is_checked_against_the_database(
+    nodes: tuple[MatchService, MatchService],
+) -> None:
+    a, b = nodes
+    match, seats = await _start(a)  # a holds version 0: seat 0 to move
+    match_id = str(match.id)
+    await b.move(seats[0], match_id, {"cell": 0})
+
+    moved = await a.move(seats[1], match_id, {"cell": 4})
+    with pytest.raises(NotYourTurn):
+        await a.move(seats[1], match_id, {"cell": 5})
+
+    assert moved.seq == 2 and (await _stored(match.id)).seq == 2
+
+
+async def test_a_match_settled_on_another_node_takes_no_more_moves(
+    nodes: tuple[MatchService, MatchService],
+) -> None:
+    a, b = nodes
+    match, seats = await _start(a)
+    match_id = str(match.id)
+    await a.move(seats[0], match_id, {"cell": 0})
+
+    await b.forfeit(seats[1], match_id)
+    with pytest.raises(GameOver):
+        await a.move(seats[1], match_id, {"cell": 4})
+
+    stored = await _stored(match.id)
+    assert stored.status == "completed" and stored.result == "forfeit"
+    assert stored.seq == len(stored.log) == 1 and stored.winner_wallet == seats[0]
+
+
+async def test_a_match_at_its_move_limit_takes_no_more_moves(
+    nodes: tuple[MatchService, MatchService],
+) -> None:
+    a, b = nodes
+    match, seats = await _start(a)
+    limit = get_game("tictactoe").max_moves
+    await a.matches.update_one({"_id": match.id}, {"$set": {"seq": limit}, "$inc": {"version": 1}})
+
+    with pytest.raises(GameOver):
+        await b.move(seats[0], str(match.id), {"cell": 0})
+
+    assert (await _stored(match.id)).log == []
+
+
+@pytest.mark.parametrize("game_id", sorted(GAMES))
+async def test_a_whole_random_game_replays_from_its_embedded_log(
+    nodes: tuple[MatchService, MatchService], game_id: str
+) -> None:
+    """Moves alternate between the nodes, so every other move starts from a stale copy."""
+    game = GAMES[game_id]
+    rng = random.Random(f"service-replay-{game_id}")
+    match, seats = await _start(nodes[0], game_id)
+    current = match
+    while current.status == "active":
+        seat = rng.choice(game.seats_to_move(current.state))
+        move = rng.choice(game.legal_moves(current.state, seat))
+        current = await nodes[current.seq % 2].move(seats[seat], str(match.id), move)
+
+    stored = await _stored(match.id)
+    assert stored.status == "completed" and stored.result == game.outcome(stored.state).reason  # type: ignore[union-attr]
+    assert [e.seq for e in stored.log] == list(range(1, stored.seq + 1))
+    assert stored.seq <= game.max_moves and stored.version == stored.seq
+    assert replay(game, stored.seed, stored.moves()) == stored.state
+
+
+async def test_without_a_cache_every_move_reads_first(mongo_client: Mongo) -> None:
+    node = _node(mongo_client, cache_size=0)
+    try:
+        match, seats = await _start(node)
+        await node.move(seats[0], str(match.id), {"cell": 0})
+        held = len(node.cache)
+    finally:
+        await node.stop()
+
+    assert held == 0 and (await _stored(match.id)).seq == 1
+
+
+async def test_a_move_whose_reply_is_lost_is_applied_exactly_once(
+    mongo_uri: str, mongo_client: Mongo
+) -> None:
+    """The connection drops on the move's write: the node reads the match to learn whether
+    it applied, and writes it (again) only if it did not."""
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, appname="lost-reply")
+    node = _node(client)
+    try:
+        match, seats = await _start(node)
+        async with fail_point(
+            mongo_client, {"times": 1}, failCommands=["update"], closeConnection=True,
+            appName="lost-reply",
+        ):  # fmt: skip
+            after = await node.move(seats[0], str(match.id), {"cell": 4})
+    finally:
+        await node.stop()
+        await client.close()
+
+    stored = await _stored(match.id)
+    assert after.seq == stored.seq == stored.version == 1
+    assert [(e.seq, e.move) for e in stored.log] == [(1, {"cell": 4})]
