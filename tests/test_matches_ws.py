@@ -255,3 +255,29 @@ async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningS
 
     assert busy["code"] == "conflict" and "already playing" in busy["message"]
     assert await Challenge.count() == 1  # only the accepted one
+
+
+async def test_accepting_a_second_challenge_while_in_a_match_is_a_conflict(server: RunningServer) -> None:
+    target, first, second = Wallet(), Wallet(), Wallet()
+    ct, _, joined_t = await enter(server.ws_url, target, room="plaza")
+    c1, _, _ = await enter(server.ws_url, first, room="plaza")
+    c2, _, _ = await enter(server.ws_url, second, room="plaza")
+    challenge = {"type": "challenge", "targetPlayerId": joined_t["playerId"], "game": "tictactoe"}
+    sent = [await c.call(challenge | {"wager": 0}) for c in (c1, c2)]
+
+    for number, offer in enumerate(sent):
+        await ct.send(
+            {"type": "challenge_accept", "challengeId": offer["challengeId"], "rid": f"a{number}"}
+        )
+    replies = []
+    while len(replies) < 2:
+        frame = await ct.recv()
+        if frame.get("rid") in ("a0", "a1"):
+            replies.append(frame)
+    active = await Match.find({"wallets": target.address, "status": "active"}).to_list()
+    for client in (ct, c1, c2):
+        await client.close()
+
+    assert sorted(r["type"] for r in replies) == ["error", "match_start"]
+    assert next(r for r in replies if r["type"] == "error")["code"] == "conflict"
+    assert len(active) == 1

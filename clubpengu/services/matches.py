@@ -222,6 +222,7 @@ class MatchService:
             )
             if accepted.matched_count == 0:
                 raise Conflict("The challenge is no longer open")
+            await self._claim_players(session, wallets, now)
             for wallet in wallets if match.wager else ():
                 entry = LedgerEntry(
                     wallet, -match.wager, "match_escrow", f"match:{match.id}:escrow:{wallet}",
@@ -242,6 +243,20 @@ class MatchService:
         self._tell("start", match)
         logger.info("match started", extra={"match": str(match.id), "game": game.id})
         return match
+
+    async def _claim_players(self, session: Session, wallets: list[str], now: datetime) -> None:
+        """Refuse a start when either player is already in an active match. Both players'
+        User documents are written in the transaction too, so two accepts that involve
+        one player (two challenges accepted at once) conflict on it: one commits, the
+        other is retried and then finds the first match here. Raises Conflict."""
+        playing = await self.matches.find_one(
+            {"wallets": {"$in": wallets}, "status": ACTIVE}, {"wallets": 1}, session=session
+        )
+        if playing is not None:
+            raise Conflict("One of the players is already playing a match")
+        await self.users.update_many(
+            {"walletAddress": {"$in": wallets}}, {"$set": {"updatedAt": now}}, session=session
+        )
 
     def _set_turn(self, match: Match, game: Game, now: datetime) -> None:
         waiting = game.seats_to_move(match.state)
