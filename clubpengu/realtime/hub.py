@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from clubpengu.errors import InvalidMessage, NotInRoom, RoomFull
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from clubpengu.realtime.relay import RoomRelay
 
 logger = logging.getLogger(__name__)
+_PLAYER_LEFT = '{"type":"player_left"'
 
 
 def _entry(player_id: str, x: float, y: float) -> str:
@@ -75,14 +78,22 @@ RoomHook = Callable[[Member, "Room"], None]
 
 
 class Room:
-    """A live room: its members on this node and the movement since the last tick."""
+    """A live room: its members on this node and the movement since the last tick.
+
+    A tick has two steps (Hub.cut, Hub.send_batches): the cut takes the local movers into
+    `cut` (and the relay publishes them), the send builds the batch from `cut` and the
+    other nodes' movers received since the last send. On one node the two run back to back.
+    """
 
     def __init__(self, spec: RoomSpec) -> None:
         self.spec = spec
         self.id = spec.id
         self.members: dict[str, Member] = {}
-        self.moved: dict[str, Member] = {}  # local movers since the last tick
-        self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, same
+        self.moved: dict[str, Member] = {}  # local movers since the last cut
+        self.cut = ""  # local movers taken by the cut, as batch entries, not sent yet
+        self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, since a send
+        # Where other nodes' players were last seen moving: slow clients' snapshots.
+        self.remote_seen: dict[str, tuple[float, float]] = {}
         self._snapshot: str | None = None
         self._head = f'{{"type":"moves","room":"{spec.id}","moves":['  # ids are [a-z0-9_]
 
@@ -100,24 +111,32 @@ class Room:
         """A `moves` frame with every local member's position, built at most once a tick;
         it replaces a batch a slow client has not received yet."""
         if self._snapshot is None:
-            entries = ",".join([_entry(m.player_id, m.x, m.y) for m in self.members.values()])
-            self._snapshot = f"{self._head}{entries}]}}"
+            entries = [_entry(m.player_id, m.x, m.y) for m in self.members.values()]
+            entries += [_entry(p, x, y) for p, (x, y) in self.remote_seen.items()]
+            self._snapshot = f"{self._head}{','.join(entries)}]}}"
         return self._snapshot
 
-    def take_batch(self) -> tuple[str, str] | None:
-        """The tick's `moves` text for members (latest position of each mover, local and
-        remote) and this node's own movers as JSON entries for the bus; None when nobody
-        moved."""
-        local, remote = self.moved, self.remote
-        if not local and not remote:
-            return None
-        self.moved, self.remote, self._snapshot = {}, {}, None
+    def take_cut(self) -> str:
+        """Take the local movers since the last cut (latest position of each) as batch
+        entries: they go into the next send here and to the bus for the other nodes."""
+        local, self.moved = self.moved, {}
         mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
+        if mine:
+            self.cut = f"{self.cut},{mine}" if self.cut else mine
+        return mine
+
+    def take_batch(self) -> str | None:
+        """The `moves` text for members: the cut's local movers and the other nodes'
+        movers; None when nobody moved."""
+        mine, remote = self.cut, self.remote
+        if not mine and not remote:
+            return None
+        self.cut, self.remote, self._snapshot = "", {}, None
         entries = mine
         if remote:
             theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
             entries = f"{mine},{theirs}" if mine else theirs
-        return f"{self._head}{entries}]}}", mine
+        return f"{self._head}{entries}]}}"
 
 
 class Hub:
@@ -137,7 +156,8 @@ class Hub:
         self.relay: RoomRelay | None = None
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
-        self._dirty: set[Room] = set()
+        self._moved: set[Room] = set()  # rooms with local movers since the last cut
+        self._dirty: set[Room] = set()  # rooms with movement to send
         self.entered_hooks: list[RoomHook] = []
         self.left_hooks: list[RoomHook] = []
 
@@ -245,6 +265,7 @@ class Hub:
 
     def _close(self, room: Room) -> None:
         del self.rooms[room.id]
+        self._moved.discard(room)
         self._dirty.discard(room)
         if self.relay is not None:
             self.relay.unwatch(room.id)
@@ -258,7 +279,7 @@ class Hub:
             room.spec, member.budget, (member.x, member.y), (x, y), self.clock()
         )
         room.moved[member.player_id] = member
-        self._dirty.add(room)
+        self._moved.add(room)
         return member.x, member.y
 
     async def chat(self, connection: Connection, text: str) -> None:
@@ -286,33 +307,51 @@ class Hub:
     # --- the tick -------------------------------------------------------------------------
 
     async def tick_once(self) -> int:
-        """Send one `moves` batch to each room with movement since the last tick; returns
-        how many rooms got one. Only queues: a slow client cannot hold the tick up."""
-        dirty, self._dirty = self._dirty, set()
+        """Cut and send at once (one node, or tests); returns how many rooms got a batch."""
+        await self.cut()
+        return self.send_batches()
+
+    async def cut(self) -> None:
+        """The first step of a tick: take each room's local movers for the next batch and
+        publish them (one message per room) for the other nodes' batches of this tick."""
+        moved, self._moved = self._moved, set()
         published: list[tuple[str, str]] = []
-        batches = 0
-        for room in dirty:
-            batch = room.take_batch()
-            if batch is None:
-                continue
-            batches += 1
-            text, mine = batch
-            shared, snapshot = Shared(text), room.snapshot
-            for member in room.members.values():
-                member.connection.send_moves(shared, snapshot)
+        for room in moved:
+            mine = room.take_cut()
             if mine:
+                self._dirty.add(room)
                 published.append((room.id, mine))
         if self.relay is not None:
             for room_id, mine in published:
                 await self.relay.publish_moves(room_id, mine)
+
+    def send_batches(self) -> int:
+        """The second step: one `moves` batch to each room with movement since the last
+        send, local or remote; returns how many rooms got one. Only queues: a slow client
+        cannot hold the tick up."""
+        dirty, self._dirty = self._dirty, set()
+        batches = 0
+        for room in dirty:
+            text = room.take_batch()
+            if text is None:
+                continue
+            batches += 1
+            shared, snapshot = Shared(text), room.snapshot
+            for member in room.members.values():
+                member.connection.send_moves(shared, snapshot)
         return batches
 
     # --- events from other nodes (through the relay) ---------------------------------------
 
     def deliver_remote(self, room_id: str, text: str) -> None:
         room = self.rooms.get(room_id)
-        if room is not None:
-            room.deliver(text)
+        if room is None:
+            return
+        room.deliver(text)
+        if text.startswith(_PLAYER_LEFT):  # the serialiser writes `type` first
+            player_id = orjson.loads(text)["playerId"]
+            room.remote_seen.pop(player_id, None)
+            room.remote.pop(player_id, None)
 
     def merge_remote_moves(self, room_id: str, moves: list[dict[str, Any]]) -> None:
         """Other nodes' movers join this node's next batch for the room."""
@@ -320,5 +359,6 @@ class Hub:
         if room is None:
             return
         for entry in moves:
-            room.remote[entry["playerId"]] = (float(entry["x"]), float(entry["y"]))
+            position = (float(entry["x"]), float(entry["y"]))
+            room.remote[entry["playerId"]] = room.remote_seen[entry["playerId"]] = position
         self._dirty.add(room)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,17 +17,19 @@ from starlette.routing import Route, WebSocketRoute
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
+from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.owners import LocalOwners, SessionOwners
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
+from clubpengu.realtime.ticker import AlignedTick, PeriodicTask, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
@@ -72,14 +74,22 @@ async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
     return {"type": "pong", "ts": int(time.time() * 1000)}
 
 
-def _push_to_wallet(sessions: SessionRegistry) -> Callable[[str, dict[str, Any]], None]:
-    """Deliver a push (a `coins` change) to the wallet's live connection on this node."""
+def _bus(settings: Settings) -> tuple[EventBus, SessionOwners]:
+    """The in-memory bus and owners for one node; Redis for many (REDIS_URL). redis-py is
+    imported only then."""
+    if settings.redis_url is None:
+        return MemoryBus(), LocalOwners()
+    from clubpengu.realtime.bus.redis import RedisBus
+    from clubpengu.realtime.bus.redis_owners import RedisOwners
 
-    def push(wallet: str, frame: dict[str, Any]) -> None:
-        for connection in sessions.live(wallet):
-            connection.send(frame)
-
-    return push
+    bus = RedisBus(
+        settings.redis_url,
+        timeout=settings.redis_timeout,
+        reconnect_min=settings.redis_reconnect_min,
+        reconnect_max=settings.redis_reconnect_max,
+        queue_limit=settings.redis_publish_queue,
+    )
+    return bus, RedisOwners(bus)
 
 
 def _register_handlers(runtime: Runtime) -> None:
@@ -144,11 +154,12 @@ async def start_runtime(
     catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
-    bus = MemoryBus()
+    bus, owners = _bus(settings)
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
-    sessions = SessionRegistry(bus, settings.node_id)
-    push = _push_to_wallet(sessions)
+    sessions = SessionRegistry(bus, settings.node_id, owners)
+    # Pushes (coins, challenges, matches) reach the wallet's live connection on any node.
+    push = sessions.push
     economy = EconomyService(
         client,
         settings.mongodb_db,
@@ -238,16 +249,27 @@ async def start_runtime(
 
 
 def _start_ticker(runtime: Runtime) -> None:
-    """The tick loop, with the full garbage collections placed right after a tick."""
+    """The tick loop, with the full garbage collections placed right after a tick. With
+    many nodes the ticks are aligned to the wall clock and cut TICK_LEAD early
+    (realtime/ticker.py AlignedTick), so every node's movers make the same tick's batch."""
     pacer = runtime.gc_pacer = GcPacer()
     hub = runtime.hub
+    settings = runtime.settings
 
     async def tick() -> None:
         await hub.tick_once()
         pacer.after_tick()
 
+    async def send() -> None:
+        hub.send_batches()
+        pacer.after_tick()
+
     pacer.start()
-    runtime.ticker = PeriodicTask("tick", 1.0 / runtime.settings.tick_rate, tick)
+    interval = 1.0 / settings.tick_rate
+    if settings.redis_url is None:
+        runtime.ticker = PeriodicTask("tick", interval, tick)
+    else:
+        runtime.ticker = AlignedTick(interval, settings.tick_lead, hub.cut, send)
     runtime.ticker.start()
 
 
