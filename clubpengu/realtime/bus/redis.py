@@ -47,6 +47,15 @@ async def _drain(queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
         yield await queue.get()
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel and wait; cancel again if a library swallowed the first one."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
+
+
 class RedisBus:
     def __init__(
         self,
@@ -61,14 +70,17 @@ class RedisBus:
         self.reconnect_min, self.reconnect_max = reconnect_min, reconnect_max
         self.queue_limit = queue_limit
         # redis-py's own retries would hold a caller for seconds; this bus retries itself.
+        # Every call here is bounded by asyncio.timeout rather than redis-py's
+        # socket_timeout, which sends through asyncio.wait_for: on Python 3.11 that can
+        # swallow a task's cancellation, and then a stopping node would never stop.
         self.client: Redis = Redis.from_url(
             url,
-            socket_timeout=timeout,
             socket_connect_timeout=timeout,
             socket_keepalive=True,
             retry=Retry(NoBackoff(), 0),
         )
         self.up = False
+        self._closing = False
         self.published = 0
         self.dropped = 0
         self.reconnects = 0
@@ -111,13 +123,12 @@ class RedisBus:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.timeout):
                     await self._outbox_empty.wait()
+        self._closing = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancel(task)
         self._tasks = []
-        await self.client.aclose()
+        with contextlib.suppress(Exception):
+            await self.client.aclose()
 
     async def publish(self, channel: str, message: bytes) -> None:
         self.send("PUBLISH", channel, message)
@@ -195,7 +206,7 @@ class RedisBus:
 
     async def _subscriber(self) -> None:
         delay = self.reconnect_min
-        while True:
+        while not self._closing:
             pubsub = self.client.pubsub()
             try:
                 await self._open(pubsub)
@@ -210,6 +221,10 @@ class RedisBus:
                 self._pubsub = None
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+                # The pooled connections lead to the Redis that went away (perhaps a
+                # restarted one by now): commands must not try them first.
+                with contextlib.suppress(Exception):
+                    await self.client.connection_pool.disconnect()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.reconnect_max)
 
@@ -235,10 +250,17 @@ class RedisBus:
             task.add_done_callback(self._callbacks.discard)
 
     async def _run_callback(self, callback: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await callback()
-        except Exception:
-            logger.exception("redis reconnect callback failed")
+        """Run an `on_reconnect` callback (they are idempotent), again with backoff if it
+        fails, for as long as the bus stays up."""
+        delay = self.reconnect_min
+        while self.up and not self._closing:
+            try:
+                await callback()
+                return
+            except Exception:
+                logger.warning("redis reconnect callback failed; retrying", exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.reconnect_max)
 
     def _lost(self, error: Exception) -> None:
         """Warn once when the bus goes down; failed reconnect attempts are debug lines."""
@@ -251,14 +273,14 @@ class RedisBus:
             logger.debug("redis still unreachable", extra=extra)
 
     async def _watch(self, pubsub: PubSub) -> None:
-        """Read until the connection fails. A connection silent for half of REDIS_TIMEOUT
+        """Read until the connection fails. Every half of REDIS_TIMEOUT a quiet connection
         is pinged; one silent for the whole of it is given up (Redis paused, or the
         network path is gone without a reset)."""
         reader = asyncio.create_task(self._read(pubsub), name="redis-reader")
         interval = self.timeout / 2
         woke = time.monotonic()
         try:
-            while True:
+            while not self._closing:
                 done, _ = await asyncio.wait({reader}, timeout=interval)
                 if done:
                     reader.result()
@@ -269,12 +291,10 @@ class RedisBus:
                 silent = now - self._last_heard
                 if silent >= self.timeout and not stalled_here:
                     raise ConnectionError("redis stopped answering")
-                if silent >= interval:
+                if silent >= interval / 2:  # quiet channels: the pong is the sign of life
                     await self._command(pubsub.ping())
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            await _cancel(reader)
 
     async def _read(self, pubsub: PubSub) -> None:
         while True:

@@ -18,6 +18,7 @@ a key never outlives the connection it names; a crashed node's keys go away by t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,9 +70,10 @@ class RedisOwners:
         if not self.bus.up:
             raise OwnersUnavailable("redis is down")
         try:
-            previous = await self.bus.client.set(
-                session_key(wallet), owner.encode(), px=_ms(ttl), get=True
-            )
+            async with asyncio.timeout(self.bus.timeout):
+                previous = await self.bus.client.set(
+                    session_key(wallet), owner.encode(), px=_ms(ttl), get=True
+                )
         except Exception as error:
             raise OwnersUnavailable(type(error).__name__) from error
         return Owner.decode(previous) if isinstance(previous, bytes | str) else None
@@ -89,9 +91,10 @@ class RedisOwners:
         for wallet, owner, ttl in claims:
             args: list[Any] = [owner.encode(), owner.since_ms, _ms(ttl)]
             pipe.execute_command("EVAL", RECONCILE, 1, session_key(wallet), *args)
-        results = await pipe.execute()
+        async with asyncio.timeout(self.bus.timeout):
+            results = await pipe.execute()
         return [
-            Reconciled(wallet, owner, bool(kept), Owner.decode(other or None))
+            Reconciled(wallet, owner, bool(kept), Owner.decode(other or None) if kept else None)
             for (wallet, owner, _), (kept, other) in zip(claims, results, strict=True)
         ]
 
