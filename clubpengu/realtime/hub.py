@@ -116,6 +116,9 @@ class Room:
             self._snapshot = f"{self._head}{','.join(entries)}]}}"
         return self._snapshot
 
+    def forget_snapshot(self) -> None:
+        self._snapshot = None
+
     def take_cut(self) -> str:
         """Take the local movers since the last cut (latest position of each) as batch
         entries: they go into the next send here and to the bus for the other nodes."""
@@ -352,6 +355,7 @@ class Hub:
             player_id = orjson.loads(text)["playerId"]
             room.remote_seen.pop(player_id, None)
             room.remote.pop(player_id, None)
+            room.forget_snapshot()
 
     def merge_remote_moves(self, room_id: str, moves: list[dict[str, Any]]) -> None:
         """Other nodes' movers join this node's next batch for the room."""

@@ -48,6 +48,10 @@ class CoinAdjustment(_Body):
     idempotency_key: str = Field(min_length=1, max_length=64)
 
 
+class Revocation(_Body):
+    reason: str = Field(min_length=3, max_length=200)
+
+
 class NewPromo(_Body):
     code: str
     coins: int = Field(default=0, strict=True)
@@ -129,6 +133,17 @@ async def get_user(request: Request, runtime: Runtime, session: SessionInfo) -> 
     return {"user": profile}
 
 
+async def revoke_sessions(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """End every session of a player: tokens stop working, and the live connection is
+    closed with 4003 on whichever node holds it."""
+    wallet = request.path_params["wallet"]
+    body = Revocation.model_validate(await json_body(request))
+    revoked = await runtime.auth.revoke_wallet(wallet, f"admin:{session.wallet}: {body.reason}")
+    for session_id in revoked:
+        await runtime.sessions.revoke(session_id)
+    return {"walletAddress": wallet, "revoked": len(revoked)}
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -196,6 +211,9 @@ def routes() -> list[Route]:
     return [
         Route("/admin/coins", _endpoint(WRITERS, adjust_coins), methods=["POST"]),
         Route("/admin/users/{wallet}", _endpoint(READERS, get_user), methods=["GET"]),
+        Route(
+            "/admin/users/{wallet}/revoke", _endpoint(WRITERS, revoke_sessions), methods=["POST"]
+        ),
         Route("/admin/transactions", _endpoint(READERS, list_transactions), methods=["GET"]),
         Route("/admin/promos", _endpoint(WRITERS, create_promo), methods=["POST"]),
         Route("/admin/promos", _endpoint(READERS, list_promos), methods=["GET"]),

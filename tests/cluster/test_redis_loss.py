@@ -4,6 +4,8 @@ the session owners are put back, and no client had to reconnect."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,16 @@ async def _seen_move(client: Client, entry: dict[str, Any]) -> bool:
     return True
 
 
+def _health_check(port: int) -> bool:
+    result = subprocess.run(
+        [sys.executable, "-m", "clubpengu.healthcheck"],
+        env={"PORT": str(port)},
+        capture_output=True,
+        timeout=30,
+    )
+    return result.returncode == 0
+
+
 async def _pong(client: Client) -> bool:
     reply: dict[str, Any] = await client.call({"type": "ping"})
     return reply["type"] == "pong"
@@ -94,6 +106,7 @@ async def test_nodes_keep_local_play_without_redis_and_resume_when_it_returns(
     local_move = {"playerId": joined_a["playerId"], "x": 150, "y": 120}
     moved = await _seen_move(c, local_move)
     d, _, joined_d = await enter(one.ws_url, Wallet(), room)  # sign-in and join still work
+    container_healthy = _health_check(one.serve.port)
 
     redis.start()  # on the same port, empty (no persistence)
     await _all_health(pair, (200, "healthy", "ok"))
@@ -106,6 +119,7 @@ async def test_nodes_keep_local_play_without_redis_and_resume_when_it_returns(
 
     assert local_chat and moved
     assert joined_d["type"] == "joined"
+    assert container_healthy  # degraded, not dead: no orchestrator restarts the node
     assert resumed and resumed_back
     assert still_open == [True, True, True, True]
     # Redis came back empty; node one put a's session owner back, so a join of a's wallet

@@ -173,3 +173,26 @@ async def test_the_node_id_is_in_health_the_connection_log_and_the_logs(
     assert (body["node"], body["redis"], body["status"]) == ("node-c", "ok", "healthy")
     assert log_entry["nodeId"] == "node-c"
     assert records and all(r.get("node") == "node-c" for r in records)
+
+
+async def test_an_admin_revocation_on_one_node_closes_the_player_on_another(
+    cluster: Cluster, room: str
+) -> None:
+    player, signed, _ = await enter(cluster.nodes[2].ws_url, wallet := Wallet(), room)
+    token = await admin_token(cluster.nodes[0], cluster.admin)
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            cluster.nodes[0].url + f"/admin/users/{wallet.address}/revoke",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"reason": "account sharing"},
+        )
+    code = await closed_with(player)
+    again = await connect(cluster.nodes[1])
+    refused = await again.call({"type": "join", "token": signed["token"], "room": room})
+    await again.close()
+
+    assert response.status_code == 200
+    assert response.json() == {"walletAddress": wallet.address, "revoked": 1}
+    assert code == 4003
+    assert refused["code"] == "not_authenticated"

@@ -15,6 +15,7 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
+from clubpengu.realtime.ticker import AlignedTick
 
 
 class _Socket:
@@ -121,3 +122,96 @@ async def test_a_single_node_delivers_each_event_once() -> None:
     for socket in (first, second):
         kinds = [f["type"] for f in socket.frames if f["type"] in {"moves", "emote"}]
         assert kinds == ["moves", "emote"]
+
+
+async def test_every_node_s_movers_of_a_tick_share_one_batch_on_each_node(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    here = await _seat(one, "pa")
+    there = await _seat(two, "pb")
+    for hub in (one, two):
+        mover = next(iter(hub.members.values()))
+        hub.move(mover.connection, mover.x + 3, mover.y)
+
+    await one.cut()  # each node publishes its movers at the cut …
+    await two.cut()
+    await asyncio.sleep(0.05)
+    sent = (one.send_batches(), two.send_batches())  # … and the others have them at the send
+    await asyncio.sleep(0.05)
+
+    assert sent == (1, 1)
+    for socket in (here, there):
+        batches = [f["moves"] for f in socket.frames if f["type"] == "moves"]
+        assert len(batches) == 1
+        assert sorted(m["playerId"] for m in batches[0]) == ["pa", "pb"]
+
+
+async def test_a_move_after_the_cut_goes_in_the_next_batch(nodes: tuple[Hub, Hub]) -> None:
+    one, _ = nodes
+    here = await _seat(one, "pa")
+    mover = next(iter(one.members.values()))
+    first, second = mover.x + 1, mover.x + 2
+
+    one.move(mover.connection, first, mover.y)
+    await one.cut()
+    one.move(mover.connection, second, mover.y)  # between the cut and the send
+    one.send_batches()
+    await one.tick_once()
+    await asyncio.sleep(0.05)
+
+    xs = [[m["x"] for m in f["moves"]] for f in here.frames if f["type"] == "moves"]
+    assert xs == [[first], [second]]
+
+
+async def test_a_slow_client_s_snapshot_has_the_other_nodes_players_until_they_leave(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    await _seat(one, "pa")
+    await _seat(two, "pb")
+    mover = next(iter(two.members.values()))
+    two.move(mover.connection, mover.x + 4, mover.y)
+    await two.tick_once()
+    await asyncio.sleep(0.05)
+    room = one.rooms["plaza"]
+    one.send_batches()
+
+    with_remote = json.loads(room.snapshot())["moves"]
+    await two.leave(mover.connection)
+    await asyncio.sleep(0.05)
+    one.send_batches()
+    without = json.loads(room.snapshot())["moves"]
+
+    assert {"playerId": "pb", "x": mover.x, "y": mover.y} in with_remote
+    assert [m["playerId"] for m in without] == ["pa"]
+
+
+def test_aligned_ticks_fall_on_the_wall_clock_and_skip_a_cut_already_passed() -> None:
+    async def nothing() -> None:
+        return None
+
+    tick = AlignedTick(0.1, 0.02, nothing, nothing)
+
+    assert tick.next_tick(1000.00) == pytest.approx(1000.1)
+    assert tick.next_tick(1000.05) == pytest.approx(1000.1)
+    assert tick.next_tick(1000.085) == pytest.approx(1000.2)  # the cut at .08 is gone
+
+
+async def test_an_aligned_tick_cuts_before_each_send() -> None:
+    steps: list[str] = []
+
+    async def cut() -> None:
+        steps.append("cut")
+
+    async def send() -> None:
+        steps.append("send")
+
+    tick = AlignedTick(0.02, 0.005, cut, send)
+    tick.start()
+    await asyncio.sleep(0.15)
+    await tick.stop()
+
+    assert len(steps) >= 4
+    pairs = steps[: len(steps) // 2 * 2]
+    assert pairs == ["cut", "send"] * (len(pairs) // 2)
