@@ -1,5 +1,6 @@
 """Three nodes on the test session's database and Redis, shared by the cluster tests (each
-test takes rooms and wallets of its own). Tests that stop Redis or a node start their own."""
+test takes rooms and wallets of its own) and stopped when they are done. Tests that stop
+Redis or a node start their own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.redis_server import RedisServer
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster(
     mongo_uri: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
