@@ -106,6 +106,13 @@ class Settings:
     ws_compression: bool = False
     reconnect_grace: float = 30.0
     connection_log_ttl: float = 90 * 86400.0
+    # Many nodes (REDIS_URL set): Redis timeouts, reconnect backoff, the publish queue, and
+    # how long before each tick's send its movement is cut and published to the others.
+    redis_timeout: float = 2.0
+    redis_reconnect_min: float = 0.1
+    redis_reconnect_max: float = 5.0
+    redis_publish_queue: int = 10_000
+    tick_lead: float = 0.02
 
     @property
     def production(self) -> bool:
@@ -284,6 +291,38 @@ def _room_capacity(r: _Reader) -> int | None:
     return r.integer("ROOM_CAPACITY", 20, minimum=1, maximum=10_000)
 
 
+def _node_id(reader: _Reader) -> str:
+    node_id = reader.text("NODE_ID", "node-1") or "node-1"
+    # It names the node's Redis channel and is part of the session-owner values.
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", node_id):
+        raise ConfigError(f"NODE_ID: use 1-64 letters, digits, '_', '.' or '-', got {node_id!r}")
+    return node_id
+
+
+def _redis(r: _Reader, tick_rate: float) -> dict[str, Any]:
+    """REDIS_URL and the settings of the Redis bus (used only when REDIS_URL is set)."""
+    url = r.text("REDIS_URL")
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL: must start with redis://, rediss:// or unix://")
+    low = r.duration("REDIS_RECONNECT_MIN", 0.1)
+    high = r.duration("REDIS_RECONNECT_MAX", 5.0)
+    if low > high:
+        raise ConfigError("REDIS_RECONNECT_MIN: must not exceed REDIS_RECONNECT_MAX")
+    lead = r.duration("TICK_LEAD", 0.02, allow_zero=True)
+    if lead > 0.5 / tick_rate:
+        raise ConfigError(f"TICK_LEAD: must be at most half a tick ({500 / tick_rate:g}ms)")
+    return {
+        "redis_url": url,
+        "redis_timeout": r.duration("REDIS_TIMEOUT", 2.0),
+        "redis_reconnect_min": low,
+        "redis_reconnect_max": high,
+        "redis_publish_queue": r.integer(
+            "REDIS_PUBLISH_QUEUE", 10_000, minimum=100, maximum=1_000_000
+        ),
+        "tick_lead": lead,
+    }
+
+
 def _realtime(r: _Reader) -> dict[str, Any]:
     """The realtime world's settings (rooms, tick, limits, keepalive, reconnects)."""
     ping = r.duration("WS_PING_INTERVAL", 20.0)
@@ -333,9 +372,7 @@ def load_settings(
     log_level = (r.text("LOG_LEVEL", "info") or "info").lower()
     if log_level not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"LOG_LEVEL: expected debug, info, warning or error, got {log_level!r}")
-    redis_url = r.text("REDIS_URL")
-    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("REDIS_URL: must start with redis://, rediss:// or unix://")
+    realtime = _realtime(r)
     min_pool = r.integer("MONGODB_MIN_POOL_SIZE", 10)
     max_pool = r.integer("MONGODB_MAX_POOL_SIZE", 100, minimum=1)
     if min_pool > max_pool:
@@ -343,7 +380,7 @@ def load_settings(
 
     return Settings(
         env=app_env,
-        node_id=r.text("NODE_ID", "node-1") or "node-1",
+        node_id=_node_id(r),
         mongodb_uri=_mongodb_uri(r),
         mongodb_db=r.text("MONGODB_DB", "clubpengu") or "clubpengu",
         mongo_max_pool_size=max_pool,
@@ -354,7 +391,6 @@ def load_settings(
         mongo_socket_timeout_ms=r.integer("MONGODB_SOCKET_TIMEOUT_MS", 45000, minimum=1),
         jwt_secret=r.text("JWT_SECRET", "") or "",
         jwt_expiry_seconds=r.duration("JWT_EXPIRY", 7 * 86400.0),
-        redis_url=redis_url,
         data_dir=Path(r.text("CLUBPENGU_DATA_DIR", "./var/mongo") or "./var/mongo"),
         admin_wallets=_wallets(r, "ADMIN_WALLETS"),
         analyst_wallets=_wallets(r, "ANALYST_WALLETS"),
@@ -386,7 +422,8 @@ def load_settings(
         match_sweep_interval_seconds=r.duration("MATCH_SWEEP_INTERVAL", 30.0),
         match_abandon_after_seconds=r.duration("MATCH_ABANDON_AFTER", 300.0),
         match_cache_size=r.integer("MATCH_CACHE_SIZE", 10_000, minimum=0, maximum=10**7),
-        **_realtime(r),
+        **realtime,
+        **_redis(r, realtime["tick_rate"]),
     )
 
 

@@ -48,9 +48,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
     def format(self, record: logging.LogRecord) -> str:
         extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
-        line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        line = f"{record.levelname:<7} {self.node_id} {record.name}: {record.getMessage()}"
         if extra:
             line = f"{line} [{extra}]"
         if record.exc_info:
@@ -61,7 +65,7 @@ class TextFormatter(logging.Formatter):
 def configure_logging(level: str, node_id: str, *, json: bool | None = None) -> None:
     use_json = not sys.stderr.isatty() if json is None else json
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(node_id) if use_json else TextFormatter())
+    handler.setFormatter(JsonFormatter(node_id) if use_json else TextFormatter(node_id))
     handler.addFilter(_NoPeerAddresses())
     root = logging.getLogger()
     root.handlers[:] = [handler]

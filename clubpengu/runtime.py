@@ -22,7 +22,7 @@ from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PeriodicTask, SlowClientWatchdog
+from clubpengu.realtime.ticker import PhasedTick, SlowClientWatchdog
 from clubpengu.services.auth import AuthService
 from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.connection_log import ConnectionLogService
@@ -62,13 +62,13 @@ class Runtime:
     puffles: PuffleService
     matches: MatchService
     challenges: ChallengeService
-    # Deliver a frame to a wallet's live connections on this node.
+    # Deliver a frame to a wallet's live connection, on this node or on its owner's.
     push: Callable[[str, dict[str, Any]], None]
     relay: RoomRelay
     grace: ReconnectGrace
     connection_log: ConnectionLogService
     watchdog: SlowClientWatchdog
-    ticker: PeriodicTask | None = None  # None when tick_rate is 0: tests call tick_once
+    ticker: PhasedTick | None = None  # None when tick_rate is 0 (tests tick)
     gc_pacer: GcPacer | None = None  # with the ticker
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)

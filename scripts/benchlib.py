@@ -81,6 +81,56 @@ def serve(env: dict[str, str] | None = None) -> Iterator[Server]:
             log.close()
 
 
+@contextlib.contextmanager
+def serve_node(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
+    """Start `clubpengu serve` with `env` (which names its database, e.g. MONGODB_URI) on a
+    free port, its log in the data directory's parent; stop it after."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    full_env.update({"AUTH_RATE_PER_IP": "0", "LOG_LEVEL": "warning"} | env)
+    clubpengu = Path(sys.executable).with_name("clubpengu")
+    command = [str(clubpengu), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    log = open(data_dir.parent / f"serve-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=full_env)
+    try:
+        _wait_healthy(port, process)
+        yield Server(process, port, data_dir)
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A `redis-server` of its own on a free port, without persistence: (process, URL)."""
+    port = free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(directory)]  # fmt: skip
+    log = open(directory / "redis.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("redis-server did not start")
+            time.sleep(0.02)
+        yield process, f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
 def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

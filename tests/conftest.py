@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models
 from clubpengu.models import ALL_MODELS, User
+from tests.redis_server import RedisServer, running_redis
 from tests.support import RunningServer, run_server
 
 TEST_DB = "clubpengu_test"
@@ -34,6 +35,14 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield database.uri
     finally:
         database.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this test session, on a free port (never the system one). Tests
+    that stop or pause Redis start their own instead."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

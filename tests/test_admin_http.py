@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from clubpengu.models import Transaction, User
+from clubpengu.models import AuthSession, Transaction, User
+from tests.realtime.support import closed_with
 from tests.support import RunningServer, Wallet, enter, run_server
+
+
+def signed_session_id(token: str) -> ObjectId:
+    return ObjectId(jwt.decode(token, options={"verify_signature": False})["sid"])
 
 
 @dataclass
@@ -187,3 +194,24 @@ async def test_promos_are_created_by_admins_and_listed_for_staff(staff: Staff) -
     assert by_analyst.status_code == 403
     assert [p["code"] for p in listed.json()["promos"]] == ["SPRING"]
     assert duplicate.status_code == 409
+
+
+async def test_an_admin_revokes_a_player_s_sessions_and_closes_the_connection(
+    staff: Staff,
+) -> None:
+    target = Wallet()
+    client, signed, _ = await enter(staff.server.ws_url, target)
+    url = staff.server.url + f"/admin/users/{target.address}/revoke"
+
+    by_analyst = await staff.http.post(
+        url, json={"reason": "sharing"}, headers=staff.auth("analyst")
+    )
+    no_reason = await staff.http.post(url, json={}, headers=staff.auth("admin"))
+    done = await staff.http.post(url, json={"reason": "sharing"}, headers=staff.auth("admin"))
+    code = await closed_with(client)
+    session = await AuthSession.get(signed_session_id(signed["token"]))
+
+    assert (by_analyst.status_code, no_reason.status_code) == (403, 400)
+    assert done.json() == {"walletAddress": target.address, "revoked": 1}
+    assert code == 4003
+    assert session is not None and session.revoked_reason == f"admin:{staff.admin.address}: sharing"

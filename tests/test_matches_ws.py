@@ -257,7 +257,9 @@ async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningS
     assert await Challenge.count() == 1  # only the accepted one
 
 
-async def test_accepting_a_second_challenge_while_in_a_match_is_a_conflict(server: RunningServer) -> None:
+async def test_accepting_a_second_challenge_while_in_a_match_is_a_conflict(
+    server: RunningServer,
+) -> None:
     target, first, second = Wallet(), Wallet(), Wallet()
     ct, _, joined_t = await enter(server.ws_url, target, room="plaza")
     c1, _, _ = await enter(server.ws_url, first, room="plaza")

@@ -47,11 +47,13 @@ class ReconnectGrace:
         handle = asyncio.get_running_loop().call_later(delay, self._fire, wallet)
         self._parked[wallet] = (member, handle)
 
-    def take(self, wallet: str) -> Member | None:
-        """The wallet's parked member, no longer parked; None if there is none."""
-        entry = self._parked.pop(wallet, None)
-        if entry is None:
+    def take(self, wallet: str, connection_id: str | None = None) -> Member | None:
+        """The wallet's parked member, no longer parked; None if there is none (or if
+        `connection_id` is given and the member was parked from another connection)."""
+        entry = self._parked.get(wallet)
+        if entry is None or (connection_id and entry[0].connection.id != connection_id):
             return None
+        del self._parked[wallet]
         entry[1].cancel()
         return entry[0]
 

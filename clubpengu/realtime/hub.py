@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from clubpengu.realtime.relay import RoomRelay
 
 logger = logging.getLogger(__name__)
+_PLAYER_LEFT = '{"type":"player_left"'
 
 
 def _entry(player_id: str, x: float, y: float) -> str:
@@ -77,15 +81,23 @@ RoomHook = Callable[[Member, "Room"], None]
 
 class Room:
     """A live room instance (realtime/instances.py): its members on this node and the
-    movement since the last tick. `spec` is the catalogue room it is an instance of."""
+    movement since the last tick. `spec` is the catalogue room it is an instance of.
+
+    A tick has two steps (Hub.cut, Hub.send_batches): the cut takes the local movers into
+    `cut` (and the relay publishes them), the send builds the batch from `cut` and the
+    other nodes' movers received since the last send. On one node the two run back to back.
+    """
 
     def __init__(self, spec: RoomSpec, instance: str | None = None, phase: int = 0) -> None:
         self.spec = spec
         self.id = instance or spec.id
         self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
-        self.moved: dict[str, Member] = {}  # local movers since the last tick
-        self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, same
+        self.moved: dict[str, Member] = {}  # local movers since the last cut
+        self.cut = ""  # local movers taken by the cut, as batch entries, not sent yet
+        self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, since a send
+        # Where other nodes' players were last seen moving: slow clients' snapshots.
+        self.remote_seen: dict[str, tuple[float, float]] = {}
         self._snapshot: str | None = None
         self._head = f'{{"type":"moves","room":"{self.id}","moves":['  # ids: [a-z0-9_~]
 
@@ -103,24 +115,46 @@ class Room:
         """A `moves` frame with every local member's position, built at most once a tick;
         it replaces a batch a slow client has not received yet."""
         if self._snapshot is None:
-            entries = ",".join([_entry(m.player_id, m.x, m.y) for m in self.members.values()])
-            self._snapshot = f"{self._head}{entries}]}}"
+            entries = [_entry(m.player_id, m.x, m.y) for m in self.members.values()]
+            entries += [_entry(p, x, y) for p, (x, y) in self.remote_seen.items()]
+            self._snapshot = f"{self._head}{','.join(entries)}]}}"
         return self._snapshot
 
-    def take_batch(self) -> tuple[str, str] | None:
-        """The tick's `moves` text for members (latest position of each mover, local and
-        remote) and this node's own movers as JSON entries for the bus; None when nobody
-        moved."""
-        local, remote = self.moved, self.remote
-        if not local and not remote:
-            return None
-        self.moved, self.remote, self._snapshot = {}, {}, None
+    def forget_snapshot(self) -> None:
+        self._snapshot = None
+
+    def take_cut(self) -> str:
+        """Take the local movers since the last cut (latest position of each) as batch
+        entries: they go into the next send here and to the bus for the other nodes."""
+        local, self.moved = self.moved, {}
         mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
+        if mine:
+            self.cut = f"{self.cut},{mine}" if self.cut else mine
+        return mine
+
+    def take_batch(self) -> str | None:
+        """The `moves` text for members: the cut's local movers and the other nodes'
+        movers; None when nobody moved."""
+        mine, remote = self.cut, self.remote
+        if not mine and not remote:
+            return None
+        self.cut, self.remote, self._snapshot = "", {}, None
         entries = mine
         if remote:
             theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
             entries = f"{mine},{theirs}" if mine else theirs
-        return f"{self._head}{entries}]}}", mine
+        return f"{self._head}{entries}]}}"
+
+
+def room_phase(room_id: str, phases: int) -> int:
+    """The slice of the tick period in which a room's batches are sent. A function of the
+    room's id alone, so that every node sends (and, with several nodes, cuts) a room's
+    batch at the same moment."""
+    return zlib.crc32(room_id.encode()) % phases
+
+
+def _phases(phase: int | None, phases: int) -> range:
+    return range(phases) if phase is None else range(phase, phase + 1)
 
 
 class Hub:
@@ -143,10 +177,11 @@ class Hub:
         self.relay: RoomRelay | None = None
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
-        # Rooms are spread over `phases` slices of the tick period (see `tick_phase`);
-        # rooms with movement since their last batch, by phase.
+        # Rooms are spread over `phases` slices of the tick period (`room_phase`); per
+        # phase, the rooms with local movers since the last cut and those with movement
+        # to send.
+        self._moved: list[set[Room]] = [set() for _ in range(phases)]
         self._dirty: list[set[Room]] = [set() for _ in range(phases)]
-        self._phase_load = [0] * phases  # open rooms per phase
         self.entered_hooks: list[RoomHook] = []
         self.left_hooks: list[RoomHook] = []
 
@@ -266,10 +301,7 @@ class Hub:
     def _open(self, spec: RoomSpec, instance: str) -> Room:
         room = self.rooms.get(instance)
         if room is None:
-            load = self._phase_load
-            phase = load.index(min(load))
-            load[phase] += 1
-            room = self.rooms[instance] = Room(spec, instance, phase)
+            room = self.rooms[instance] = Room(spec, instance, room_phase(instance, self.phases))
             if self.relay is not None:
                 self.relay.watch(instance)
         return room
@@ -280,7 +312,7 @@ class Hub:
 
     def _close(self, room: Room) -> None:
         del self.rooms[room.id]
-        self._phase_load[room.phase] -= 1
+        self._moved[room.phase].discard(room)
         self._dirty[room.phase].discard(room)
         if self.relay is not None:
             self.relay.unwatch(room.id)
@@ -294,7 +326,7 @@ class Hub:
             room.spec, member.budget, (member.x, member.y), (x, y), self.clock()
         )
         room.moved[member.player_id] = member
-        self._dirty[room.phase].add(room)
+        self._moved[room.phase].add(room)
         return member.x, member.y
 
     async def chat(self, connection: Connection, text: str) -> None:
@@ -336,51 +368,66 @@ class Hub:
         return len(self._dirty)
 
     async def tick_once(self) -> int:
-        """Every phase at once: one `moves` batch to each room with movement since its
-        last batch; returns how many rooms got one."""
-        batches = 0
-        for phase in range(self.phases):
-            batches += await self.tick_phase(phase)
-        return batches
+        """Cut and send every phase at once (tests); returns how many rooms got a batch."""
+        await self.cut()
+        return self.send_batches()
 
     async def tick_phase(self, phase: int) -> int:
-        """Send one `moves` batch to each room of `phase` with movement since its last
-        batch; returns how many rooms got one. Only queues: a slow client cannot hold the
-        tick up.
+        """Cut and send the rooms of `phase` back to back (no lead: one node)."""
+        await self.cut(phase)
+        return self.send_batches(phase)
 
-        The tick loop calls the phases in turn, `phases` times per tick period, so each
-        room still gets at most one batch per tick, but the rooms' fan-outs are spread
-        over the period instead of all falling at its start: the burst of sends (and of
-        frames for the clients to read) is `phases` times smaller, and a move that
-        arrives during a fan-out waits for less of it."""
-        dirty = self._dirty[phase]
-        if not dirty:
-            return 0
-        self._dirty[phase] = set()
+    async def cut(self, phase: int | None = None) -> None:
+        """The first step of a tick: take the local movers of each room of `phase` (every
+        phase when None) for its next batch and publish them (one message per room) for
+        the other nodes' batches of the same tick."""
         published: list[tuple[str, str]] = []
-        batches = 0
-        for room in dirty:
-            batch = room.take_batch()
-            if batch is None:
-                continue
-            batches += 1
-            text, mine = batch
-            shared, snapshot = Shared(text), room.snapshot
-            for member in room.members.values():
-                member.connection.send_moves(shared, snapshot)
-            if mine:
-                published.append((room.id, mine))
+        for index in _phases(phase, self.phases):
+            moved, self._moved[index] = self._moved[index], set()
+            for room in moved:
+                mine = room.take_cut()
+                if mine:
+                    self._dirty[index].add(room)
+                    published.append((room.id, mine))
         if self.relay is not None:
             for room_id, mine in published:
                 await self.relay.publish_moves(room_id, mine)
+
+    def send_batches(self, phase: int | None = None) -> int:
+        """The second step: one `moves` batch to each room of `phase` (every phase when
+        None) with movement since its last send, local or remote; returns how many rooms
+        got one. Only queues: a slow client cannot hold the tick up.
+
+        The tick loop (realtime/ticker.py) runs the phases in turn, `phases` times per
+        tick period, so each room still gets at most one batch per tick, but the rooms'
+        fan-outs are spread over the period instead of all falling at its start: the
+        burst of sends (and of frames for the clients to read) is `phases` times smaller,
+        and a move that arrives during a fan-out waits for less of it."""
+        batches = 0
+        for index in _phases(phase, self.phases):
+            dirty, self._dirty[index] = self._dirty[index], set()
+            for room in dirty:
+                text = room.take_batch()
+                if text is None:
+                    continue
+                batches += 1
+                shared, snapshot = Shared(text), room.snapshot
+                for member in room.members.values():
+                    member.connection.send_moves(shared, snapshot)
         return batches
 
     # --- events from other nodes (through the relay) ---------------------------------------
 
     def deliver_remote(self, room_id: str, text: str) -> None:
         room = self.rooms.get(room_id)
-        if room is not None:
-            room.deliver(text)
+        if room is None:
+            return
+        room.deliver(text)
+        if text.startswith(_PLAYER_LEFT):  # the serialiser writes `type` first
+            player_id = orjson.loads(text)["playerId"]
+            room.remote_seen.pop(player_id, None)
+            room.remote.pop(player_id, None)
+            room.forget_snapshot()
 
     def merge_remote_moves(self, room_id: str, moves: list[dict[str, Any]]) -> None:
         """Other nodes' movers join this node's next batch for the room."""
@@ -388,5 +435,6 @@ class Hub:
         if room is None:
             return
         for entry in moves:
-            room.remote[entry["playerId"]] = (float(entry["x"]), float(entry["y"]))
+            position = (float(entry["x"]), float(entry["y"]))
+            room.remote[entry["playerId"]] = room.remote_seen[entry["playerId"]] = position
         self._dirty[room.phase].add(room)

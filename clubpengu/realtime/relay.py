@@ -11,6 +11,11 @@ Messages are `<JSON [node, kind]>\n<body>`: the body of a push is the frame exac
 serialised by the publisher, so no node re-serialises it. With the in-memory bus there is
 only this node and every message is dropped on receipt; a Redis bus changes nothing here.
 Delivery is at-most-once, like Redis pub/sub: positions self-heal on the next move.
+
+With many nodes the tick is split (Hub.cut, then Hub.send_batches TICK_LEAD later, on
+ticks aligned to the wall clock on every node): each node publishes its movers at the
+cut, so the other nodes have them before they send the same tick's batches, and a client
+gets one batch per tick holding its room's movers from every node.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.bus.names import room_channel
 
 if TYPE_CHECKING:
     from clubpengu.realtime.hub import Hub
@@ -30,10 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 PUSH = "push"
 MOVES = "moves"
-
-
-def room_channel(room_id: str) -> str:
-    return f"room:{room_id}"
 
 
 def encode(node_id: str, kind: str, body: bytes) -> bytes:

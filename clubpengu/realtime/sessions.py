@@ -1,10 +1,19 @@
-"""One live session per wallet (PROTOCOL.md §2, seed 000 §5.1), and session revocation.
+"""One live session per wallet across every node (PROTOCOL.md §2, seed 000 §5.1), session
+revocation, and pushes to a wallet wherever its live connection is.
 
-The newest connection of a wallet wins. A join publishes a `kick` event on the bus; every
-node (this one included, through the same path) closes its other connections of that
-wallet with `kicked` + 4001. A revoked session is published as `revoke`; whichever node
-holds a connection of that session closes it with 4003. Routing both through the bus is
-what lets a Redis bus carry them across nodes without changing the callers.
+- A `join` claims the wallet: its connection becomes the owner in the owner store
+  (realtime/owners.py: a dict on one node, a Redis key with many) and the previous owner
+  is kicked (`kicked` + 4001) — here directly, on another node through that node's inbox
+  channel (`node:<id>`). A kick that reaches a node where the player's connection has
+  already dropped ends the place kept for its reconnect (`displaced` hooks).
+- A revoked session is published on `session:revoke`; whichever node holds a connection
+  of that session closes it with 4003.
+- `push(wallet, frame)` delivers to the wallet's live connection on this node, or else
+  asks the owner store to route it to the owner's node (at most once, never twice).
+
+While Redis is unreachable a join falls back to this node's view (other local
+connections of the wallet are kicked) and, once Redis is back, every claim of this node
+is re-asserted: the newest claim of each wallet wins and the others are kicked.
 """
 
 from __future__ import annotations
@@ -12,41 +21,60 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from clubpengu.errors import CloseCode
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.bus.names import REVOKE_CHANNEL, node_channel
+from clubpengu.realtime.connection import Connection, dumps
+from clubpengu.realtime.owners import LocalOwners, Owner, OwnersUnavailable, SessionOwners
 
 logger = logging.getLogger(__name__)
 
-KICK_CHANNEL = "session:kick"
-REVOKE_CHANNEL = "session:revoke"
 KICKED_OTHER_SESSION = "KICKED_OTHER_SESSION"
+KICK, PUSH = "kick", "push"
+# Called with (wallet, connection id) when another node's join displaced a connection of
+# this node that is no longer live (its place is kept for a reconnect).
+Displaced = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Claim:
+    wallet: str
+    owner: Owner
+    expires_at: float  # time.time() when the token, and so the claim, ends
 
 
 class SessionRegistry:
-    """Local connections by wallet. Events this node publishes are applied locally at once
-    (so an older session is out of its room before the newer one is seated) and ignored
-    when the bus echoes them back; other nodes apply them on receipt."""
+    """Local connections by wallet, this node's claims, and the session events between
+    nodes. Revocations this node publishes are applied here at once and ignored when
+    the bus echoes them back; other nodes apply them on receipt."""
 
-    def __init__(self, bus: EventBus, node_id: str) -> None:
+    def __init__(self, bus: EventBus, node_id: str, owners: SessionOwners | None = None) -> None:
         self.bus = bus
         self.node_id = node_id
+        self.owners: SessionOwners = owners or LocalOwners()
+        self.boot = secrets.token_hex(4)
+        self.displaced_hooks: list[Displaced] = []
         self._by_wallet: defaultdict[str, set[Connection]] = defaultdict(set)
+        self._claims: dict[str, Claim] = {}  # by connection id: live or kept for a reconnect
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         ready = [asyncio.Event(), asyncio.Event()]
         self._tasks = [
-            asyncio.create_task(self._listen(KICK_CHANNEL, self._on_kick, ready[0])),
+            asyncio.create_task(self._listen(node_channel(self.node_id), self._on_inbox, ready[0])),
             asyncio.create_task(self._listen(REVOKE_CHANNEL, self._on_revoke, ready[1])),
         ]
         await asyncio.gather(*(event.wait() for event in ready))
+        self.owners.watch(self.reassert)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -55,15 +83,28 @@ class SessionRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def claim(self, connection: Connection) -> None:
-        """Register `connection` as its wallet's live session and kick every other one."""
-        assert connection.wallet is not None
-        self._by_wallet[connection.wallet].add(connection)
-        event = {"wallet": connection.wallet, "keep": connection.id, "node": self.node_id}
-        await self._on_kick(event)
-        await self.bus.publish(KICK_CHANNEL, orjson.dumps(event))
+    # --- claiming and releasing -----------------------------------------------------------
+
+    async def claim(self, connection: Connection, ttl: float) -> None:
+        """Make `connection` its wallet's live session (for at most `ttl` seconds, the
+        token's remaining life) and kick the previous one, wherever it is."""
+        wallet = connection.wallet
+        assert wallet is not None
+        owner = Owner(self.node_id, self.boot, connection.id, int(time.time() * 1000))
+        self._by_wallet[wallet].add(connection)
+        self._claims[connection.id] = Claim(wallet, owner, time.time() + ttl)
+        try:
+            previous = await self.owners.swap(wallet, owner, ttl)
+        except OwnersUnavailable:
+            logger.warning("session owners unreachable; kicking this node's others only")
+            await self._kick_local_others(connection)
+            return
+        if previous is not None and not previous.same_connection(owner):
+            await self._displace(wallet, previous)
 
     def release(self, connection: Connection) -> None:
+        """The connection has ended: it is no longer live here (its claim may stay while
+        its place is kept for a reconnect; `disown` ends it)."""
         if connection.wallet is None:
             return
         live = self._by_wallet.get(connection.wallet)
@@ -72,13 +113,78 @@ class SessionRegistry:
             if not live:
                 del self._by_wallet[connection.wallet]
 
+    def disown(self, connection_id: str) -> None:
+        """The connection's player has left for good: give up its claim."""
+        claim = self._claims.pop(connection_id, None)
+        if claim is not None:
+            self.owners.release(claim.wallet, claim.owner)
+
     def live(self, wallet: str) -> list[Connection]:
         return list(self._by_wallet.get(wallet, ()))
+
+    async def _displace(self, wallet: str, previous: Owner) -> None:
+        if previous.node == self.node_id and previous.boot == self.boot:
+            await self._kick_here(wallet, previous.connection)
+            return
+        event = {"t": KICK, "wallet": wallet, "owner": previous.encode()}
+        await self.bus.publish(node_channel(previous.node), orjson.dumps(event))
+
+    async def _kick_here(self, wallet: str, connection_id: str, *, remote: bool = False) -> None:
+        """Kick this node's connection `connection_id` of `wallet` (4001). A kick from
+        another node also ends the place kept for that connection's reconnect, if any."""
+        self._claims.pop(connection_id, None)
+        for connection in self.live(wallet):
+            if connection.id == connection_id:
+                await self._kick(connection)
+        if remote:
+            for hook in self.displaced_hooks:
+                await hook(wallet, connection_id)
+
+    async def _kick_local_others(self, keep: Connection) -> None:
+        assert keep.wallet is not None
+        for connection in self.live(keep.wallet):
+            if connection is not keep:
+                self._claims.pop(connection.id, None)
+                await self._kick(connection)
+
+    async def _kick(self, connection: Connection) -> None:
+        self.release(connection)
+        connection.send({"type": "kicked", "reason": KICKED_OTHER_SESSION})
+        await connection.close(CloseCode.CLOSE_4001_REPLACED, "replaced by a newer session")
+
+    async def reassert(self) -> None:
+        """After an outage of the shared store: claim again every wallet this node holds;
+        where a newer session took the wallet meanwhile, ours is kicked, and where ours is
+        the newer one, the older one is."""
+        now = time.time()
+        claims = [
+            (claim.wallet, claim.owner, claim.expires_at - now)
+            for claim in self._claims.values()
+            if claim.expires_at > now
+        ]
+        for result in await self.owners.reconcile(claims):
+            if not result.kept:
+                await self._kick_here(result.wallet, result.owner.connection, remote=True)
+            elif result.displaced and not result.displaced.same_connection(result.owner):
+                await self._displace(result.wallet, result.displaced)
+        logger.info("session owners re-asserted", extra={"claims": len(claims)})
+
+    # --- pushes and revocation ------------------------------------------------------------
+
+    def push(self, wallet: str, frame: dict[str, Any]) -> None:
+        """Deliver `frame` to the wallet's live connection: here, or on its owner's node."""
+        text = dumps(frame)
+        live = self._by_wallet.get(wallet)
+        if live:
+            for connection in live:
+                connection.send_text(text)
+        elif self.owners.remote:
+            self.owners.route(wallet, orjson.dumps({"t": PUSH, "wallet": wallet, "frame": text}))
 
     async def revoke(self, session_id: str, keep: str | None = None) -> None:
         """Close every connection of the session (but `keep`) with 4003, on every node."""
         event = {"sid": session_id, "keep": keep, "node": self.node_id}
-        await self._on_revoke(event)
+        await self._close_session(event)
         await self.bus.publish(REVOKE_CHANNEL, orjson.dumps(event))
 
     async def _listen(
@@ -91,20 +197,25 @@ class SessionRegistry:
             ready.set()
             async for raw in messages:
                 try:
-                    event = orjson.loads(raw)
-                    if event.get("node") != self.node_id:
-                        await handle(event)
+                    await handle(orjson.loads(raw))
                 except Exception:
                     logger.exception("session event failed", extra={"channel": channel})
 
-    async def _on_kick(self, event: dict[str, Any]) -> None:
-        for connection in self.live(event["wallet"]):
-            if connection.id != event["keep"]:
-                self.release(connection)
-                connection.send({"type": "kicked", "reason": KICKED_OTHER_SESSION})
-                await connection.close(CloseCode.CLOSE_4001_REPLACED, "replaced by a newer session")
+    async def _on_inbox(self, event: dict[str, Any]) -> None:
+        if event["t"] == PUSH:
+            for connection in self.live(event["wallet"]):
+                connection.send_text(event["frame"])
+        elif event["t"] == KICK:
+            owner = Owner.decode(event["owner"])
+            # A kick for an earlier run of this node has nothing left to kick.
+            if owner is not None and owner.boot == self.boot:
+                await self._kick_here(event["wallet"], owner.connection, remote=True)
 
     async def _on_revoke(self, event: dict[str, Any]) -> None:
+        if event.get("node") != self.node_id:  # this node's own were applied at once
+            await self._close_session(event)
+
+    async def _close_session(self, event: dict[str, Any]) -> None:
         for connections in list(self._by_wallet.values()):
             for connection in list(connections):
                 if connection.session_id == event["sid"] and connection.id != event["keep"]:

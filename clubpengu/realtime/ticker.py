@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -57,41 +58,85 @@ class _Phased(Protocol):
     @property
     def phases(self) -> int: ...
 
-    async def tick_phase(self, phase: int) -> int: ...
+    async def cut(self, phase: int | None = None) -> None: ...
+
+    def send_batches(self, phase: int | None = None) -> int: ...
 
 
 class PhasedTick:
-    """The movement tick, one period cut into `hub.phases` steps (Hub.tick_phase).
+    """The movement tick. Each tick period is cut into `hub.phases` steps on the wall
+    clock's multiples of `period / phases` (the same instants on every node, NTP keeping
+    them within a few ms), and step `j` sends the batches of the rooms of phase
+    `j % phases` (Hub.send_batches): every room gets one batch per period, and the rooms'
+    fan-outs are spread over it.
 
-    Run by a PeriodicTask every `period / phases` seconds. A step sends every phase that
-    has come due since the last step, in order: when the loop was held up, the late
-    phases are caught up rather than skipped, since a skipped phase would make its rooms
-    wait a whole extra period. `after_tick` runs once per whole period (the GC pacer)."""
+    Before a room's batch is sent, its local movers are cut (Hub.cut) and, with several
+    nodes, published for the other nodes' batches. With no `lead` (one node) the cut is
+    just before the send. With a lead (TICK_LEAD) the cut comes that much earlier,
+    rounded up to whole steps, so other nodes' movers have crossed Redis by the send and
+    make the same batch as this node's: step `j` sends phase `j` and cuts phase `j + L`.
+
+    A step that comes late catches up the steps it missed, in order (a skipped step would
+    make its rooms wait a whole extra period); at most one period's worth. `after_tick`
+    runs once per whole period (the GC pacer)."""
 
     def __init__(
         self,
         hub: _Phased,
         tick_rate: float,
+        lead: float = 0.0,
         after_tick: Callable[[], object] = lambda: None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.hub = hub
         self.interval = 1.0 / (tick_rate * hub.phases)
+        self.lead_steps = math.ceil(lead / self.interval - 1e-9) if lead > 0 else 0
         self.after_tick = after_tick
         self.clock = clock
-        self._start = clock()
-        self._done = -1  # the last step sent, counted from `_start`
+        self.overruns = 0
+        self._done: int | None = None  # the last step run
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="tick")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            due = (math.floor(self.clock() / self.interval) + 1) * self.interval
+            await asyncio.sleep(max(0.0, due - self.clock()))
+            try:
+                await self.step()
+            except Exception:
+                logger.exception("tick step failed")
 
     async def step(self) -> None:
+        """Run every step that has come due since the last one."""
         phases = self.hub.phases
-        due = int((self.clock() - self._start) / self.interval)
-        first = max(self._done + 1, due - phases + 1)
-        for seq in range(first, due + 1):
-            phase = seq % phases
-            await self.hub.tick_phase(phase)
-            if phase == phases - 1:
-                self.after_tick()
-        self._done = max(self._done, due)
+        now = math.floor(self.clock() / self.interval + 1e-9)
+        first = now if self._done is None else max(self._done + 1, now - phases + 1)
+        if now - first > 0:
+            self.overruns += now - first
+        for j in range(first, now + 1):
+            await self._one(j, phases)
+        self._done = max(self._done if self._done is not None else now, now)
+
+    async def _one(self, j: int, phases: int) -> None:
+        phase = j % phases
+        if self.lead_steps == 0:
+            await self.hub.cut(phase)
+            self.hub.send_batches(phase)
+        else:
+            self.hub.send_batches(phase)
+            await self.hub.cut((j + self.lead_steps) % phases)
+        if phase == phases - 1:
+            self.after_tick()
 
 
 class SlowClientWatchdog:

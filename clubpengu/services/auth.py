@@ -333,6 +333,18 @@ class AuthService:
         )
         return result.modified_count == 1
 
+    async def revoke_wallet(self, wallet: str, reason: str) -> list[str]:
+        """Revoke every live session of a wallet (staff); the ids of those revoked."""
+        collection = AuthSession.get_pymongo_collection()
+        live = {"walletAddress": wallet, "revokedAt": None, "expiresAt": {"$gt": self.clock()}}
+        ids = [doc["_id"] async for doc in collection.find(live, {"_id": 1})]
+        if ids:
+            await collection.update_many(
+                {"_id": {"$in": ids}, "revokedAt": None},
+                {"$set": {"revokedAt": self.clock(), "revokedReason": reason}},
+            )
+        return [str(session_id) for session_id in ids]
+
 
 def short(wallet: str) -> str:
     """A wallet shortened for logs: enough to correlate, not the whole address."""

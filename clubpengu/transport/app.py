@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
+from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
@@ -24,11 +25,12 @@ from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.instances import LocalDirectory
+from clubpengu.realtime.owners import LocalOwners, SessionOwners
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PeriodicTask, PhasedTick, SlowClientWatchdog
+from clubpengu.realtime.ticker import PhasedTick, SlowClientWatchdog
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
@@ -77,14 +79,22 @@ async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
     return {"type": "pong", "ts": int(time.time() * 1000)}
 
 
-def _push_to_wallet(sessions: SessionRegistry) -> Callable[[str, dict[str, Any]], None]:
-    """Deliver a push (a `coins` change) to the wallet's live connection on this node."""
+def _bus(settings: Settings) -> tuple[EventBus, SessionOwners]:
+    """The in-memory bus and owners for one node; Redis for many (REDIS_URL). redis-py is
+    imported only then."""
+    if settings.redis_url is None:
+        return MemoryBus(), LocalOwners()
+    from clubpengu.realtime.bus.redis import RedisBus
+    from clubpengu.realtime.bus.redis_owners import RedisOwners
 
-    def push(wallet: str, frame: dict[str, Any]) -> None:
-        for connection in sessions.live(wallet):
-            connection.send(frame)
-
-    return push
+    bus = RedisBus(
+        settings.redis_url,
+        timeout=settings.redis_timeout,
+        reconnect_min=settings.redis_reconnect_min,
+        reconnect_max=settings.redis_reconnect_max,
+        queue_limit=settings.redis_publish_queue,
+    )
+    return bus, RedisOwners(bus)
 
 
 def _register_handlers(runtime: Runtime) -> None:
@@ -150,11 +160,12 @@ async def start_runtime(
     catalog = load_catalog()
     owns_client = client is None
     client, embedded = await _connect(settings, client)
-    bus = MemoryBus()
+    bus, owners = _bus(settings)
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
-    sessions = SessionRegistry(bus, settings.node_id)
-    push = _push_to_wallet(sessions)
+    sessions = SessionRegistry(bus, settings.node_id, owners)
+    # Pushes (coins, challenges, matches) reach the wallet's live connection on any node.
+    push = sessions.push
     economy = EconomyService(
         client,
         settings.mongodb_db,
@@ -250,12 +261,15 @@ async def start_runtime(
 
 
 def _start_ticker(runtime: Runtime) -> None:
-    """The tick loop (spread over the hub's phases), with the full garbage collections
-    placed right after a whole tick."""
+    """The tick loop, spread over the hub's phases, with the full garbage collections
+    placed right after a whole tick. With many nodes each room's movers are cut
+    TICK_LEAD before its batch is sent (realtime/ticker.py PhasedTick), so every node's
+    movers make the same tick's batch."""
     pacer = runtime.gc_pacer = GcPacer()
+    settings = runtime.settings
+    lead = settings.tick_lead if settings.redis_url is not None else 0.0
     pacer.start()
-    tick = PhasedTick(runtime.hub, runtime.settings.tick_rate, pacer.after_tick)
-    runtime.ticker = PeriodicTask("tick", tick.interval, tick.step)
+    runtime.ticker = PhasedTick(runtime.hub, settings.tick_rate, lead, pacer.after_tick)
     runtime.ticker.start()
 
 

@@ -24,11 +24,19 @@ async def _database_status(runtime: Runtime) -> str:
     return "ok"
 
 
+async def _redis_status(runtime: Runtime) -> str:
+    """`disabled` with one node (no REDIS_URL); else whether other nodes can be reached.
+    Without Redis the node still serves its own players, but reports itself degraded."""
+    if runtime.settings.redis_url is None:
+        return "disabled"
+    return "ok" if await runtime.bus.healthy() else "error"
+
+
 async def health(request: Request) -> JSONResponse:
     """200 `healthy` when every dependency answers, else 503 `degraded`."""
     runtime: Runtime = request.app.state.runtime
     database = await _database_status(runtime)
-    redis = "disabled"  # no Redis bus yet on this node; see the many-nodes work
+    redis = await _redis_status(runtime)
     healthy = database == "ok" and redis in {"ok", "disabled"} and not runtime.shutting_down
     body = {
         "status": "healthy" if healthy else "degraded",

@@ -51,6 +51,10 @@ class CoinAdjustment(_Body):
     idempotency_key: str = Field(min_length=1, max_length=64)
 
 
+class Revocation(_Body):
+    reason: str = Field(min_length=3, max_length=200)
+
+
 class NewPromo(_Body):
     code: str
     coins: int = Field(default=0, strict=True)
@@ -121,6 +125,17 @@ async def get_user(request: Request, runtime: Runtime, session: SessionInfo) -> 
     return record
 
 
+async def revoke_sessions(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+    """End every session of a player: tokens stop working, and the live connection is
+    closed with 4003 on whichever node holds it."""
+    wallet = request.path_params["wallet"]
+    body = Revocation.model_validate(await json_body(request))
+    revoked = await runtime.auth.revoke_wallet(wallet, f"admin:{session.wallet}: {body.reason}")
+    for session_id in revoked:
+        await runtime.sessions.revoke(session_id)
+    return {"walletAddress": wallet, "revoked": len(revoked)}
+
+
 def _entry(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(doc["_id"]),
@@ -184,6 +199,7 @@ def routes() -> list[Route]:
     return [
         Route("/admin/coins", endpoint(WRITERS, adjust_coins), methods=["POST"]),
         Route("/admin/users/{wallet}", endpoint(READERS, get_user), methods=["GET"]),
+        Route("/admin/users/{wallet}/revoke", endpoint(WRITERS, revoke_sessions), methods=["POST"]),
         Route("/admin/transactions", endpoint(READERS, list_transactions), methods=["GET"]),
         Route("/admin/promos", endpoint(WRITERS, create_promo), methods=["POST"]),
         Route("/admin/promos", endpoint(READERS, list_promos), methods=["GET"]),

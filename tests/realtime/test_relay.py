@@ -121,3 +121,66 @@ async def test_a_single_node_delivers_each_event_once() -> None:
     for socket in (first, second):
         kinds = [f["type"] for f in socket.frames if f["type"] in {"moves", "emote"}]
         assert kinds == ["moves", "emote"]
+
+
+async def test_every_node_s_movers_of_a_tick_share_one_batch_on_each_node(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    here = await _seat(one, "pa")
+    there = await _seat(two, "pb")
+    for hub in (one, two):
+        mover = next(iter(hub.members.values()))
+        hub.move(mover.connection, mover.x + 3, mover.y)
+
+    await one.cut()  # each node publishes its movers at the cut …
+    await two.cut()
+    await asyncio.sleep(0.05)
+    sent = (one.send_batches(), two.send_batches())  # … and the others have them at the send
+    await asyncio.sleep(0.05)
+
+    assert sent == (1, 1)
+    for socket in (here, there):
+        batches = [f["moves"] for f in socket.frames if f["type"] == "moves"]
+        assert len(batches) == 1
+        assert sorted(m["playerId"] for m in batches[0]) == ["pa", "pb"]
+
+
+async def test_a_move_after_the_cut_goes_in_the_next_batch(nodes: tuple[Hub, Hub]) -> None:
+    one, _ = nodes
+    here = await _seat(one, "pa")
+    mover = next(iter(one.members.values()))
+    first, second = mover.x + 1, mover.x + 2
+
+    one.move(mover.connection, first, mover.y)
+    await one.cut()
+    one.move(mover.connection, second, mover.y)  # between the cut and the send
+    one.send_batches()
+    await one.tick_once()
+    await asyncio.sleep(0.05)
+
+    xs = [[m["x"] for m in f["moves"]] for f in here.frames if f["type"] == "moves"]
+    assert xs == [[first], [second]]
+
+
+async def test_a_slow_client_s_snapshot_has_the_other_nodes_players_until_they_leave(
+    nodes: tuple[Hub, Hub],
+) -> None:
+    one, two = nodes
+    await _seat(one, "pa")
+    await _seat(two, "pb")
+    mover = next(iter(two.members.values()))
+    two.move(mover.connection, mover.x + 4, mover.y)
+    await two.tick_once()
+    await asyncio.sleep(0.05)
+    room = one.rooms["plaza"]
+    one.send_batches()
+
+    with_remote = json.loads(room.snapshot())["moves"]
+    await two.leave(mover.connection)
+    await asyncio.sleep(0.05)
+    one.send_batches()
+    without = json.loads(room.snapshot())["moves"]
+
+    assert {"playerId": "pb", "x": mover.x, "y": mover.y} in with_remote
+    assert [m["playerId"] for m in without] == ["pa"]

@@ -18,6 +18,9 @@ class MemoryBus:
     async def disconnect(self) -> None:
         self._subscribers.clear()
 
+    async def healthy(self) -> bool:
+        return True
+
     async def publish(self, channel: str, message: bytes) -> None:
         for queue in self._subscribers.get(channel, ()):
             queue.put_nowait(message)

@@ -80,6 +80,7 @@ class WorldHandlers:
         self.hub = runtime.hub
         self.grace = runtime.grace
         self.grace.expire = self.expire
+        runtime.sessions.displaced_hooks.append(self.displaced)
 
     async def on_close(self, connection: Connection) -> None:
         """The socket has ended: leave at once, or park the player for the reconnect grace
@@ -91,12 +92,20 @@ class WorldHandlers:
                 handover = connection.attributes.get(HANDOVER, False)
                 self.grace.park(connection.wallet, member, HANDOVER_SECONDS if handover else None)
                 logger.info("parked", extra={"conn": connection.id, "handover": handover})
-                return
+                return  # the wallet's claim stays with the kept place
+        self.runtime.sessions.disown(connection.id)
         member = self.hub.member(connection)
         place = _place(member)
         await self.hub.leave(connection)
         if connection.wallet and connection.player_id:
             await self._record_leave(connection.wallet, connection.player_id, place, member)
+
+    async def displaced(self, wallet: str, connection_id: str) -> None:
+        """A join on another node took the wallet: the place kept here for a reconnect of
+        `connection_id` ends now (the others see `player_left`)."""
+        member = self.grace.take(wallet, connection_id)
+        if member is not None:
+            await self.expire(member)
 
     def _should_park(self, connection: Connection) -> bool:
         if connection.wallet is None or connection.player_id is None:
@@ -108,6 +117,7 @@ class WorldHandlers:
     async def expire(self, member: Member) -> None:
         """The grace is over (or the node stops): leave the room, record presence."""
         place = _place(member)
+        self.runtime.sessions.disown(member.connection.id)
         await self.hub.remove(member)
         if member.wallet is not None:
             await self._record_leave(member.wallet, member.player_id, place, member)
@@ -146,7 +156,10 @@ class WorldHandlers:
         for older in self.runtime.sessions.live(session.wallet):
             if older is not connection and self.hub.member(older) is not None:
                 older.attributes[HANDOVER] = True
-        await self.runtime.sessions.claim(connection)
+        ttl = (session.expires_at - self.runtime.auth.clock()).total_seconds()
+        await self.runtime.sessions.claim(connection, ttl)
+        if connection.closed:  # a newer join of the wallet won while this one claimed
+            raise Conflict("Replaced by a newer session of this wallet")
         parked = self.grace.take(session.wallet)
         if parked is not None and parked.room is not None:
             if message.room in (None, parked.room.id, parked.room.spec.id):
