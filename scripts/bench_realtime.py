@@ -47,7 +47,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ProcessSampler, Wallet, serve, summary_ms, write_json
+from benchlib import ProcessSampler, Wallet, idle_percent, serve, summary_ms, write_json
 from benchws import BenchSocket, connect
 
 ROOM_SIZE = 20
@@ -245,19 +245,6 @@ def aggregate(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "others_entries_expected": expected,
         "others_entries_seen": seen,
     }
-
-
-def idle_percent(seconds: float = 2.0) -> float:
-    """Share of all CPUs left idle over `seconds` (/proc/stat, Linux)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    total, idle = sample()
-    time.sleep(seconds)
-    total2, idle2 = sample()
-    return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
 
 
 def run_once(n: int, duration: float, workers: int, nice: int = 10) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from clubpengu.cli import main
 from clubpengu.models import AuditLog, Transaction, User
@@ -78,6 +79,48 @@ async def test_an_import_writes_users_ledger_and_audit_and_a_rerun_adds_nothing(
     assert (user.username, user.coins, user.unlocked_cosmetics) == ("Pengu5", 50, ["party_hat"])
     verify = await EconomyService(mongo_client, TEST_DB).verify_ledger()
     assert verify.ok
+
+
+class _SignInDuringTheImport(BulkImporter):
+    """Inserts a user for `wallet` right after the batch's existence check: a player who
+    signs in between the check and the batch's transaction."""
+
+    def __init__(self, wallet: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wallet = wallet
+
+    async def _existing(self, wallets: list[str]) -> set[str]:
+        found = await super()._existing(wallets)
+        if self.wallet in wallets and not await User.find_one(User.wallet_address == self.wallet):
+            await User(wallet_address=self.wallet, username="SignedIn").insert()
+        return found
+
+
+async def test_a_wallet_that_signs_in_during_the_import_is_skipped_not_fatal(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    wallets = _write_saves(tmp_path / "saves.jsonl", 40)
+    planner = MigrationPlanner.for_catalog(load_catalog(), max_coins=50_000, max_puffles=10)
+    economy = EconomyService(mongo_client, TEST_DB)
+    importer = _SignInDuringTheImport(wallets[15], economy, planner, batch_size=20)
+
+    report = await importer.run(tmp_path / "saves.jsonl")
+
+    assert (report.imported, report.skipped_existing, report.verified) == (39, 1, 39)
+    signed_in = await User.find_one(User.wallet_address == wallets[15])
+    assert signed_in is not None and (signed_in.username, signed_in.coins) == ("SignedIn", 0)
+    assert await User.count() == 40 and await AuditLog.count() == 39
+    assert await Transaction.find(Transaction.wallet_address == wallets[15]).count() == 0
+    assert (await economy.verify_ledger()).ok
+
+
+async def test_an_unreadable_file_fails_the_import_instead_of_hanging(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await asyncio.wait_for(_importer(mongo_client).run(tmp_path / "missing.jsonl"), 30)
+
+    assert await User.count() == 0
 
 
 async def test_the_cli_reports_as_text_and_json(
