@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,26 @@ async def test_an_import_killed_half_way_finishes_exactly_once_when_rerun(
     assert await Transaction.count() == len([n for n in range(3000) if n % 7])
     assert await AuditLog.count() == 3000
     assert (await EconomyService(mongo_client, TEST_DB).verify_ledger()).ok
+
+
+async def test_the_cli_draws_a_progress_bar_on_a_terminal(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    _write_saves(tmp_path / "saves.jsonl", 30)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("MONGODB_DB", TEST_DB)
+    argv = ["import-saves", str(tmp_path / "saves.jsonl"), "--batch-size", "10"]
+
+    code = await asyncio.to_thread(main, argv)
+
+    updates = terminal.getvalue().split("\r")[1:]
+    assert code == 0
+    assert len(updates) >= 3
+    assert updates[-1].startswith("[" + "#" * 30 + "] 100%  read 30  imported 30  skipped 0")
+    assert terminal.getvalue().endswith("\n")

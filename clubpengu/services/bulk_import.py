@@ -65,6 +65,7 @@ T = TypeVar("T")
 @dataclass
 class ImportReport:
     read: int = 0
+    bytes_read: int = 0
     imported: int = 0
     skipped_existing: int = 0
     invalid: int = 0
@@ -123,6 +124,7 @@ def read_saves(path: Path, planner: MigrationPlanner, report: ImportReport) -> I
     """Valid saves, one at a time; invalid lines are counted in `report`."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
+            report.bytes_read += len(raw)
             if not raw.strip():
                 continue
             report.read += 1
