@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
 from clubpengu.cli import main
 from clubpengu.models import AuditLog, Transaction, User
@@ -123,6 +124,26 @@ async def test_an_unreadable_file_fails_the_import_instead_of_hanging(
         await asyncio.wait_for(_importer(mongo_client).run(tmp_path / "missing.jsonl"), 30)
 
     assert await User.count() == 0
+
+
+async def test_a_database_failure_stops_the_import_with_its_error_and_whole_batches_only(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    _write_saves(tmp_path / "saves.jsonl", 100)
+    command = {"configureFailPoint": "failCommand", "mode": {"times": 1}}
+    data = {"failCommands": ["insert"], "errorCode": 2}  # BadValue: not retried
+
+    await mongo_client.admin.command({**command, "data": data})
+    try:
+        with pytest.raises(OperationFailure):
+            await asyncio.wait_for(
+                _importer(mongo_client, batch_size=10).run(tmp_path / "saves.jsonl"), 30
+            )
+    finally:
+        await mongo_client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+
+    assert await User.count() == 0 and await AuditLog.count() == 0
+    assert await Transaction.count() == 0
 
 
 async def test_the_cli_reports_as_text_and_json(
