@@ -8,6 +8,7 @@ import getpass
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.transaction_runner import RetryPolicy
+
+BAR_WIDTH = 30
 
 # A killed earlier run can leave its last batch's transaction open, holding those
 # documents until the database reaps it (MongoDB and SecantusDB: after 60 s idle), so a
@@ -34,20 +37,25 @@ def add_parser(commands: Any, wrap: Any) -> None:
     parser.add_argument("file", type=Path, help="JSON Lines file, one save per line")
     parser.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the report as JSON")
-    parser.add_argument("--batch-size", type=int, default=250, help="saves per transaction")
+    parser.add_argument("--batch-size", type=int, default=500, help="saves per transaction")
     parser.add_argument("--data-dir", help="embedded database directory")
     parser.set_defaults(func=wrap(import_command))
 
 
-def _progress_printer() -> Any:
+def _progress_printer(total_bytes: int) -> Callable[[ImportReport], None]:
+    """A progress bar on stderr when it is a terminal: the share of the file read so far
+    (the reader runs a batch or two ahead of the writer), the counts and the rate."""
     started = time.monotonic()
 
     def show(report: ImportReport) -> None:
         if not sys.stderr.isatty():
             return
-        rate = report.read / max(time.monotonic() - started, 1e-6)
+        share = min(report.bytes_read / total_bytes, 1.0) if total_bytes else 1.0
+        filled = round(share * BAR_WIDTH)
+        rate = report.imported / max(time.monotonic() - started, 1e-6)
         sys.stderr.write(
-            f"\rread {report.read}  imported {report.imported}  skipped {report.skipped_existing}"
+            f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  read {report.read}"
+            f"  imported {report.imported}  skipped {report.skipped_existing}"
             f"  invalid {report.invalid}  ({rate:,.0f} saves/s)"
         )
         sys.stderr.flush()
@@ -67,7 +75,9 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
             batch_size=args.batch_size,
             actor=f"import:{getpass.getuser()}",
         )
-        return await importer.run(args.file, dry_run=args.dry_run, progress=_progress_printer())
+        return await importer.run(
+            args.file, dry_run=args.dry_run, progress=_progress_printer(args.file.stat().st_size)
+        )
 
 
 def import_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from urllib.parse import quote_plus
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
@@ -235,6 +236,26 @@ def make_client(settings: Settings, uri: str) -> AsyncMongoClient[dict[str, Any]
     )
 
 
+# Indexes earlier versions created that no query uses any more (see the models'
+# docstrings); each one cost every insert. Beanie only creates indexes, so they are
+# dropped here, by name, on databases that still have them.
+OBSOLETE_INDEXES: tuple[tuple[str, str], ...] = (
+    ("users", "username_1"),
+    ("transactions", "walletAddress_1"),
+    ("transactions", "by_type"),
+)
+_NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
+
+
 async def init_models(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
-    """Bind every Beanie model to `db_name` and create their indexes."""
+    """Bind every Beanie model to `db_name`, create their indexes and drop obsolete ones."""
     await init_beanie(database=client[db_name], document_models=list(ALL_MODELS))
+    for collection, index in OBSOLETE_INDEXES:
+        try:
+            await client[db_name][collection].drop_index(index)
+        except OperationFailure as error:
+            # Already gone (or never made): nothing to do. Anything else is a real problem.
+            if error.code not in _NOTHING_TO_DROP:
+                raise
+        else:
+            logger.info("obsolete index dropped", extra={"collection": collection, "index": index})

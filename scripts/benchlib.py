@@ -154,7 +154,7 @@ class ProcessSampler:
         self.ticks = os.sysconf("SC_CLK_TCK")
         self.started: tuple[float, float] | None = None
 
-    def _cpu_seconds(self) -> float:
+    def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / self.ticks
 
@@ -165,12 +165,25 @@ class ProcessSampler:
         return 0.0
 
     def start(self) -> None:
-        self.started = (time.monotonic(), self._cpu_seconds())
+        self.started = (time.monotonic(), self.cpu_seconds())
 
     def cpu_percent(self) -> float:
         assert self.started is not None
         wall = time.monotonic() - self.started[0]
-        return 100 * (self._cpu_seconds() - self.started[1]) / wall if wall else 0.0
+        return 100 * (self.cpu_seconds() - self.started[1]) / wall if wall else 0.0
+
+
+def idle_percent(seconds: float = 2.0) -> float:
+    """Share of all CPUs left idle over `seconds` (/proc/stat, Linux)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total, idle = sample()
+    time.sleep(seconds)
+    total2, idle2 = sample()
+    return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
 
 
 def idle_percent(seconds: float = 2.0) -> float:

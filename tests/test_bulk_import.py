@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
 
 from clubpengu.cli import main
 from clubpengu.models import AuditLog, Transaction, User
@@ -80,6 +84,68 @@ async def test_an_import_writes_users_ledger_and_audit_and_a_rerun_adds_nothing(
     assert verify.ok
 
 
+class _SignInDuringTheImport(BulkImporter):
+    """Inserts a user for `wallet` right after the batch's existence check: a player who
+    signs in between the check and the batch's transaction."""
+
+    def __init__(self, wallet: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wallet = wallet
+
+    async def _existing(self, wallets: list[str]) -> set[str]:
+        found = await super()._existing(wallets)
+        if self.wallet in wallets and not await User.find_one(User.wallet_address == self.wallet):
+            await User(wallet_address=self.wallet, username="SignedIn").insert()
+        return found
+
+
+async def test_a_wallet_that_signs_in_during_the_import_is_skipped_not_fatal(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    wallets = _write_saves(tmp_path / "saves.jsonl", 40)
+    planner = MigrationPlanner.for_catalog(load_catalog(), max_coins=50_000, max_puffles=10)
+    economy = EconomyService(mongo_client, TEST_DB)
+    importer = _SignInDuringTheImport(wallets[15], economy, planner, batch_size=20)
+
+    report = await importer.run(tmp_path / "saves.jsonl")
+
+    assert (report.imported, report.skipped_existing, report.verified) == (39, 1, 39)
+    signed_in = await User.find_one(User.wallet_address == wallets[15])
+    assert signed_in is not None and (signed_in.username, signed_in.coins) == ("SignedIn", 0)
+    assert await User.count() == 40 and await AuditLog.count() == 39
+    assert await Transaction.find(Transaction.wallet_address == wallets[15]).count() == 0
+    assert (await economy.verify_ledger()).ok
+
+
+async def test_an_unreadable_file_fails_the_import_instead_of_hanging(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await asyncio.wait_for(_importer(mongo_client).run(tmp_path / "missing.jsonl"), 30)
+
+    assert await User.count() == 0
+
+
+async def test_a_database_failure_stops_the_import_with_its_error_and_whole_batches_only(
+    mongo_client: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    _write_saves(tmp_path / "saves.jsonl", 100)
+    command = {"configureFailPoint": "failCommand", "mode": {"times": 1}}
+    data = {"failCommands": ["insert"], "errorCode": 2}  # BadValue: not retried
+
+    await mongo_client.admin.command({**command, "data": data})
+    try:
+        with pytest.raises(OperationFailure):
+            await asyncio.wait_for(
+                _importer(mongo_client, batch_size=10).run(tmp_path / "saves.jsonl"), 30
+            )
+    finally:
+        await mongo_client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+
+    assert await User.count() == 0 and await AuditLog.count() == 0
+    assert await Transaction.count() == 0
+
+
 async def test_the_cli_reports_as_text_and_json(
     mongo_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -127,3 +193,26 @@ async def test_an_import_killed_half_way_finishes_exactly_once_when_rerun(
     assert await Transaction.count() == len([n for n in range(3000) if n % 7])
     assert await AuditLog.count() == 3000
     assert (await EconomyService(mongo_client, TEST_DB).verify_ledger()).ok
+
+
+async def test_the_cli_draws_a_progress_bar_on_a_terminal(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    _write_saves(tmp_path / "saves.jsonl", 30)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("MONGODB_DB", TEST_DB)
+    argv = ["import-saves", str(tmp_path / "saves.jsonl"), "--batch-size", "10"]
+
+    code = await asyncio.to_thread(main, argv)
+
+    updates = terminal.getvalue().split("\r")[1:]
+    assert code == 0
+    assert len(updates) >= 3
+    assert updates[-1].startswith("[" + "#" * 30 + "] 100%  read 30  imported 30  skipped 0")
+    assert terminal.getvalue().endswith("\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient, DeleteOne, InsertOne, MongoClient
 from pymongo.errors import OperationFailure
 
 from clubpengu.cli import main
@@ -112,6 +112,11 @@ WRITES: dict[str, Callable[[Any], object]] = {
     "createIndex": lambda c: c.create_index("x"),
     "dropIndex": lambda c: c.drop_index("walletAddress_1"),
     "aggregate $out": lambda c: list(c.aggregate([{"$out": "stolen"}])),
+    "aggregate $merge": lambda c: list(c.aggregate([{"$merge": {"into": "stolen"}}])),
+    "findAndModify": lambda c: c.find_one_and_update({}, {"$set": {"x": 4}}),
+    "bulkWrite": lambda c: c.bulk_write([InsertOne({"x": 5}), DeleteOne({})]),
+    "createCollection": lambda c: c.database.create_collection("stolen"),
+    "renameCollection": lambda c: c.rename("stolen"),
 }
 
 

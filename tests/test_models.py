@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from clubpengu.db import init_models
 from clubpengu.models import AuthSession, Challenge, Transaction, User
 from clubpengu.models.base import utcnow
 from tests.conftest import TEST_DB
@@ -79,3 +80,19 @@ async def test_a_session_round_trips() -> None:
     found = await AuthSession.get(session.id)
 
     assert found is not None and found.revoked_at is None
+
+
+async def test_init_drops_the_indexes_no_query_uses_any_more(
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    database = mongo_client[TEST_DB]
+    await database.users.create_index("username", name="username_1")
+    await database.transactions.create_index([("type", 1), ("createdAt", -1)], name="by_type")
+
+    await init_models(mongo_client, TEST_DB)
+    await init_models(mongo_client, TEST_DB)  # a second start finds nothing to drop
+
+    users = await database.users.index_information()
+    transactions = await database.transactions.index_information()
+    assert set(users) == {"_id_", "walletAddress_1", "presence", "by_created"}
+    assert set(transactions) == {"_id_", "idempotencyKey_1", "by_wallet", "by_created"}

@@ -21,11 +21,17 @@ class Transaction(Document):
     plain `$group` by `wallet_address`. `idempotency_key` is unique: applying the same key
     again finds this entry and changes nothing. `actor` names who caused the change
     (`system`, `player:<wallet>`, `admin:<wallet>`, `match:<id>`).
+
+    Indexes, each paid by every coin change: the unique key; `by_wallet` (a wallet's
+    entries, newest first; also serves lookups by wallet alone, so there is no separate
+    wallet index); `by_created` (the report's date range). The report's purchases walk
+    the same `by_created` range as its coin flow; a (type, createdAt) index would save
+    that one query a filter but cost every ledger write an index entry.
     """
 
     model_config = CAMEL
 
-    wallet_address: Annotated[str, Indexed()]
+    wallet_address: str
     amount: int
     balance_after: int = Field(ge=0)
     type: str
@@ -41,6 +47,5 @@ class Transaction(Document):
         name = "transactions"
         indexes = [
             IndexModel([("walletAddress", ASCENDING), ("createdAt", DESCENDING)], name="by_wallet"),
-            IndexModel([("type", ASCENDING), ("createdAt", DESCENDING)], name="by_type"),
             IndexModel([("createdAt", ASCENDING)], name="by_created"),
         ]

@@ -37,12 +37,16 @@ class User(Document):
     transaction. Presence (`is_connected`, `current_player_id`, `node_id`) says which node
     holds the player's live connection so a restarted node can reset what it left behind.
     `last_ip_hash` is a salted hash; the raw address is never stored.
+
+    Every index costs each insert (sign-ups, the bulk import of saves), so only queries
+    that exist get one: the wallet (unique), presence, and `createdAt` (the report's new
+    players). Nothing looks players up by `username`, so it has none.
     """
 
     model_config = CAMEL
 
     wallet_address: Annotated[str, Indexed(unique=True)]
-    username: Annotated[str, Indexed()]
+    username: str
     coins: int = Field(default=0, ge=0)
     customization: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CUSTOMIZATION))
     unlocked_cosmetics: list[str] = Field(default_factory=list)
