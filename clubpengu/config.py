@@ -112,6 +112,7 @@ class Settings:
     redis_reconnect_min: float = 0.1
     redis_reconnect_max: float = 5.0
     redis_publish_queue: int = 10_000
+    node_timeout: float = 15.0
     tick_lead: float = 0.02
 
     @property
@@ -320,6 +321,7 @@ def _redis(r: _Reader, tick_rate: float) -> dict[str, Any]:
             "REDIS_PUBLISH_QUEUE", 10_000, minimum=100, maximum=1_000_000
         ),
         "tick_lead": lead,
+        "node_timeout": r.duration("NODE_TIMEOUT", 15.0),
     }
 
 

@@ -123,6 +123,9 @@ class Room:
     def forget_snapshot(self) -> None:
         self._snapshot = None
 
+    def movers(self) -> list[tuple[str, float, float]]:
+        return [(m.player_id, m.x, m.y) for m in self.moved.values()]
+
     def take_cut(self) -> str:
         """Take the local movers since the last cut (latest position of each) as batch
         entries: they go into the next send here and to the bus for the other nodes."""
@@ -225,7 +228,7 @@ class Hub:
         exactly, else `prefer` or the fullest with a seat), leaving any other room, and
         tell the others; returns everyone's `<player>`. Raises RoomFull (or InvalidMessage
         for an instance that is not open), and then the member stays where it was."""
-        seat = await self.directory.reserve(spec, member.player_id, instance, prefer)
+        seat = await self.directory.reserve(spec, member.public(), instance, prefer)
         if member.room is not None and member.room.id == seat:
             return [other.public() for other in member.room.members.values()]
         try:
@@ -239,7 +242,12 @@ class Hub:
         joined = {"type": "player_joined", "player": member.public()}
         await self._push(room, dumps(joined), exclude=member.player_id)
         self._run(self.entered_hooks, member, room)
-        return [other.public() for other in room.members.values()]
+        players = [other.public() for other in room.members.values()]
+        if self.directory.shared:  # members seated by other nodes, where last seen
+            players += [
+                p for p in await self.directory.others(seat) if p["playerId"] not in room.members
+            ]
+        return players
 
     def attach(self, member: Member, connection: Connection, room: Room | None = None) -> None:
         """Bind `member` to `connection` (a join, or a reconnect taking a parked member
@@ -296,7 +304,24 @@ class Hub:
             "playerId": member.player_id,
             "customization": member.customization,
         }
+        self.directory.update(member.room.id, member.public())
         await self._push(member.room, dumps(push), exclude=member.player_id)
+
+    async def set_extra(
+        self, member: Member, key: str, value: Any, push: dict[str, Any] | None = None
+    ) -> None:
+        """Set (or, with None, remove) a field other services add to the member's
+        `<player>` (its walking puffle, its match) and tell the room with `push`, on every
+        node."""
+        if value is None:
+            member.extras.pop(key, None)
+        else:
+            member.extras[key] = value
+        if member.room is None:
+            return
+        self.directory.update(member.room.id, member.public())
+        if push is not None:
+            await self._push(member.room, dumps(push))
 
     def _open(self, spec: RoomSpec, instance: str) -> Room:
         room = self.rooms.get(instance)
@@ -385,6 +410,8 @@ class Hub:
         for index in _phases(phase, self.phases):
             moved, self._moved[index] = self._moved[index], set()
             for room in moved:
+                if self.directory.shared:  # the other nodes' listings of the room
+                    self.directory.moved(room.id, room.movers())
                 mine = room.take_cut()
                 if mine:
                     self._dirty[index].add(room)
@@ -422,12 +449,35 @@ class Hub:
         room = self.rooms.get(room_id)
         if room is None:
             return
-        room.deliver(text)
         if text.startswith(_PLAYER_LEFT):  # the serialiser writes `type` first
             player_id = orjson.loads(text)["playerId"]
+            if player_id in room.members:
+                return  # this node was reaped while cut off, but its player is still here
             room.remote_seen.pop(player_id, None)
             room.remote.pop(player_id, None)
             room.forget_snapshot()
+        room.deliver(text)
+
+    async def forget_players(self, seats: list[tuple[str, str]]) -> None:
+        """The players of a node gone silent (its seats were released in the directory):
+        each of their rooms hears `player_left`, here and on the other nodes."""
+        for instance, player_id in seats:
+            text = dumps({"type": "player_left", "playerId": player_id})
+            self.deliver_remote(instance, text)
+            if self.relay is not None:
+                await self.relay.publish_push(instance, text)
+
+    async def reannounce(self, seats: list[tuple[str, dict[str, Any]]]) -> None:
+        """This node was taken for dead and its players shown leaving: show them joining
+        again to the other nodes (this node's members never saw them leave)."""
+        if self.relay is None:
+            return
+        for instance, player in seats:
+            room = self.rooms.get(instance)
+            member = room.members.get(player["playerId"]) if room else None
+            if member is not None:
+                joined = {"type": "player_joined", "player": member.public()}
+                await self.relay.publish_push(instance, dumps(joined))
 
     def merge_remote_moves(self, room_id: str, moves: list[dict[str, Any]]) -> None:
         """Other nodes' movers join this node's next batch for the room."""

@@ -82,10 +82,23 @@ class RoomListing:
 class RoomDirectory(Protocol):
     """Which instances of each room are open and who holds their seats, for every node
     that shares the directory. Reservations are atomic: two joins never take the last
-    seat twice."""
+    seat twice. `player` is the member's `<player>` object (PROTOCOL.md §2), which a
+    directory shared by several nodes keeps so that every node can list the room.
+    `shared` is true for such a directory: only then are `others`, `update` and `moved`
+    worth calling."""
+
+    shared: bool
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
     async def reserve(
-        self, spec: RoomSpec, player_id: str, instance: str | None = None, prefer: str | None = None
+        self,
+        spec: RoomSpec,
+        player: dict[str, Any],
+        instance: str | None = None,
+        prefer: str | None = None,
     ) -> str:
         """Seat `player_id` and return the instance id. With `instance`: exactly that
         instance (RoomFull when it has no seat, InvalidMessage when it is not open). Else
@@ -99,6 +112,20 @@ class RoomDirectory(Protocol):
 
     async def listing(self) -> list[RoomListing]:
         """Every catalogue room with its open instances and their populations."""
+        ...
+
+    async def others(self, instance: str) -> list[dict[str, Any]]:
+        """The `<player>` of every member of `instance` seated by other nodes, at their
+        last known positions."""
+        ...
+
+    def update(self, instance: str, player: dict[str, Any]) -> None:
+        """A member's `<player>` changed (look, walking puffle, match): keep it for the
+        other nodes' listings. Never waits."""
+        ...
+
+    def moved(self, instance: str, movers: list[tuple[str, float, float]]) -> None:
+        """This node's movers of the tick, for the other nodes' listings. Never waits."""
         ...
 
 
@@ -118,6 +145,14 @@ class LocalDirectory:
     seconds (checked when the room's instances are next looked at); its suffix is then
     free again, and the next instance to open takes the smallest free one."""
 
+    shared = False
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
     def __init__(
         self,
         catalogue: RoomCatalogue,
@@ -130,8 +165,13 @@ class LocalDirectory:
         self._rooms: dict[str, dict[int, _Instance]] = {}
 
     async def reserve(
-        self, spec: RoomSpec, player_id: str, instance: str | None = None, prefer: str | None = None
+        self,
+        spec: RoomSpec,
+        player: dict[str, Any],
+        instance: str | None = None,
+        prefer: str | None = None,
     ) -> str:
+        player_id: str = player["playerId"]
         open_ = self._open_instances(spec.id)
         if instance is not None:
             chosen = self._find(spec.id, open_, instance)
@@ -154,6 +194,33 @@ class LocalDirectory:
             found.seats.discard(player_id)
             if not found.seats:
                 found.empty_since = self.clock()
+
+    def seat(self, instance: str, player_id: str) -> None:
+        """Record a seat another directory decided on (the Redis directory's local mirror),
+        opening the instance here if needed."""
+        parsed = parse_instance(instance)
+        if parsed is None:
+            return
+        instances = self._open_instances(parsed[0])
+        found = instances.get(parsed[1])
+        if found is None:
+            found = instances[parsed[1]] = _Instance(instance, parsed[1])
+        found.seats.add(player_id)
+        found.empty_since = None
+
+    def seated(self, instance: str) -> bool:
+        parsed = parse_instance(instance)
+        found = self._rooms.get(parsed[0], {}).get(parsed[1]) if parsed else None
+        return found is not None and bool(found.seats)
+
+    async def others(self, instance: str) -> list[dict[str, Any]]:
+        return []  # one node: every member is in the hub already
+
+    def update(self, instance: str, player: dict[str, Any]) -> None:
+        return None
+
+    def moved(self, instance: str, movers: list[tuple[str, float, float]]) -> None:
+        return None
 
     async def listing(self) -> list[RoomListing]:
         return [

@@ -24,7 +24,7 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
-from clubpengu.realtime.instances import LocalDirectory
+from clubpengu.realtime.instances import LocalDirectory, RoomDirectory
 from clubpengu.realtime.owners import LocalOwners, SessionOwners
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
@@ -95,6 +95,41 @@ def _bus(settings: Settings) -> tuple[EventBus, SessionOwners]:
         queue_limit=settings.redis_publish_queue,
     )
     return bus, RedisOwners(bus)
+
+
+def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> RoomDirectory:
+    """Seats and room members: in this process for one node, in Redis for many."""
+    if settings.redis_url is None:
+        return LocalDirectory(catalogue, settings.instance_close_grace)
+    from clubpengu.realtime.bus.redis import RedisBus
+    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+
+    assert isinstance(bus, RedisBus)
+    return RedisDirectory(
+        bus,
+        catalogue,
+        settings.node_id,
+        close_grace=settings.instance_close_grace,
+        node_timeout=settings.node_timeout,
+    )
+
+
+def _watch_directory(runtime: Runtime) -> None:
+    """What a shared directory reports: a silent node's players leave their rooms and are
+    marked disconnected; this node, taken for dead, shows its players again."""
+    directory = runtime.hub.directory
+    if not directory.shared:
+        return
+    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+
+    assert isinstance(directory, RedisDirectory)
+
+    async def reaped(node: str, seats: list[tuple[str, str]]) -> None:
+        await runtime.presence.reset_node(node)
+        await runtime.hub.forget_players(seats)
+
+    directory.on_reaped = reaped
+    directory.on_restored = runtime.hub.reannounce
 
 
 def _register_handlers(runtime: Runtime) -> None:
@@ -186,7 +221,7 @@ async def start_runtime(
     )
     hub = Hub(
         catalogue,
-        directory=LocalDirectory(catalogue, settings.instance_close_grace),
+        directory=_directory(settings, bus, catalogue),
         chat_filter=WordListFilter(settings.chat_filter_words),
         phases=settings.tick_phases,
     )
@@ -247,12 +282,14 @@ async def start_runtime(
         owns_client=owns_client,
     )
     hub.relay = runtime.relay
+    _watch_directory(runtime)
     _register_handlers(runtime)
     await runtime.sessions.start()
     events.start()
     runtime.stats.start()
     # Whatever this node left marked connected (it crashed, or was killed) is stale now.
     await runtime.presence.reset_node()
+    await hub.directory.start()
     matches.start()
     if settings.tick_rate > 0:
         _start_ticker(runtime)
@@ -286,6 +323,7 @@ async def stop_runtime(runtime: Runtime) -> None:
         runtime.gc_pacer.stop()
     await runtime.watchdog.task.stop()
     await runtime.relay.stop()
+    await runtime.hub.directory.stop()
     await runtime.connection_log.flush()
     await runtime.sessions.stop()
     await runtime.drain_tasks(within=BACKGROUND_STOP_SECONDS)

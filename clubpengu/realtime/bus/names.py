@@ -15,11 +15,17 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `session:<wallet>` | the owner of the wallet's live session (realtime/owners.py), as |
 | | `<node id> <boot> <connection id> <claimed at, ms>`; TTL: the token's remaining life |
 
-Reserved for room membership across nodes (next to these, not yet used): `room:<room id>`
-as a hash of the room's members (room ids may carry an instance suffix, `town~2`), and
-`node:<node id>` as a string with a TTL that each node refreshes every few seconds (a
-heartbeat). Keys and channels live in separate namespaces in Redis, so a key and a
-channel may share a name.
+| `rooms:<room>` | a room's open instances: suffix → since when empty (ms), 0 if occupied |
+| `room:<instance>` | an instance's seats: player id → `<node>\n<player JSON>` |
+| `pos:<instance>` | the members' last positions: player id → `x y` |
+| `seats:<node>` | the seats a node holds, as `<instance> <player id>` |
+| `nodes` | the nodes holding seats |
+| `node:<node>` | a node's heartbeat (TTL NODE_TIMEOUT, refreshed every third of it) |
+| `reaped:<node>` | set for an hour when a silent node's seats were released |
+
+The directory's Lua scripts spell these names too (a script may only build key names
+itself). Keys and channels live in separate namespaces in Redis, so a key and a channel
+may share a name (`room:town` is both).
 """
 
 from __future__ import annotations
@@ -37,3 +43,18 @@ def node_channel(node_id: str) -> str:
 
 def session_key(wallet: str) -> str:
     return f"session:{wallet}"
+
+
+NODES_KEY = "nodes"
+
+
+def node_key(node_id: str) -> str:
+    return f"node:{node_id}"
+
+
+def room_members_key(instance: str) -> str:
+    return f"room:{instance}"
+
+
+def positions_key(instance: str) -> str:
+    return f"pos:{instance}"

@@ -143,6 +143,10 @@ class RedisBus:
         self._outbox_empty.clear()
         self._outbox_ready.set()
 
+    async def drained(self) -> None:
+        """Wait until every queued command has been sent (or dropped); callers bound it."""
+        await self._outbox_empty.wait()
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         queue: asyncio.Queue[bytes] = asyncio.Queue()

@@ -46,12 +46,21 @@ class MatchHandlers:
         room = self.runtime.hub.room_of(connection)
         if member is None or room is None:
             raise NotInRoom()
-        target = room.members.get(message.target_player_id)
-        if target is None:
-            raise NotFound("That player is not in this room")
+        target = await self._target(room, message.target_player_id)
         return await self.challenges.send(
-            _player(member), _player(target), message.game, message.wager, room.id
+            _player(member), target, message.game, message.wager, room.id
         )
+
+    async def _target(self, room: Room, player_id: str) -> Player:
+        """A player in the challenger's room, on this node or (many nodes) another one."""
+        local = room.members.get(player_id)
+        if local is not None:
+            return _player(local)
+        if self.runtime.hub.directory.shared:
+            for other in await self.runtime.hub.directory.others(room.id):
+                if other["playerId"] == player_id and other.get("walletAddress"):
+                    return Player(other["walletAddress"], player_id, other["username"])
+        raise NotFound("That player is not in this room")
 
     async def accept(self, connection: Connection, message: ChallengeAnswer) -> dict[str, Any]:
         wallet = _wallet(connection)

@@ -58,7 +58,7 @@ class PuffleHandlers:
 
     async def walk(self, connection: Connection, message: PuffleWalk) -> dict[str, Any]:
         puffle = await self.service.walk(_wallet(connection), message.puffle_id)
-        self._show(connection, puffle)
+        await self._show(connection, puffle)
         if puffle is not None:
             self.runtime.stats.queue(_wallet(connection), "puffles.walks")
         return {"type": "puffle_walking", "puffle": self._view(puffle) if puffle else None}
@@ -66,16 +66,14 @@ class PuffleHandlers:
     async def release(self, connection: Connection, message: PuffleRelease) -> dict[str, Any]:
         puffle = await self.service.release(_wallet(connection), message.puffle_id)
         if puffle.walking:
-            self._show(connection, None)
+            await self._show(connection, None)
         return {"type": "puffle_released", "puffleId": str(puffle.id)}
 
-    def _show(self, connection: Connection, puffle: Puffle | None) -> None:
+    async def _show(self, connection: Connection, puffle: Puffle | None) -> None:
         """Put the walking puffle in the player's `<player>` and tell the room."""
         member = self.runtime.hub.member(connection)
-        room = self.runtime.hub.room_of(connection)
-        if member is None or room is None:
-            return
-        _announce(member, room, puffle)
+        if member is not None:
+            await self._announce(member, puffle)
 
     def entered(self, member: Member, room: Room) -> None:
         """A player came in: look up their walking puffle and show it to the room."""
@@ -87,16 +85,13 @@ class PuffleHandlers:
         assert member.wallet is not None
         puffle = await self.service.walking(member.wallet)
         if puffle is not None and not member.connection.closed:
-            _announce(member, room, puffle)
+            await self._announce(member, puffle)
 
-
-def _announce(member: Member, room: Room, puffle: Puffle | None) -> None:
-    view = walking_view(puffle)
-    if view is None:
-        member.extras.pop("puffle", None)
-    else:
-        member.extras["puffle"] = view
-    room.broadcast({"type": "puffle_walk", "playerId": member.player_id, "puffle": view})
+    async def _announce(self, member: Member, puffle: Puffle | None) -> None:
+        """The room (on every node) sees the puffle walk, now and in `<player>` later."""
+        view = walking_view(puffle)
+        push = {"type": "puffle_walk", "playerId": member.player_id, "puffle": view}
+        await self.runtime.hub.set_extra(member, "puffle", view, push)
 
 
 def register(router: Router, runtime: Runtime) -> None:

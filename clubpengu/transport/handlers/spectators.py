@@ -141,6 +141,8 @@ class Spectators:
                     member.extras["match"] = mark
                 else:
                     member.extras.pop("match", None)
+                if member.room is not None:  # the other nodes' listings of the room
+                    self.runtime.hub.directory.update(member.room.id, member.public())
 
 
 def register(router: Router, runtime: Runtime) -> None:
