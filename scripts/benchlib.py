@@ -186,19 +186,6 @@ def idle_percent(seconds: float = 2.0) -> float:
     return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
 
 
-def idle_percent(seconds: float = 2.0) -> float:
-    """Share of all CPUs left idle over `seconds` (/proc/stat, Linux)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    total, idle = sample()
-    time.sleep(seconds)
-    total2, idle2 = sample()
-    return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
-
-
 def summary_ms(samples: list[float]) -> dict[str, float]:
     """count, median, p95, p99, max of latencies given in seconds, in milliseconds."""
     if not samples:
