@@ -29,7 +29,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = ROOT / "docs" / "img"
+# Every run writes its screenshots to var/screenshots (ignored by git); with
+# UPDATE_SCREENSHOTS=1 it writes the README's pictures in docs/img instead, so that a plain
+# test run leaves the working tree clean.
+SCREENSHOTS = ROOT / (
+    "docs/img" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "var/screenshots"
+)
 TIMEOUT_MS = 15_000
 APT_TIMEOUT = 900
 JWT_SECRET = "browser-test-secret-" + "y" * 40
@@ -167,10 +172,12 @@ def _console(tab: Tab, message: ConsoleMessage) -> None:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """The README's pictures (docs/img/), rewritten by every run."""
+    """A picture of the page (see SCREENSHOTS); checked to be a PNG with something on it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     await page.screenshot(path=str(path))
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, path
     return path
 
 
