@@ -232,7 +232,7 @@ class PrometheusMetrics(Metrics):
     def __init__(self, node_id: str, games: Iterable[str] = ()) -> None:
         # No `_created` series beside every counter and histogram: they would double the
         # exposition, and Prometheus needs none (a process-wide switch of the library).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry = CollectorRegistry()
         self._readings = _Readings()
         registry.register(self._readings)
