@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Rate, Settings
-from clubpengu.metrics import MESSAGE_TYPES
+from clubpengu.metrics import MESSAGE_TYPES, frame_type
 from tests.realtime.test_slow_clients import _stuck_client
 from tests.redis_server import RedisServer
 from tests.support import Client, RunningServer, Wallet, connect, enter, run_server
@@ -199,6 +199,7 @@ async def test_a_scripted_session_moves_the_counters_by_what_happened(
     assert moved("clubpengu_messages_out_total", type="chat") == 2  # to both members
     assert moved("clubpengu_messages_out_total", type="moves") >= 2
     assert moved("clubpengu_messages_out_total", type="auth_success") == 2
+    assert moved("clubpengu_messages_out_total", type="unknown") == 0  # every frame typed
     assert moved("clubpengu_signins_total", result="ok") == 2
     assert moved("clubpengu_signins_total", result="invalid_signature") == 1
     assert moved("clubpengu_coins_total", type="admin_adjustment") == 200
@@ -304,3 +305,10 @@ async def test_redis_publications_and_state_are_measured(
     assert metrics.value("clubpengu_redis_up") == 1
     assert metrics.value("clubpengu_redis_reconnects_total") == 0
     assert metrics.value("clubpengu_redis_publish_duration_seconds_count") >= 1
+
+
+def test_a_frame_s_type_is_read_from_its_text_and_bounded() -> None:
+    assert frame_type('{"type":"chat","text":"hi"}') == "chat"
+    assert frame_type('{"type":"made_up","x":1}') == "unknown"
+    assert frame_type('{"rid":1,"type":"chat"}') == "unknown"
+    assert frame_type('{"type":"' + "a" * 100) == "unknown"
