@@ -94,7 +94,9 @@ class Room:
         self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
         self.moved: dict[str, Member] = {}  # local movers since the last cut
-        self.cut = ""  # local movers taken by the cut, as batch entries, not sent yet
+        # Local movers taken by the cut and not sent yet, as batch entries by player: when
+        # a late tick cuts twice before one send, the later position replaces the earlier.
+        self.cut: dict[str, str] = {}
         self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, since a send
         # Where other nodes' players were last seen moving: slow clients' snapshots.
         self.remote_seen: dict[str, tuple[float, float]] = {}
@@ -130,19 +132,18 @@ class Room:
         """Take the local movers since the last cut (latest position of each) as batch
         entries: they go into the next send here and to the bus for the other nodes."""
         local, self.moved = self.moved, {}
-        mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
-        if mine:
-            self.cut = f"{self.cut},{mine}" if self.cut else mine
-        return mine
+        entries = {m.player_id: _entry(m.player_id, m.x, m.y) for m in local.values()}
+        self.cut.update(entries)
+        return ",".join(entries.values())
 
     def take_batch(self) -> str | None:
         """The `moves` text for members: the cut's local movers and the other nodes'
         movers; None when nobody moved."""
-        mine, remote = self.cut, self.remote
-        if not mine and not remote:
+        cut, remote = self.cut, self.remote
+        if not cut and not remote:
             return None
-        self.cut, self.remote, self._snapshot = "", {}, None
-        entries = mine
+        self.cut, self.remote, self._snapshot = {}, {}, None
+        mine = entries = ",".join(cut.values())
         if remote:
             theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
             entries = f"{mine},{theirs}" if mine else theirs
