@@ -23,7 +23,13 @@ import orjson
 from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
-from clubpengu.realtime.instances import LocalDirectory, RoomDirectory, parse_instance
+from clubpengu.realtime.instances import (
+    LocalDirectory,
+    RoomDirectory,
+    instance_id,
+    names_instance,
+    parse_instance,
+)
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 
@@ -193,12 +199,14 @@ class Hub:
 
     def resolve(self, room_id: str | None) -> tuple[RoomSpec, str | None]:
         """The catalogue room a client asked for, and the exact instance if it named one
-        (`town~2`); a catalogue id (`town`) names no instance. Raises InvalidMessage."""
+        (`town~2`, or `town~1` for the first, answered as `town`); a catalogue id
+        (`town`) names no instance. Raises InvalidMessage."""
         parsed = parse_instance(room_id) if isinstance(room_id, str) else None
         spec = self.catalogue.get(parsed[0]) if parsed else None
         if parsed is None or spec is None:
             raise InvalidMessage("room: no such room")
-        return spec, (room_id if parsed[1] > 1 else None)
+        exact = isinstance(room_id, str) and names_instance(room_id)
+        return spec, (instance_id(spec.id, parsed[1]) if exact else None)
 
     def spec(self, room_id: str | None) -> RoomSpec:
         return self.resolve(room_id)[0]
