@@ -24,7 +24,13 @@ from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
-from clubpengu.realtime.instances import LocalDirectory, RoomDirectory, parse_instance
+from clubpengu.realtime.instances import (
+    LocalDirectory,
+    RoomDirectory,
+    instance_id,
+    names_instance,
+    parse_instance,
+)
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 
@@ -102,8 +108,9 @@ class Room:
         self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
         self.moved: dict[str, Member] = {}  # local movers since the last cut
-        self.cut = ""  # local movers taken by the cut, as batch entries, not sent yet
-        self.cut_count = 0  # how many entries `cut` holds
+        # Local movers taken by the cut and not sent yet, as batch entries by player: when
+        # a late tick cuts twice before one send, the later position replaces the earlier.
+        self.cut: dict[str, str] = {}
         self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, since a send
         # Where other nodes' players were last seen moving: slow clients' snapshots.
         self.remote_seen: dict[str, tuple[float, float]] = {}
@@ -141,21 +148,19 @@ class Room:
         """Take the local movers since the last cut (latest position of each) as batch
         entries: they go into the next send here and to the bus for the other nodes."""
         local, self.moved = self.moved, {}
-        mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
-        if mine:
-            self.cut = f"{self.cut},{mine}" if self.cut else mine
-            self.cut_count += len(local)
-        return mine
+        entries = {m.player_id: _entry(m.player_id, m.x, m.y) for m in local.values()}
+        self.cut.update(entries)
+        return ",".join(entries.values())
 
     def take_batch(self) -> str | None:
         """The `moves` text for members: the cut's local movers and the other nodes'
         movers; None when nobody moved."""
-        mine, remote = self.cut, self.remote
-        if not mine and not remote:
+        cut, remote = self.cut, self.remote
+        if not cut and not remote:
             return None
-        self.metrics.tick_batch(self.cut_count + len(remote))
-        self.cut, self.cut_count, self.remote, self._snapshot = "", 0, {}, None
-        entries = mine
+        self.metrics.tick_batch(len(cut) + len(remote))
+        self.cut, self.remote, self._snapshot = {}, {}, None
+        mine = entries = ",".join(cut.values())
         if remote:
             theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
             entries = f"{mine},{theirs}" if mine else theirs
@@ -207,12 +212,14 @@ class Hub:
 
     def resolve(self, room_id: str | None) -> tuple[RoomSpec, str | None]:
         """The catalogue room a client asked for, and the exact instance if it named one
-        (`town~2`); a catalogue id (`town`) names no instance. Raises InvalidMessage."""
+        (`town~2`, or `town~1` for the first, answered as `town`); a catalogue id
+        (`town`) names no instance. Raises InvalidMessage."""
         parsed = parse_instance(room_id) if isinstance(room_id, str) else None
         spec = self.catalogue.get(parsed[0]) if parsed else None
         if parsed is None or spec is None:
             raise InvalidMessage("room: no such room")
-        return spec, (room_id if parsed[1] > 1 else None)
+        exact = isinstance(room_id, str) and names_instance(room_id)
+        return spec, (instance_id(spec.id, parsed[1]) if exact else None)
 
     def spec(self, room_id: str | None) -> RoomSpec:
         return self.resolve(room_id)[0]

@@ -34,12 +34,19 @@ def instance_id(room: str, suffix: int) -> str:
 
 
 def parse_instance(text: str) -> tuple[str, int] | None:
-    """(`room`, suffix) of an instance id, or None if the text is not one. `town~1` is
-    not an id (the first instance is `town`)."""
+    """(`room`, suffix) of an instance id, or None if the text is not one. The first
+    instance is `town`; `town~1` names it too, for a client that must ask for exactly the
+    first instance (`town` alone asks for any instance of the room)."""
     match = _INSTANCE_ID.match(text)
-    if match is None or match[2] == "1":
+    if match is None:
         return None
     return match[1], int(match[2] or 1)
+
+
+def names_instance(text: str) -> bool:
+    """Whether a room a client asked for names one instance (`town~2`, `town~1`) rather
+    than the room (`town`)."""
+    return SEPARATOR in text
 
 
 def full_error(spec: RoomSpec, instance: str) -> RoomFull:

@@ -122,12 +122,33 @@ async def test_an_instance_that_is_not_open_is_an_invalid_message(
     async with world(settings, mongo_client) as server:
         client, _, _ = await enter(server.ws_url, Wallet(), room="plaza")
         not_open = await client.call({"type": "change_room", "room": "town~3"})
-        malformed = await client.call({"type": "change_room", "room": "town~1"})
+        malformed = await client.call({"type": "change_room", "room": "town~01"})
         await client.close()
 
     assert not_open["type"] == "error" and not_open["code"] == "invalid_message"
     assert "town~3 is not open" in not_open["message"]
     assert malformed["type"] == "error" and malformed["code"] == "invalid_message"
+
+
+async def test_the_first_instance_is_asked_for_exactly_by_its_suffix_one(
+    settings: Settings, mongo_client: Mongo, tmp_path: Path
+) -> None:
+    # `cove` from cove~2 is the room the player is in; `cove~1` is the first instance.
+    rooms = rooms_file(tmp_path, {"id": "lobby"}, {"id": "cove", "capacity": 1})
+    async with world(settings, mongo_client, rooms_file=rooms) as server:
+        first, _, _ = await enter(server.ws_url, Wallet(), room="cove")
+        second, _, in_second = await enter(server.ws_url, Wallet(), room="cove")
+        third, _, _ = await enter(server.ws_url, Wallet(), room="lobby")
+        full = await third.call({"type": "change_room", "room": "cove~1"})
+        await first.call({"type": "change_room", "room": "lobby"})
+        same_room = await second.call({"type": "change_room", "room": "cove"})
+        followed = await second.call({"type": "change_room", "room": "cove~1"})
+        await _close_all([first, second, third])
+
+    assert in_second["room"] == "cove~2"
+    assert full["type"] == "error" and full["code"] == "room_full"
+    assert same_room["type"] == "error" and same_room["code"] == "conflict"
+    assert followed["type"] == "joined" and followed["room"] == "cove"
 
 
 async def test_an_emptied_instance_closes_after_the_grace_and_its_suffix_is_reused(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import orjson
+
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member, room_phase
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
@@ -77,12 +79,15 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int | None]] = []
+        self.eight_sent = asyncio.Event()
 
     async def cut(self, phase: int | None = None) -> None:
         self.calls.append(("cut", phase))
 
     def send_batches(self, phase: int | None = None) -> int:
         self.calls.append(("send", phase))
+        if len(self.sent()) >= 8:
+            self.eight_sent.set()
         return 0
 
     def sent(self) -> list[int | None]:
@@ -138,9 +143,25 @@ async def test_the_running_loop_steps_on_its_own() -> None:
     tick = PhasedTick(hub, tick_rate=20)  # 12.5 ms steps
 
     tick.start()
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(10):  # 0.1 s on a quiet machine; a busy one may hold it up
+        await hub.eight_sent.wait()
     await tick.stop()
 
     sent = hub.sent()
-    assert len(sent) >= 8
     assert all((b - a) % 4 == 1 for a, b in itertools.pairwise(sent))
+
+
+async def test_two_cuts_before_one_send_put_each_mover_in_the_batch_once_at_the_latest() -> None:
+    # With a lead, a late loop catches up by cutting a room again before its send.
+    hub = Hub(_catalogue(1), phases=1)
+    mover = await _seat(hub, "r0")
+    hub.move(mover, 10, 10)
+    await hub.cut(0)
+    hub.move(mover, 12, 12)
+    await hub.cut(0)
+
+    batch = hub.rooms["r0"].take_batch()
+
+    assert batch is not None
+    moves = orjson.loads(batch)["moves"]
+    assert [(m["x"], m["y"]) for m in moves] == [(12, 12)]
