@@ -18,6 +18,7 @@ taking part in write conflicts.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,54 @@ TRANSACTIONS = Transaction.Settings.name
 
 Notify = Callable[[str, dict[str, Any]], None]
 ExtraWrites = Callable[[Session], Awaitable[None]]
+Change = tuple[LedgerEntry, LedgerResult]
+
+# Proof fields worth a place in the log line, under these names (never `admin`: a wallet).
+_LOGGED_PROOF = {"itemId": "item", "code": "code", "puffleId": "puffle", "color": "color",
+                 "matchId": "match"}  # fmt: skip
+_WALLET_LIKE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
+
+
+def log_economy(
+    changes: Sequence[Change],
+    *,
+    type: str | None = None,
+    wallet: str | None = None,
+    actor: str | None = None,
+    **fields: Any,
+) -> None:
+    """The one `economy` log line of an economy action, written once it has committed.
+
+    One change: `wallet`, `amount` (signed), `balance` after, `tx` (the entry's id). Several
+    (a transfer, a match's two escrows or refunds): `entries`, a list of the same. None (a
+    promo code or save that brought items only): `wallet` and `amount` 0. Always `type` (the
+    ledger type) and `actor`; wallets shortened; `conn` is added by the logging set-up when
+    the action came in over a WebSocket. `fields` add context (item, match, transfer ...).
+    """
+    first = changes[0][0] if changes else None
+    extra: dict[str, Any] = {"type": type or (first.type if first else None)}
+    if len(changes) == 1:
+        extra.update(_change_fields(*changes[0]))
+    elif changes:
+        extra["entries"] = [_change_fields(entry, result) for entry, result in changes]
+    else:
+        extra.update(wallet=short_wallet(wallet or ""), amount=0)
+    actor = actor or (first.actor if first else "system")
+    extra["actor"] = _WALLET_LIKE.sub(lambda m: short_wallet(m.group()), actor)
+    for key, name in _LOGGED_PROOF.items():
+        if first is not None and key in first.proof:
+            extra[name] = first.proof[key]
+    extra.update(fields)
+    logger.info("economy", extra=extra)
+
+
+def _change_fields(entry: LedgerEntry, result: LedgerResult) -> dict[str, Any]:
+    return {
+        "wallet": short_wallet(entry.wallet),
+        "amount": result.delta,
+        "balance": result.balance,
+        "tx": result.transaction_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -109,8 +158,10 @@ class EconomyService:
         reason: str | None = None,
         proof: Mapping[str, Any] | None = None,
         extra_writes: ExtraWrites | None = None,
+        log_fields: Mapping[str, Any] | None = None,
     ) -> LedgerResult:
-        """Change `wallet`'s balance by `amount` and record it, in one transaction.
+        """Change `wallet`'s balance by `amount` and record it, in one transaction; log the
+        `economy` line (`log_economy`, with `log_fields` added) once it has committed.
 
         Raises InvalidMessage (bad amount or text), NotFound (no such wallet),
         InsufficientFunds (balance would go negative; data: balance, needed), Conflict
@@ -118,7 +169,7 @@ class EconomyService:
         whatever `extra_writes` raises; in every case nothing changed.
         """
         entry = LedgerEntry(wallet, amount, type, idempotency_key, actor, reason, dict(proof or {}))
-        [result] = await self._commit_entries([entry], extra_writes)
+        [result] = await self._commit_entries([entry], extra_writes, log_fields or {})
         return result
 
     async def transfer(
@@ -152,7 +203,7 @@ class EconomyService:
             to_wallet, amount, type, f"{idempotency_key}:credit",
             counterparty=from_wallet, transfer_id=transfer_id, **common,
         )  # fmt: skip
-        out, into = await self._commit_entries([debit, credit], None)
+        out, into = await self._commit_entries([debit, credit], None, {"transfer": transfer_id})
         stored_id = transfer_id
         if out.replayed:
             stored = await self.transactions.find_one({"idempotencyKey": debit.idempotency_key})
@@ -230,7 +281,10 @@ class EconomyService:
         )
 
     async def _commit_entries(
-        self, entries: Sequence[LedgerEntry], extra_writes: ExtraWrites | None
+        self,
+        entries: Sequence[LedgerEntry],
+        extra_writes: ExtraWrites | None,
+        log_fields: Mapping[str, Any],
     ) -> list[LedgerResult]:
         """Write the entries in one transaction. No lookup of the keys first: replays are
         rare (a client retrying), and the unique index refuses them inside the transaction
@@ -259,6 +313,7 @@ class EconomyService:
             if replayed is not None:
                 return replayed
             raise
+        log_economy(list(zip(entries, results, strict=True)), **log_fields)
         for entry, result in zip(entries, results, strict=True):
             self._announce(entry, result)
         return results
@@ -296,16 +351,6 @@ class EconomyService:
         )
 
     def _announce(self, entry: LedgerEntry, result: LedgerResult) -> None:
-        logger.info(
-            "coins changed",
-            extra={
-                "wallet": short_wallet(entry.wallet),
-                "delta": result.delta,
-                "balance": result.balance,
-                "type": entry.type,
-                "actor": entry.actor,
-            },
-        )
         if self.notify is None:
             return
         try:
