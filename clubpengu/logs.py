@@ -27,6 +27,9 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {
 }  # fmt: skip
 
 
+_PAYLOAD_LOGGERS = ("pymongo", "uvicorn", "uvicorn.error", "websockets")
+
+
 class _NoPeerAddresses(logging.Filter):
     """uvicorn logs each WebSocket handshake with the client's address and port; raw IPs
     must not reach the logs, and our own connection lines say the same without them."""
@@ -115,6 +118,11 @@ def configure_logging(level: str, node_id: str, *, json: bool | None = None) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that log whole messages at debug: PyMongo its commands with their documents
+    # (sign-in texts, wallets), uvicorn's WebSocket protocol every frame and header (tokens,
+    # X-Forwarded-For). Never below info, whatever LOG_LEVEL says.
+    for name in _PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

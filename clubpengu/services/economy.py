@@ -18,7 +18,6 @@ taking part in write conflicts.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from clubpengu.services.ledger import (
     check_amount,
     coins_push,
     is_idempotency_clash,
+    short_actor,
     short_wallet,
 )
 from clubpengu.services.reconciliation import LedgerReport, Progress
@@ -64,7 +64,6 @@ Change = tuple[LedgerEntry, LedgerResult]
 # Proof fields worth a place in the log line, under these names (never `admin`: a wallet).
 _LOGGED_PROOF = {"itemId": "item", "code": "code", "puffleId": "puffle", "color": "color",
                  "matchId": "match"}  # fmt: skip
-_WALLET_LIKE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 
 
 def log_economy(
@@ -92,7 +91,7 @@ def log_economy(
     else:
         extra.update(wallet=short_wallet(wallet or ""), amount=0)
     actor = actor or (first.actor if first else "system")
-    extra["actor"] = _WALLET_LIKE.sub(lambda m: short_wallet(m.group()), actor)
+    extra["actor"] = short_actor(actor)
     for key, name in _LOGGED_PROOF.items():
         if first is not None and key in first.proof:
             extra[name] = first.proof[key]

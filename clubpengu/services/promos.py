@@ -29,7 +29,7 @@ from clubpengu.models import PromoCode, PromoRedemption
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import Catalog, CatalogItem
 from clubpengu.services.economy import USERS, EconomyService, log_economy
-from clubpengu.services.ledger import MAX_AMOUNT
+from clubpengu.services.ledger import MAX_AMOUNT, short_actor
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,9 @@ class PromoService:
             await self.promos.insert_one(doc)
         except DuplicateKeyError:
             raise Conflict("That promo code already exists", code=doc["code"]) from None
-        logger.info("promo code created", extra={"code": doc["code"], "actor": created_by})
+        logger.info(
+            "promo code created", extra={"code": doc["code"], "actor": short_actor(created_by)}
+        )
         return Promo.from_document(doc)
 
     async def list(self) -> builtins.list[Promo]:
