@@ -114,6 +114,11 @@ class Settings:
     redis_publish_queue: int = 10_000
     node_timeout: float = 15.0
     tick_lead: float = 0.02
+    # Operations (issue 10): GET /metrics and what feeds it. METRICS_ENABLED false serves
+    # no /metrics and records nothing; LEDGER_VERIFY_INTERVAL 0 turns the periodic ledger
+    # check off (the staff route still runs it on demand).
+    metrics_enabled: bool = True
+    ledger_verify_interval: float = 6 * 3600.0
 
     @property
     def production(self) -> bool:
@@ -424,6 +429,8 @@ def load_settings(
         match_sweep_interval_seconds=r.duration("MATCH_SWEEP_INTERVAL", 30.0),
         match_abandon_after_seconds=r.duration("MATCH_ABANDON_AFTER", 300.0),
         match_cache_size=r.integer("MATCH_CACHE_SIZE", 10_000, minimum=0, maximum=10**7),
+        metrics_enabled=r.flag("METRICS_ENABLED", True),
+        ledger_verify_interval=r.duration("LEDGER_VERIFY_INTERVAL", 6 * 3600.0, allow_zero=True),
         **realtime,
         **_redis(r, realtime["tick_rate"]),
     )

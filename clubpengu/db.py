@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from beanie import init_beanie
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import OperationFailure
 
 from clubpengu.config import Settings
@@ -223,10 +223,14 @@ def _terminate_pid(pid: int, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def make_client(settings: Settings, uri: str) -> AsyncMongoClient[dict[str, Any]]:
-    """The process's one client, with the seed's pool settings."""
+def make_client(
+    settings: Settings, uri: str, listeners: Sequence[monitoring.CommandListener] = ()
+) -> AsyncMongoClient[dict[str, Any]]:
+    """The process's one client, with the seed's pool settings; `listeners` see every
+    command (the metrics' latency histogram)."""
     return AsyncMongoClient(
         uri,
+        event_listeners=list(listeners),
         maxPoolSize=settings.mongo_max_pool_size,
         minPoolSize=settings.mongo_min_pool_size,
         serverSelectionTimeoutMS=settings.mongo_server_selection_timeout_ms,

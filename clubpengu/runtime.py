@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.logs import share_connection
+from clubpengu.metrics import Metrics
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
@@ -73,6 +74,7 @@ class Runtime:
     gc_pacer: GcPacer | None = None  # with the ticker
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)
+    metrics: Metrics = field(default_factory=Metrics)  # records nothing unless METRICS_ENABLED
     started_at: float = field(default_factory=time.monotonic)
     shutting_down: bool = False
     owns_client: bool = True

@@ -9,6 +9,8 @@ Queue policy (docs/protocol.md, "Slow clients"):
   a snapshot of the room (every member's latest position), queued at the back, so the
   client loses nothing it needs and the queue does not grow.
 - Every other frame (chat, coins, joins, replies) is kept, never dropped.
+- Frames sent to this connection alone are counted here (`metrics`); a frame many
+  connections get (`send_shared`, `send_moves`) is counted once by whoever fans it out.
 - A frame for an idle connection (nothing queued, nothing being written) is written at
   once, in the caller's task: the tick's fan-out then costs one call per member instead of
   one task wake-up. If the socket cannot take it right away, the writer finishes it.
@@ -34,6 +36,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
+
+from clubpengu.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -128,6 +132,7 @@ class Connection:
     ip: str
     node_id: str = "node-1"
     max_queue: int = 256
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
     id: str = field(default_factory=lambda: f"c{next(_ids)}")
     wallet: str | None = None
     session_id: str | None = None
@@ -190,6 +195,7 @@ class Connection:
         """Queue a serialised frame that must arrive (never dropped); never blocks."""
         if self.closed:
             return
+        self.metrics.message_out_text(text)
         if self._held is not None:
             self._held.append(text)
             return
@@ -210,6 +216,7 @@ class Connection:
         if self.closed:
             return
         if text is not None:
+            self.metrics.message_out_text(text)
             self._enqueue(text)
         for pushed in held or ():
             self._enqueue(pushed)
@@ -241,6 +248,7 @@ class Connection:
         else:
             self._queue.remove(waiting)  # O(queue), only ever for a client that is behind
             self.moves_superseded += 1
+            self.metrics.outgoing_dropped()
             text = snapshot()
         self._moves = _MovesSlot(text)
         self._enqueue(self._moves)
@@ -264,7 +272,8 @@ class Connection:
         if len(queue) >= self.max_queue:
             if self._full_since is None:
                 self._full_since = time.monotonic()
-            if len(queue) >= self.max_queue * HARD_LIMIT_FACTOR:
+            if len(queue) >= self.max_queue * HARD_LIMIT_FACTOR and self._closer is None:
+                self.metrics.slow_client_closed()
                 self.close_soon(WS_1008_POLICY_VIOLATION, "too slow: outgoing queue overflow")
         self._drained.clear()
         self._wakeup.set()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from clubpengu.errors import InvalidMessage, NotInRoom
+from clubpengu.metrics import Metrics
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
 from clubpengu.realtime.instances import LocalDirectory, RoomDirectory, parse_instance
@@ -88,13 +89,21 @@ class Room:
     other nodes' movers received since the last send. On one node the two run back to back.
     """
 
-    def __init__(self, spec: RoomSpec, instance: str | None = None, phase: int = 0) -> None:
+    def __init__(
+        self,
+        spec: RoomSpec,
+        instance: str | None = None,
+        phase: int = 0,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.spec = spec
+        self.metrics = metrics or Metrics()
         self.id = instance or spec.id
         self.phase = phase  # which slice of the tick period sends this room's batches
         self.members: dict[str, Member] = {}
         self.moved: dict[str, Member] = {}  # local movers since the last cut
         self.cut = ""  # local movers taken by the cut, as batch entries, not sent yet
+        self.cut_count = 0  # how many entries `cut` holds
         self.remote: dict[str, tuple[float, float]] = {}  # other nodes' movers, since a send
         # Where other nodes' players were last seen moving: slow clients' snapshots.
         self.remote_seen: dict[str, tuple[float, float]] = {}
@@ -107,9 +116,11 @@ class Room:
 
     def deliver(self, text: str, exclude: str | None = None) -> None:
         shared = Shared(text)
-        for player_id, member in self.members.items():
+        members = self.members
+        for player_id, member in members.items():
             if player_id != exclude:
                 member.connection.send_shared(shared)
+        self.metrics.message_out_text(text, len(members) - (exclude in members))
 
     def snapshot(self) -> str:
         """A `moves` frame with every local member's position, built at most once a tick;
@@ -133,6 +144,7 @@ class Room:
         mine = ",".join([_entry(m.player_id, m.x, m.y) for m in local.values()])
         if mine:
             self.cut = f"{self.cut},{mine}" if self.cut else mine
+            self.cut_count += len(local)
         return mine
 
     def take_batch(self) -> str | None:
@@ -141,7 +153,8 @@ class Room:
         mine, remote = self.cut, self.remote
         if not mine and not remote:
             return None
-        self.cut, self.remote, self._snapshot = "", {}, None
+        self.metrics.tick_batch(self.cut_count + len(remote))
+        self.cut, self.cut_count, self.remote, self._snapshot = "", 0, {}, None
         entries = mine
         if remote:
             theirs = ",".join([_entry(p, x, y) for p, (x, y) in remote.items()])
@@ -172,8 +185,10 @@ class Hub:
         chat_filter: ChatFilter | None = None,
         clock: Callable[[], float] = time.monotonic,
         phases: int = 1,
+        metrics: Metrics | None = None,
     ) -> None:
         self.catalogue = catalogue
+        self.metrics = metrics or Metrics()
         self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
         self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
         self.clock = clock
@@ -326,7 +341,8 @@ class Hub:
     def _open(self, spec: RoomSpec, instance: str) -> Room:
         room = self.rooms.get(instance)
         if room is None:
-            room = self.rooms[instance] = Room(spec, instance, room_phase(instance, self.phases))
+            phase = room_phase(instance, self.phases)
+            room = self.rooms[instance] = Room(spec, instance, phase, self.metrics)
             if self.relay is not None:
                 self.relay.watch(instance)
         return room
@@ -439,8 +455,10 @@ class Hub:
                     continue
                 batches += 1
                 shared, snapshot = Shared(text), room.snapshot
-                for member in room.members.values():
+                members = room.members
+                for member in members.values():
                     member.connection.send_moves(shared, snapshot)
+                self.metrics.message_out("moves", len(members))  # once per fan-out
         return batches
 
     # --- events from other nodes (through the relay) ---------------------------------------

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from clubpengu.metrics import Metrics
 from clubpengu.realtime.registry import ConnectionRegistry
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,10 @@ class PhasedTick:
         lead: float = 0.0,
         after_tick: Callable[[], object] = lambda: None,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.hub = hub
+        self.metrics = metrics or Metrics()
         self.interval = 1.0 / (tick_rate * hub.phases)
         self.lead_steps = math.ceil(lead / self.interval - 1e-9) if lead > 0 else 0
         self.after_tick = after_tick
@@ -129,12 +132,14 @@ class PhasedTick:
 
     async def _one(self, j: int, phases: int) -> None:
         phase = j % phases
+        started = time.perf_counter()
         if self.lead_steps == 0:
             await self.hub.cut(phase)
             self.hub.send_batches(phase)
         else:
             self.hub.send_batches(phase)
             await self.hub.cut((j + self.lead_steps) % phases)
+        self.metrics.tick_step(time.perf_counter() - started)
         if phase == phases - 1:
             self.after_tick()
 
@@ -148,8 +153,10 @@ class SlowClientWatchdog:
         connections: ConnectionRegistry,
         limit: float,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.connections = connections
+        self.metrics = metrics or Metrics()
         self.limit = limit
         self.clock = clock
         self.task = PeriodicTask("slow-client-watchdog", max(limit / 5, 0.05), self.sweep)
@@ -161,5 +168,6 @@ class SlowClientWatchdog:
                 "closing a slow client",
                 extra={"conn": connection.id, "queued": connection.queued},
             )
+            self.metrics.slow_client_closed()
             connection.close_soon(WS_1008_POLICY_VIOLATION, "too slow", flush=False)
         return len(slow)

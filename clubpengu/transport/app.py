@@ -17,6 +17,8 @@ from starlette.routing import Route, WebSocketRoute
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
+from clubpengu.games.catalog import GAMES
+from clubpengu.metrics import Metrics, make_metrics
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
@@ -60,6 +62,7 @@ from clubpengu.transport.handlers import world as world_handlers
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
@@ -160,8 +163,11 @@ def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
 
 
 async def _connect(
-    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None
+    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None, metrics: Metrics
 ) -> tuple[AsyncMongoClient[dict[str, Any]], EmbeddedDatabase | None]:
+    """Connect (starting the embedded database when no MONGODB_URI is set). The metrics'
+    command listener is registered on a client made here; a client passed in (tests share
+    one) has none, so its commands are not in the MongoDB histogram."""
     if client is not None:
         await init_models(client, settings.mongodb_db)
         return client, None
@@ -174,7 +180,8 @@ async def _connect(
         uri = embedded.start()
         if settings.db_auth:
             uri = embedded.uri_for(*app_login(settings))
-    client = make_client(settings, uri)
+    listener = metrics.command_listener()
+    client = make_client(settings, uri, [listener] if listener is not None else [])
     try:
         await init_models(client, settings.mongodb_db)
     except BaseException:
@@ -194,7 +201,8 @@ async def start_runtime(
     catalogue = RoomCatalogue.load(settings.rooms_file).with_capacity(settings.room_capacity)
     catalog = load_catalog()
     owns_client = client is None
-    client, embedded = await _connect(settings, client)
+    metrics = make_metrics(settings.metrics_enabled, settings.node_id, GAMES)
+    client, embedded = await _connect(settings, client, metrics)
     bus, owners = _bus(settings)
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
@@ -224,12 +232,15 @@ async def start_runtime(
         directory=_directory(settings, bus, catalogue),
         chat_filter=WordListFilter(settings.chat_filter_words),
         phases=settings.tick_phases,
+        metrics=metrics,
     )
     connections = ConnectionRegistry()
     runtime = Runtime(
         settings=settings,
         client=client,
-        router=Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings)),
+        router=Router(
+            settings.max_frame_bytes, LimitsConfig.from_settings(settings), metrics=metrics
+        ),
         bus=bus,
         sessions=sessions,
         hub=hub,
@@ -276,10 +287,11 @@ async def start_runtime(
         relay=RoomRelay(hub, bus, settings.node_id),
         grace=ReconnectGrace(settings.reconnect_grace),
         connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
-        watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds),
+        watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds, metrics=metrics),
         connections=connections,
         embedded=embedded,
         owns_client=owns_client,
+        metrics=metrics,
     )
     hub.relay = runtime.relay
     _watch_directory(runtime)
@@ -294,7 +306,18 @@ async def start_runtime(
     if settings.tick_rate > 0:
         _start_ticker(runtime)
     runtime.watchdog.task.start()
+    _watch(runtime)
     return runtime
+
+
+def _watch(runtime: Runtime) -> None:
+    """What /metrics reads from the node's parts when it is scraped."""
+    metrics, hub = runtime.metrics, runtime.hub
+
+    def overruns() -> float:
+        return runtime.ticker.overruns if runtime.ticker is not None else 0
+
+    metrics.watch_realtime(lambda: len(runtime.connections), lambda: len(hub.rooms), overruns)
 
 
 def _start_ticker(runtime: Runtime) -> None:
@@ -306,7 +329,9 @@ def _start_ticker(runtime: Runtime) -> None:
     settings = runtime.settings
     lead = settings.tick_lead if settings.redis_url is not None else 0.0
     pacer.start()
-    runtime.ticker = PhasedTick(runtime.hub, settings.tick_rate, lead, pacer.after_tick)
+    runtime.ticker = PhasedTick(
+        runtime.hub, settings.tick_rate, lead, pacer.after_tick, metrics=runtime.metrics
+    )
     runtime.ticker.start()
 
 
@@ -353,6 +378,7 @@ def build_app(
 
     routes = [
         Route("/health", health, methods=["GET"]),
+        *metrics_route(settings),
         Route("/auth/challenge", post_challenge, methods=["POST"]),
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),

@@ -22,6 +22,7 @@ from clubpengu.errors import (
     RateLimited,
     UnknownType,
 )
+from clubpengu.metrics import UNKNOWN, Metrics
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
@@ -76,8 +77,10 @@ class Router:
         max_frame_bytes: int,
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.max_frame_bytes = max_frame_bytes
+        self.metrics = metrics or Metrics()
         self.routes: dict[str, Route[Any]] = {}
         self.limits = limits
         self.clock = clock
@@ -129,6 +132,7 @@ class Router:
         limits = self._connection_limits(connection)
         if limits is None or limits.allow(kind):
             return
+        self.metrics.rate_limited()
         if limits.abusive and connection.close_after_reply is None:
             logger.warning("closing an abusive connection", extra={"conn": connection.id})
             connection.close_after_reply = (WS_1008_POLICY_VIOLATION, "rate limit exceeded")
@@ -149,6 +153,7 @@ class Router:
 
     def refuse_binary(self, connection: Connection) -> dict[str, Any]:
         """The reply to a binary frame (PROTOCOL.md: refused with invalid_message)."""
+        self.metrics.message_in(UNKNOWN)
         try:
             self.check_rate(connection, "")
         except RateLimited as error:
@@ -160,13 +165,19 @@ class Router:
     async def dispatch(self, connection: Connection, text: str) -> dict[str, Any] | None:
         """Handle one text frame and return the reply to send (None for no reply)."""
         rid = None
+        counted = False
         try:
             data, rid = self._parse_counted(connection, text)
             kind = data.get("type")
             if not isinstance(kind, str):
+                kind = None
+            route = self.routes.get(kind) if kind is not None else None
+            # Only a registered type is a label value; anything else is `unknown`.
+            self.metrics.message_in(kind if kind is not None and route is not None else UNKNOWN)
+            counted = True
+            if kind is None:
                 raise InvalidMessage("type must be a string")
             self.check_rate(connection, kind)
-            route = self.routes.get(kind)
             if route is None:
                 raise UnknownType(f"Unknown message type {kind[:40]!r}")
             if not route.public and not connection.authenticated:
@@ -177,6 +188,8 @@ class Router:
                 raise InvalidMessage(_first_problem(error)) from None
             reply = await route.handler(connection, message)
         except DomainError as error:
+            if not counted:  # too large, not JSON, not an object
+                self.metrics.message_in(UNKNOWN)
             return error_frame(error.code, error.message, rid)
         except Exception:
             logger.exception("handler failed", extra={"conn": connection.id})

@@ -61,6 +61,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         ip=client_ip(peer, websocket.headers.get("x-forwarded-for"), settings.trusted_proxies),
         node_id=settings.node_id,
         max_queue=settings.outgoing_queue_limit,
+        metrics=runtime.metrics,
     )
     bind_connection(connection.id)  # every line this task logs names the connection
     opened = time.monotonic()

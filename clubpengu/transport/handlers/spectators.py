@@ -122,8 +122,10 @@ class Spectators:
 
     def _tell_watchers(self, match_id: str, frame: dict[str, Any]) -> None:
         shared = Shared(dumps(frame))
-        for connection in list(self.watchers.get(match_id, {}).values()):
+        watchers = list(self.watchers.get(match_id, {}).values())
+        for connection in watchers:
             connection.send_shared(shared)
+        self.runtime.metrics.message_out(frame["type"], len(watchers))
 
     def _mark_players(self, match: Match, *, playing: bool) -> None:
         """`<player>.match` of both players on this node, for whoever enters later."""
