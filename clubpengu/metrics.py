@@ -25,6 +25,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -35,8 +36,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 UNKNOWN = "unknown"
 OTHER = "other"
 
-# Frame types of docs/protocol.md, both ways. A frame of any other type (a client's typo,
-# garbage) is counted as `unknown`, so a client cannot add label values.
+# Frame types of docs/protocol.md, both ways (a test checks that every handler's type is
+# here). A frame of any other type (a client's typo, garbage) is counted as `unknown`, so
+# a client cannot add label values.
 MESSAGE_TYPES = frozenset((
     "admin_adjustment", "auth_challenge", "auth_failure", "auth_request", "auth_success",
     "auth_verify", "catalog", "challenge", "challenge_accept", "challenge_cancel",
@@ -46,10 +48,10 @@ MESSAGE_TYPES = frozenset((
     "match_history", "match_move", "match_spectate", "match_start", "match_state",
     "match_unwatch", "match_unwatched", "match_watch", "match_watching", "migrate_data",
     "migrate_result", "move", "moves", "ok", "ping", "player_joined", "player_left",
-    "player_look", "pong", "promo_result", "puffle_adopt", "puffle_adopted", "puffle_cared",
-    "puffle_feed", "puffle_release", "puffle_released", "puffle_walk", "puffle_walking",
-    "puffles", "purchase", "purchase_result", "redeem_promo", "room_match", "rooms",
-    "set_customization", "stats",
+    "player_look", "pong", "promo_result", "puffle_adopt", "puffle_adopted", "puffle_bathe",
+    "puffle_cared", "puffle_feed", "puffle_play", "puffle_release", "puffle_released",
+    "puffle_rest", "puffle_walk", "puffle_walking", "puffles", "purchase", "purchase_result",
+    "redeem_promo", "room_match", "rooms", "set_customization", "stats",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.
@@ -228,6 +230,9 @@ class PrometheusMetrics(Metrics):
     enabled = True
 
     def __init__(self, node_id: str, games: Iterable[str] = ()) -> None:
+        # No `_created` series beside every counter and histogram: they would double the
+        # exposition, and Prometheus needs none (a process-wide switch of the library).
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry = CollectorRegistry()
         self._readings = _Readings()
         registry.register(self._readings)

@@ -24,7 +24,7 @@ from clubpengu.realtime.hub import Hub
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.realtime.ticker import PhasedTick, SlowClientWatchdog
+from clubpengu.realtime.ticker import PeriodicTask, PhasedTick, SlowClientWatchdog
 from clubpengu.services.auth import AuthService
 from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.connection_log import ConnectionLogService
@@ -71,6 +71,7 @@ class Runtime:
     connection_log: ConnectionLogService
     watchdog: SlowClientWatchdog
     ticker: PhasedTick | None = None  # None when tick_rate is 0 (tests tick)
+    monitors: list[PeriodicTask] = field(default_factory=list)  # health and ledger checks
     gc_pacer: GcPacer | None = None  # with the ticker
     embedded: EmbeddedDatabase | None = None
     connections: ConnectionRegistry = field(default_factory=ConnectionRegistry)

@@ -6,6 +6,8 @@
     .venv/bin/python scripts/bench_realtime.py --n 200 --duration 10
     .venv/bin/python scripts/bench_realtime.py --find-max     # step N up until p99 > 150 ms
     .venv/bin/python scripts/bench_realtime.py --town         # all ask for town, capacity 20
+    .venv/bin/python scripts/bench_realtime.py --env TICK_PHASES=1   # server settings
+    .venv/bin/python scripts/bench_realtime.py --compare-metrics  # METRICS_ENABLED on vs off
 
 Each client signs in with a real ed25519 signature and joins its room (the sign-in+join
 latency is reported), then sends `move` every 100 ms along its own path of unique
@@ -29,6 +31,13 @@ CPU is reported beside the server's and the database's. The clients do not negot
 per-message deflate (the server's default, WS_COMPRESSION=false). Other work on the
 machine skews every figure: the idle share of the CPUs just before the run is reported,
 with a warning under 85 %.
+
+`--compare-metrics` runs the same scenario `--runs` times each with METRICS_ENABLED=true
+and =false, alternating (on, off, on, off, ...) so that drift on a shared machine falls on
+both, and prints each run's p50/p99 and server CPU, their means and the on/off ratios
+(target: within 5 %). While metrics are on, /metrics is scraped every `--scrape-every`
+seconds (5 s, three times as often as Prometheus's usual 15 s), so the scrapes' cost is
+in the figures too; their time and size are reported.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ import os
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -271,14 +281,48 @@ def world(n: int, town: bool) -> Iterator[tuple[dict[str, str], list[tuple[int, 
         yield {"CLUBPENGU_ROOMS": str(path)}, [(i, f"bench_{i // ROOM_SIZE}") for i in range(n)]
 
 
+class Scraper:
+    """GET /metrics every `every` seconds (None: never) from the sampling loop."""
+
+    def __init__(self, port: int, every: float | None) -> None:
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.every = every
+        self.last = time.monotonic()
+        self.seconds: list[float] = []
+        self.size = 0
+        self.text = ""
+
+    def poll(self) -> None:
+        if self.every is None or time.monotonic() - self.last < self.every:
+            return
+        self.last = time.monotonic()
+        started = time.perf_counter()
+        with urllib.request.urlopen(self.url, timeout=10) as response:
+            body = response.read()
+        self.seconds.append(time.perf_counter() - started)
+        self.size, self.text = len(body), body.decode()
+
+    def figures(self) -> dict[str, Any]:
+        if not self.seconds:
+            return {}
+        return {"scrapes": len(self.seconds), "scrape_ms": summary_ms(self.seconds),
+                "scrape_bytes": self.size}  # fmt: skip
+
+
 def run_once(
-    n: int, duration: float, workers: int, nice: int = 10, town: bool = False
+    n: int,
+    duration: float,
+    workers: int,
+    nice: int = 10,
+    town: bool = False,
+    extra_env: dict[str, str] | None = None,
+    scrape_every: float | None = None,
 ) -> dict[str, Any]:
     idle_before = idle_percent()
     if idle_before < 85:
         print(f"warning: the machine was only {idle_before} % idle before this run")
     context = mp.get_context("fork")
-    with world(n, town) as (env, specs), serve(env) as server:
+    with world(n, town) as (env, specs), serve(env | (extra_env or {})) as server:
         start, ready, results = context.Event(), context.Queue(), context.Queue()
         args = {"duration": duration, "nice": nice}
         procs = [
@@ -301,9 +345,11 @@ def run_once(
             sampler.start()
         start.set()
         peak_rss = 0.0
+        scraper = Scraper(server.port, scrape_every)
         deadline = time.monotonic() + duration
         while time.monotonic() < deadline:
             peak_rss = max(peak_rss, samplers["server"].rss_mb())
+            scraper.poll()
             time.sleep(0.5)
         cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
         cpu["load_generator"] = round(sum(g.cpu_percent() for g in generators), 1)
@@ -322,8 +368,9 @@ def run_once(
         "idle_before_percent": idle_before,
         "cpu_percent": cpu,
         "rss_mb": rss | {"server_peak": round(max(peak_rss, rss["server"]), 1)},
+        "env": extra_env or {},
     }
-    return figures
+    return figures | scraper.figures()
 
 
 def report(f: dict[str, Any]) -> None:
@@ -347,6 +394,45 @@ def report(f: dict[str, Any]) -> None:
           f"database {rss['database']} MB")  # fmt: skip
 
 
+def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict[str, Any]:
+    """The same run with METRICS_ENABLED=true and =false, alternating, `args.runs` each."""
+    runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    for i in range(2 * args.runs):
+        mode = "on" if i % 2 == 0 else "off"
+        env = extra_env | {"METRICS_ENABLED": "true" if mode == "on" else "false"}
+        print(f"--- run {i + 1} of {2 * args.runs}: metrics {mode}")
+        scrape = args.scrape_every if mode == "on" else None
+        figures = run_once(args.n, args.duration, args.workers, town=args.town,
+                           extra_env=env, scrape_every=scrape)  # fmt: skip
+        report(figures)
+        if "scrapes" in figures:
+            sm = figures["scrape_ms"]
+            print(f"  /metrics       {figures['scrapes']} scrapes, p50 {sm['p50']} ms, "
+                  f"max {sm['max']} ms, {figures['scrape_bytes']} bytes")  # fmt: skip
+        runs[mode].append(figures)
+
+    def mean(mode: str, pick: Any) -> float:
+        return sum(pick(f) for f in runs[mode]) / len(runs[mode])
+
+    measures = {
+        "p50_ms": lambda f: f["move_to_moves"]["p50"],
+        "p99_ms": lambda f: f["move_to_moves"]["p99"],
+        "server_cpu_percent": lambda f: f["cpu_percent"]["server"],
+    }
+    summary = {}
+    print(f"=== metrics on vs off, {args.runs} runs each (mean; ratio on/off)")
+    for name, pick in measures.items():
+        on, off = mean("on", pick), mean("off", pick)
+        ratio = on / off if off else float("nan")
+        summary[name] = {"on": round(on, 2), "off": round(off, 2), "ratio": round(ratio, 3)}
+        each = {mode: ", ".join(str(pick(f)) for f in runs[mode]) for mode in runs}
+        print(f"  {name:20} on {on:8.2f} ({each['on']})  off {off:8.2f} ({each['off']})  "
+              f"ratio {ratio:.3f}")  # fmt: skip
+    idle = [f["idle_before_percent"] for mode in runs for f in runs[mode]]
+    print(f"  machine idle before each run: {idle} %")
+    return {"runs": runs, "summary": summary}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="clients")
@@ -358,16 +444,29 @@ def main() -> None:
         "--town", action="store_true",
         help="every client asks for `town` (ROOM_CAPACITY=20): the server opens the instances",
     )  # fmt: skip
+    parser.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                        help="a server setting for every run (repeatable)")  # fmt: skip
+    parser.add_argument("--compare-metrics", action="store_true",
+                        help="alternate METRICS_ENABLED=true and =false, --runs each")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=2, help="--compare-metrics: runs per mode")
+    parser.add_argument("--scrape-every", type=float, default=5.0,
+                        help="--compare-metrics: seconds between /metrics scrapes")  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if args.compare_metrics:
+        result = compare_metrics(args, extra_env)
+        write_json(args.json, result | {"args": vars(args) | {"json": str(args.json)}})
+        return
     if not args.find_max:
-        figures = run_once(args.n, args.duration, args.workers, town=args.town)
+        figures = run_once(args.n, args.duration, args.workers, town=args.town,
+                           extra_env=extra_env)  # fmt: skip
         report(figures)
         write_json(args.json, figures | {"args": vars(args) | {"json": str(args.json)}})
         return
     steps, n = [], args.n
     while True:
-        figures = run_once(n, args.duration, args.workers, town=args.town)
+        figures = run_once(n, args.duration, args.workers, town=args.town, extra_env=extra_env)
         report(figures)
         steps.append(figures)
         if figures["move_to_moves"]["p99"] > 150:

@@ -114,3 +114,10 @@ def test_the_health_check_fails_when_nothing_answers() -> None:
     )
 
     assert result.returncode == 1
+
+
+def test_the_load_balancer_does_not_serve_metrics_to_players() -> None:
+    lines = _haproxy()
+
+    assert "http-request deny deny_status 404 if { path,url_dec -m beg /metrics }" in lines
+    assert "8000" not in str(_compose()["services"]["app-1"].get("ports", ""))

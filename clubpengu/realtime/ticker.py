@@ -22,9 +22,16 @@ class PeriodicTask:
     the period does not stretch by the time each step takes; a step that overruns skips
     the ticks it missed instead of bunching them. A failing step is logged, not fatal."""
 
-    def __init__(self, name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        step: Callable[[], Awaitable[object]],
+        first: float | None = None,
+    ) -> None:
         self.name = name
         self.interval = interval
+        self.first = interval if first is None else first  # the delay before the first step
         self.step = step
         self._task: asyncio.Task[None] | None = None
         self.overruns = 0
@@ -41,7 +48,7 @@ class PeriodicTask:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        due = loop.time() + self.interval
+        due = loop.time() + self.first
         while True:
             await asyncio.sleep(max(0.0, due - loop.time()))
             try:

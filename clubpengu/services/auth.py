@@ -27,7 +27,8 @@ from bson.errors import InvalidId
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from clubpengu.errors import NotAuthenticated
+from clubpengu.errors import ErrorCode, NotAuthenticated
+from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.events import EventRecorder
@@ -124,10 +125,12 @@ class AuthService:
         config: AuthConfig,
         clock: Callable[[], datetime] = utcnow,
         events: EventRecorder | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.events = events
+        self.metrics = metrics or Metrics()
         # Client IPs are stored only as HMACs under a key derived from the JWT secret:
         # stable enough to spot repeat addresses, useless to anyone without the secret.
         self._ip_key = hmac.new(config.jwt_secret.encode(), b"ip-hash", hashlib.sha256).digest()
@@ -209,14 +212,20 @@ class AuthService:
         failure = self.check(challenge, wallet, signature)
         if failure is not None:
             logger.info("sign-in refused", extra={"reason": str(failure)})
+            self.metrics.sign_in(str(failure))
             if self.events is not None:
                 known = wallet if decode_wallet(wallet) is not None else None
                 self.events.record("sign_in_failed", known, code=str(failure))
             return failure
         assert isinstance(wallet, str)
-        user, is_new = await self._upsert_user(wallet, ip)
-        role = self._role(wallet)
-        session = await self._open_session(wallet, role, ip)
+        try:
+            user, is_new = await self._upsert_user(wallet, ip)
+            role = self._role(wallet)
+            session = await self._open_session(wallet, role, ip)
+        except Exception:
+            self.metrics.sign_in(str(ErrorCode.INTERNAL))  # the database failed
+            raise
+        self.metrics.sign_in("ok")
         logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
         if self.events is not None:
             self.events.record("sign_in", wallet, newUser=is_new)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from clubpengu.errors import Conflict, DomainError, InsufficientFunds, InvalidMessage, NotFound
+from clubpengu.metrics import Metrics
 from clubpengu.models import Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services import reconciliation
@@ -108,6 +110,11 @@ def _change_fields(entry: LedgerEntry, result: LedgerResult) -> dict[str, Any]:
     }
 
 
+# The ledger entries written by the current attempt of a transaction (`_run`), counted in
+# the metrics only once it has committed.
+_WRITTEN: ContextVar[list[LedgerEntry] | None] = ContextVar("ledger_written", default=None)
+
+
 @dataclass(frozen=True)
 class TransferResult:
     transfer_id: str
@@ -136,8 +143,10 @@ class EconomyService:
         notify: Notify | None = None,
         daily_bonus_coins: int = DEFAULT_DAILY_BONUS_COINS,
         retry: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         database = client[db_name]
+        self.metrics = metrics or Metrics()
         self.users = database[USERS]
         self.transactions = database[TRANSACTIONS]
         self.runner = TransactionRunner(client, retry)
@@ -249,9 +258,32 @@ class EconomyService:
         return int(user.get("coins", 0))
 
     async def run_transaction(self, callback: TransactionCallback[T]) -> T:
-        """Run `callback(session)` in a retried transaction (services/transaction_runner.py),
-        for changes that need no ledger entry but must be atomic."""
-        return await self.runner.run(callback)
+        """Run `callback(session)` in a retried transaction (services/transaction_runner.py):
+        changes that must be atomic, with or without ledger entries (`write_entry`)."""
+        try:
+            return await self._run(callback)
+        except DomainError as error:
+            self.metrics.economy_error(str(error.code))
+            raise
+
+    async def _run(self, callback: TransactionCallback[T]) -> T:
+        """`runner.run`, and then, once committed, the coins of the ledger entries written
+        by the attempt that committed go to the metrics (never a refused, aborted or
+        retried attempt's)."""
+        written: list[LedgerEntry] = []
+
+        async def attempt(session: Session) -> T:
+            written.clear()
+            token = _WRITTEN.set(written)
+            try:
+                return await callback(session)
+            finally:
+                _WRITTEN.reset(token)
+
+        result = await self.runner.run(attempt)
+        for entry in written:
+            self.metrics.coins(entry.type, entry.amount)
+        return result
 
     async def write_entry(self, session: Session, entry: LedgerEntry) -> LedgerResult:
         """The two ledger writes, inside the caller's transaction: the conditional balance
@@ -270,14 +302,19 @@ class EconomyService:
         assert user is not None
         balance = int(user["coins"])
         inserted = await self.transactions.insert_one(entry.document(balance, now), session=session)
+        written = _WRITTEN.get()
+        if written is not None:
+            written.append(entry)
         return LedgerResult(balance, entry.amount, str(inserted.inserted_id))
 
     async def verify_ledger(self, progress: Progress | None = None) -> LedgerReport:
         """Check every user: entries sum to the balance, balance ≥ 0 (and no entries for a
         wallet without a user). See services/reconciliation.py."""
-        return await reconciliation.verify_ledger(
+        report = await reconciliation.verify_ledger(
             self.users, self.transactions, self.runner, progress
         )
+        self.metrics.ledger_verified(len(report.mismatches))
+        return report
 
     async def _commit_entries(
         self,
@@ -296,7 +333,7 @@ class EconomyService:
             return results
 
         try:
-            results = await self.runner.run(writes)
+            results = await self._run(writes)
         except DuplicateKeyError as error:
             if not is_idempotency_clash(error):
                 raise
@@ -305,12 +342,13 @@ class EconomyService:
             if replayed is None:
                 raise
             return replayed
-        except DomainError:
+        except DomainError as error:
             # The same request may have committed between our check and our transaction
             # (it spent the coins, or unlocked the item); then its result is the answer.
             replayed = await self._replay(entries)
             if replayed is not None:
                 return replayed
+            self.metrics.economy_error(str(error.code))
             raise
         log_economy(list(zip(entries, results, strict=True)), **log_fields)
         for entry, result in zip(entries, results, strict=True):

@@ -43,6 +43,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
 from clubpengu.games import GameOver, Outcome, get_game
 from clubpengu.games.base import Game
+from clubpengu.metrics import Metrics
 from clubpengu.models import Match, MatchLogEntry, MatchPlayer, MatchStatus, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService, log_economy
@@ -120,8 +121,10 @@ class MatchService:
         timing: Timing | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         database = client[db_name]
+        self.metrics = metrics or Metrics()
         self.matches = database[Match.Settings.name]
         self.users = database[User.Settings.name]
         self.challenges = database["challenges"]
@@ -243,6 +246,7 @@ class MatchService:
         self.cache.put(match)
         self._arm(match)
         self._tell("start", match)
+        self.metrics.match_started(match.game)
         logger.info("match started", extra={"match": str(match.id), "game": game.id})
         return match
 
@@ -463,6 +467,7 @@ class MatchService:
     def _finished(self, match: Match, settlement: Settlement) -> None:
         self.cache.discard(str(match.id))
         self.cancel_timer(f"turn:{match.id}")
+        self.metrics.match_ended(match.game, settlement.reason)
         self._tell("end", match)
         for seat, wallet in enumerate(match.wallets):
             self.push(wallet, match_frame("match_end", match, seat))

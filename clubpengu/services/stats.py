@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError, WriteError
 
+from clubpengu.metrics import Metrics
 from clubpengu.models.user import User
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class StatsBatcher:
         max_paths: int = MAX_PATHS,
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         if flush_interval <= 0 or initial_backoff <= 0 or max_backoff < initial_backoff:
             raise ValueError("flush_interval and backoffs must be positive, max >= initial")
@@ -135,6 +137,8 @@ class StatsBatcher:
         self._max_paths = max_paths
         self._clock = clock
         self._sleep = sleep
+        self._metrics = metrics or Metrics()
+        self._metrics.watch_stats(lambda: self.pending_count)
 
         self._pending: Batch = {}
         self._unwritten: Batch = {}  # the flush's batch, minus what has been acknowledged
@@ -334,6 +338,7 @@ class StatsBatcher:
 
     def _count(self, report: FlushReport) -> None:
         self.dropped_counters += report.dropped
+        self._metrics.stats_flushed(report.seconds, report.ok)
         if report.ok:
             self.flushes += 1
             self._consecutive_failures = 0

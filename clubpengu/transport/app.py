@@ -66,6 +66,7 @@ from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
+from clubpengu.transport.monitors import start_monitors
 from clubpengu.transport.pages import routes as page_routes
 from clubpengu.transport.router import Router
 from clubpengu.transport.security import SecurityHeaders
@@ -82,7 +83,7 @@ async def _ping(connection: Connection, message: Ping) -> dict[str, object]:
     return {"type": "pong", "ts": int(time.time() * 1000)}
 
 
-def _bus(settings: Settings) -> tuple[EventBus, SessionOwners]:
+def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]:
     """The in-memory bus and owners for one node; Redis for many (REDIS_URL). redis-py is
     imported only then."""
     if settings.redis_url is None:
@@ -96,6 +97,7 @@ def _bus(settings: Settings) -> tuple[EventBus, SessionOwners]:
         reconnect_min=settings.redis_reconnect_min,
         reconnect_max=settings.redis_reconnect_max,
         queue_limit=settings.redis_publish_queue,
+        metrics=metrics,
     )
     return bus, RedisOwners(bus)
 
@@ -148,7 +150,7 @@ def _register_handlers(runtime: Runtime) -> None:
     room_handlers.register(runtime.router, runtime)
 
 
-def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
+def _auth_service(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthService:
     return AuthService(
         AuthConfig(
             domain=settings.auth_domain,
@@ -159,6 +161,7 @@ def _auth_service(settings: Settings, events: EventRecorder) -> AuthService:
             analyst_wallets=settings.analyst_wallets,
         ),
         events=events,
+        metrics=metrics,
     )
 
 
@@ -203,7 +206,7 @@ async def start_runtime(
     owns_client = client is None
     metrics = make_metrics(settings.metrics_enabled, settings.node_id, GAMES)
     client, embedded = await _connect(settings, client, metrics)
-    bus, owners = _bus(settings)
+    bus, owners = _bus(settings, metrics)
     await bus.connect()
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
     sessions = SessionRegistry(bus, settings.node_id, owners)
@@ -214,6 +217,7 @@ async def start_runtime(
         settings.mongodb_db,
         daily_bonus_coins=settings.daily_bonus_coins,
         notify=push,
+        metrics=metrics,
     )
     matches = MatchService(
         client,
@@ -226,6 +230,7 @@ async def start_runtime(
             abandon_after=settings.match_abandon_after_seconds,
             cache_size=settings.match_cache_size,
         ),
+        metrics=metrics,
     )
     hub = Hub(
         catalogue,
@@ -244,7 +249,7 @@ async def start_runtime(
         bus=bus,
         sessions=sessions,
         hub=hub,
-        auth=_auth_service(settings, events),
+        auth=_auth_service(settings, events, metrics),
         events=events,
         presence=PresenceService(settings.node_id),
         auth_ip_limiter=RateLimiter(settings.auth_rate_per_ip, SIGN_IN_WINDOW),
@@ -255,6 +260,7 @@ async def start_runtime(
             batching=settings.stats_batching,
             flush_interval=settings.stats_flush_interval_seconds,
             stop_timeout=STATS_STOP_SECONDS,
+            metrics=metrics,
         ),
         economy=economy,
         shop=ShopService(client, settings.mongodb_db, economy, catalog),
@@ -307,6 +313,7 @@ async def start_runtime(
         _start_ticker(runtime)
     runtime.watchdog.task.start()
     _watch(runtime)
+    runtime.monitors = start_monitors(runtime)
     return runtime
 
 
@@ -347,6 +354,8 @@ async def stop_runtime(runtime: Runtime) -> None:
     if runtime.gc_pacer is not None:
         runtime.gc_pacer.stop()
     await runtime.watchdog.task.stop()
+    for monitor in runtime.monitors:
+        await monitor.stop()
     await runtime.relay.stop()
     await runtime.hub.directory.stop()
     await runtime.connection_log.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pymongo
 from pymongo.errors import PyMongoError
@@ -32,12 +33,14 @@ async def _redis_status(runtime: Runtime) -> str:
     return "ok" if await runtime.bus.healthy() else "error"
 
 
-async def health(request: Request) -> JSONResponse:
-    """200 `healthy` when every dependency answers, else 503 `degraded`."""
-    runtime: Runtime = request.app.state.runtime
+async def check_health(runtime: Runtime) -> tuple[bool, dict[str, Any]]:
+    """Whether the node is healthy, and the /health body; the metrics' health gauges are
+    set from it (here for every /health request, and by the periodic check,
+    transport/monitors.py)."""
     database = await _database_status(runtime)
     redis = await _redis_status(runtime)
     healthy = database == "ok" and redis in {"ok", "disabled"} and not runtime.shutting_down
+    runtime.metrics.health(healthy, database == "ok")
     body = {
         "status": "healthy" if healthy else "degraded",
         "database": database,
@@ -46,4 +49,10 @@ async def health(request: Request) -> JSONResponse:
         "uptime": round(runtime.uptime, 3),
         "node": runtime.settings.node_id,
     }
+    return healthy, body
+
+
+async def health(request: Request) -> JSONResponse:
+    """200 `healthy` when every dependency answers, else 503 `degraded`."""
+    healthy, body = await check_health(request.app.state.runtime)
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -87,6 +87,7 @@ async def post_verify(request: Request) -> JSONResponse:
         return error.response()
     ip = request_ip(request, runtime)
     if not allow_attempt(runtime, None, ip):
+        runtime.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
         return _failure(AuthFailureCode.RATE_LIMITED)
     challenge = await runtime.auth.take_http_challenge(data.get("challengeId"))
     result = await runtime.auth.sign_in(

@@ -35,6 +35,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
 
+from clubpengu.metrics import Metrics
+
 logger = logging.getLogger(__name__)
 PIPELINE_BATCH = 1000  # commands per round trip at most
 DROP_LOG_SECONDS = 10.0  # at most one warning about dropped messages this often
@@ -65,6 +67,7 @@ class RedisBus:
         reconnect_min: float = 0.1,
         reconnect_max: float = 5.0,
         queue_limit: int = 10_000,
+        metrics: Metrics | None = None,
     ) -> None:
         self.timeout = timeout
         self.reconnect_min, self.reconnect_max = reconnect_min, reconnect_max
@@ -101,6 +104,9 @@ class RedisBus:
         self._last_heard = 0.0
         self._drops_unlogged = 0
         self._drop_logged_at = 0.0
+        # Publish round trips are timed here; up and reconnects are read when scraped.
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_redis(lambda: 1 if self.up else 0, lambda: self.reconnects)
 
     # --- the EventBus protocol ------------------------------------------------------------
 
@@ -332,6 +338,7 @@ class RedisBus:
             self._outbox_empty.set()
 
     async def _flush(self, batch: list[Command]) -> None:
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
                 pipe = self.client.pipeline(transaction=False)
@@ -341,6 +348,7 @@ class RedisBus:
         except Exception as error:
             self._drop(len(batch), type(error).__name__)
             return
+        self.metrics.redis_published(time.perf_counter() - started)
         self.published += len(batch)
         failed = [r for r in results if isinstance(r, ResponseError)]
         if failed:

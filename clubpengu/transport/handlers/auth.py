@@ -54,6 +54,7 @@ def register(router: Router, runtime: Runtime) -> None:
         if connection.player_id is not None:
             raise Conflict("Already in the world on this connection")
         if not allow_attempt(runtime, connection.id, connection.ip):
+            runtime.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
             return failure(AuthFailureCode.RATE_LIMITED)
         challenge: Challenge | None = connection.attributes.pop(CHALLENGE, None)
         result = await auth.sign_in(
