@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Rate, Settings
-from clubpengu.metrics import MESSAGE_TYPES, frame_type
+from clubpengu.metrics import MESSAGE_TYPES, Metrics, PrometheusMetrics, frame_type
 from tests.realtime.test_slow_clients import _stuck_client
 from tests.redis_server import RedisServer
 from tests.support import Client, RunningServer, Wallet, connect, enter, run_server
@@ -312,3 +312,9 @@ def test_a_frame_s_type_is_read_from_its_text_and_bounded() -> None:
     assert frame_type('{"type":"made_up","x":1}') == "unknown"
     assert frame_type('{"rid":1,"type":"chat"}') == "unknown"
     assert frame_type('{"type":"' + "a" * 100) == "unknown"
+
+
+def test_the_prometheus_recorder_overrides_every_recording_method() -> None:
+    names = [n for n in vars(Metrics) if not n.startswith("_") and callable(vars(Metrics)[n])]
+
+    assert names and all(vars(PrometheusMetrics).get(n) is not None for n in names)

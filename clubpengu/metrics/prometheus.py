@@ -1,22 +1,16 @@
-"""What the node measures, for Prometheus (`GET /metrics`, issue 10).
+"""The recorder that records: Prometheus metrics on a registry of its own (one per app,
+never prometheus_client's global one, so several apps in one process, as in the tests, do
+not collide). Names and meanings: README, Operations, Metrics.
 
-`Metrics` is the recorder the rest of the server calls (`metrics.message_in("move")`); its
-methods do nothing, so code built without metrics (tests, the CLI, METRICS_ENABLED=false)
-pays one empty method call. `PrometheusMetrics` records into a `CollectorRegistry` of its
-own (one per app, never the process-global default, so several apps in one process, as
-in the tests, do not collide). Values the server already keeps (connections, rooms,
-tick overruns, pending stats counters, Redis state) are read when /metrics is scraped,
-through callbacks (`watch_*`), so they cost nothing between scrapes.
-
-Every label value comes from a closed set: message types from the protocol (anything
-else is `unknown`), error codes, ledger transaction types, game ids, MongoDB command
-names (others are `other`) and the node id. No wallet, IP, token or room id is a label.
+Values the server already keeps (connections, rooms, tick overruns, pending stats
+counters, Redis state) are read through callbacks when /metrics is scraped (`watch_*`),
+so they cost nothing between scrapes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,40 +26,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from pymongo import monitoring
 
+from clubpengu.metrics.recorder import (
+    FORFEIT_REASONS,
+    MESSAGE_TYPES,
+    MONGODB_COMMANDS,
+    OTHER,
+    UNKNOWN,
+    Metrics,
+    Reading,
+    frame_type,
+)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-UNKNOWN = "unknown"
-OTHER = "other"
-
-# Frame types of docs/protocol.md, both ways (a test checks that every handler's type is
-# here). A frame of any other type (a client's typo, garbage) is counted as `unknown`, so
-# a client cannot add label values.
-MESSAGE_TYPES = frozenset((
-    "admin_adjustment", "auth_challenge", "auth_failure", "auth_request", "auth_success",
-    "auth_verify", "catalog", "challenge", "challenge_accept", "challenge_cancel",
-    "challenge_decline", "challenge_ended", "challenge_sent", "change_room", "chat", "coins",
-    "customization", "daily_bonus", "emote", "equip", "error", "fly", "get_stats", "join",
-    "joined", "kicked", "logged_out", "logout", "match_end", "match_forfeit", "match_forfeited",
-    "match_history", "match_move", "match_spectate", "match_start", "match_state",
-    "match_unwatch", "match_unwatched", "match_watch", "match_watching", "migrate_data",
-    "migrate_result", "move", "moves", "ok", "ping", "player_joined", "player_left",
-    "player_look", "pong", "promo_result", "puffle_adopt", "puffle_adopted", "puffle_bathe",
-    "puffle_cared", "puffle_feed", "puffle_play", "puffle_release", "puffle_released",
-    "puffle_rest", "puffle_walk", "puffle_walking", "puffles", "purchase", "purchase_result",
-    "redeem_promo", "room_match", "rooms", "set_customization", "stats",
-))  # fmt: skip
-
-# The commands this server's driver sends; any other is `other`.
-MONGODB_COMMANDS = frozenset((
-    "find", "insert", "update", "delete", "findAndModify", "aggregate", "getMore", "count",
-    "distinct", "commitTransaction", "abortTransaction", "createIndexes", "listIndexes",
-    "dropIndexes", "listCollections", "killCursors", "endSessions", "ping", "hello", "isMaster",
-    "buildInfo", "saslStart", "saslContinue", "createUser", "updateUser", "bulkWrite", "explain",
-    "drop", "dropDatabase",
-))  # fmt: skip
-
-# A match settled by a player leaving it rather than by the game's rules.
-FORFEIT_REASONS = frozenset({"forfeit", "disconnect", "timeout", "abandoned"})
-
 TICK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 # Fine enough for p50/p95/p99 from 0.5 ms to 2 s (histogram_quantile interpolates
@@ -77,124 +49,32 @@ MONGODB_BUCKETS = (
 REDIS_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-Reading = Callable[[], float]
-
-
-def frame_type(text: str) -> str:
-    """The `type` of a serialised frame, for counting: the server writes `type` first
-    (`{"type":"chat",…}`); a type outside MESSAGE_TYPES, or a frame that does not start
-    so, is `unknown`."""
-    if not text.startswith('{"type":"'):
-        return UNKNOWN
-    end = text.find('"', 9)
-    kind = text[9:end] if 9 < end <= 41 else UNKNOWN
-    return kind if kind in MESSAGE_TYPES else UNKNOWN
-
-
-class Metrics:
-    """The recorder interface, and the recorder that records nothing (METRICS_ENABLED
-    false, the CLI, unit tests). Every method is cheap and never raises."""
-
-    enabled = False
-
-    # --- the realtime world ---------------------------------------------------------------
-
-    def message_in(self, kind: str) -> None:
-        """A frame read from a client; `kind` its type if the router knows it."""
-
-    def message_out(self, kind: str, count: int = 1) -> None:
-        """`count` frames of type `kind` queued for clients (a room's fan-out is one call)."""
-
-    def message_out_text(self, text: str, count: int = 1) -> None:
-        """`message_out` for a serialised frame (its type read from the text)."""
-
-    def tick_step(self, seconds: float) -> None:
-        """One step of the phased tick took `seconds`."""
-
-    def tick_batch(self, movers: int) -> None:
-        """A room's `moves` batch named `movers` players."""
-
-    def outgoing_dropped(self) -> None:
-        """A `moves` batch still queued for a slow client was superseded."""
-
-    def slow_client_closed(self) -> None:
-        """A connection was closed with 1008 for not keeping up."""
-
-    def rate_limited(self) -> None:
-        """A message was refused for a per-connection rate limit."""
-
-    def watch_realtime(self, connections: Reading, rooms: Reading, overruns: Reading) -> None:
-        """Read the connection and room counts and the tick's overruns at scrape time."""
-
-    # --- sign-in, economy, matches ------------------------------------------------------
-
-    def sign_in(self, result: str) -> None:
-        """A sign-in attempt ended: `ok` or its failure code."""
-
-    def coins(self, type_: str, amount: int) -> None:
-        """A committed ledger entry of `type_` moved `amount` coins (either way)."""
-
-    def economy_error(self, code: str) -> None:
-        """An economy operation was refused with error `code`."""
-
-    def match_started(self, game: str) -> None:
-        """A match of `game` started."""
-
-    def match_ended(self, game: str, reason: str) -> None:
-        """A match of `game` was settled for `reason` (a forfeit reason counts twice:
-        completed and forfeited)."""
-
-    def ledger_verified(self, mismatches: int) -> None:
-        """A ledger verification ran and found `mismatches`."""
-
-    # --- stats batching ----------------------------------------------------------------
-
-    def stats_flushed(self, seconds: float, ok: bool) -> None:
-        """A stats flush took `seconds`; `ok` false when some counters were put back."""
-
-    def watch_stats(self, pending: Reading) -> None:
-        """Read the batcher's pending counters at scrape time."""
-
-    # --- dependencies --------------------------------------------------------------------
-
-    def health(self, healthy: bool, database_up: bool) -> None:
-        """The node's health as /health (or the periodic check) computed it."""
-
-    def redis_published(self, seconds: float) -> None:
-        """One pipeline of queued Redis commands took `seconds`."""
-
-    def watch_redis(self, up: Reading, reconnects: Reading) -> None:
-        """Read the Redis bus's state and reconnect count at scrape time."""
-
-    def command_listener(self) -> monitoring.CommandListener | None:
-        """The PyMongo listener to register on the client (None: no listener)."""
-        return None
-
-    # --- exposition ----------------------------------------------------------------------
-
-    def exposition(self) -> bytes:
-        return b""
-
 
 class _Readings(Collector):
-    """Counters and gauges whose value the server already keeps: read at scrape time. A
-    reading not bound yet (no Redis on a single node) is exported with no sample."""
+    """Gauges and counters whose value the server already keeps, read at scrape time. A
+    reading not bound yet (Redis on a node without REDIS_URL) is exported with no sample."""
 
     def __init__(self) -> None:
-        self.gauges: dict[str, tuple[str, Reading | None]] = {}
-        self.counters: dict[str, tuple[str, Reading | None]] = {}
+        self._kinds: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], str]] = {}
+        self._reads: dict[str, Reading] = {}
+
+    def gauge(self, name: str, documentation: str) -> None:
+        self._kinds[name] = (GaugeMetricFamily, documentation)
+
+    def counter(self, name: str, documentation: str) -> None:
+        self._kinds[name] = (CounterMetricFamily, documentation)
+
+    def bind(self, name: str, read: Reading) -> None:
+        assert name in self._kinds, name
+        self._reads[name] = read
 
     def collect(self) -> Iterable[Metric]:
-        for name, (doc, read) in self.gauges.items():
-            gauge = GaugeMetricFamily(name, doc)
+        for name, (kind, documentation) in self._kinds.items():
+            family = kind(name, documentation)
+            read = self._reads.get(name)
             if read is not None:
-                gauge.add_metric([], float(read()))
-            yield gauge
-        for name, (doc, read) in self.counters.items():
-            counter = CounterMetricFamily(name, doc)
-            if read is not None:
-                counter.add_metric([], float(read()))
-            yield counter
+                family.add_metric([], float(read()))
+            yield family
 
     def describe(self) -> Iterable[Metric]:
         return []  # not collected at registration: the readings are bound later
@@ -278,13 +158,12 @@ class PrometheusMetrics(Metrics):
             "clubpengu_rate_limited_total", "Messages refused by a per-connection rate limit",
             registry=registry,
         )  # fmt: skip
-        self._readings.gauges["clubpengu_websocket_connections"] = ("Open WebSockets", None)
-        self._readings.gauges["clubpengu_rooms_active"] = (
-            "Room instances with at least one member on this node", None,
-        )  # fmt: skip
-        self._readings.counters["clubpengu_tick_overruns"] = (
-            "Tick steps that came late and were caught up", None,
-        )  # fmt: skip
+        readings = self._readings
+        readings.gauge("clubpengu_websocket_connections", "Open WebSockets")
+        readings.gauge(
+            "clubpengu_rooms_active", "Room instances with at least one member on this node"
+        )
+        readings.counter("clubpengu_tick_overruns", "Tick steps that came late and were caught up")
 
     def _business(self, registry: CollectorRegistry, games: Iterable[str]) -> None:
         self._signins = Counter(
@@ -333,9 +212,9 @@ class PrometheusMetrics(Metrics):
             "clubpengu_stats_flush_failures_total",
             "Stats flushes that kept counters for a retry", registry=registry,
         )  # fmt: skip
-        self._readings.gauges["clubpengu_stats_pending_counters"] = (
-            "Stat counters (player, path) not written yet", None,
-        )  # fmt: skip
+        self._readings.gauge(
+            "clubpengu_stats_pending_counters", "Stat counters (player, path) not written yet"
+        )
 
     def _dependencies(self, registry: CollectorRegistry) -> None:
         self._health = Gauge(
@@ -359,10 +238,10 @@ class PrometheusMetrics(Metrics):
             "Time of one pipeline of queued Redis publications (one round trip)",
             buckets=REDIS_BUCKETS, registry=registry,
         )  # fmt: skip
-        self._readings.gauges["clubpengu_redis_up"] = ("1 while the Redis bus is connected", None)
-        self._readings.counters["clubpengu_redis_reconnects"] = (
-            "Times the Redis bus reconnected after losing Redis", None,
-        )  # fmt: skip
+        self._readings.gauge("clubpengu_redis_up", "1 while the Redis bus is connected")
+        self._readings.counter(
+            "clubpengu_redis_reconnects", "Times the Redis bus reconnected after losing Redis"
+        )
 
     # --- recording ---------------------------------------------------------------------
 
@@ -393,12 +272,9 @@ class PrometheusMetrics(Metrics):
         self._limited.inc()
 
     def watch_realtime(self, connections: Reading, rooms: Reading, overruns: Reading) -> None:
-        gauges, counters = self._readings.gauges, self._readings.counters
-        gauges["clubpengu_websocket_connections"] = (
-            gauges["clubpengu_websocket_connections"][0], connections,
-        )  # fmt: skip
-        gauges["clubpengu_rooms_active"] = (gauges["clubpengu_rooms_active"][0], rooms)
-        counters["clubpengu_tick_overruns"] = (counters["clubpengu_tick_overruns"][0], overruns)
+        self._readings.bind("clubpengu_websocket_connections", connections)
+        self._readings.bind("clubpengu_rooms_active", rooms)
+        self._readings.bind("clubpengu_tick_overruns", overruns)
 
     def sign_in(self, result: str) -> None:
         self._signins.labels(result).inc()
@@ -427,8 +303,7 @@ class PrometheusMetrics(Metrics):
             self._flush_failures.inc()
 
     def watch_stats(self, pending: Reading) -> None:
-        name = "clubpengu_stats_pending_counters"
-        self._readings.gauges[name] = (self._readings.gauges[name][0], pending)
+        self._readings.bind("clubpengu_stats_pending_counters", pending)
 
     def health(self, healthy: bool, database_up: bool) -> None:
         self._health.set(1 if healthy else 0)
@@ -438,10 +313,8 @@ class PrometheusMetrics(Metrics):
         self._redis_publish.observe(seconds)
 
     def watch_redis(self, up: Reading, reconnects: Reading) -> None:
-        gauges, counters = self._readings.gauges, self._readings.counters
-        gauges["clubpengu_redis_up"] = (gauges["clubpengu_redis_up"][0], up)
-        name = "clubpengu_redis_reconnects"
-        counters[name] = (counters[name][0], reconnects)
+        self._readings.bind("clubpengu_redis_up", up)
+        self._readings.bind("clubpengu_redis_reconnects", reconnects)
 
     def command_listener(self) -> monitoring.CommandListener:
         return self._listener
@@ -450,14 +323,5 @@ class PrometheusMetrics(Metrics):
         return generate_latest(self.registry)
 
 
-def metric_names(metrics: PrometheusMetrics) -> Iterator[str]:
-    """Every family name the registry exports (for tests and docs)."""
-    for family in metrics.registry.collect():
-        yield family.name
-
-
 def make_metrics(enabled: bool, node_id: str, games: Iterable[str] = ()) -> Metrics:
     return PrometheusMetrics(node_id, games) if enabled else Metrics()
-
-
-__all__ = ["CONTENT_TYPE", "Metrics", "PrometheusMetrics", "frame_type", "make_metrics"]
