@@ -33,6 +33,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services import reconciliation
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import (
     LedgerEntry,
     LedgerResult,
@@ -41,7 +42,6 @@ from clubpengu.services.ledger import (
     check_amount,
     coins_push,
     is_idempotency_clash,
-    short_actor,
     short_wallet,
 )
 from clubpengu.services.reconciliation import LedgerReport, Progress
@@ -61,55 +61,6 @@ TRANSACTIONS = Transaction.Settings.name
 
 Notify = Callable[[str, dict[str, Any]], None]
 ExtraWrites = Callable[[Session], Awaitable[None]]
-Change = tuple[LedgerEntry, LedgerResult]
-
-# Proof fields worth a place in the log line, under these names (never `admin`: a wallet).
-_LOGGED_PROOF = {"itemId": "item", "code": "code", "puffleId": "puffle", "color": "color",
-                 "matchId": "match"}  # fmt: skip
-
-
-def log_economy(
-    changes: Sequence[Change],
-    *,
-    type: str | None = None,
-    wallet: str | None = None,
-    actor: str | None = None,
-    **fields: Any,
-) -> None:
-    """The one `economy` log line of an economy action, written once it has committed.
-
-    One change: `wallet`, `amount` (signed), `balance` after, `tx` (the entry's id). Several
-    (a transfer, a match's two escrows or refunds): `entries`, a list of the same. None (a
-    promo code or save that brought items only): `wallet` and `amount` 0. Always `type` (the
-    ledger type) and `actor`; wallets shortened; `conn` is added by the logging set-up when
-    the action came in over a WebSocket. `fields` add context (item, match, transfer ...).
-    """
-    first = changes[0][0] if changes else None
-    extra: dict[str, Any] = {"type": type or (first.type if first else None)}
-    if len(changes) == 1:
-        extra.update(_change_fields(*changes[0]))
-    elif changes:
-        extra["entries"] = [_change_fields(entry, result) for entry, result in changes]
-    else:
-        extra.update(wallet=short_wallet(wallet or ""), amount=0)
-    actor = actor or (first.actor if first else "system")
-    extra["actor"] = short_actor(actor)
-    for key, name in _LOGGED_PROOF.items():
-        if first is not None and key in first.proof:
-            extra[name] = first.proof[key]
-    extra.update(fields)
-    logger.info("economy", extra=extra)
-
-
-def _change_fields(entry: LedgerEntry, result: LedgerResult) -> dict[str, Any]:
-    return {
-        "wallet": short_wallet(entry.wallet),
-        "amount": result.delta,
-        "balance": result.balance,
-        "tx": result.transaction_id,
-    }
-
-
 # The ledger entries written by the current attempt of a transaction (`_run`), counted in
 # the metrics only once it has committed.
 _WRITTEN: ContextVar[list[LedgerEntry] | None] = ContextVar("ledger_written", default=None)

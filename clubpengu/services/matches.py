@@ -46,7 +46,8 @@ from clubpengu.games.base import Game
 from clubpengu.metrics import Metrics
 from clubpengu.models import Match, MatchLogEntry, MatchPlayer, MatchStatus, User
 from clubpengu.models.base import utcnow
-from clubpengu.services.economy import EconomyService, log_economy
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import LedgerEntry, LedgerResult, coins_push
 from clubpengu.services.match_cache import MatchCache
 from clubpengu.services.transaction_runner import Session

@@ -12,7 +12,8 @@ from typing import Any
 from clubpengu.errors import Conflict, NotFound
 from clubpengu.models import AuditLog, Puffle, User
 from clubpengu.models.base import utcnow
-from clubpengu.services.economy import EconomyService, log_economy
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
 from clubpengu.services.transaction_runner import Session
 

@@ -28,7 +28,8 @@ from clubpengu.errors import Conflict, DomainError, Expired, InvalidMessage, Not
 from clubpengu.models import PromoCode, PromoRedemption
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import Catalog, CatalogItem
-from clubpengu.services.economy import USERS, EconomyService, log_economy
+from clubpengu.services.economy import USERS, EconomyService
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import MAX_AMOUNT, short_actor
 from clubpengu.services.transaction_runner import Session
 

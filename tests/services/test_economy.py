@@ -366,7 +366,7 @@ async def test_a_transfer_is_one_economy_log_line_with_both_entries(
     await add_player(economy, A, 100)
     await add_player(economy, B, 5)
 
-    with caplog.at_level(logging.INFO, logger="clubpengu.services.economy"):
+    with caplog.at_level(logging.INFO, logger="clubpengu.services.economy_log"):
         result = await economy.transfer(A, B, 40, "wager", idempotency_key="t1", actor="match:1")
         await economy.transfer(A, B, 40, "wager", idempotency_key="t1", actor="match:1")
 
