@@ -397,6 +397,7 @@ def report(f: dict[str, Any]) -> None:
 def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict[str, Any]:
     """The same run with METRICS_ENABLED=true and =false, alternating, `args.runs` each."""
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    idle = []
     for i in range(2 * args.runs):
         mode = "on" if i % 2 == 0 else "off"
         env = extra_env | {"METRICS_ENABLED": "true" if mode == "on" else "false"}
@@ -410,6 +411,7 @@ def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict
             print(f"  /metrics       {figures['scrapes']} scrapes, p50 {sm['p50']} ms, "
                   f"max {sm['max']} ms, {figures['scrape_bytes']} bytes")  # fmt: skip
         runs[mode].append(figures)
+        idle.append(figures["idle_before_percent"])
 
     def mean(mode: str, pick: Any) -> float:
         return sum(pick(f) for f in runs[mode]) / len(runs[mode])
@@ -418,6 +420,11 @@ def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict
         "p50_ms": lambda f: f["move_to_moves"]["p50"],
         "p99_ms": lambda f: f["move_to_moves"]["p99"],
         "server_cpu_percent": lambda f: f["cpu_percent"]["server"],
+        # Server CPU per move handled (its fan-out included): steadier than the latency
+        # on a shared machine, where a run that gets less CPU also moves less.
+        "server_cpu_us_per_move": lambda f: round(
+            f["cpu_percent"]["server"] / 100 * f["duration_s"] / f["own_moves_sent"] * 1e6, 1
+        ),
     }
     summary = {}
     print(f"=== metrics on vs off, {args.runs} runs each (mean; ratio on/off)")
@@ -428,9 +435,8 @@ def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict
         each = {mode: ", ".join(str(pick(f)) for f in runs[mode]) for mode in runs}
         print(f"  {name:20} on {on:8.2f} ({each['on']})  off {off:8.2f} ({each['off']})  "
               f"ratio {ratio:.3f}")  # fmt: skip
-    idle = [f["idle_before_percent"] for mode in runs for f in runs[mode]]
-    print(f"  machine idle before each run: {idle} %")
-    return {"runs": runs, "summary": summary}
+    print(f"  machine idle before each run (on, off, ...): {idle} %")
+    return {"runs": runs, "summary": summary, "idle_before_percent": idle}
 
 
 def main() -> None:

@@ -113,7 +113,7 @@ async def test_metrics_is_not_served_when_disabled(
     assert response.status_code == 404
     assert health.status_code == 200
     assert not running.runtime.metrics.enabled
-    assert running.runtime.metrics.exposition() == b""
+    assert await running.runtime.metrics.exposition() == b""
 
 
 def test_every_registered_message_type_is_a_label_value(server: RunningServer) -> None:

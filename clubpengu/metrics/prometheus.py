@@ -9,6 +9,7 @@ so they cost nothing between scrapes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 
@@ -57,6 +58,7 @@ class _Readings(Collector):
     def __init__(self) -> None:
         self._kinds: dict[str, tuple[type[GaugeMetricFamily | CounterMetricFamily], str]] = {}
         self._reads: dict[str, Reading] = {}
+        self._values: dict[str, float] = {}  # the readings of the scrape being built
 
     def gauge(self, name: str, documentation: str) -> None:
         self._kinds[name] = (GaugeMetricFamily, documentation)
@@ -68,12 +70,16 @@ class _Readings(Collector):
         assert name in self._kinds, name
         self._reads[name] = read
 
+    def refresh(self) -> None:
+        """Take the readings now (on the event loop: they read the server's structures)."""
+        self._values = {name: float(read()) for name, read in self._reads.items()}
+
     def collect(self) -> Iterable[Metric]:
         for name, (kind, documentation) in self._kinds.items():
             family = kind(name, documentation)
-            read = self._reads.get(name)
-            if read is not None:
-                family.add_metric([], float(read()))
+            value = self._values.get(name)
+            if value is not None:
+                family.add_metric([], value)
             yield family
 
     def describe(self) -> Iterable[Metric]:
@@ -133,9 +139,10 @@ class PrometheusMetrics(Metrics):
             "clubpengu_messages_out_total", "Frames queued for clients, by type", ["type"],
             registry=registry,
         )  # fmt: skip
-        # Children made once: the hot paths then cost a dict lookup and an increment.
-        self._in_by_type = {kind: self._in.labels(kind) for kind in (*MESSAGE_TYPES, UNKNOWN)}
-        self._out_by_type = {kind: self._out.labels(kind) for kind in (*MESSAGE_TYPES, UNKNOWN)}
+        # Each type's child is made on first use and kept: the hot paths then cost a dict
+        # lookup and an increment, and types never sent make no series.
+        self._in_by_type: dict[str, Counter] = {}
+        self._out_by_type: dict[str, Counter] = {}
         self._tick = Histogram(
             "clubpengu_tick_duration_seconds", "Time of one step of the phased movement tick",
             buckets=TICK_BUCKETS, registry=registry,
@@ -246,15 +253,21 @@ class PrometheusMetrics(Metrics):
     # --- recording ---------------------------------------------------------------------
 
     def message_in(self, kind: str) -> None:
-        self._in_by_type.get(kind, self._in_by_type[UNKNOWN]).inc()
+        child = self._in_by_type.get(kind)
+        if child is None:
+            child = _child(self._in, self._in_by_type, kind)
+        child.inc()
 
     def message_out(self, kind: str, count: int = 1) -> None:
         if count > 0:
-            self._out_by_type.get(kind, self._out_by_type[UNKNOWN]).inc(count)
+            child = self._out_by_type.get(kind)
+            if child is None:
+                child = _child(self._out, self._out_by_type, kind)
+            child.inc(count)
 
     def message_out_text(self, text: str, count: int = 1) -> None:
         if count > 0:
-            self._out_by_type[frame_type(text)].inc(count)
+            self.message_out(frame_type(text), count)
 
     def tick_step(self, seconds: float) -> None:
         self._tick.observe(seconds)
@@ -319,8 +332,23 @@ class PrometheusMetrics(Metrics):
     def command_listener(self) -> monitoring.CommandListener:
         return self._listener
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    async def exposition(self) -> bytes:
+        """The text exposition. The readings are taken here, on the event loop (they read
+        the server's own structures); the text is then built in a thread, so a scrape
+        (a few ms, tens on a busy machine) does not hold the loop, and the tick, up."""
+        self._readings.refresh()
+        return await asyncio.to_thread(generate_latest, self.registry)
+
+
+def _child(family: Counter, children: dict[str, Counter], kind: str) -> Counter:
+    """The child of `family` for message type `kind`, kept in `children`; any type
+    outside MESSAGE_TYPES is `unknown` (and not kept under its own name)."""
+    if kind not in MESSAGE_TYPES:
+        kind = UNKNOWN
+    child = children.get(kind)
+    if child is None:
+        child = children[kind] = family.labels(kind)
+    return child
 
 
 def make_metrics(enabled: bool, node_id: str, games: Iterable[str] = ()) -> Metrics:

@@ -139,5 +139,6 @@ class Metrics:
 
     # --- exposition ----------------------------------------------------------------------
 
-    def exposition(self) -> bytes:
+    async def exposition(self) -> bytes:
+        """The Prometheus text exposition (empty: nothing is recorded)."""
         return b""

@@ -17,7 +17,7 @@ from clubpengu.runtime import Runtime
 
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE)
+    return Response(await runtime.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 def metrics_route(settings: Settings) -> list[BaseRoute]:
