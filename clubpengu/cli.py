@@ -47,19 +47,19 @@ class _Server(uvicorn.Server):
 
 
 class _AnnouncingServer(_Server):
-    """`clubpengu serve`: once listening, say where the pages are (one plain line on
-    stderr, whatever the log format), so a newcomer knows what to open."""
+    """`clubpengu serve`: once listening, say where the pages are (a plain line on a
+    terminal, a log record when the log is JSON), so a newcomer knows what to open."""
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started and self.servers and self.servers[0].sockets:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             base = f"http://{_url_host(host)}:{port}"
-            print(
-                f"Club Pengu is up: play at {base}/play, staff console at {base}/console",
-                file=sys.stderr,
-                flush=True,
-            )
+            text = f"Club Pengu is up: play at {base}/play, staff console at {base}/console"
+            if sys.stderr.isatty():
+                print(text, file=sys.stderr, flush=True)
+            else:  # the log is JSON lines: no line of plain text among them
+                logger.info(text)
 
 
 def _url_host(host: str) -> str:

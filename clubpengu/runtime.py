@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase
+from clubpengu.logs import share_connection
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.gcpacer import GcPacer
@@ -84,6 +85,7 @@ class Runtime:
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run `work` in the background; shutdown waits for it. Failures are logged."""
         task = asyncio.create_task(work, name=name)
+        share_connection(task)  # its log lines name the connection it was started for
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 

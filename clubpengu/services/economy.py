@@ -33,6 +33,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services import reconciliation
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import (
     LedgerEntry,
     LedgerResult,
@@ -116,8 +117,10 @@ class EconomyService:
         reason: str | None = None,
         proof: Mapping[str, Any] | None = None,
         extra_writes: ExtraWrites | None = None,
+        log_fields: Mapping[str, Any] | None = None,
     ) -> LedgerResult:
-        """Change `wallet`'s balance by `amount` and record it, in one transaction.
+        """Change `wallet`'s balance by `amount` and record it, in one transaction; log the
+        `economy` line (`log_economy`, with `log_fields` added) once it has committed.
 
         Raises InvalidMessage (bad amount or text), NotFound (no such wallet),
         InsufficientFunds (balance would go negative; data: balance, needed), Conflict
@@ -125,7 +128,7 @@ class EconomyService:
         whatever `extra_writes` raises; in every case nothing changed.
         """
         entry = LedgerEntry(wallet, amount, type, idempotency_key, actor, reason, dict(proof or {}))
-        [result] = await self._commit_entries([entry], extra_writes)
+        [result] = await self._commit_entries([entry], extra_writes, log_fields or {})
         return result
 
     async def transfer(
@@ -159,7 +162,7 @@ class EconomyService:
             to_wallet, amount, type, f"{idempotency_key}:credit",
             counterparty=from_wallet, transfer_id=transfer_id, **common,
         )  # fmt: skip
-        out, into = await self._commit_entries([debit, credit], None)
+        out, into = await self._commit_entries([debit, credit], None, {"transfer": transfer_id})
         stored_id = transfer_id
         if out.replayed:
             stored = await self.transactions.find_one({"idempotencyKey": debit.idempotency_key})
@@ -265,7 +268,10 @@ class EconomyService:
         return report
 
     async def _commit_entries(
-        self, entries: Sequence[LedgerEntry], extra_writes: ExtraWrites | None
+        self,
+        entries: Sequence[LedgerEntry],
+        extra_writes: ExtraWrites | None,
+        log_fields: Mapping[str, Any],
     ) -> list[LedgerResult]:
         """Write the entries in one transaction. No lookup of the keys first: replays are
         rare (a client retrying), and the unique index refuses them inside the transaction
@@ -295,6 +301,7 @@ class EconomyService:
                 return replayed
             self.metrics.economy_error(str(error.code))
             raise
+        log_economy(list(zip(entries, results, strict=True)), **log_fields)
         for entry, result in zip(entries, results, strict=True):
             self._announce(entry, result)
         return results
@@ -332,16 +339,6 @@ class EconomyService:
         )
 
     def _announce(self, entry: LedgerEntry, result: LedgerResult) -> None:
-        logger.info(
-            "coins changed",
-            extra={
-                "wallet": short_wallet(entry.wallet),
-                "delta": result.delta,
-                "balance": result.balance,
-                "type": entry.type,
-                "actor": entry.actor,
-            },
-        )
         if self.notify is None:
             return
         try:

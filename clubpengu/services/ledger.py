@@ -4,6 +4,7 @@ them inside MongoDB transactions."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,3 +126,12 @@ def is_idempotency_clash(error: DuplicateKeyError) -> bool:
 def short_wallet(wallet: str) -> str:
     """Enough of a wallet address to follow it through the logs."""
     return wallet if len(wallet) <= 12 else f"{wallet[:4]}…{wallet[-4:]}"
+
+
+_WALLET_LIKE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
+
+
+def short_actor(actor: str) -> str:
+    """An actor (`admin:<wallet>`, `player:<wallet>`, `promo:CODE` ...) with any wallet
+    in it shortened, for the logs."""
+    return _WALLET_LIKE.sub(lambda match: short_wallet(match.group()), actor)

@@ -47,6 +47,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import Match, MatchLogEntry, MatchPlayer, MatchStatus, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import LedgerEntry, LedgerResult, coins_push
 from clubpengu.services.match_cache import MatchCache
 from clubpengu.services.transaction_runner import Session
@@ -239,6 +240,8 @@ class MatchService:
             await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
 
         await self.economy.run_transaction(writes)
+        if escrow:
+            log_economy(escrow, game=game.id)
         for entry, result in escrow:
             self.push(entry.wallet, coins_push(result, entry.type))
         self.cache.put(match)
@@ -469,6 +472,8 @@ class MatchService:
         self._tell("end", match)
         for seat, wallet in enumerate(match.wallets):
             self.push(wallet, match_frame("match_end", match, seat))
+        if settlement.coins:
+            log_economy(settlement.coins, game=match.game, reason=settlement.reason)
         for entry, result in settlement.coins:
             self.push(entry.wallet, coins_push(result, entry.type))
         logger.info(

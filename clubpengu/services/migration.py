@@ -4,7 +4,6 @@ puffles, `migrationSource`/`migratedAt`, and an AuditLog entry, in one transacti
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +13,10 @@ from clubpengu.errors import Conflict, NotFound
 from clubpengu.models import AuditLog, Puffle, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.economy_log import log_economy
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
 from clubpengu.services.transaction_runner import Session
 
-logger = logging.getLogger(__name__)
 MIGRATION = "migration"
 SOURCE = "localStorage"
 
@@ -110,6 +109,7 @@ class MigrationService:
         now = self.clock()
         look = dict(user.customization) | plan.customization
         writes = self._writes(wallet, plan, dict(user.customization), now)
+        counts = {"dropped": len(plan.dropped), "puffles": len(plan.puffles)}
         if plan.coins > 0:
             result = await self.economy.apply(
                 wallet,
@@ -120,17 +120,15 @@ class MigrationService:
                 reason="coins from a localStorage save",
                 proof={"source": SOURCE},
                 extra_writes=writes,
+                log_fields=counts,
             )
             if result.replayed:
                 raise Conflict("This account already migrated")
             balance = result.balance
         else:
             await self.economy.run_transaction(writes)
+            log_economy([], type=MIGRATION, wallet=wallet, actor=f"player:{wallet}", **counts)
             balance = 0
-        logger.info(
-            "save migrated",
-            extra={"coins": plan.coins, "dropped": len(plan.dropped), "puffles": len(plan.puffles)},
-        )
         return MigrationResult(plan, balance, look)
 
     def _writes(

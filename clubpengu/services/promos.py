@@ -29,7 +29,8 @@ from clubpengu.models import PromoCode, PromoRedemption
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import Catalog, CatalogItem
 from clubpengu.services.economy import USERS, EconomyService
-from clubpengu.services.ledger import MAX_AMOUNT, short_wallet
+from clubpengu.services.economy_log import log_economy
+from clubpengu.services.ledger import MAX_AMOUNT, short_actor
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,9 @@ class PromoService:
             await self.promos.insert_one(doc)
         except DuplicateKeyError:
             raise Conflict("That promo code already exists", code=doc["code"]) from None
-        logger.info("promo code created", extra={"code": doc["code"], "actor": created_by})
+        logger.info(
+            "promo code created", extra={"code": doc["code"], "actor": short_actor(created_by)}
+        )
         return Promo.from_document(doc)
 
     async def list(self) -> builtins.list[Promo]:
@@ -221,22 +224,22 @@ class PromoService:
             balance, transaction_id = await self._redeem(wallet, normalized, coins, items, now)
         except DuplicateKeyError:
             raise _already_redeemed() from None
-        logger.info(
-            "promo code redeemed", extra={"code": normalized, "wallet": short_wallet(wallet)}
-        )
         return PromoResult(normalized, coins, tuple(i.id for i in items), balance, transaction_id)
 
     async def _redeem(
         self, wallet: str, code: str, coins: int, items: Sequence[CatalogItem], now: datetime
     ) -> tuple[int | None, str | None]:
         writes = self._redemption_writes(wallet, code, coins, items, now)
+        given = {"items": [i.id for i in items]}
         if not coins:
             await self.economy.run_transaction(writes)
+            log_economy([], type=PROMO, wallet=wallet, actor=f"promo:{code}", code=code, **given)
             return None, None
         result = await self.economy.apply(
             wallet, coins, PROMO,
             idempotency_key=f"promo:{code}:{wallet}", actor=f"promo:{code}",
             reason=f"promo code {code}", proof={"code": code}, extra_writes=writes,
+            log_fields=given,
         )  # fmt: skip
         if result.replayed:
             raise _already_redeemed()

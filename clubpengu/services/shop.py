@@ -9,7 +9,6 @@ authoritative": equipping needs ownership).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +20,7 @@ from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import EQUIP_SLOTS, MOUNT_SLOT, Catalog, CatalogItem, ItemType
 from clubpengu.services.economy import USERS, EconomyService
-from clubpengu.services.ledger import short_wallet
 from clubpengu.services.transaction_runner import Session
-
-logger = logging.getLogger(__name__)
 
 MAX_CLIENT_KEY = 64
 PURCHASE = "purchase"
@@ -108,11 +104,6 @@ class ShopService:
             proof=proof,
             extra_writes=self._unlocker(wallet, item),
         )
-        if not result.replayed:
-            logger.info(
-                "item bought",
-                extra={"wallet": short_wallet(wallet), "item": item.id, "price": item.price},
-            )
         return PurchaseResult(
             item.id, item.price, result.balance, result.transaction_id, result.replayed
         )

@@ -4,11 +4,13 @@ go through the connection's own writer (realtime/connection.py)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from clubpengu.logs import bind_connection
 from clubpengu.realtime.connection import Connection, dumps
 from clubpengu.runtime import Runtime
 from clubpengu.services.auth import short
@@ -61,6 +63,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         max_queue=settings.outgoing_queue_limit,
         metrics=runtime.metrics,
     )
+    bind_connection(connection.id)  # every line this task logs names the connection
+    opened = time.monotonic()
     connection.start()
     runtime.connections.add(connection)
     logger.info("connection open", extra={"conn": connection.id})
@@ -77,6 +81,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             extra={
                 "conn": connection.id,
                 "code": connection.close_code,
+                "duration": round(time.monotonic() - opened, 3),
                 "dropped": connection.dropped,
             },
         )

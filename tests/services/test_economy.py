@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 from typing import Any
 
@@ -357,3 +358,21 @@ async def test_the_daily_bonus_day_comes_from_the_clock(mongo_client: Client) ->
     [entry] = await entries(mongo_client, A)
     assert entry["idempotencyKey"] == f"daily:{A}:2026-03-04"
     assert entry["type"] == "daily_bonus" and entry["amount"] == 25
+
+
+async def test_a_transfer_is_one_economy_log_line_with_both_entries(
+    economy: EconomyService, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_player(economy, A, 100)
+    await add_player(economy, B, 5)
+
+    with caplog.at_level(logging.INFO, logger="clubpengu.services.economy_log"):
+        result = await economy.transfer(A, B, 40, "wager", idempotency_key="t1", actor="match:1")
+        await economy.transfer(A, B, 40, "wager", idempotency_key="t1", actor="match:1")
+
+    [line] = [r for r in caplog.records if r.getMessage() == "economy"]
+    assert (line.type, line.actor, line.transfer) == ("wager", "match:1", result.transfer_id)
+    assert line.entries == [
+        {"wallet": "Wall…aaaa", "amount": -40, "balance": 60, "tx": result.debit_id},
+        {"wallet": "Wall…bbbb", "amount": 40, "balance": 45, "tx": result.credit_id},
+    ]
