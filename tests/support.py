@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import base58
 import httpx
+import pytest
 import uvicorn
 import websockets
 from pymongo import AsyncMongoClient
@@ -278,3 +280,35 @@ async def enter(
     joined = await client.request({"type": "join", **({"room": room} if room else {})})
     assert joined["type"] == "joined", joined
     return client, signed, joined
+
+
+APT_TIMEOUT = 900  # seconds for one apt-get run (Chromium is about 20 s on this network)
+
+
+def _apt(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(
+        ["apt-get", *args], capture_output=True, text=True, env=env, timeout=APT_TIMEOUT
+    )
+
+
+def apt_install(package: str, wanted: Path, needed_by: str) -> Path:
+    """`wanted`, installing Debian's `package` with apt-get first when it is missing (after
+    `apt-get update` if the first try fails). Fails the test, never skips it, when that is
+    not possible: a check that silently does not run is not a check."""
+    if wanted.exists():
+        return wanted
+    if shutil.which("apt-get") is None:
+        pytest.fail(f"{wanted} is missing and there is no apt-get to install it", pytrace=False)
+    result = _apt("install", "-y", package)
+    if result.returncode != 0:
+        _apt("update")
+        result = _apt("install", "-y", package)
+    if result.returncode != 0 or not wanted.exists():
+        tail = (result.stdout + result.stderr)[-2000:]
+        pytest.fail(
+            f"could not install {package} with apt-get (exit {result.returncode}); "
+            f"{needed_by} need {wanted} (run as root with access to Debian's packages):\n{tail}",
+            pytrace=False,
+        )
+    return wanted

@@ -4,17 +4,22 @@ context each, their console errors collected), and the two ways to sign in."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
 from pymongo import MongoClient
 
-from tests.support import ROOT, ServeProcess, Wallet, start_serve, stop_serve, wait_healthy
+from tests.support import (
+    ROOT,
+    ServeProcess,
+    Wallet,
+    apt_install,
+    start_serve,
+    stop_serve,
+    wait_healthy,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium tries to reach Google, which the closed
@@ -36,7 +41,6 @@ SCREENSHOTS = ROOT / (
     "docs/img" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "var/screenshots"
 )
 TIMEOUT_MS = 15_000
-APT_TIMEOUT = 900
 JWT_SECRET = "browser-test-secret-" + "y" * 40
 
 # A Phantom-like provider whose signMessage is answered by the test's own ed25519 key
@@ -57,28 +61,9 @@ PHANTOM = """
 """
 
 
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(
-        ["apt-get", *args], capture_output=True, text=True, env=env, timeout=APT_TIMEOUT
-    )
-
-
 def install_chromium() -> None:
-    """`apt-get install -y chromium` (after `apt-get update` if the first try fails)."""
-    if shutil.which("apt-get") is None:
-        pytest.fail(f"{CHROMIUM} is missing and there is no apt-get to install it", pytrace=False)
-    result = _apt("install", "-y", "chromium")
-    if result.returncode != 0:
-        _apt("update")
-        result = _apt("install", "-y", "chromium")
-    if result.returncode != 0 or not CHROMIUM.exists():
-        tail = (result.stdout + result.stderr)[-2000:]
-        pytest.fail(
-            f"could not install Chromium with apt-get (exit {result.returncode}); the browser "
-            f"tests need {CHROMIUM} (run as root with access to Debian's packages):\n{tail}",
-            pytrace=False,
-        )
+    """`apt-get install -y chromium` when /usr/bin/chromium is missing."""
+    apt_install("chromium", CHROMIUM, "the browser tests")
 
 
 @dataclass
