@@ -25,6 +25,8 @@ from clubpengu.errors import (
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
+from clubpengu.transport.outage import MESSAGE as UNAVAILABLE_MESSAGE
+from clubpengu.transport.outage import is_outage, log_outage
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,8 @@ def _valid_rid(rid: Any) -> bool:
 
 class Router:
     """Frames in, replies out. Handlers return the direct reply (or None); this class adds
-    the `rid`, maps DomainError to its error code and any other exception to `internal`,
+    the `rid`, maps DomainError to its error code, a database out of reach to
+    `unavailable` (transport/outage.py) and any other exception to `internal`,
     and applies the per-connection message limits (transport/limits.py)."""
 
     def __init__(
@@ -178,7 +181,10 @@ class Router:
             reply = await route.handler(connection, message)
         except DomainError as error:
             return error_frame(error.code, error.message, rid)
-        except Exception:
+        except Exception as error:
+            if is_outage(error):  # the database is out of reach: try again, not a bug
+                log_outage(error, conn=connection.id)
+                return error_frame(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, rid)
             logger.exception("handler failed", extra={"conn": connection.id})
             return error_frame(ErrorCode.INTERNAL, "Internal error", rid)
         if rid is not None:
