@@ -13,7 +13,10 @@ driver specification (transactions-convenient-api) says, but with a short deadli
 pymongo's own `ClientSession.with_transaction` does the same but keeps retrying for
 120 s, far longer than a player waits for a purchase; here the policy is bounded in both
 attempts and time, and running out raises `Unavailable` (code `unavailable`, "try
-again"), which a client can retry safely with the same idempotency key.
+again"), which a client can retry safely with the same idempotency key. A server-selection
+timeout is not retried: the driver has already waited MONGODB_SERVER_SELECTION_TIMEOUT_MS
+for a usable database, so with the database gone a request is answered after that one
+wait.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import PyMongoError
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -132,7 +135,13 @@ class TransactionRunner:
         """Sleep before the next attempt, or raise Unavailable when the policy is spent."""
         delay = self.policy.backoff(attempt)
         elapsed = self._monotonic() - started
-        if attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds:
+        # No usable server after the driver's whole server-selection wait: another attempt
+        # would only make the caller wait as long again for the same answer.
+        no_database = isinstance(error, ServerSelectionTimeoutError)
+        spent = (
+            attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds
+        )
+        if no_database or spent:
             logger.warning(
                 "transaction retries exhausted",
                 extra={"what": what, "attempts": attempt, "error": type(error).__name__},

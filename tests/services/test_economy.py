@@ -7,8 +7,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
+from clubpengu.db import free_port
 from clubpengu.errors import Conflict, InsufficientFunds, InvalidMessage, NotFound, Unavailable
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.transaction_runner import RetryPolicy
@@ -244,6 +246,23 @@ async def test_when_transient_failures_persist_it_gives_up_unavailable_and_uncha
     assert error.value.data == {"attempts": 3}
     assert isinstance(error.value.__cause__, PyMongoError)
     assert (await user_doc(mongo_client, A))["coins"] == 100
+
+
+async def test_with_no_database_to_select_it_gives_up_after_one_wait() -> None:
+    """The driver already waited the whole server-selection timeout for a usable database:
+    retrying would keep a player waiting the retry deadline (10 s) for the same answer."""
+    nowhere: Client = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+        serverSelectionTimeoutMS=100,
+    )
+    economy = EconomyService(nowhere, TEST_DB)
+
+    with pytest.raises(Unavailable) as error:
+        await economy.apply(A, 30, "admin_adjustment", idempotency_key="no-database")
+    await nowhere.close()
+
+    assert error.value.data == {"attempts": 1}
+    assert isinstance(error.value.__cause__, ServerSelectionTimeoutError)
 
 
 # --- transfers ----------------------------------------------------------------------------
