@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from clubpengu.errors import (
     Conflict,
@@ -54,6 +54,7 @@ from clubpengu.services.transaction_runner import (
     Session,
     TransactionCallback,
     TransactionRunner,
+    found_no_server,
 )
 
 logger = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class EconomyService:
         replace it, after another server-selection wait)."""
         if not isinstance(error, Unavailable):
             return await self._replay(entries)
-        if isinstance(error.__cause__, ServerSelectionTimeoutError):
+        if found_no_server(error.__cause__):
             return None  # nothing to ask; the client retries with the same key
         try:
             return await self._replay(entries)

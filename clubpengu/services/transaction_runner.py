@@ -48,6 +48,20 @@ UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 _MAX_TIME_MS_EXPIRED = 50  # a commit that timed out on the server is not retried
 
 
+def found_no_server(error: BaseException | None) -> bool:
+    """Whether the driver waited its whole server-selection timeout for a usable server and
+    found none. The error is then a ServerSelectionTimeoutError, or, when it was the retry
+    of a failed operation that found no server (a commit cut off by a dying database),
+    the operation's first error, raised with the ServerSelectionTimeoutError as its
+    context (the retryable-writes specification: never report a retry's selection
+    failure as if the operation had not been attempted)."""
+    if error is None:
+        return False
+    return isinstance(error, ServerSelectionTimeoutError) or isinstance(
+        error.__context__, ServerSelectionTimeoutError
+    )
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How long a transaction keeps retrying. Backoff for attempt n (1-based) is a uniform
@@ -137,7 +151,7 @@ class TransactionRunner:
         elapsed = self._monotonic() - started
         # No usable server after the driver's whole server-selection wait: another attempt
         # would only make the caller wait as long again for the same answer.
-        no_database = isinstance(error, ServerSelectionTimeoutError)
+        no_database = found_no_server(error)
         spent = (
             attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds
         )

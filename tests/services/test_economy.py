@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
-from clubpengu.db import free_port
+from clubpengu.db import EmbeddedDatabase, free_port
 from clubpengu.errors import Conflict, InsufficientFunds, InvalidMessage, NotFound, Unavailable
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.transaction_runner import RetryPolicy
@@ -263,6 +270,56 @@ async def test_with_no_database_to_select_it_gives_up_after_one_wait() -> None:
 
     assert error.value.data == {"attempts": 1}
     assert isinstance(error.value.__cause__, ServerSelectionTimeoutError)
+
+
+class _CommitWatch(CommandListener):
+    """Sets `committing` when a commitTransaction is sent."""
+
+    def __init__(self) -> None:
+        self.committing = asyncio.Event()
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name == "commitTransaction":
+            self.committing.set()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_commit_cut_off_by_the_database_dying_gives_up_after_one_wait(
+    tmp_path: Path,
+) -> None:
+    """The commit's connection drops and the driver's retry of the commit finds no server:
+    the answer is `unavailable` ("not known yet"), after one server-selection wait, not
+    after retrying the commit until the 10 s deadline."""
+    database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
+    watch = _CommitWatch()
+    client: Client = AsyncMongoClient(
+        database.start(), serverSelectionTimeoutMS=200, event_listeners=[watch]
+    )
+    await client[TEST_DB].users.insert_one({"walletAddress": A, "coins": 0})
+    await client.admin.command(
+        {"configureFailPoint": "failCommand", "mode": {"times": 1},
+         "data": {"failCommands": ["commitTransaction"], "blockConnection": True,
+                  "blockTimeMS": 10_000}}
+    )  # fmt: skip
+    economy = EconomyService(client, TEST_DB)
+
+    applying = asyncio.create_task(economy.apply(A, 30, "admin_adjustment", idempotency_key="k"))
+    await watch.committing.wait()
+    assert database.process is not None
+    database.process.kill()  # the commit is held at the database: it never applies
+    database.process.wait()
+    with pytest.raises(Unavailable) as error:
+        await applying
+    await client.close()
+    database.stop()
+
+    assert error.value.data == {"attempts": 1}
+    assert "not known" in error.value.message
 
 
 # --- transfers ----------------------------------------------------------------------------
