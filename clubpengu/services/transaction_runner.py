@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
@@ -46,6 +47,17 @@ TransactionCallback = Callable[[Session], Awaitable[T]]
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 _MAX_TIME_MS_EXPIRED = 50  # a commit that timed out on the server is not retried
+ABORT_WAIT_SECONDS = 1.0
+
+
+async def _abort(session: Session) -> None:
+    """Abort, best effort (pymongo ignores the errors of an abort), waiting at most
+    ABORT_WAIT_SECONDS for a server. When the database has just gone the abort cannot be
+    sent anyway, and the caller would wait a whole server-selection timeout for it before
+    the retry waits another; the server drops the transaction itself when the session's
+    next transaction starts, or at its lifetime limit."""
+    with pymongo.timeout(ABORT_WAIT_SECONDS):
+        await session.abort_transaction()
 
 
 def found_no_server(error: BaseException | None) -> bool:
@@ -125,7 +137,7 @@ class TransactionRunner:
             result = await callback(session)
         except BaseException:
             if session.in_transaction:
-                await session.abort_transaction()  # pymongo swallows errors from abort
+                await _abort(session)
             raise
         await self._commit(session, started)
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -272,15 +273,16 @@ async def test_with_no_database_to_select_it_gives_up_after_one_wait() -> None:
     assert isinstance(error.value.__cause__, ServerSelectionTimeoutError)
 
 
-class _CommitWatch(CommandListener):
-    """Sets `committing` when a commitTransaction is sent."""
+class _CommandWatch(CommandListener):
+    """Sets `seen` when a command named `name` is sent."""
 
-    def __init__(self) -> None:
-        self.committing = asyncio.Event()
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen = asyncio.Event()
 
     def started(self, event: CommandStartedEvent) -> None:
-        if event.command_name == "commitTransaction":
-            self.committing.set()
+        if event.command_name == self.name:
+            self.seen.set()
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         pass
@@ -296,7 +298,7 @@ async def test_a_commit_cut_off_by_the_database_dying_gives_up_after_one_wait(
     the answer is `unavailable` ("not known yet"), after one server-selection wait, not
     after retrying the commit until the 10 s deadline."""
     database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
-    watch = _CommitWatch()
+    watch = _CommandWatch("commitTransaction")
     client: Client = AsyncMongoClient(
         database.start(), serverSelectionTimeoutMS=200, event_listeners=[watch]
     )
@@ -309,7 +311,7 @@ async def test_a_commit_cut_off_by_the_database_dying_gives_up_after_one_wait(
     economy = EconomyService(client, TEST_DB)
 
     applying = asyncio.create_task(economy.apply(A, 30, "admin_adjustment", idempotency_key="k"))
-    await watch.committing.wait()
+    await watch.seen.wait()
     assert database.process is not None
     database.process.kill()  # the commit is held at the database: it never applies
     database.process.wait()
@@ -320,6 +322,42 @@ async def test_a_commit_cut_off_by_the_database_dying_gives_up_after_one_wait(
 
     assert error.value.data == {"attempts": 1}
     assert "not known" in error.value.message
+
+
+async def test_a_transaction_cut_off_by_the_database_dying_waits_for_a_server_once(
+    tmp_path: Path,
+) -> None:
+    """The ledger's balance update is in flight when the database dies: the abort of the
+    cut transaction does not wait a whole server-selection timeout for a server before
+    the retry waits another; the answer is `unavailable` after about one wait."""
+    selection = 3.0
+    database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
+    watch = _CommandWatch("findAndModify")
+    client: Client = AsyncMongoClient(
+        database.start(), serverSelectionTimeoutMS=int(selection * 1000), event_listeners=[watch]
+    )
+    await client[TEST_DB].users.insert_one({"walletAddress": A, "coins": 0})
+    await client.admin.command(
+        {"configureFailPoint": "failCommand", "mode": {"times": 1},
+         "data": {"failCommands": ["findAndModify"], "blockConnection": True,
+                  "blockTimeMS": 10_000}}
+    )  # fmt: skip
+    economy = EconomyService(client, TEST_DB)
+
+    applying = asyncio.create_task(economy.apply(A, 30, "admin_adjustment", idempotency_key="k"))
+    await watch.seen.wait()
+    assert database.process is not None
+    database.process.kill()
+    database.process.wait()
+    killed = time.monotonic()
+    with pytest.raises(Unavailable):
+        await applying
+    waited = time.monotonic() - killed
+    await client.close()
+    database.stop()
+
+    # Two waits would be 2 * selection at least; one and the capped abort about 4 s.
+    assert waited < 1.75 * selection
 
 
 # --- transfers ----------------------------------------------------------------------------
