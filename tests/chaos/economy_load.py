@@ -50,6 +50,7 @@ class EconomyLoad:
     shoppers: list[Player]
     requests: list[Request] = field(default_factory=list)
     pause: float = 0.05
+    acknowledged: asyncio.Event = field(default_factory=asyncio.Event)  # set on each success
 
     async def fund(self) -> None:
         """A million coins each, so no purchase of the run is short of coins."""
@@ -78,6 +79,7 @@ class EconomyLoad:
         request.answered = time.monotonic()
         if reply["type"] == "purchase_result":
             request.ok, request.balance = True, reply["coins"]
+            self.acknowledged.set()
         else:
             request.code = reply.get("code")
         return request
@@ -111,6 +113,7 @@ class EconomyLoad:
         if response.status_code == 200:
             request.ok, request.balance = True, body["balance"]
             request.transaction_id = body["transactionId"]
+            self.acknowledged.set()
         else:
             request.code = body.get("code", f"http:{response.status_code}")
         return request

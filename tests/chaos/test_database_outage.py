@@ -148,7 +148,9 @@ async def test_the_database_stops_and_comes_back_under_load(site: Site) -> None:
     await asyncio.sleep(scale.warm)
     acknowledged_before = sum(r.ok for r in load.requests)
 
-    # The outage.
+    # The outage, the moment a request has been acknowledged: its commit is the newest.
+    load.acknowledged.clear()
+    await load.acknowledged.wait()
     killed = time.monotonic()
     site.outage.begin()
     degraded_after = None
