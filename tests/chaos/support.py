@@ -121,18 +121,6 @@ def log_messages(serve: ServeProcess) -> list[str]:
     return [str(record.get("msg", "")) for record in serve.log_records()]
 
 
-async def wait_log(serve: ServeProcess, prefix: str, after: int = 0, timeout: float = 30.0) -> int:
-    """Wait for a log line starting with `prefix` beyond the first `after` lines; return
-    the number of lines up to and including it."""
-    async with asyncio.timeout(timeout):
-        while True:
-            messages = log_messages(serve)
-            for index in range(after, len(messages)):
-                if messages[index].startswith(prefix):
-                    return index + 1
-            await asyncio.sleep(0.02)
-
-
 async def admin_token(url: str, wallet: Wallet) -> str:
     async with httpx.AsyncClient(timeout=30) as http:
         challenge = (await http.post(url + "/auth/challenge", json={})).json()
@@ -161,7 +149,6 @@ class Player:
     wallet: Wallet = field(default_factory=Wallet)
     client: Client | None = None
     player_id: str = ""
-    token: str = ""
     moves_seen: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     chats_seen: dict[str, float] = field(default_factory=dict)
     replies: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
@@ -173,8 +160,7 @@ class Player:
     async def enter(self, room: str) -> None:
         ws = await websockets.connect(self.ws_url, max_size=None, max_queue=None)
         self.client = Client(ws)
-        signed = await sign_in(self.client, self.wallet)
-        self.token = signed["token"]
+        await sign_in(self.client, self.wallet)
         joined = await self.client.request({"type": "join", "room": room}, timeout=30)
         assert joined["type"] == "joined", joined
         self.player_id = joined["playerId"]
@@ -254,18 +240,15 @@ class Chatter:
     move_every: float = 0.2
     chat_every: float = 1.0
     said: dict[str, float] = field(default_factory=dict)
-    moves_sent: list[float] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         step, next_chat = 0, time.monotonic() + self.chat_every * (self.index % 5) / 5
         y = 150 + (self.index * 7) % 400
         while not stop.is_set() and self.player.open:
             step += 1
-            x = 200 + (step % 40) * 10  # 50 units per second at most: well within speed
+            x = 200 + abs(step % 80 - 40) * 10  # to and fro at 50 units/s: within speed
             with contextlib.suppress(websockets.ConnectionClosed):
                 await self.player.send({"type": "move", "x": x, "y": y})
-                self.moves_sent.append(time.monotonic())
                 if time.monotonic() >= next_chat:
                     text = f"{self.player.player_id[:8]} line {step}"
                     self.said[text] = time.monotonic()
