@@ -2,11 +2,12 @@
 
 With MONGODB_URI unset, `EmbeddedDatabase` runs `secantusd` (SecantusDB, a MongoDB
 wire-protocol server on WiredTiger) as a child process on a free loopback port, with its
-files in the data directory, and stops it on shutdown. The child is started in its own
-session (a Ctrl-C in the terminal reaches only the server, which then shuts the database
-down after it has flushed) and with PR_SET_PDEATHSIG, so the kernel kills it if the
-parent dies without cleaning up; a pid file lets the next start reap one that survived
-anyway (non-Linux hosts).
+files in the data directory, and stops it on shutdown. It flushes its journal on every
+commit, so a write it acknowledged survives the process being killed. The child is
+started in its own session (a Ctrl-C in the terminal reaches only the server, which then
+shuts the database down after it has flushed) and with PR_SET_PDEATHSIG, so the kernel
+kills it if the parent dies without cleaning up; a pid file lets the next start reap one
+that survived anyway (non-Linux hosts).
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ class EmbeddedDatabase:
             "--port", str(self.port),
             "--storage-path", str(storage),
             "--log-level", "WARNING",
+            # Flush the journal before a commit is acknowledged. Without it WiredTiger
+            # keeps the last commits in its own buffer, and a killed database process
+            # lost the ledger entries and balances it had acknowledged in the last tens
+            # of milliseconds (tests/chaos). A replica set gets the same from w:majority.
+            "--sync-on-commit",
             *self.extra_args,
         ]  # fmt: skip
         log = open(self.data_dir / "secantusd.log", "ab")  # noqa: SIM115 - owned by the child

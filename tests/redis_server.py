@@ -63,6 +63,13 @@ class RedisServer:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes at once, its clients' connections reset."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
         assert self.process is not None

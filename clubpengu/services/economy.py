@@ -26,9 +26,16 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from clubpengu.errors import Conflict, DomainError, InsufficientFunds, InvalidMessage, NotFound
+from clubpengu.errors import (
+    Conflict,
+    DomainError,
+    InsufficientFunds,
+    InvalidMessage,
+    NotFound,
+    Unavailable,
+)
 from clubpengu.metrics import Metrics
 from clubpengu.models import Transaction, User
 from clubpengu.models.base import utcnow
@@ -50,6 +57,7 @@ from clubpengu.services.transaction_runner import (
     Session,
     TransactionCallback,
     TransactionRunner,
+    found_no_server,
 )
 
 logger = logging.getLogger(__name__)
@@ -295,8 +303,9 @@ class EconomyService:
             return replayed
         except DomainError as error:
             # The same request may have committed between our check and our transaction
-            # (it spent the coins, or unlocked the item); then its result is the answer.
-            replayed = await self._replay(entries)
+            # (it spent the coins, or unlocked the item), or our own commit may have
+            # applied although its result was lost; then the stored result is the answer.
+            replayed = await self._replay_after(error, entries)
             if replayed is not None:
                 return replayed
             self.metrics.economy_error(str(error.code))
@@ -305,6 +314,22 @@ class EconomyService:
         for entry, result in zip(entries, results, strict=True):
             self._announce(entry, result)
         return results
+
+    async def _replay_after(
+        self, error: DomainError, entries: Sequence[LedgerEntry]
+    ) -> list[LedgerResult] | None:
+        """`_replay` after a failed transaction. When the database could not be reached
+        (`Unavailable`) it is asked only if it was reachable at the end, and a failure to
+        answer leaves the caller's `Unavailable` as it was (a driver error here would
+        replace it, after another server-selection wait)."""
+        if not isinstance(error, Unavailable):
+            return await self._replay(entries)
+        if found_no_server(error.__cause__):
+            return None  # nothing to ask; the client retries with the same key
+        try:
+            return await self._replay(entries)
+        except PyMongoError:
+            return None
 
     async def _replay(self, entries: Sequence[LedgerEntry]) -> list[LedgerResult] | None:
         """The stored results when these keys were already applied, None when they were

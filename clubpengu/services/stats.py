@@ -253,6 +253,9 @@ class StatsBatcher:
             self._unwritten = batch
             started = self._clock()
             report = FlushReport(players=len(batch))
+            # With "stats flushed" it brackets the window in which a crash loses the batch
+            # being written (the chaos tests kill the server inside it).
+            logger.info("stats flush started: %d players", len(batch))
             try:
                 await self._write_batch(report)
             finally:

@@ -13,7 +13,10 @@ driver specification (transactions-convenient-api) says, but with a short deadli
 pymongo's own `ClientSession.with_transaction` does the same but keeps retrying for
 120 s, far longer than a player waits for a purchase; here the policy is bounded in both
 attempts and time, and running out raises `Unavailable` (code `unavailable`, "try
-again"), which a client can retry safely with the same idempotency key.
+again"), which a client can retry safely with the same idempotency key. A server-selection
+timeout is not retried: the driver has already waited MONGODB_SERVER_SELECTION_TIMEOUT_MS
+for a usable database, so with the database gone a request is answered after that one
+wait.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import PyMongoError
+from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -43,6 +47,31 @@ TransactionCallback = Callable[[Session], Awaitable[T]]
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 _MAX_TIME_MS_EXPIRED = 50  # a commit that timed out on the server is not retried
+ABORT_WAIT_SECONDS = 1.0
+
+
+async def _abort(session: Session) -> None:
+    """Abort, best effort (pymongo ignores the errors of an abort), waiting at most
+    ABORT_WAIT_SECONDS for a server. When the database has just gone the abort cannot be
+    sent anyway, and the caller would wait a whole server-selection timeout for it before
+    the retry waits another; the server drops the transaction itself when the session's
+    next transaction starts, or at its lifetime limit."""
+    with pymongo.timeout(ABORT_WAIT_SECONDS):
+        await session.abort_transaction()
+
+
+def found_no_server(error: BaseException | None) -> bool:
+    """Whether the driver waited its whole server-selection timeout for a usable server and
+    found none. The error is then a ServerSelectionTimeoutError, or, when it was the retry
+    of a failed operation that found no server (a commit cut off by a dying database),
+    the operation's first error, raised with the ServerSelectionTimeoutError as its
+    context (the retryable-writes specification: never report a retry's selection
+    failure as if the operation had not been attempted)."""
+    if error is None:
+        return False
+    return isinstance(error, ServerSelectionTimeoutError) or isinstance(
+        error.__context__, ServerSelectionTimeoutError
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +137,7 @@ class TransactionRunner:
             result = await callback(session)
         except BaseException:
             if session.in_transaction:
-                await session.abort_transaction()  # pymongo swallows errors from abort
+                await _abort(session)
             raise
         await self._commit(session, started)
         return result
@@ -132,7 +161,13 @@ class TransactionRunner:
         """Sleep before the next attempt, or raise Unavailable when the policy is spent."""
         delay = self.policy.backoff(attempt)
         elapsed = self._monotonic() - started
-        if attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds:
+        # No usable server after the driver's whole server-selection wait: another attempt
+        # would only make the caller wait as long again for the same answer.
+        no_database = found_no_server(error)
+        spent = (
+            attempt >= self.policy.max_attempts or elapsed + delay > self.policy.deadline_seconds
+        )
+        if no_database or spent:
             logger.warning(
                 "transaction retries exhausted",
                 extra={"what": what, "attempts": attempt, "error": type(error).__name__},

@@ -67,6 +67,7 @@ from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.limits import LimitsConfig
 from clubpengu.transport.messages import Ping
 from clubpengu.transport.monitors import start_monitors
+from clubpengu.transport.outage import OUTAGE_ERRORS, http_unavailable
 from clubpengu.transport.pages import routes as page_routes
 from clubpengu.transport.router import Router
 from clubpengu.transport.security import SecurityHeaders
@@ -396,4 +397,8 @@ def build_app(
         *page_routes(),
     ]
     middleware = [Middleware(SecurityHeaders), Middleware(ExposeSocket)]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    # A database out of reach is a 503 `unavailable` on every HTTP route, not a bare 500.
+    handlers = dict.fromkeys(OUTAGE_ERRORS, http_unavailable)
+    return Starlette(
+        routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers
+    )

@@ -26,6 +26,8 @@ from clubpengu.metrics import UNKNOWN, Metrics
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
+from clubpengu.transport.outage import MESSAGE as UNAVAILABLE_MESSAGE
+from clubpengu.transport.outage import is_outage, log_outage
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def _valid_rid(rid: Any) -> bool:
 
 class Router:
     """Frames in, replies out. Handlers return the direct reply (or None); this class adds
-    the `rid`, maps DomainError to its error code and any other exception to `internal`,
+    the `rid`, maps DomainError to its error code, a database out of reach to
+    `unavailable` (transport/outage.py) and any other exception to `internal`,
     and applies the per-connection message limits (transport/limits.py)."""
 
     def __init__(
@@ -191,12 +194,20 @@ class Router:
             if not counted:  # too large, not JSON, not an object
                 self.metrics.message_in(UNKNOWN)
             return error_frame(error.code, error.message, rid)
-        except Exception:
-            logger.exception("handler failed", extra={"conn": connection.id})
-            return error_frame(ErrorCode.INTERNAL, "Internal error", rid)
+        except Exception as error:
+            return _unexpected(error, connection, rid)
         if rid is not None:
             if reply is None and route.ack:
                 reply = {"type": "ok"}
             if reply is not None:
                 reply["rid"] = rid
         return reply
+
+
+def _unexpected(error: Exception, connection: Connection, rid: Any) -> dict[str, Any]:
+    """The reply to a handler's failure that is not a DomainError."""
+    if is_outage(error):  # the database is out of reach: try again, not a bug
+        log_outage(error, conn=connection.id)
+        return error_frame(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, rid)
+    logger.exception("handler failed", extra={"conn": connection.id})
+    return error_frame(ErrorCode.INTERNAL, "Internal error", rid)

@@ -44,6 +44,7 @@ class Cluster:
     nodes: list[Node]
     redis: RedisServer
     mongo_uri: str
+    database: str = CLUSTER_DB
     admin: Wallet = field(default_factory=Wallet)
     _rooms: Iterator[int] = field(default_factory=itertools.count)
 
@@ -70,7 +71,7 @@ def node_env(cluster: Cluster, node_id: str, rooms: Path, extra: dict[str, str])
         "CLUBPENGU_ENV": "test",
         "NODE_ID": node_id,
         "MONGODB_URI": cluster.mongo_uri,
-        "MONGODB_DB": CLUSTER_DB,
+        "MONGODB_DB": cluster.database,
         "REDIS_URL": cluster.redis.url,
         "REDIS_TIMEOUT": "1s",
         "REDIS_RECONNECT_MAX": "500ms",
@@ -88,12 +89,17 @@ def node_env(cluster: Cluster, node_id: str, rooms: Path, extra: dict[str, str])
 
 @contextlib.contextmanager
 def running_cluster(
-    directory: Path, mongo_uri: str, redis: RedisServer, count: int, **extra: str
+    directory: Path,
+    mongo_uri: str,
+    redis: RedisServer,
+    count: int,
+    database: str = CLUSTER_DB,
+    **extra: str,
 ) -> Iterator[Cluster]:
     """`count` nodes (`node-a`, `node-b` …) serving one database and one Redis."""
     with MongoClient(mongo_uri) as client:
-        client.drop_database(CLUSTER_DB)
-    cluster = Cluster([], redis, mongo_uri)
+        client.drop_database(database)
+    cluster = Cluster([], redis, mongo_uri, database)
     rooms = rooms_file(directory)
     try:
         for index in range(count):

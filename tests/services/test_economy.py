@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import time
+import warnings
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
+from clubpengu.db import EmbeddedDatabase, free_port
 from clubpengu.errors import Conflict, InsufficientFunds, InvalidMessage, NotFound, Unavailable
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.transaction_runner import RetryPolicy
@@ -245,6 +258,123 @@ async def test_when_transient_failures_persist_it_gives_up_unavailable_and_uncha
     assert error.value.data == {"attempts": 3}
     assert isinstance(error.value.__cause__, PyMongoError)
     assert (await user_doc(mongo_client, A))["coins"] == 100
+
+
+@pytest.fixture
+def cut_connections() -> Iterator[None]:
+    """For tests whose database vanishes under an async client: pymongo does not close a
+    socket whose connect is cancelled, and the errors it keeps (with their tracebacks)
+    hold such sockets in reference cycles. Collect them when the test is over, quietly;
+    otherwise the collector finalizes them during some later test, whose ResourceWarning
+    then fails it."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+async def test_with_no_database_to_select_it_gives_up_after_one_wait(cut_connections: None) -> None:
+    """The driver already waited the whole server-selection timeout for a usable database:
+    retrying would keep a player waiting the retry deadline (10 s) for the same answer."""
+    nowhere: Client = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+        serverSelectionTimeoutMS=100,
+    )
+    economy = EconomyService(nowhere, TEST_DB)
+
+    with pytest.raises(Unavailable) as error:
+        await economy.apply(A, 30, "admin_adjustment", idempotency_key="no-database")
+    await nowhere.close()
+
+    assert error.value.data == {"attempts": 1}
+    assert isinstance(error.value.__cause__, ServerSelectionTimeoutError)
+
+
+class _CommandWatch(CommandListener):
+    """Sets `seen` when a command named `name` is sent."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen = asyncio.Event()
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name == self.name:
+            self.seen.set()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_commit_cut_off_by_the_database_dying_gives_up_after_one_wait(
+    tmp_path: Path, cut_connections: None
+) -> None:
+    """The commit's connection drops and the driver's retry of the commit finds no server:
+    the answer is `unavailable` ("not known yet"), after one server-selection wait, not
+    after retrying the commit until the 10 s deadline."""
+    database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
+    watch = _CommandWatch("commitTransaction")
+    client: Client = AsyncMongoClient(
+        database.start(), serverSelectionTimeoutMS=200, event_listeners=[watch]
+    )
+    await client[TEST_DB].users.insert_one({"walletAddress": A, "coins": 0})
+    await client.admin.command(
+        {"configureFailPoint": "failCommand", "mode": {"times": 1},
+         "data": {"failCommands": ["commitTransaction"], "blockConnection": True,
+                  "blockTimeMS": 10_000}}
+    )  # fmt: skip
+    economy = EconomyService(client, TEST_DB)
+
+    applying = asyncio.create_task(economy.apply(A, 30, "admin_adjustment", idempotency_key="k"))
+    await watch.seen.wait()
+    assert database.process is not None
+    database.process.kill()  # the commit is held at the database: it never applies
+    database.process.wait()
+    with pytest.raises(Unavailable) as error:
+        await applying
+    await client.close()
+    database.stop()
+
+    assert error.value.data == {"attempts": 1}
+    assert "not known" in error.value.message
+
+
+async def test_a_transaction_cut_off_by_the_database_dying_waits_for_a_server_once(
+    tmp_path: Path, cut_connections: None
+) -> None:
+    """The ledger's balance update is in flight when the database dies: the abort of the
+    cut transaction does not wait a whole server-selection timeout for a server before
+    the retry waits another; the answer is `unavailable` after about one wait."""
+    selection = 3.0
+    database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
+    watch = _CommandWatch("findAndModify")
+    client: Client = AsyncMongoClient(
+        database.start(), serverSelectionTimeoutMS=int(selection * 1000), event_listeners=[watch]
+    )
+    await client[TEST_DB].users.insert_one({"walletAddress": A, "coins": 0})
+    await client.admin.command(
+        {"configureFailPoint": "failCommand", "mode": {"times": 1},
+         "data": {"failCommands": ["findAndModify"], "blockConnection": True,
+                  "blockTimeMS": 10_000}}
+    )  # fmt: skip
+    economy = EconomyService(client, TEST_DB)
+
+    applying = asyncio.create_task(economy.apply(A, 30, "admin_adjustment", idempotency_key="k"))
+    await watch.seen.wait()
+    assert database.process is not None
+    database.process.kill()
+    database.process.wait()
+    killed = time.monotonic()
+    with pytest.raises(Unavailable):
+        await applying
+    waited = time.monotonic() - killed
+    await client.close()
+    database.stop()
+
+    # Two waits would be 2 * selection at least; one and the capped abort about 4 s.
+    assert waited < 1.75 * selection
 
 
 # --- transfers ----------------------------------------------------------------------------
