@@ -50,6 +50,7 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import LedgerEntry, LedgerResult, coins_push
 from clubpengu.services.match_cache import MatchCache
+from clubpengu.services.outage import is_outage
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ class Timing:
     sweep_interval: float = 30.0
     abandon_after: float = 300.0
     cache_size: int = 10_000
+    # A timer whose work found the database out of reach runs again this much later
+    # (a turn timeout or a disconnect forfeit is late, never lost).
+    retry_after: float = 5.0
 
 
 @dataclass
@@ -177,9 +181,25 @@ class MatchService:
 
         def fire() -> None:
             self._timers.pop(key, None)
-            self.spawn(work(), key)
+            self.spawn(self._retrying(key, work), key)
 
         self._timers[key] = asyncio.get_running_loop().call_later(max(delay, 0.0), fire)
+
+    async def _retrying(self, key: str, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run a timer's work; if the database is out of reach, arm it again (unless a
+        newer timer of the same key was set meanwhile: the work it replaced is stale)."""
+        try:
+            await work()
+        except Exception as error:
+            if not is_outage(error) or self.stopping:
+                raise
+            logger.warning(
+                "match timer: database unavailable; trying again",
+                extra={"timer": key, "retry_in": self.timing.retry_after,
+                       "error": type(error).__name__},
+            )  # fmt: skip
+            if key not in self._timers:
+                self.later(key, self.timing.retry_after, work)
 
     def cancel_timer(self, key: str) -> None:
         timer = self._timers.pop(key, None)

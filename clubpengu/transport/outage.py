@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from clubpengu.errors import ErrorCode, Unavailable
+from clubpengu.services.outage import OUTAGE_ERRORS, is_outage
 
 logger = logging.getLogger(__name__)
-# ConnectionFailure covers server selection timing out, a lost or refused connection, a
-# network timeout, a primary that stepped down or is shutting down (NotPrimaryError),
-# and a full connection pool; ExecutionTimeout a server-side time limit.
-OUTAGE_ERRORS: tuple[type[PyMongoError], ...] = (ConnectionFailure, ExecutionTimeout)
+__all__ = ["OUTAGE_ERRORS", "http_unavailable", "is_outage", "log_outage"]
 MESSAGE = Unavailable.default_message
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether `error` says the database is out of reach (or too slow), not that a request
-    or the code is wrong."""
-    return isinstance(error, OUTAGE_ERRORS) or (isinstance(error, PyMongoError) and error.timeout)
 
 
 def log_outage(error: BaseException, **context: object) -> None:
