@@ -183,13 +183,21 @@ class Seat:
                     self.held.append(frame)
 
 
+class SignInFailed(Exception):
+    pass
+
+
 async def _seat(url: str, wallet: Wallet, room: str) -> tuple[Seat, dict[str, Any]]:
-    ws = await websockets.connect(url, max_queue=None)
-    seat = Seat(ws)
-    challenge = await seat.call({"type": "auth_request"})
-    signed = await seat.call({"type": "auth_verify", "walletAddress": wallet.address,
-                              "signature": wallet.sign(str(challenge["nonce"]))})  # fmt: skip
-    assert signed["type"] == "auth_success", signed
+    try:
+        ws = await websockets.connect(url, max_queue=None)
+        seat = Seat(ws)
+        challenge = await seat.call({"type": "auth_request"})
+        signed = await seat.call({"type": "auth_verify", "walletAddress": wallet.address,
+                                  "signature": wallet.sign(str(challenge["nonce"]))})  # fmt: skip
+    except Exception as error:
+        raise SignInFailed(_why(error)) from error
+    if signed["type"] != "auth_success":
+        raise SignInFailed(str(signed))
     joined = await seat.call({"type": "join", "room": room})
     assert joined["type"] == "joined", joined
     return seat, joined
@@ -198,22 +206,27 @@ async def _seat(url: str, wallet: Wallet, room: str) -> tuple[Seat, dict[str, An
 async def _pair_up(url: str, i: int) -> tuple[Seat, Seat, str, list[Wallet]]:
     """Two players in the same instance of a game room. Both ask for the catalogue room;
     when the server seats them apart (an instance filled up between the two joins, as
-    other pairs arrive at the same time), one follows the other, by instance id (`dojo~1`
-    for the first), and a `room_full` there means trying the other way round."""
+    other pairs arrive at the same time), the second follows the first by instance id
+    (`dojo~1` for the first instance). If that one is full by then, the first leaves and
+    asks for the room again (a seat somewhere, or a new instance) and the second follows."""
     wallets = [Wallet(), Wallet()]
     room = GAME_ROOMS[i % len(GAME_ROOMS)]
     a, in_a = await _seat(url, wallets[0], room)
     b, in_b = await _seat(url, wallets[1], room)
-    for attempt in range(10):
+    for _ in range(10):
         if in_b["room"] == in_a["room"]:
             return a, b, in_b["playerId"], wallets
-        mover, there = (b, in_a) if attempt % 2 == 0 else (a, in_b)
-        exactly = there["room"] if "~" in there["room"] else there["room"] + "~1"
-        moved = await mover.call({"type": "change_room", "room": exactly})
+        exactly = in_a["room"] if "~" in in_a["room"] else in_a["room"] + "~1"
+        moved = await b.call({"type": "change_room", "room": exactly})
         if moved["type"] == "joined":
-            in_a, in_b = (in_a, moved) if mover is b else (moved, in_b)
-        elif moved.get("code") != "room_full":
+            in_b = moved
+            continue
+        if moved.get("code") != "room_full":
             raise RuntimeError(f"change_room refused: {moved}")
+        await a.call({"type": "change_room", "room": "plaza"})
+        in_a = await a.call({"type": "change_room", "room": room})
+        if in_a["type"] != "joined":
+            raise RuntimeError(f"change_room refused: {in_a}")
     raise RuntimeError("could not seat a pair together")
 
 
@@ -280,7 +293,8 @@ async def _run_matches(
         await b.ws.close()
     return {
         "pairs": len(seated),
-        "sign_in_failures": 2 * (pairs - len(seated)),
+        "sign_in_failures": sum(n for why, n in failures.items() if why.startswith("SignInFailed")),
+        "unpaired": pairs - len(seated),
         "matches": f["matches"],
         "match_errors": f["errors"],
         "errors_by_kind": dict(failures),
@@ -478,7 +492,8 @@ def report(f: dict[str, Any], args: argparse.Namespace) -> None:
           f"chat lines {m['chat_lines_heard']}/{m['chat_lines_expected']} "
           f"({m['chats_sent']} said): {sum(lost)} lost")  # fmt: skip
     mm, st = x["match_move"], x["settling_move"]
-    print(f"  matches        {x['matches']} played by {x['pairs']} pairs, "
+    print(f"  matches        {x['matches']} played by {x['pairs']} pairs "
+          f"({x['unpaired']} could not be paired), "
           f"{x['match_errors']} errors; match_move p50 {mm.get('p50')} ms "
           f"p99 {mm.get('p99')} ms; settling move p99 {st.get('p99')} ms")  # fmt: skip
     for kind, count in x["errors_by_kind"].items():
