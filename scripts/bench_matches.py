@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import subprocess
@@ -33,36 +32,18 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ProcessSampler, Wallet, idle_percent, serve, summary_ms, write_json
+from benchlib import (
+    JsonClient,
+    ProcessSampler,
+    Wallet,
+    idle_percent,
+    serve,
+    summary_ms,
+    write_json,
+)
 
 WIN_FOR_SEAT_0 = [0, 3, 1, 4, 2]
 WAGER = 10
-
-
-class Player:
-    def __init__(self, ws: websockets.ClientConnection) -> None:
-        self.ws = ws
-        self.rid = 0
-        self.held: list[dict[str, Any]] = []
-
-    async def call(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.rid += 1
-        await self.ws.send(json.dumps(payload | {"rid": self.rid}))
-        while True:
-            reply: dict[str, Any] = json.loads(await self.ws.recv())
-            if reply.get("rid") == self.rid:
-                return reply
-            self.held.append(reply)
-
-    async def wait(self, kind: str) -> dict[str, Any]:
-        for i, frame in enumerate(self.held):
-            if frame.get("type") == kind:
-                return self.held.pop(i)
-        while True:
-            frame = json.loads(await self.ws.recv())
-            if frame.get("type") == kind:
-                return frame
-            self.held.append(frame)
 
 
 @dataclass
@@ -73,9 +54,9 @@ class Phase:
     matches: int = 0
 
 
-async def sign_in(url: str, wallet: Wallet, room: str) -> tuple[Player, str]:
+async def sign_in(url: str, wallet: Wallet, room: str) -> tuple[JsonClient, str]:
     ws = await websockets.connect(url, max_queue=None)
-    player = Player(ws)
+    player = JsonClient(ws)
     challenge = await player.call({"type": "auth_request"})
     signed = await player.call({
         "type": "auth_verify", "walletAddress": wallet.address,
@@ -87,7 +68,7 @@ async def sign_in(url: str, wallet: Wallet, room: str) -> tuple[Player, str]:
     return player, str(joined["playerId"])
 
 
-async def play(pair: tuple[Player, Player], target_id: str, phase: Phase) -> None:
+async def play(pair: tuple[JsonClient, JsonClient], target_id: str, phase: Phase) -> None:
     a, b = pair
     sent = await a.call(
         {"type": "challenge", "targetPlayerId": target_id, "game": "tictactoe", "wager": WAGER}
@@ -131,7 +112,7 @@ async def grant_all(uri: str, addresses: list[str], coins: int) -> None:
 
 
 async def run_phase(
-    signed: list[tuple[Player, str]], n: int, phase: Phase, rounds: int, samplers: list[Any]
+    signed: list[tuple[JsonClient, str]], n: int, phase: Phase, rounds: int, samplers: list[Any]
 ) -> dict[str, Any]:
     """Each of the n pairs plays `rounds` matches back to back; all pairs at once."""
 

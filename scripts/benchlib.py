@@ -3,6 +3,7 @@ directory, process CPU/RSS sampling, percentiles, and a wallet that signs."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -212,3 +213,42 @@ def git_revision() -> str:
 def write_json(path: Path | None, figures: dict[str, Any]) -> None:
     if path is not None:
         path.write_text(json.dumps(figures | {"git": git_revision()}, indent=2))
+
+
+ROOM_TRAFFIC = ("moves", "chat", "emote")
+
+
+class JsonClient:
+    """A benchmark's request/reply client on a `websockets` connection: `call` returns the
+    reply carrying its rid, `wait` the next push of a kind; other frames are kept for a
+    later `wait`, except room traffic (moves, chat, emotes), which a match player does not
+    need. Nothing waits longer than `timeout` seconds: a slow reply is an error, not a
+    hang."""
+
+    def __init__(self, ws: Any, timeout: float = 60.0) -> None:
+        self.ws, self.timeout = ws, timeout
+        self.rid = 0
+        self.held: list[dict[str, Any]] = []
+
+    async def call(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.rid += 1
+        await self.ws.send(json.dumps(payload | {"rid": self.rid}))  # a text frame
+        async with asyncio.timeout(self.timeout):
+            while True:
+                frame: dict[str, Any] = json.loads(await self.ws.recv())
+                if frame.get("rid") == self.rid:
+                    return frame
+                if frame.get("type") not in ROOM_TRAFFIC:
+                    self.held.append(frame)
+
+    async def wait(self, kind: str) -> dict[str, Any]:
+        for i, frame in enumerate(self.held):
+            if frame.get("type") == kind:
+                return self.held.pop(i)
+        async with asyncio.timeout(self.timeout):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                if frame.get("type") == kind:
+                    return frame
+                if frame.get("type") not in ROOM_TRAFFIC:
+                    self.held.append(frame)

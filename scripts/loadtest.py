@@ -44,7 +44,15 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_realtime import DRAIN_SECONDS, MOVE_HZ, SIGN_IN_CONCURRENCY, Player, _move_phase
-from benchlib import ProcessSampler, Wallet, idle_percent, serve, summary_ms, write_json
+from benchlib import (
+    JsonClient,
+    ProcessSampler,
+    Wallet,
+    idle_percent,
+    serve,
+    summary_ms,
+    write_json,
+)
 
 ROOMS = ["town", "plaza", "coffee_shop", "dock", "beach", "ski_village", "pizza_parlor",
          "snow_forts", "iceberg", "night_club"]  # fmt: skip
@@ -154,43 +162,14 @@ def _mover_figures(movers: list[Mover], sign_ins: list[float], failed: int) -> d
 # --- match players -----------------------------------------------------------------------
 
 
-class Seat:
-    """A match player on the `websockets` client: requests by rid, pushes kept."""
-
-    def __init__(self, ws: websockets.ClientConnection) -> None:
-        self.ws, self.rid, self.held = ws, 0, []  # type: tuple[Any, int, list[dict[str, Any]]]
-
-    async def call(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.rid += 1
-        await self.ws.send(orjson.dumps(payload | {"rid": self.rid}).decode())  # a text frame
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            while True:
-                frame: dict[str, Any] = orjson.loads(await self.ws.recv())
-                if frame.get("rid") == self.rid:
-                    return frame
-                self.held.append(frame)
-
-    async def wait(self, kind: str) -> dict[str, Any]:
-        for i, frame in enumerate(self.held):
-            if frame.get("type") == kind:
-                return self.held.pop(i)
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            while True:
-                frame = orjson.loads(await self.ws.recv())
-                if frame.get("type") == kind:
-                    return frame
-                if frame.get("type") not in ("moves", "chat", "emote"):
-                    self.held.append(frame)
-
-
 class SignInFailed(Exception):
     pass
 
 
-async def _seat(url: str, wallet: Wallet, room: str) -> tuple[Seat, dict[str, Any]]:
+async def _seat(url: str, wallet: Wallet, room: str) -> tuple[JsonClient, dict[str, Any]]:
     try:
         ws = await websockets.connect(url, max_queue=None)
-        seat = Seat(ws)
+        seat = JsonClient(ws, REPLY_TIMEOUT)
         challenge = await seat.call({"type": "auth_request"})
         signed = await seat.call({"type": "auth_verify", "walletAddress": wallet.address,
                                   "signature": wallet.sign(str(challenge["nonce"]))})  # fmt: skip
@@ -203,7 +182,7 @@ async def _seat(url: str, wallet: Wallet, room: str) -> tuple[Seat, dict[str, An
     return seat, joined
 
 
-async def _pair_up(url: str, i: int) -> tuple[Seat, Seat, str, list[Wallet]]:
+async def _pair_up(url: str, i: int) -> tuple[JsonClient, JsonClient, str, list[Wallet]]:
     """Two players in the same instance of a game room. Both ask for the catalogue room;
     when the server seats them apart (an instance filled up between the two joins, as
     other pairs arrive at the same time), the second follows the first by instance id
@@ -230,7 +209,9 @@ async def _pair_up(url: str, i: int) -> tuple[Seat, Seat, str, list[Wallet]]:
     raise RuntimeError("could not seat a pair together")
 
 
-async def _play_one(a: Seat, b: Seat, target: str, think: float, f: dict[str, Any]) -> None:
+async def _play_one(
+    a: JsonClient, b: JsonClient, target: str, think: float, f: dict[str, Any]
+) -> None:
     sent = await a.call({"type": "challenge", "targetPlayerId": target, "game": "tictactoe",
                          "wager": WAGER})  # fmt: skip
     assert sent["type"] == "challenge_sent", sent
@@ -278,7 +259,7 @@ async def _run_matches(
     f: dict[str, Any] = {"moves": [], "settles": [], "matches": 0, "errors": 0}
     deadline = time.monotonic() + args["duration"]
 
-    async def keep_playing(a: Seat, b: Seat, target: str) -> None:
+    async def keep_playing(a: JsonClient, b: JsonClient, target: str) -> None:
         while time.monotonic() < deadline - 5 * args["think"]:
             try:
                 await _play_one(a, b, target, args["think"], f)
