@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_STARTUP_FAILURE = 3
+EXIT_INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 # uvicorn accepts frames up to this size so that the app can answer `frame_too_large`
 # itself for anything between MAX_FRAME_BYTES and this, instead of a bare 1009 close.
 TRANSPORT_MAX_FRAME = 1 << 20
@@ -130,7 +131,12 @@ def serve(args: argparse.Namespace) -> int:
     # keep it out of every future garbage collection, which shortens the full ones.
     gc.freeze()
     server = _AnnouncingServer(config)
-    server.run()  # uvicorn's loop choice: uvloop when installed
+    try:
+        server.run()  # uvicorn's loop choice: uvloop when installed
+    except KeyboardInterrupt:
+        # uvicorn shuts down cleanly on Ctrl-C, then raises the signal again for the
+        # default handler: for SIGINT that is this exception, not worth a traceback.
+        return EXIT_INTERRUPTED
     if not server.started:
         return EXIT_STARTUP_FAILURE
     return EXIT_OK

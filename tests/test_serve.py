@@ -67,6 +67,16 @@ def test_sigterm_closes_sockets_with_1001_and_exits_within_10_s(tmp_path: Path) 
     assert not pid_alive(database_pid)
 
 
+def test_ctrl_c_stops_the_server_cleanly_without_a_traceback(tmp_path: Path) -> None:
+    with serving(tmp_path / "data") as serve:
+        serve.process.send_signal(signal.SIGINT)
+        code = serve.process.wait(15)
+
+    assert code == 130
+    assert any(r.get("msg") == "node stopped" for r in serve.log_records())
+    assert "Traceback" not in serve.log()
+
+
 def test_a_killed_server_leaves_no_database_behind(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     serve = start_serve(data_dir)
