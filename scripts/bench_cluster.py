@@ -56,7 +56,14 @@ from bench_realtime import (
     path_point,
     rooms_file,
 )
-from benchlib import ProcessSampler, Wallet, redis_server, serve_node, write_json
+from benchlib import (
+    ProcessSampler,
+    Wallet,
+    redis_server,
+    serve_node,
+    sign_in_and_join,
+    write_json,
+)
 from benchws import BenchSocket, connect
 
 from clubpengu.db import EmbeddedDatabase
@@ -151,17 +158,7 @@ class Player:
 
     async def enter(self, port: int) -> None:
         self.socket = await connect("127.0.0.1", port, self.on_text)
-        challenge = await self.request({"type": "auth_request"})
-        signed = await self.request(
-            {
-                "type": "auth_verify",
-                "walletAddress": self.wallet.address,
-                "signature": self.wallet.sign(challenge["nonce"]),
-            }
-        )
-        assert signed["type"] == "auth_success", signed
-        joined = await self.request({"type": "join", "room": self.room})
-        assert joined["type"] == "joined", joined
+        joined = await sign_in_and_join(self.request, self.wallet, self.room)
         self.player_id = joined["playerId"]
         Player.movers[self.player_id] = self
 

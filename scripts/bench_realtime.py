@@ -62,7 +62,15 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ProcessSampler, Wallet, idle_percent, serve, summary_ms, write_json
+from benchlib import (
+    ProcessSampler,
+    Wallet,
+    idle_percent,
+    serve,
+    sign_in_and_join,
+    summary_ms,
+    write_json,
+)
 from benchws import BenchSocket, connect
 
 ROOM_SIZE = 20
@@ -119,17 +127,7 @@ class Player:
     async def enter(self, host: str, port: int) -> float:
         started = time.perf_counter()
         self.socket = await connect(host, port, self.on_text)
-        challenge = await self.request({"type": "auth_request"})
-        signed = await self.request(
-            {
-                "type": "auth_verify",
-                "walletAddress": self.wallet.address,
-                "signature": self.wallet.sign(challenge["nonce"]),
-            }
-        )
-        assert signed["type"] == "auth_success", signed
-        joined = await self.request({"type": "join", "room": self.room})
-        assert joined["type"] == "joined", joined
+        joined = await sign_in_and_join(self.request, self.wallet, self.room)
         self.player_id, self.room = joined["playerId"], joined["room"]  # the instance
         me = next(p for p in joined["players"] if p["playerId"] == self.player_id)
         self.origin = (me["x"], me["y"])

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,23 +63,8 @@ class Server:
 @contextlib.contextmanager
 def serve(env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start `clubpengu serve` on the embedded database in a temp dir; stop it after."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "data"
-        full_env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
-        full_env.update({"AUTH_RATE_PER_IP": "0", "LOG_LEVEL": "warning"})
-        full_env.update(env or {})
-        clubpengu = Path(sys.executable).with_name("clubpengu")
-        command = [str(clubpengu), "serve", "--port", str(port), "--data-dir", str(data_dir)]
-        log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=full_env)
-        try:
-            _wait_healthy(port, process)
-            yield Server(process, port, data_dir)
-        finally:
-            process.terminate()
-            process.wait(20)
-            log.close()
+    with tempfile.TemporaryDirectory() as tmp, serve_node(Path(tmp) / "data", env or {}) as server:
+        yield server
 
 
 @contextlib.contextmanager
@@ -252,3 +237,22 @@ class JsonClient:
                     return frame
                 if frame.get("type") not in ROOM_TRAFFIC:
                     self.held.append(frame)
+
+
+async def sign_in_and_join(
+    request: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]], wallet: Wallet, room: str
+) -> dict[str, Any]:
+    """Sign in with a real ed25519 signature over the server's nonce and join `room`;
+    returns the `joined` reply. `request` sends a frame and returns its reply."""
+    challenge = await request({"type": "auth_request"})
+    signed = await request(
+        {
+            "type": "auth_verify",
+            "walletAddress": wallet.address,
+            "signature": wallet.sign(challenge["nonce"]),
+        }
+    )
+    assert signed["type"] == "auth_success", signed
+    joined = await request({"type": "join", "room": room})
+    assert joined["type"] == "joined", joined
+    return joined
