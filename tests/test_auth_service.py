@@ -287,6 +287,43 @@ async def test_an_expired_token_is_refused(auth: AuthService, clock: Clock) -> N
         await auth.authenticate(signed.token)
 
 
+@pytest.mark.parametrize("years", [-3, 3])
+async def test_token_times_are_judged_by_the_service_s_clock_not_the_wall_clock(
+    clock: Clock, years: int
+) -> None:
+    # The fixture's clock is a fixed day: once the wall clock passed its week of expiry,
+    # PyJWT's own check refused every token the service still considered live.
+    clock.now = datetime.now(UTC) + timedelta(days=365 * years)
+    auth = _service(clock)
+    signed = await _signed_in(auth, Wallet())
+
+    assert (await auth.authenticate(signed.token)).wallet == signed.session.wallet
+    clock.now += timedelta(days=7)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        await auth.authenticate(signed.token)
+
+
+async def test_a_token_issued_after_the_service_s_now_is_refused(
+    auth: AuthService, clock: Clock
+) -> None:
+    signed = await _signed_in(auth, Wallet())
+    clock.now -= timedelta(minutes=1)
+
+    with pytest.raises(NotAuthenticated, match="not valid"):
+        await auth.authenticate(signed.token)
+
+
+@pytest.mark.parametrize("claim, value", [("exp", "soon"), ("iat", 1.5), ("nbf", True)])
+async def test_a_token_whose_times_are_not_integers_is_refused(
+    auth: AuthService, claim: str, value: Any
+) -> None:
+    signed = await _signed_in(auth, Wallet())
+    forged = jwt.encode(_claims(signed.token) | {claim: value}, SECRET, algorithm="HS256")
+
+    with pytest.raises(NotAuthenticated, match="not valid"):
+        await auth.authenticate(forged)
+
+
 async def test_a_token_of_a_revoked_session_is_refused(auth: AuthService) -> None:
     signed = await _signed_in(auth, Wallet())
 

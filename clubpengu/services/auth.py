@@ -287,7 +287,12 @@ class AuthService:
 
     def decode(self, token: Any) -> dict[str, Any]:
         """The claims of a well-formed, correctly signed, unexpired token. Raises
-        NotAuthenticated. Only HS256 is accepted: no `none`, no algorithm confusion."""
+        NotAuthenticated. Only HS256 is accepted: no `none`, no algorithm confusion.
+
+        The times (`exp`, `iat`, `nbf`) are checked against the service's clock, the one
+        that issued them, not by PyJWT against the wall clock: two clocks would disagree
+        (a token the service considers live refused, or the reverse) whenever the
+        service's is not the wall clock's, as in the tests."""
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise NotAuthenticated("A valid token is required")
         try:
@@ -295,14 +300,22 @@ class AuthService:
                 token,
                 self.config.jwt_secret,
                 algorithms=[JWT_ALGORITHM],
-                options={"require": ["exp", "iat", "sub", "sid", "jti"]},
-                leeway=0,
+                options={
+                    "require": ["exp", "iat", "sub", "sid", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise NotAuthenticated("The token has expired; sign in again") from None
         except jwt.PyJWTError:
             raise NotAuthenticated("The token is not valid") from None
-        if self.clock().timestamp() >= claims["exp"]:
+        times = [claims["exp"], claims["iat"], claims.get("nbf", 0)]
+        if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+            raise NotAuthenticated("The token is not valid")
+        now = self.clock().timestamp()
+        if claims["iat"] > now or claims.get("nbf", 0) > now:
+            raise NotAuthenticated("The token is not valid")
+        if now >= claims["exp"]:
             raise NotAuthenticated("The token has expired; sign in again")
         return claims
 
