@@ -10,7 +10,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -261,11 +261,13 @@ async def test_history_lists_events_and_audit_entries_newest_first(
 ) -> None:
     db = mongo_client[TEST_DB]
     t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    keep = datetime.now(UTC) + timedelta(days=1)  # not yet swept by the TTL index
     await db.events.insert_many([
-        {"kind": "sign_in", "walletAddress": W, "at": t0, "data": {"new": 1}, "expiresAt": t0},
+        {"kind": "sign_in", "walletAddress": W, "at": t0, "data": {"new": 1}, "expiresAt": keep},
         {"kind": "room_change", "walletAddress": W, "at": t0.replace(hour=13),
-         "data": {"fromRoom": "town", "toRoom": "dock"}, "expiresAt": t0},
-        {"kind": "sign_in", "walletAddress": "someone-else", "at": t0, "data": {}, "expiresAt": t0},
+         "data": {"fromRoom": "town", "toRoom": "dock"}, "expiresAt": keep},
+        {"kind": "sign_in", "walletAddress": "someone-else", "at": t0, "data": {},
+         "expiresAt": keep},
     ])  # fmt: skip
     await db.audit_logs.insert_one(
         {"action": "migration", "actor": "import:ops", "walletAddress": W, "source": "bulk_import",

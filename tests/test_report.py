@@ -21,8 +21,13 @@ START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC
 OUTSIDE = datetime(2026, 10, 1, tzinfo=UTC)
 
 
+# Far from expiring: the database's TTL sweep (every 60 s) would take an expired event
+# away in the middle of a test.
+KEEP = datetime.now(UTC) + timedelta(days=1)
+
+
 def _event(kind: str, wallet: str | None, at: datetime) -> dict[str, Any]:
-    return {"kind": kind, "walletAddress": wallet, "at": at, "data": {}, "expiresAt": at}
+    return {"kind": kind, "walletAddress": wallet, "at": at, "data": {}, "expiresAt": KEEP}
 
 
 def _tx(
