@@ -27,8 +27,12 @@ IP = "203.0.113.77"
 
 
 class Clock:
+    """Starts at the wall clock's now: challenges and sessions carry TTL-indexed expiry
+    times, and an expiry already past would let the database's TTL sweep delete them in
+    the middle of a test."""
+
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now
@@ -68,8 +72,11 @@ async def _signed_in(auth: AuthService, wallet: Wallet) -> SignedIn:
     return result
 
 
-def test_the_challenge_names_the_domain_statement_nonce_and_times(auth: AuthService) -> None:
+def test_the_challenge_names_the_domain_statement_nonce_and_times(
+    auth: AuthService, clock: Clock
+) -> None:
     wallet = Wallet()
+    clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # nothing is stored
 
     text = _challenge(auth, wallet.address).text
 
