@@ -6,6 +6,7 @@
     .venv/bin/python scripts/bench_realtime.py --n 200 --duration 10
     .venv/bin/python scripts/bench_realtime.py --find-max     # step N up until p99 > 150 ms
     .venv/bin/python scripts/bench_realtime.py --town         # all ask for town, capacity 20
+    .venv/bin/python scripts/bench_realtime.py --town --repeat 5   # 5 runs and their medians
     .venv/bin/python scripts/bench_realtime.py --env TICK_PHASES=1   # server settings
     .venv/bin/python scripts/bench_realtime.py --compare-metrics  # METRICS_ENABLED on vs off
 
@@ -49,6 +50,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -392,6 +394,41 @@ def report(f: dict[str, Any]) -> None:
           f"database {rss['database']} MB")  # fmt: skip
 
 
+MEDIAN_FIGURES = {
+    "seated_s": lambda f: f["sign_in_wall_s"],
+    "join_p50_ms": lambda f: f["sign_in_join"]["p50"],
+    "join_p99_ms": lambda f: f["sign_in_join"]["p99"],
+    "p50_ms": lambda f: f["move_to_moves"]["p50"],
+    "p95_ms": lambda f: f["move_to_moves"]["p95"],
+    "p99_ms": lambda f: f["move_to_moves"]["p99"],
+    "max_ms": lambda f: f["move_to_moves"]["max"],
+    "server_cpu_percent": lambda f: f["cpu_percent"]["server"],
+    "server_rss_mb": lambda f: f["rss_mb"]["server_peak"],
+}
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each headline figure over `--repeat` runs of one invocation (each
+    run's own figures, and so its p99, are printed before), printed with every run's
+    value and whether each run delivered everything."""
+    result: dict[str, Any] = {}
+    print(f"=== {len(runs)} runs: median (each run)")
+    for name, pick in MEDIAN_FIGURES.items():
+        values = [pick(f) for f in runs]
+        result[name] = round(statistics.median(values), 2)
+        print(f"  {name:20} {result[name]:>9}  ({', '.join(str(v) for v in values)})")
+    complete = [
+        f["own_moves_delivered"] == f["own_moves_sent"]
+        and f["others_entries_seen"] == f["others_entries_expected"]
+        for f in runs
+    ]
+    result["runs_delivering_everything"] = sum(complete)
+    print(f"  every move and room-mate entry delivered in {sum(complete)} of {len(runs)} runs")
+    idle = [f["idle_before_percent"] for f in runs]
+    print(f"  machine idle before each run: {idle} %")
+    return result
+
+
 def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict[str, Any]:
     """The same run with METRICS_ENABLED=true and =false, alternating, `args.runs` each."""
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
@@ -452,6 +489,8 @@ def main() -> None:
                         help="a server setting for every run (repeatable)")  # fmt: skip
     parser.add_argument("--compare-metrics", action="store_true",
                         help="alternate METRICS_ENABLED=true and =false, --runs each")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the scenario this many times and print the medians")  # fmt: skip
     parser.add_argument("--runs", type=int, default=2, help="--compare-metrics: runs per mode")
     parser.add_argument("--scrape-every", type=float, default=5.0,
                         help="--compare-metrics: seconds between /metrics scrapes")  # fmt: skip
@@ -463,10 +502,16 @@ def main() -> None:
         write_json(args.json, result | {"args": vars(args) | {"json": str(args.json)}})
         return
     if not args.find_max:
-        figures = run_once(args.n, args.duration, args.workers, town=args.town,
-                           extra_env=extra_env)  # fmt: skip
-        report(figures)
-        write_json(args.json, figures | {"args": vars(args) | {"json": str(args.json)}})
+        runs = []
+        for i in range(args.repeat):
+            if args.repeat > 1:
+                print(f"--- run {i + 1} of {args.repeat}")
+            figures = run_once(args.n, args.duration, args.workers, town=args.town,
+                               extra_env=extra_env)  # fmt: skip
+            report(figures)
+            runs.append(figures)
+        result = runs[0] if len(runs) == 1 else {"runs": runs, "median": medians(runs)}
+        write_json(args.json, result | {"args": vars(args) | {"json": str(args.json)}})
         return
     steps, n = [], args.n
     while True:
