@@ -394,7 +394,7 @@ def report(f: dict[str, Any]) -> None:
           f"database {rss['database']} MB")  # fmt: skip
 
 
-MEDIAN_FIGURES = {
+FIGURES = {  # a run's headline figures, by name
     "seated_s": lambda f: f["sign_in_wall_s"],
     "join_p50_ms": lambda f: f["sign_in_join"]["p50"],
     "join_p99_ms": lambda f: f["sign_in_join"]["p99"],
@@ -413,7 +413,7 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     value and whether each run delivered everything."""
     result: dict[str, Any] = {}
     print(f"=== {len(runs)} runs: median (each run)")
-    for name, pick in MEDIAN_FIGURES.items():
+    for name, pick in FIGURES.items():
         values = [pick(f) for f in runs]
         result[name] = round(statistics.median(values), 2)
         print(f"  {name:20} {result[name]:>9}  ({', '.join(str(v) for v in values)})")
@@ -451,10 +451,7 @@ def compare_metrics(args: argparse.Namespace, extra_env: dict[str, str]) -> dict
     def mean(mode: str, pick: Any) -> float:
         return sum(pick(f) for f in runs[mode]) / len(runs[mode])
 
-    measures = {
-        "p50_ms": lambda f: f["move_to_moves"]["p50"],
-        "p99_ms": lambda f: f["move_to_moves"]["p99"],
-        "server_cpu_percent": lambda f: f["cpu_percent"]["server"],
+    measures = {name: FIGURES[name] for name in ("p50_ms", "p99_ms", "server_cpu_percent")} | {
         # Server CPU per move handled (its fan-out included): steadier than the latency
         # on a shared machine, where a run that gets less CPU also moves less.
         "server_cpu_us_per_move": lambda f: round(

@@ -309,13 +309,13 @@ class AuthService:
             )
         except jwt.PyJWTError:
             raise NotAuthenticated("The token is not valid") from None
-        times = [claims["exp"], claims["iat"], claims.get("nbf", 0)]
-        if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+        exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf", claims["iat"])
+        if not all(type(t) is int for t in (exp, iat, nbf)):  # bool is an int subclass
             raise NotAuthenticated("The token is not valid")
         now = self.clock().timestamp()
-        if claims["iat"] > now or claims.get("nbf", 0) > now:
+        if max(iat, nbf) > now:
             raise NotAuthenticated("The token is not valid")
-        if now >= claims["exp"]:
+        if now >= exp:
             raise NotAuthenticated("The token has expired; sign in again")
         return claims
 
