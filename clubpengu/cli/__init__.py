@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from clubpengu.cli import admin, db, import_saves, ledger, report, serve
-from clubpengu.cli.common import Commands, ExitCode, HelpFormatter, exit_codes_help
+from clubpengu.cli.common import Commands, ExitCode, HelpFormatter, Run, exit_codes_help
 
 # In the order `clubpengu --help` lists them.
 SUBCOMMANDS: tuple[Callable[[Commands], None], ...] = (
@@ -48,11 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `clubpengu` with `argv` (default: the process's arguments); return its exit code."""
+def main(argv: Sequence[str] | None = None) -> ExitCode:
+    """Run `clubpengu` with `argv` (default: the process's arguments); return its exit code.
+    argparse itself exits 2 (ExitCode.USAGE) on a bad command line, and 0 after --help."""
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
+    run: Run = args.func
+    return run(args)
 
 
 __all__ = ["ExitCode", "build_parser", "main"]

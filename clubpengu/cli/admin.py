@@ -103,7 +103,7 @@ def _iso_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     if not args.reason.strip():
         raise InvalidMessage("--reason must say why")
     key = f"admin:{args.idempotency_key or uuid.uuid4().hex}"
@@ -120,7 +120,7 @@ async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Cli
     return ExitCode.OK
 
 
-async def create_promo(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+async def create_promo(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     economy = EconomyService(client, settings.mongodb_db)
     promos = PromoService(client, settings.mongodb_db, economy, load_catalog())
     promo = await promos.create(
@@ -136,7 +136,7 @@ async def create_promo(args: argparse.Namespace, settings: Settings, client: Cli
     return ExitCode.OK
 
 
-async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
     if not 1 <= args.limit <= HISTORY_LIMIT:
         return fail(f"--limit must be 1 to {HISTORY_LIMIT}", ExitCode.USAGE)

@@ -15,7 +15,6 @@ from clubpengu.logs import configure_logging
 
 # What `add_subparsers()` returns; typeshed's generic, which is not subscriptable at run time.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-Run = Callable[[argparse.Namespace], int]
 
 
 class ExitCode(IntEnum):
@@ -31,6 +30,11 @@ class ExitCode(IntEnum):
     # or was out of reach. uvicorn calls this STARTUP_FAILURE.
     UNAVAILABLE = 3
     INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
+
+
+# What a parser's `func` is: typed to return an ExitCode, so that no command returns a
+# bare number.
+Run = Callable[[argparse.Namespace], ExitCode]
 
 
 def exit_codes_help() -> str:
@@ -93,10 +97,10 @@ def add_data_dir(
     parser.add_argument("--data-dir", help=text)
 
 
-def with_settings(command: Callable[[Settings, argparse.Namespace], int]) -> Run:
+def with_settings(command: Callable[[Settings, argparse.Namespace], ExitCode]) -> Run:
     """Load settings (one clear line and exit 2 on a bad value), then run `command`."""
 
-    def run(args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> ExitCode:
         try:
             settings = load_settings()
             if getattr(args, "data_dir", None):

@@ -26,7 +26,7 @@ from clubpengu.dbusers import stored_credentials
 from clubpengu.errors import DomainError
 
 Client = AsyncMongoClient[dict[str, Any]]
-Command = Callable[[argparse.Namespace, Settings, Client], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Settings, Client], Awaitable[ExitCode]]
 
 
 @contextlib.asynccontextmanager
@@ -72,7 +72,7 @@ def with_database(command: Command) -> Run:
     """Wrap an async command: settings, a connection with indexes, one-line errors (a rule
     refused: exit 1; the database failed: exit 3)."""
 
-    def run(args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> ExitCode:
         try:
             settings = load_settings()
         except ConfigError as error:
@@ -84,7 +84,7 @@ def with_database(command: Command) -> Run:
     return run
 
 
-async def _embedded(command: Command, args: argparse.Namespace, settings: Settings) -> int:
+async def _embedded(command: Command, args: argparse.Namespace, settings: Settings) -> ExitCode:
     """Without MONGODB_URI: the embedded database in CLUBPENGU_DATA_DIR (the running
     server's, or started for this command)."""
     try:
@@ -96,7 +96,7 @@ async def _embedded(command: Command, args: argparse.Namespace, settings: Settin
         return fail(f"database error: {type(error).__name__}: {error}", ExitCode.UNAVAILABLE)
 
 
-async def _connected(command: Command, args: argparse.Namespace, settings: Settings) -> int:
+async def _connected(command: Command, args: argparse.Namespace, settings: Settings) -> ExitCode:
     client = _client(settings)
     try:
         await init_models(client, settings.mongodb_db)

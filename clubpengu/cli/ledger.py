@@ -27,7 +27,7 @@ def add_parser(commands: Commands) -> None:
     verify.set_defaults(func=with_database(verify_ledger))
 
 
-async def verify_ledger(args: argparse.Namespace, settings: Settings, client: Client) -> int:
+async def verify_ledger(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     economy = EconomyService(client, settings.mongodb_db)
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     report = await economy.verify_ledger(progress)
