@@ -24,7 +24,7 @@ import uvicorn
 import websockets
 from pymongo import AsyncMongoClient
 
-from clubpengu.cli import _Server, websocket_options
+from clubpengu.cli.serve import _Server, websocket_options
 from clubpengu.config import Settings
 from clubpengu.db import free_port
 from clubpengu.transport.app import build_app

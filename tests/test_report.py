@@ -12,7 +12,7 @@ from PIL import Image
 from pymongo import AsyncMongoClient
 
 from clubpengu.cli import main
-from clubpengu.report import explain, run_report, sections
+from clubpengu.services.report import explain, run_report, sections
 from tests.conftest import TEST_DB
 
 DAY1 = datetime(2026, 11, 1, 10, tzinfo=UTC)

@@ -13,8 +13,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clubpengu.models import AuthSession, ConnectionLog, Event, Puffle, User
-from clubpengu.report import run_report, sections
 from clubpengu.services import puffles
+from clubpengu.services.report import run_report, sections
 
 RECENT_SESSIONS = 20
 RECENT_CONNECTIONS = 20
@@ -115,5 +115,5 @@ async def recent_activity(
 async def report(
     db: AsyncDatabase[dict[str, Any]], start: datetime, end: datetime
 ) -> dict[str, list[dict[str, Any]]]:
-    """The analysts' report (clubpengu/report.py) for [start, end)."""
+    """The analysts' report (services/report.py) for [start, end)."""
     return await run_report(db, start, end)

@@ -1,4 +1,4 @@
-"""The `clubpengu` command."""
+"""`clubpengu serve`: one node under uvicorn, on the embedded database or MONGODB_URI."""
 
 from __future__ import annotations
 
@@ -6,24 +6,22 @@ import argparse
 import gc
 import logging
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from clubpengu import cli_import, cli_report
-from clubpengu.admin_cli import add_commands as add_admin_commands
-from clubpengu.cli_db import create_users_command
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_command,
+    add_data_dir,
+    configuration_error,
+)
 from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
 from clubpengu.dbusers import app_login
 from clubpengu.logs import configure_logging
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG_ERROR = 2
-EXIT_STARTUP_FAILURE = 3
-EXIT_INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 # uvicorn accepts frames up to this size so that the app can answer `frame_too_large`
 # itself for anything between MAX_FRAME_BYTES and this, instead of a bare 1009 close.
 TRANSPORT_MAX_FRAME = 1 << 20
@@ -107,13 +105,25 @@ def _check_rooms(settings: Settings) -> None:
         raise ConfigError(f"CLUBPENGU_ROOMS: {error}") from None
 
 
-def serve(args: argparse.Namespace) -> int:
+def add_parser(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "serve",
+        "Run the server (starts the embedded database when MONGODB_URI is unset).",
+        "clubpengu serve --port 8000 --data-dir ./var/mongo",
+    )
+    parser.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
+    add_data_dir(parser, "embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)")
+    parser.set_defaults(func=serve)
+
+
+def serve(args: argparse.Namespace) -> ExitCode:
     try:
         settings = _settings_for_serve(args)
         _check_rooms(settings)
     except ConfigError as error:
-        print(f"clubpengu: configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+        return configuration_error(error)
     configure_logging(settings.log_level, settings.node_id)
     from clubpengu.transport.app import build_app
 
@@ -136,67 +146,7 @@ def serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # uvicorn shuts down cleanly on Ctrl-C, then raises the signal again for the
         # default handler: for SIGINT that is this exception, not worth a traceback.
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if not server.started:
-        return EXIT_STARTUP_FAILURE
-    return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="clubpengu",
-        description="Club Pengu backend.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve_parser = commands.add_parser(
-        "serve",
-        help="Run the server (starts the embedded database when MONGODB_URI is unset).",
-        epilog="example: clubpengu serve --port 8000 --data-dir ./var/mongo",
-    )
-    serve_parser.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
-    serve_parser.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
-    serve_parser.add_argument(
-        "--data-dir",
-        help="embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)",
-    )
-    serve_parser.set_defaults(func=serve)
-
-    db_parser = commands.add_parser("db", help="Administer the database.")
-    db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    users = db_commands.add_parser(
-        "create-users",
-        help="Create the application (readWrite) and analyst (read-only) database users.",
-        epilog="example: MONGODB_URI=mongodb://admin:...@db/ clubpengu db create-users",
-    )
-    users.add_argument("--data-dir", help="embedded database directory")
-    users.set_defaults(func=_with_settings(create_users_command))
-    cli_report.add_parser(commands, _with_settings)
-    cli_import.add_parser(commands, _with_settings)
-    add_admin_commands(commands)
-    return parser
-
-
-def _with_settings(
-    command: Callable[[Settings, argparse.Namespace], int],
-) -> Callable[[argparse.Namespace], int]:
-    """Load settings (one clear line and exit 2 on a bad value), then run `command`."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            settings = load_settings()
-            if getattr(args, "data_dir", None):
-                settings = settings.with_overrides(data_dir=Path(args.data_dir))
-        except ConfigError as error:
-            print(f"clubpengu: configuration error: {error}", file=sys.stderr)
-            return EXIT_CONFIG_ERROR
-        configure_logging("warning", settings.node_id)
-        return command(settings, args)
-
-    return run
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    result: int = args.func(args)
-    return result
+        return ExitCode.UNAVAILABLE
+    return ExitCode.OK

@@ -10,9 +10,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from clubpengu.cli_db import cli_database
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_command,
+    add_data_dir,
+    fail,
+    with_settings,
+)
+from clubpengu.cli.database import cli_database
 from clubpengu.config import Settings
 from clubpengu.services.bulk_import import BulkImporter, ImportReport
 from clubpengu.services.catalog import load_catalog
@@ -21,6 +28,8 @@ from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.transaction_runner import RetryPolicy
 
 BAR_WIDTH = 30
+MAX_BATCH_SIZE = 5000
+PROG = "clubpengu import-saves"
 
 # A killed earlier run can leave its last batch's transaction open, holding those
 # documents until the database reaps it (MongoDB and SecantusDB: after 60 s idle), so a
@@ -28,18 +37,22 @@ BAR_WIDTH = 30
 IMPORT_RETRY = RetryPolicy(max_attempts=100_000, deadline_seconds=90.0, backoff_max=1.0)
 
 
-def add_parser(commands: Any, wrap: Any) -> None:
-    parser = commands.add_parser(
+def add_parser(commands: Commands) -> None:
+    parser = add_command(
+        commands,
         "import-saves",
-        help="Import exported localStorage saves (JSON Lines {walletAddress, localData}).",
-        epilog="example: clubpengu import-saves saves.jsonl --dry-run --report report.json",
+        "Import exported localStorage saves (JSON Lines {walletAddress, localData}).",
+        "clubpengu import-saves saves.jsonl --dry-run --report report.json",
     )
     parser.add_argument("file", type=Path, help="JSON Lines file, one save per line")
     parser.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the report as JSON")
-    parser.add_argument("--batch-size", type=int, default=500, help="saves per transaction")
-    parser.add_argument("--data-dir", help="embedded database directory")
-    parser.set_defaults(func=wrap(import_command))
+    parser.add_argument(
+        "--batch-size", type=int, default=500,
+        help=f"saves per transaction, 1 to {MAX_BATCH_SIZE} (default 500)",
+    )  # fmt: skip
+    add_data_dir(parser)
+    parser.set_defaults(func=with_settings(import_command))
 
 
 def _progress_printer(total_bytes: int) -> Callable[[ImportReport], None]:
@@ -80,17 +93,15 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
         )
 
 
-def import_command(settings: Settings, args: argparse.Namespace) -> int:
+def import_command(settings: Settings, args: argparse.Namespace) -> ExitCode:
     if not args.file.is_file():
-        print(f"clubpengu import-saves: no such file: {args.file}", file=sys.stderr)
-        return 2
-    if not 1 <= args.batch_size <= 5000:
-        print("clubpengu import-saves: --batch-size must be 1 to 5000", file=sys.stderr)
-        return 2
+        return fail(f"no such file: {args.file}", ExitCode.USAGE, PROG)
+    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        return fail(f"--batch-size must be 1 to {MAX_BATCH_SIZE}", ExitCode.USAGE, PROG)
     report = asyncio.run(_import(settings, args))
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     print(report.as_text())
     if args.report:
         args.report.write_text(json.dumps(report.as_dict(), indent=2))
-    return 1 if report.verification_failures else 0
+    return ExitCode.FAILURE if report.verification_failures else ExitCode.OK

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
-from clubpengu.config import ConfigError, Settings
-from clubpengu.db import (
-    EmbeddedDatabase,
-    embedded_uri,
-    init_models,
-    make_client,
-    running_embedded_port,
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_actions,
+    add_command,
+    add_data_dir,
+    configuration_error,
+    with_settings,
 )
+from clubpengu.config import ConfigError, Settings
+from clubpengu.db import EmbeddedDatabase, embedded_uri, make_client, running_embedded_port
 from clubpengu.dbusers import (
     Credentials,
     create_users,
@@ -28,6 +28,24 @@ from clubpengu.dbusers import (
     store_credentials,
     stored_credentials,
 )
+
+
+def add_parser(commands: Commands) -> None:
+    parser = add_command(
+        commands,
+        "db",
+        "Administer the database.",
+        "clubpengu db create-users --data-dir ./var/mongo",
+    )
+    actions = add_actions(parser, metavar="COMMAND", dest="db_command")
+    users = add_command(
+        actions,
+        "create-users",
+        "Create the application (readWrite) and analyst (read-only) database users.",
+        "MONGODB_URI=mongodb://admin:...@db/ clubpengu db create-users",
+    )
+    add_data_dir(users)
+    users.set_defaults(func=with_settings(create_users_command))
 
 
 def _password(value: str | None, variable: str) -> str:
@@ -83,7 +101,7 @@ async def _create_on_embedded(settings: Settings) -> dict[str, str]:
     return result
 
 
-def create_users_command(settings: Settings, args: argparse.Namespace) -> int:
+def create_users_command(settings: Settings, args: argparse.Namespace) -> ExitCode:
     """Create (or update) the application and analyst database users."""
     try:
         if settings.mongodb_uri:
@@ -91,8 +109,7 @@ def create_users_command(settings: Settings, args: argparse.Namespace) -> int:
         else:
             result = asyncio.run(_create_on_embedded(settings))
     except ConfigError as error:
-        print(f"clubpengu: configuration error: {error}", file=sys.stderr)
-        return 2
+        return configuration_error(error)
     for user, what in result.items():
         print(f"{what} database user {user}")
     if not settings.mongodb_uri:
@@ -100,43 +117,4 @@ def create_users_command(settings: Settings, args: argparse.Namespace) -> int:
             f"credentials kept in {settings.data_dir / 'db_users.json'} (mode 600); "
             "start the server with CLUBPENGU_DB_AUTH=true to use them"
         )
-    return 0
-
-
-@contextlib.asynccontextmanager
-async def cli_database(
-    settings: Settings, role: str = "app", *, init: bool = False
-) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    """The game database for a command-line tool.
-
-    With MONGODB_URI, that (the operator picks the user). Otherwise the embedded database:
-    the running server's, if one runs on the data directory, else started here for the
-    command's duration; as the stored `role` user ("app" or "analyst") once
-    `db create-users` has run. `init` binds the Beanie models (for service code)."""
-    embedded = None
-    if settings.mongodb_uri:
-        uri = settings.mongodb_uri
-    else:
-        stored = stored_credentials(settings.data_dir)
-        login: tuple[str | None, str | None] = (None, None)
-        if stored is not None:
-            login = (
-                (stored.app_user, stored.app_password)
-                if role == "app"
-                else (stored.analyst_user, stored.analyst_password)
-            )
-        port = running_embedded_port(settings.data_dir)
-        if port is None:
-            embedded = EmbeddedDatabase(settings.data_dir, extra_args=["--auth"] if stored else [])
-            embedded.start()
-            port = embedded.port
-        uri = embedded_uri(port, *login)
-    client = make_client(settings, uri)
-    try:
-        if init:
-            await init_models(client, settings.mongodb_db)
-        yield client[settings.mongodb_db]
-    finally:
-        await client.close()
-        if embedded is not None:
-            embedded.stop()
+    return ExitCode.OK

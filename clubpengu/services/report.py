@@ -10,15 +10,14 @@ while MongoDB merges the two stages anyway.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 NEGATED = {"$multiply": ["$amount", -1]}
+Report = dict[str, list[dict[str, Any]]]  # section name -> its rows
 
 
 @dataclass(frozen=True)
@@ -104,10 +103,8 @@ def sections(start: datetime, end: datetime) -> list[Section]:
     ]  # fmt: skip
 
 
-async def run_report(
-    db: AsyncDatabase[dict[str, Any]], start: datetime, end: datetime
-) -> dict[str, list[dict[str, Any]]]:
-    result: dict[str, list[dict[str, Any]]] = {}
+async def run_report(db: AsyncDatabase[dict[str, Any]], start: datetime, end: datetime) -> Report:
+    result: Report = {}
     for section in sections(start, end):
         cursor = await db[section.collection].aggregate(section.pipeline)
         result[section.name] = await cursor.to_list()
@@ -121,67 +118,3 @@ async def explain(db: AsyncDatabase[dict[str, Any]], section: Section) -> dict[s
         verbosity="queryPlanner",
     )
     return plan
-
-
-def as_text(report: dict[str, list[dict[str, Any]]], start: datetime, end: datetime) -> str:
-    lines = [f"Club Pengu report {start:%Y-%m-%d} .. {end:%Y-%m-%d} (end exclusive)"]
-    for section in sections(start, end):
-        rows = report[section.name]
-        lines += ["", section.name.replace("_", " ")]
-        table = [list(section.columns)] + [
-            [str(r.get(c, "")) for c in section.columns] for r in rows
-        ]
-        widths = [max(len(row[i]) for row in table) for i in range(len(section.columns))]
-        for row in table:
-            lines.append(
-                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-            )
-        if not rows:
-            lines.append("  (nothing in this period)")
-    return "\n".join(lines)
-
-
-def write_csv(report: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for section in sections(datetime.min, datetime.max):
-        path = directory / f"{section.name}.csv"
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=section.columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(report[section.name])
-        written.append(path)
-    return written
-
-
-def write_charts(report: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path]:
-    """PNG charts of daily active players and coin flow by type."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    directory.mkdir(parents=True, exist_ok=True)
-    actives = report["daily_active_players"]
-    figure, axes = plt.subplots(figsize=(8, 4))
-    axes.bar([r["day"] for r in actives], [r["players"] for r in actives], color="#3b82f6")
-    axes.set_title("Daily active players")
-    axes.set_ylabel("players")
-    figure.autofmt_xdate()
-    actives_path = directory / "daily_active_players.png"
-    figure.savefig(actives_path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-
-    flow = report["coin_flow"]
-    figure, axes = plt.subplots(figsize=(8, 4))
-    types = [r["type"] for r in flow]
-    axes.bar(types, [r["created"] for r in flow], label="created", color="#16a34a")
-    axes.bar(types, [-r["destroyed"] for r in flow], label="destroyed", color="#dc2626")
-    axes.axhline(0, color="black", linewidth=0.8)
-    axes.set_title("Coin flow by transaction type")
-    axes.set_ylabel("coins")
-    axes.legend()
-    flow_path = directory / "coin_flow.png"
-    figure.savefig(flow_path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return [actives_path, flow_path]

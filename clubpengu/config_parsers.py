@@ -1,0 +1,254 @@
+"""How one environment variable's text becomes a typed value, and `setting()`, which
+declares a field of Settings together with its variable, parser and meaning.
+
+A parser is called only when its variable is set; it gets the variable's name, its raw
+text and the field's default, and returns the value or raises `ConfigError` with one line
+that starts with the name. Blank text means the default, except where a parser says so.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeAlias, TypeVar
+
+T = TypeVar("T")
+Parser: TypeAlias = Callable[[str, str, T], T]
+Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+SETTING = "clubpengu.setting"  # the key of a field's declaration in its metadata
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_RATE = re.compile(r"^\s*(?:0|(\d+)\s*/\s*(\d*)\s*(ms|s|m|h))\s*$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_ZERO_DURATIONS = {"0", "0s", "0ms"}
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PHRASE = re.compile(r"[\w' -]{1,40}")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`count` events per `seconds`; a count of 0 turns the limit off."""
+
+    count: int
+    seconds: float
+
+    @property
+    def enabled(self) -> bool:
+        return self.count > 0
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """What Settings declares about one field: its variable, parser and one-line meaning."""
+
+    variable: str
+    parse: Parser[T]
+    meaning: str
+
+
+def setting(
+    variable: str, default: T, parse: Parser[T], meaning: str, *, secret: bool = False
+) -> T:
+    """A field of Settings read from `variable`. Typed as its value, so that mypy checks
+    the default and the parser against the field's annotation; a `secret` is kept out of
+    the repr."""
+    declared = Setting(variable, parse, meaning)
+    value: T = field(default=default, repr=not secret, metadata={SETTING: declared})
+    return value
+
+
+def declared(metadata: Any) -> Setting[Any] | None:
+    found: Setting[Any] | None = metadata.get(SETTING)
+    return found
+
+
+def _blank(raw: str) -> bool:
+    return raw.strip() == ""
+
+
+def _words(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def parse_duration(name: str, raw: str) -> float:
+    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0)."""
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw!r}")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_rate(name: str, raw: str) -> Rate:
+    """`20/s`, `5/5s`, `100/m` -> Rate; `0` turns the limit off."""
+    match = _RATE.match(raw)
+    if match is None:
+        raise ConfigError(
+            f"{name}: expected a rate like 20/s or 5/5s (0 turns it off), got {raw!r}"
+        )
+    if match.group(1) is None or int(match.group(1)) == 0:
+        return Rate(0, 1.0)
+    amount = int(match.group(2) or "1")
+    if amount <= 0:
+        raise ConfigError(f"{name}: the period must be positive, got {raw!r}")
+    return Rate(int(match.group(1)), amount * _DURATION_UNITS[match.group(3)])
+
+
+def text(name: str, raw: str, default: str) -> str:
+    return default if _blank(raw) else raw.strip()
+
+
+def optional_text(name: str, raw: str, default: str | None) -> str | None:
+    return default if _blank(raw) else raw.strip()
+
+
+def path(name: str, raw: str, default: Path) -> Path:
+    return default if _blank(raw) else Path(raw.strip())
+
+
+def optional_path(name: str, raw: str, default: Path | None) -> Path | None:
+    return default if _blank(raw) else Path(raw.strip())
+
+
+def flag(name: str, raw: str, default: bool) -> bool:
+    """`true`/`false` and their usual spellings; set but empty means false."""
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def rate(name: str, raw: str, default: Rate) -> Rate:
+    return default if _blank(raw) else parse_rate(name, raw.strip())
+
+
+def choice(*options: str) -> Parser[str]:
+    """One of `options`, in any case."""
+    listed = f"{', '.join(options[:-1])} or {options[-1]}"
+
+    def parse(name: str, raw: str, default: str) -> str:
+        value = text(name, raw, default).lower()
+        if value not in options:
+            raise ConfigError(f"{name}: expected {listed}, got {value!r}")
+        return value
+
+    return parse
+
+
+def identifier(*, echo: bool) -> Parser[str]:
+    """1-64 letters, digits, `_`, `.` or `-` (it names a Redis channel or a database user);
+    `echo` repeats a refused value in the message."""
+
+    def parse(name: str, raw: str, default: str) -> str:
+        value = text(name, raw, default)
+        if not _IDENTIFIER.fullmatch(value):
+            got = f", got {value!r}" if echo else ""
+            raise ConfigError(f"{name}: use 1-64 letters, digits, '_', '.' or '-'{got}")
+        return value
+
+    return parse
+
+
+def uri(*schemes: str) -> Parser[str | None]:
+    """A URI starting with one of `schemes`; blank: unset."""
+    listed = f"{', '.join(schemes[:-1])} or {schemes[-1]}"
+
+    def parse(name: str, raw: str, default: str | None) -> str | None:
+        value = optional_text(name, raw, default)
+        if value is not None and not value.startswith(schemes):
+            raise ConfigError(f"{name}: must start with {listed}")
+        return value
+
+    return parse
+
+
+def _integer(name: str, raw: str, minimum: int, maximum: int | None) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw.strip()!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name}: must be between {minimum}{upper}, got {value}")
+    return value
+
+
+def integer(minimum: int = 0, maximum: int | None = None) -> Parser[int]:
+    def parse(name: str, raw: str, default: int) -> int:
+        return default if _blank(raw) else _integer(name, raw, minimum, maximum)
+
+    return parse
+
+
+def optional_integer(minimum: int, maximum: int) -> Parser[int | None]:
+    def parse(name: str, raw: str, default: int | None) -> int | None:
+        return default if _blank(raw) else _integer(name, raw, minimum, maximum)
+
+    return parse
+
+
+def whole_float(minimum: int, maximum: int) -> Parser[float]:
+    """An integer in the environment, a float in Settings (a rate in hertz)."""
+
+    def parse(name: str, raw: str, default: float) -> float:
+        return default if _blank(raw) else float(_integer(name, raw, minimum, maximum))
+
+    return parse
+
+
+def duration(*, allow_zero: bool = False) -> Parser[float]:
+    """Seconds from `30s`, `5m`, `7d`, `250ms`; `0` only where `allow_zero` turns a thing off."""
+
+    def parse(name: str, raw: str, default: float) -> float:
+        if _blank(raw):
+            return default
+        if allow_zero and raw.strip() in _ZERO_DURATIONS:
+            return 0.0
+        return parse_duration(name, raw.strip())
+
+    return parse
+
+
+def wallets(name: str, raw: str, default: frozenset[str]) -> frozenset[str]:
+    """Comma-separated base58 Solana wallet addresses."""
+    import base58
+
+    listed = _words(raw)
+    for wallet in listed:
+        try:
+            valid = len(base58.b58decode(wallet)) == 32
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(f"{name}: {wallet!r} is not a base58 Solana wallet address")
+    return frozenset(listed)
+
+
+def networks(name: str, raw: str, default: tuple[Network, ...]) -> tuple[Network, ...]:
+    """Comma-separated IP addresses or networks."""
+    found = []
+    for item in _words(raw):
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(found)
+
+
+def phrases(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated words or phrases, lower-cased; set but empty: none at all."""
+    words = [word.lower() for word in _words(raw)]
+    for word in words:
+        if not _PHRASE.fullmatch(word):
+            raise ConfigError(f"{name}: {word!r} is not a plain word or phrase")
+    return tuple(words)
