@@ -180,6 +180,24 @@ def _matches(
     return matches, challenges
 
 
+def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher:
+    return StatsBatcher.for_database(
+        client,
+        settings.mongodb_db,
+        batching=settings.stats_batching,
+        flush_interval=settings.stats_flush_interval_seconds,
+        stop_timeout=STATS_STOP_SECONDS,
+        metrics=metrics,
+    )
+
+
+def _migration(settings: Settings, economy: EconomyService, catalog: Catalog) -> MigrationService:
+    planner = MigrationPlanner.for_catalog(
+        catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+    )
+    return MigrationService(economy, planner)
+
+
 def build_services(
     settings: Settings,
     client: Client,
@@ -195,23 +213,17 @@ def build_services(
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
     auth = _auth(settings, events, metrics)
     presence = PresenceService(settings.node_id)
-    stats = StatsBatcher.for_database(
-        client,
-        db,
-        batching=settings.stats_batching,
-        flush_interval=settings.stats_flush_interval_seconds,
-        stop_timeout=STATS_STOP_SECONDS,
-        metrics=metrics,
-    )
+    stats = _stats(settings, client, metrics)
     economy = EconomyService(
         client, db, daily_bonus_coins=settings.daily_bonus_coins, notify=notify, metrics=metrics
     )
     matches, challenges = _matches(settings, client, economy, notify, metrics)
+    rules = WorldRules(settings.require_wallet_auth, daily_bonus=bool(settings.daily_bonus_coins))
     world = WorldService(
         realtime.hub, realtime.grace, realtime.sessions, realtime.connections,
-        auth, presence, events, stats, economy, spawn,
-        WorldRules(settings.require_wallet_auth, daily_bonus=bool(settings.daily_bonus_coins)),
+        auth, presence, events, stats, economy, spawn, rules,
     )  # fmt: skip
+    puffles = PuffleCatalog.load()
     services = Services(
         auth=auth,
         sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
@@ -221,15 +233,8 @@ def build_services(
         economy=economy,
         shop=ShopService(client, db, economy, catalog),
         promos=PromoService(client, db, economy, catalog),
-        migration=MigrationService(
-            economy,
-            MigrationPlanner.for_catalog(
-                catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
-            ),
-        ),
-        puffles=PuffleService(
-            client, db, economy, PuffleCatalog.load(), catalog, limit=settings.puffle_limit
-        ),
+        migration=_migration(settings, economy, catalog),
+        puffles=PuffleService(client, db, economy, puffles, catalog, limit=settings.puffle_limit),
         matches=matches,
         challenges=challenges,
         world=world,

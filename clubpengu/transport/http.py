@@ -1,11 +1,18 @@
-"""HTTP routes: `/health` (seed 000 §7.1)."""
+"""HTTP routes: `/health` (seed 000 §7.1), and how a route finds the node it serves."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from clubpengu.transport.http_auth import node_of
+from clubpengu.node import Node
+
+
+def node_of(request: Request) -> Node:
+    """The node this app serves (set by the app's lifespan). A route reads from it only
+    the parts it uses."""
+    node: Node = request.app.state.node
+    return node
 
 
 async def health(request: Request) -> JSONResponse:

@@ -25,7 +25,8 @@ from clubpengu.node import Node
 from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo, decode_wallet
 from clubpengu.services.staff import iso
-from clubpengu.transport.http_auth import bearer_session, json_body, node_of
+from clubpengu.transport.http import node_of
+from clubpengu.transport.http_auth import bearer_session, json_body
 from clubpengu.transport.http_errors import parse_body
 
 READERS = frozenset({"admin", "analyst"})

@@ -11,19 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from clubpengu.errors import BadJson, Forbidden, FrameTooLarge, NotAuthenticated
-from clubpengu.node import Node
 from clubpengu.services.auth import AuthFailureCode, AuthService, SessionInfo, iso
 from clubpengu.transport.client_ip import Network, client_ip
 from clubpengu.transport.handlers.auth import success
+from clubpengu.transport.http import node_of
 
 MAX_BODY = 4096
 _FAILURE_STATUS = {AuthFailureCode.RATE_LIMITED: 429, AuthFailureCode.INVALID_WALLET: 400}
-
-
-def node_of(request: Request) -> Node:
-    """The node this app serves (set by the app's lifespan)."""
-    node: Node = request.app.state.node
-    return node
 
 
 def request_ip(request: Request, trusted_proxies: Sequence[Network]) -> str:

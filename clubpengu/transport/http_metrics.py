@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from clubpengu.config import Settings
 from clubpengu.metrics import CONTENT_TYPE
-from clubpengu.transport.http_auth import node_of
+from clubpengu.transport.http import node_of
 
 
 async def metrics(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clubpengu.transport.http_auth import node_of
+from clubpengu.transport.http import node_of
 from clubpengu.transport.security import PAGE_CSP
 
 STATIC = Path(str(resources.files("clubpengu") / "static"))
