@@ -110,8 +110,9 @@ class BackgroundTasks:
 
 @dataclass
 class Node:
-    """Everything one node runs. Built by `build_node`; the transport reads the parts it
-    serves from here and nothing reads the node as a whole but the transport's wiring."""
+    """Everything one node runs, built by `build_node`. The transport's wiring
+    (transport/dispatch.py, ws.py's `Sockets`) hands each handler the parts it uses, and
+    an HTTP route reads from here only the parts it serves."""
 
     settings: Settings
     metrics: Metrics

@@ -1,8 +1,9 @@
 """MatchService: a match's life on this node, from the accepted challenge to the payout.
 
-See the package docstring for the invariants; the pieces are in moves.py (a move's one
-write), settlement.py (exactly-once payout), timers.py (turn timers and other delayed
-work), sweeper.py (abandoned matches) and history.py (finished matches).
+See the package docstring for the invariants; the pieces are in start.py (a new match
+and its escrow), moves.py (a move's one write), settlement.py (exactly-once payout),
+timers.py (turn timers and other delayed work), sweeper.py (abandoned matches) and
+history.py (finished matches).
 """
 
 from __future__ import annotations
