@@ -27,7 +27,9 @@ from pymongo import AsyncMongoClient
 from clubpengu.cli.serve import _Server, websocket_options
 from clubpengu.config import Settings
 from clubpengu.db import free_port
+from clubpengu.node import Node
 from clubpengu.transport.app import build_app
+from clubpengu.transport.router import Router
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUBPENGU = Path(sys.executable).with_name("clubpengu")
@@ -48,8 +50,16 @@ class RunningServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
+    def node(self) -> Node:
+        """The node the app runs (clubpengu/node.py), for tests that reach a service."""
+        node: Node = self.app.state.node
+        return node
+
+    @property
+    def router(self) -> Router:
+        """The node's WebSocket dispatch table."""
+        router: Router = self.app.state.sockets.router
+        return router
 
 
 @contextlib.asynccontextmanager

@@ -162,7 +162,7 @@ async def test_the_ledger_pages_newest_first(staff: Staff) -> None:
     target = Wallet()
     await User(wallet_address=target.address, username="T").insert()
     for n in range(5):
-        await staff.server.runtime.economy.apply(
+        await staff.server.node.services.economy.apply(
             target.address, n + 1, "admin_adjustment", idempotency_key=f"p{n}", actor="t"
         )
     url = f"{staff.server.url}/admin/transactions?wallet={target.address}&limit=2"

@@ -235,8 +235,8 @@ async def test_a_revoked_session_is_closed_with_4003(server: RunningServer) -> N
     session_id = signed["token"] and (await AuthSession.find_one())
     assert session_id is not None
 
-    await server.runtime.auth.revoke(str(session_id.id), "admin")
-    await server.runtime.sessions.revoke(str(session_id.id))
+    await server.node.services.auth.revoke(str(session_id.id), "admin")
+    await server.node.realtime.sessions.revoke(str(session_id.id))
 
     assert await _closed_with(client) == 4003
 

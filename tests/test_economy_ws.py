@@ -12,7 +12,7 @@ from tests.support import RunningServer, Wallet, connect, enter, run_server
 
 
 async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.runtime.economy.apply(
+    await server.node.services.economy.apply(
         wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
         actor="admin:test", reason="test grant",
     )  # fmt: skip
@@ -137,7 +137,7 @@ async def test_equipping_an_item_not_owned_is_forbidden(server: RunningServer) -
 
 async def test_a_promo_code_grants_once(server: RunningServer) -> None:
     wallet = Wallet()
-    await server.runtime.promos.create("WELCOME", coins=30, max_redemptions=5, created_by="t")
+    await server.node.services.promos.create("WELCOME", coins=30, max_redemptions=5, created_by="t")
     client, _, _ = await enter(server.ws_url, wallet)
 
     redeemed = await client.call({"type": "redeem_promo", "code": "welcome"})

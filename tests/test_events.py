@@ -14,7 +14,7 @@ async def test_sign_ins_joins_and_room_changes_are_recorded(server: RunningServe
     await client.request({"type": "change_room", "room": "dock"})
     await client.close()
 
-    await server.runtime.events.flush()
+    await server.node.services.events.flush()
 
     events = await Event.find(Event.wallet_address == wallet.address).sort("+at").to_list()
     assert [e.kind for e in events] == ["sign_in", "join", "room_change"]
@@ -33,7 +33,7 @@ async def test_a_failed_sign_in_is_recorded_with_its_code(server: RunningServer)
             {"type": "auth_verify", "walletAddress": wallet.address, "signature": wallet.sign("x")}
         )
 
-    await server.runtime.events.flush()
+    await server.node.services.events.flush()
 
     event = await Event.find_one(Event.kind == "sign_in_failed")
     assert event is not None

@@ -213,17 +213,19 @@ async def test_ten_thousand_fuzzed_frames_break_nothing_and_change_nothing_they_
     )  # fmt: skip
     wallet = Wallet()
     async with run_server(fuzz_settings, mongo_client) as server:
-        routes = {kind: route.model for kind, route in server.runtime.router.routes.items()}
+        routes = {kind: route.model for kind, route in server.router.routes.items()}
         first, _, _ = await enter(server.ws_url, wallet)  # creates the player
         await first.close()
-        await server.runtime.economy.apply(wallet.address, 500, "admin_grant", idempotency_key="fz")
+        await server.node.services.economy.apply(
+            wallet.address, 500, "admin_grant", idempotency_key="fz"
+        )
 
         fuzzer = await asyncio.to_thread(_run_fuzzer, server.ws_url, mongo_uri, routes, wallet)
         client, _, joined = await enter(server.ws_url, Wallet(), room="plaza")
         chat = await client.call({"type": "chat", "text": "still here"})
         health = await asyncio.to_thread(_health, server.url)
         await client.close()
-        report = await server.runtime.economy.verify_ledger()
+        report = await server.node.services.economy.verify_ledger()
 
     assert fuzzer.sent >= 10_000
     assert fuzzer.refused > fuzzer.sent // 2  # most fuzzed frames must be refused

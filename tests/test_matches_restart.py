@@ -23,7 +23,7 @@ async def _match_between(
     ca, _, _ = await enter(server.ws_url, a, room="plaza")
     cb, _, joined_b = await enter(server.ws_url, b, room="plaza")
     for wallet, client in ((a, ca), (b, cb)):
-        await server.runtime.economy.apply(
+        await server.node.services.economy.apply(
             wallet.address, 100, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
             actor="admin:test", reason="test grant",
         )  # fmt: skip
@@ -66,7 +66,7 @@ async def test_a_match_is_resumed_and_finished_after_a_restart(
                 {"type": "match_move", "matchId": match_id, "move": {"cell": cell}}
             )
         end = await back[0].recv_type("match_end")
-        verified = await second.runtime.economy.verify_ledger()
+        verified = await second.node.services.economy.verify_ledger()
 
     assert [r["seq"] for r in resumed] == [2, 2]
     assert resumed[0]["view"]["board"][:4] == [0, None, None, 1]
@@ -95,7 +95,7 @@ async def test_the_sweeper_settles_an_abandoned_match(
             if match is not None and match.status != "active":
                 break
             await asyncio.sleep(0.05)
-        verified = await second.runtime.economy.verify_ledger()
+        verified = await second.node.services.economy.verify_ledger()
 
     assert match is not None and match.status == "completed" and match.result == "abandoned"
     assert match.winner_wallet == wallets[0].address

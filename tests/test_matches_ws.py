@@ -17,7 +17,7 @@ WIN_FOR_SEAT_0 = [0, 3, 1, 4, 2]
 
 
 async def _grant(server: RunningServer, client: Client, wallet: Wallet, coins: int) -> None:
-    await server.runtime.economy.apply(
+    await server.node.services.economy.apply(
         wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
         actor="admin:test", reason="test grant",
     )  # fmt: skip
@@ -85,7 +85,7 @@ async def test_a_wagered_match_from_challenge_to_payout(server: RunningServer) -
         t.type for t in await Transaction.find(Transaction.type != "admin_adjustment").to_list()
     ]
     assert sorted(types) == ["match_escrow", "match_escrow", "match_payout"]
-    assert (await server.runtime.economy.verify_ledger()).ok
+    assert (await server.node.services.economy.verify_ledger()).ok
     match = await Match.get(match_id)
     assert match is not None and match.status == "completed" and match.seq == 5
     assert [entry.seq for entry in match.log] == [1, 2, 3, 4, 5]
@@ -207,7 +207,7 @@ async def test_a_disconnect_forfeits_after_the_grace(
         clients, wallets, _ = await _start(server, wager=20)
         await clients[1].close()
         end = await clients[0].recv_type("match_end", timeout=5)
-        verified = await server.runtime.economy.verify_ledger()
+        verified = await server.node.services.economy.verify_ledger()
 
     assert end["result"] == "win" and end["reason"] == "disconnect"
     assert await _balance(wallets[0]) == 120 and verified.ok
@@ -215,7 +215,7 @@ async def test_a_disconnect_forfeits_after_the_grace(
 
 async def test_two_concurrent_moves_on_one_match_apply_once(server: RunningServer) -> None:
     _clients, wallets, start = await _start(server)
-    matches = server.runtime.matches
+    matches = server.node.services.matches
     mover = wallets[0].address
 
     results = await asyncio.gather(
@@ -232,7 +232,7 @@ async def test_two_concurrent_moves_on_one_match_apply_once(server: RunningServe
 
 async def test_settling_twice_pays_once(server: RunningServer) -> None:
     _clients, wallets, start = await _start(server, wager=25)
-    matches = server.runtime.matches
+    matches = server.node.services.matches
 
     results = await asyncio.gather(
         matches.settle(start["matchId"], 0, "test"), matches.settle(start["matchId"], 0, "test")
@@ -241,7 +241,7 @@ async def test_settling_twice_pays_once(server: RunningServer) -> None:
     assert sum(r is not None for r in results) == 1
     assert await _balance(wallets[0]) == 125
     assert await Transaction.find(Transaction.type == "match_payout").count() == 1
-    assert (await server.runtime.economy.verify_ledger()).ok
+    assert (await server.node.services.economy.verify_ledger()).ok
 
 
 async def test_a_player_already_in_a_match_cannot_be_challenged(server: RunningServer) -> None:

@@ -95,7 +95,7 @@ async def test_metrics_exports_every_name_with_its_type(server: RunningServer) -
     found = {name: metrics.families[name].type for name in EXPORTED if name in metrics.families}
     assert found == EXPORTED
     node = metrics.families["clubpengu_node_info"].samples[0]
-    assert node.labels == {"node": server.runtime.settings.node_id} and node.value == 1
+    assert node.labels == {"node": server.node.settings.node_id} and node.value == 1
     assert metrics.value("process_resident_memory_bytes") > 0
     assert "_created" not in metrics.text  # no second series per counter
 
@@ -112,12 +112,12 @@ async def test_metrics_is_not_served_when_disabled(
 
     assert response.status_code == 404
     assert health.status_code == 200
-    assert not running.runtime.metrics.enabled
-    assert await running.runtime.metrics.exposition() == b""
+    assert not running.node.metrics.enabled
+    assert await running.node.metrics.exposition() == b""
 
 
 def test_every_registered_message_type_is_a_label_value(server: RunningServer) -> None:
-    assert set(server.runtime.router.routes) <= MESSAGE_TYPES
+    assert set(server.router.routes) <= MESSAGE_TYPES
 
 
 async def _failed_sign_in(server: RunningServer) -> None:
@@ -142,7 +142,7 @@ async def _walk_and_chat(a: Client, b: Client) -> None:
 
 
 async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.runtime.economy.apply(
+    await server.node.services.economy.apply(
         wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
         actor="admin:test", reason="test grant",
     )  # fmt: skip

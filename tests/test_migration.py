@@ -100,7 +100,7 @@ async def test_a_new_player_migrates_once(server: RunningServer) -> None:
 async def test_a_player_with_progress_cannot_migrate(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, _ = await enter(server.ws_url, wallet)
-    await server.runtime.economy.apply(
+    await server.node.services.economy.apply(
         wallet.address, 5, "admin_adjustment", idempotency_key="x", actor="t"
     )
 

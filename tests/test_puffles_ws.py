@@ -7,7 +7,7 @@ from tests.support import RunningServer, Wallet, enter
 
 
 async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.runtime.economy.apply(
+    await server.node.services.economy.apply(
         wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
         actor="admin:test", reason="test grant",
     )  # fmt: skip

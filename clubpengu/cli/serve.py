@@ -35,11 +35,11 @@ class _Server(uvicorn.Server):
 
     async def shutdown(self, sockets: Any = None) -> None:
         app = self.config.loaded_app
-        runtime = getattr(getattr(getattr(app, "app", app), "state", None), "runtime", None)
-        if runtime is not None:
-            runtime.shutting_down = True
+        node = getattr(getattr(getattr(app, "app", app), "state", None), "node", None)
+        if node is not None:
+            node.shutting_down = True
             try:
-                await runtime.connections.close_all(1001, "server shutting down")
+                await node.realtime.connections.close_all(1001, "server shutting down")
             except Exception:
                 logger.exception("closing connections on shutdown failed")
         await super().shutdown(sockets)

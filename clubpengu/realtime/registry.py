@@ -1,4 +1,7 @@
-"""The node's live connections: counted for /health, closed together on shutdown."""
+"""The node's live connections: counted for /health, closed together on shutdown.
+
+`closing` is set once the node begins to shut down: no new connection is accepted, and
+a player whose socket ends then is leaving, not dropped (nothing waits for a reconnect)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from clubpengu.realtime.connection import Connection
 class ConnectionRegistry:
     def __init__(self) -> None:
         self._connections: dict[str, Connection] = {}
+        self.closing = False
 
     def __len__(self) -> int:
         return len(self._connections)

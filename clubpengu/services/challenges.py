@@ -25,19 +25,28 @@ from clubpengu.games import get_game
 from clubpengu.models import Challenge, Match
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
-from clubpengu.services.matches import MatchService, Push
+from clubpengu.services.matches import MatchService
+from clubpengu.services.notices import (
+    ChallengeEnded,
+    ChallengeReceived,
+    MatchUpdate,
+    Notify,
+    Player,
+)
 
 logger = logging.getLogger(__name__)
 PENDING = "pending"
 
 
 @dataclass(frozen=True)
-class Player:
-    """Who is challenging or challenged, as the hub knows them."""
+class ChallengeSent:
+    """A pending challenge, as its challenger is told it was sent."""
 
-    wallet: str
-    player_id: str
-    username: str
+    challenge_id: str
+    target_player_id: str
+    game: str
+    wager: int
+    expires_at: datetime
 
 
 class ChallengeService:
@@ -47,7 +56,7 @@ class ChallengeService:
         db_name: str,
         economy: EconomyService,
         matches: MatchService,
-        push: Push,
+        notify: Notify,
         *,
         ttl_seconds: float,
         max_wager: int,
@@ -56,15 +65,16 @@ class ChallengeService:
         self.challenges = client[db_name][Challenge.Settings.name]
         self.economy = economy
         self.matches = matches
-        self.push = push
+        self.notify = notify
+        self.timers = matches.timers
         self.ttl = timedelta(seconds=ttl_seconds)
         self.max_wager = max_wager
         self.clock = clock
 
     async def send(
         self, challenger: Player, target: Player, game_id: str, wager: int, room: str
-    ) -> dict[str, Any]:
-        """Create a pending challenge and push it to the target. Raises InvalidMessage
+    ) -> ChallengeSent:
+        """Create a pending challenge and tell the target. Raises InvalidMessage
         (wager, self), NotFound (game), InsufficientFunds (either side), Conflict (a
         pending challenge between them, or either is already playing)."""
         if not 0 <= wager <= self.max_wager:
@@ -89,21 +99,13 @@ class ChallengeService:
             await self.challenges.insert_one(challenge.model_dump(by_alias=True))
         except DuplicateKeyError:
             raise Conflict("You already have a pending challenge to this player") from None
-        challenge_id, expires = str(challenge.id), challenge.expires_at.isoformat()
-        self.push(target.wallet, {
-            "type": "challenge", "challengeId": challenge_id, "game": game.id, "wager": wager,
-            "expiresAt": expires,
-            "from": {"playerId": challenger.player_id, "walletAddress": challenger.wallet,
-                     "username": challenger.username},
-        })  # fmt: skip
-        self.matches.later(
+        challenge_id, expires = str(challenge.id), challenge.expires_at
+        invitation = ChallengeReceived(challenge_id, game.id, wager, expires, challenger)
+        self.notify(target.wallet, invitation)
+        self.timers.later(
             f"challenge:{challenge_id}", self.ttl.total_seconds(), lambda: self._expire(challenge)
         )
-        return {
-            "type": "challenge_sent", "challengeId": challenge_id,
-            "targetPlayerId": target.player_id, "game": game.id, "wager": wager,
-            "expiresAt": expires,
-        }  # fmt: skip
+        return ChallengeSent(challenge_id, target.player_id, game.id, wager, expires)
 
     async def _check_not_playing(self, *players: Player) -> None:
         """One look-up for both players (a match of either is enough to refuse)."""
@@ -127,21 +129,23 @@ class ChallengeService:
         return found
 
     async def accept(self, wallet: str, challenge_id: str) -> Match:
-        """The target accepts: escrow and a new match (MatchService.create). Raises
-        NotFound, Conflict, Expired, InsufficientFunds."""
+        """The target accepts: escrow and a new match (MatchService.create); the
+        challenger is told. Raises NotFound, Conflict, Expired, InsufficientFunds."""
         found = await self._pending(challenge_id, "targetWallet", wallet)
         if found["expiresAt"] <= self.clock():
             await self._end(found, "expired", "expired")
             raise Expired("The challenge has expired")
         match = await self.matches.create(found)
         self._cancel_timer(found)
+        other = 1 - match.wallets.index(wallet)  # the challenger, told the match started
+        self.notify(match.wallets[other], MatchUpdate("match_start", match, other))
         return match
 
-    async def decline(self, wallet: str, challenge_id: str) -> dict[str, Any]:
+    async def decline(self, wallet: str, challenge_id: str) -> ChallengeEnded:
         found = await self._pending(challenge_id, "targetWallet", wallet)
         return await self._end(found, "declined", "declined", notify=found["challengerWallet"])
 
-    async def cancel(self, wallet: str, challenge_id: str) -> dict[str, Any]:
+    async def cancel(self, wallet: str, challenge_id: str) -> ChallengeEnded:
         found = await self._pending(challenge_id, "challengerWallet", wallet)
         return await self._end(found, "cancelled", "cancelled", notify=found["targetWallet"])
 
@@ -164,7 +168,7 @@ class ChallengeService:
 
     async def _end(
         self, found: dict[str, Any], status: str, reason: str, notify: str | tuple[str, ...] = ()
-    ) -> dict[str, Any]:
+    ) -> ChallengeEnded:
         """pending → `status` (only if still pending) and tell `notify`. Raises Conflict."""
         changed = await self.challenges.update_one(
             {"_id": found["_id"], "status": PENDING}, {"$set": {"status": status}}
@@ -172,10 +176,10 @@ class ChallengeService:
         if changed.matched_count == 0:
             raise Conflict("The challenge was answered meanwhile")
         self._cancel_timer(found)
-        frame = {"type": "challenge_ended", "challengeId": str(found["_id"]), "reason": reason}
+        ended = ChallengeEnded(str(found["_id"]), reason)
         for wallet in (notify,) if isinstance(notify, str) else notify:
-            self.push(wallet, dict(frame))
-        return frame
+            self.notify(wallet, ended)
+        return ended
 
     def _cancel_timer(self, found: dict[str, Any]) -> None:
-        self.matches.cancel_timer(f"challenge:{found['_id']}")
+        self.timers.cancel(f"challenge:{found['_id']}")

@@ -47,10 +47,10 @@ from clubpengu.services.ledger import (
     balance_filter,
     balance_update,
     check_amount,
-    coins_push,
     is_idempotency_clash,
     short_wallet,
 )
+from clubpengu.services.notices import CoinsChanged, Notify
 from clubpengu.services.reconciliation import LedgerReport, Progress
 from clubpengu.services.transaction_runner import (
     RetryPolicy,
@@ -67,7 +67,6 @@ DEFAULT_DAILY_BONUS_COINS = 25
 USERS = User.Settings.name
 TRANSACTIONS = Transaction.Settings.name
 
-Notify = Callable[[str, dict[str, Any]], None]
 ExtraWrites = Callable[[Session], Awaitable[None]]
 # The ledger entries written by the current attempt of a transaction (`_run`), counted in
 # the metrics only once it has committed.
@@ -88,8 +87,8 @@ class TransferResult:
 class EconomyService:
     """Applies and verifies coin changes; see the module docstring for the invariants.
 
-    `notify(wallet, frame)` is called after each commit (never for a replayed key) with
-    the `coins` frame for that wallet; an exception from it is logged, not raised, since
+    `notify(wallet, notice)` is called after each commit (never for a replayed key) with
+    a `CoinsChanged` for that wallet; an exception from it is logged, not raised, since
     the change is already durable.
     """
 
@@ -367,7 +366,7 @@ class EconomyService:
         if self.notify is None:
             return
         try:
-            self.notify(entry.wallet, coins_push(result, entry.type))
+            self.notify(entry.wallet, CoinsChanged(result.balance, result.delta, entry.type))
         except Exception:
             logger.exception(
                 "coins notification failed", extra={"wallet": short_wallet(entry.wallet)}

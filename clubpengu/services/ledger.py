@@ -111,11 +111,6 @@ def balance_update(amount: int, now: datetime) -> dict[str, Any]:
     return {"$inc": {"coins": amount, counter: abs(amount)}, "$set": {"updatedAt": now}}
 
 
-def coins_push(result: LedgerResult, type_: str) -> dict[str, Any]:
-    """The `coins` frame of PROTOCOL.md §4 for the wallet's live connection."""
-    return {"type": "coins", "coins": result.balance, "delta": result.delta, "reason": type_}
-
-
 def is_idempotency_clash(error: DuplicateKeyError) -> bool:
     pattern = (error.details or {}).get("keyPattern")
     if isinstance(pattern, Mapping):

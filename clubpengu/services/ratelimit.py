@@ -91,3 +91,20 @@ class TokenBucket:
             self.tokens -= cost
             return True
         return False
+
+
+class SignInLimits:
+    """Sign-in attempts are limited per connection and per client IP (AUTH_RATE_*, per
+    minute), over the WebSocket and HTTP alike."""
+
+    WINDOW = 60.0
+
+    def __init__(self, per_ip: float, per_connection: float) -> None:
+        self.per_ip = RateLimiter(per_ip, self.WINDOW)
+        self.per_connection = RateLimiter(per_connection, self.WINDOW)
+
+    def allow(self, connection_key: str | None, ip: str) -> bool:
+        """Whether one more attempt is allowed; `connection_key` None for HTTP."""
+        if connection_key is not None and not self.per_connection.allow(connection_key):
+            return False
+        return self.per_ip.allow(ip)

@@ -12,32 +12,26 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from clubpengu.errors import DomainError, ErrorCode
+from clubpengu.errors import InvalidMessage, NotFound
 from clubpengu.models import Transaction
 from clubpengu.models.base import utcnow
-from clubpengu.runtime import Runtime
+from clubpengu.node import Node
 from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo, decode_wallet
 from clubpengu.services.staff import iso
-from clubpengu.transport.http_auth import HttpError, bearer_session, json_body
+from clubpengu.transport.http import node_of
+from clubpengu.transport.http_auth import bearer_session, json_body
+from clubpengu.transport.http_errors import parse_body
 
 READERS = frozenset({"admin", "analyst"})
 WRITERS = frozenset({"admin"})
 MAX_PAGE = 200
-_STATUS = {
-    ErrorCode.INVALID_MESSAGE: 400,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.INSUFFICIENT_FUNDS: 409,
-    ErrorCode.UNAVAILABLE: 503,
-}
 
 
 class _Body(BaseModel):
@@ -64,30 +58,19 @@ class NewPromo(_Body):
     active: bool = True
 
 
-Handler = Callable[[Request, Runtime, SessionInfo], Awaitable[Any]]
+Handler = Callable[[Request, Node, SessionInfo], Awaitable[Any]]
 
 
 def endpoint(
     roles: frozenset[str], handler: Handler
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """Authenticate, run, and map errors to JSON: 400/401/403/404/409/503."""
+    """Authenticate (a session with one of `roles`), run, answer JSON. Errors are the
+    app's DomainError handler's (transport/http_errors.py)."""
 
     async def endpoint(request: Request) -> JSONResponse:
-        runtime: Runtime = request.app.state.runtime
-        try:
-            session = await bearer_session(request, roles)
-            result = await handler(request, runtime, session)
-        except HttpError as error:
-            return error.response()
-        except ValidationError as error:
-            problem = error.errors(include_input=False, include_url=False)[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "body"
-            return HttpError(400, "invalid_message", f"{where}: {problem['msg']}").response()
-        except DomainError as error:
-            return HttpError(
-                _STATUS.get(error.code, 400), str(error.code), error.message
-            ).response()
-        return JSONResponse(result)
+        node = node_of(request)
+        session = await bearer_session(request, node.services.auth, roles)
+        return JSONResponse(await handler(request, node, session))
 
     return endpoint
 
@@ -96,11 +79,11 @@ def _actor(session: SessionInfo) -> str:
     return f"admin:{session.wallet}"
 
 
-async def adjust_coins(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
-    body = CoinAdjustment.model_validate(await json_body(request))
+async def adjust_coins(request: Request, node: Node, session: SessionInfo) -> Any:
+    body = parse_body(CoinAdjustment, await json_body(request))
     if decode_wallet(body.wallet_address) is None:
-        raise HttpError(400, "invalid_message", "walletAddress: not a Solana wallet address")
-    result = await runtime.economy.apply(
+        raise InvalidMessage("walletAddress: not a Solana wallet address")
+    result = await node.services.economy.apply(
         body.wallet_address,
         body.amount,
         "admin_adjustment",
@@ -118,21 +101,22 @@ async def adjust_coins(request: Request, runtime: Runtime, session: SessionInfo)
     }
 
 
-async def get_user(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def get_user(request: Request, node: Node, session: SessionInfo) -> Any:
     record = await staff.player_record(request.path_params["wallet"], utcnow())
     if record is None:
-        raise HttpError(404, "not_found", "No player with that wallet")
+        raise NotFound("No player with that wallet")
     return record
 
 
-async def revoke_sessions(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def revoke_sessions(request: Request, node: Node, session: SessionInfo) -> Any:
     """End every session of a player: tokens stop working, and the live connection is
     closed with 4003 on whichever node holds it."""
     wallet = request.path_params["wallet"]
-    body = Revocation.model_validate(await json_body(request))
-    revoked = await runtime.auth.revoke_wallet(wallet, f"admin:{session.wallet}: {body.reason}")
+    body = parse_body(Revocation, await json_body(request))
+    reason = f"admin:{session.wallet}: {body.reason}"
+    revoked = await node.services.auth.revoke_wallet(wallet, reason)
     for session_id in revoked:
-        await runtime.sessions.revoke(session_id)
+        await node.realtime.sessions.revoke(session_id)
     return {"walletAddress": wallet, "revoked": len(revoked)}
 
 
@@ -151,7 +135,7 @@ def _entry(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def list_transactions(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def list_transactions(request: Request, node: Node, session: SessionInfo) -> Any:
     """Newest first; `before` is the `next` cursor of the previous page."""
     params = request.query_params
     query: dict[str, Any] = {}
@@ -163,13 +147,13 @@ async def list_transactions(request: Request, runtime: Runtime, session: Session
         try:
             query["_id"] = {"$lt": ObjectId(params["before"])}
         except InvalidId:
-            raise HttpError(400, "invalid_message", "before: not a cursor from `next`") from None
+            raise InvalidMessage("before: not a cursor from `next`") from None
     try:
         limit = int(params.get("limit", "50"))
     except ValueError:
-        raise HttpError(400, "invalid_message", "limit: expected a number") from None
+        raise InvalidMessage("limit: expected a number") from None
     if not 1 <= limit <= MAX_PAGE:
-        raise HttpError(400, "invalid_message", f"limit: between 1 and {MAX_PAGE}")
+        raise InvalidMessage(f"limit: between 1 and {MAX_PAGE}")
     cursor = Transaction.get_pymongo_collection().find(query).sort("_id", -1).limit(limit + 1)
     docs = await cursor.to_list()
     page = [_entry(doc) for doc in docs[:limit]]
@@ -177,9 +161,9 @@ async def list_transactions(request: Request, runtime: Runtime, session: Session
     return {"transactions": page, "next": page[-1]["id"] if more and page else None}
 
 
-async def create_promo(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
-    body = NewPromo.model_validate(await json_body(request))
-    promo = await runtime.promos.create(
+async def create_promo(request: Request, node: Node, session: SessionInfo) -> Any:
+    body = parse_body(NewPromo, await json_body(request))
+    promo = await node.services.promos.create(
         body.code,
         coins=body.coins,
         items=body.items,
@@ -191,8 +175,8 @@ async def create_promo(request: Request, runtime: Runtime, session: SessionInfo)
     return {"promo": promo.public()}
 
 
-async def list_promos(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
-    return {"promos": [promo.public() for promo in await runtime.promos.list()]}
+async def list_promos(request: Request, node: Node, session: SessionInfo) -> Any:
+    return {"promos": [promo.public() for promo in await node.services.promos.list()]}
 
 
 def routes() -> list[Route]:

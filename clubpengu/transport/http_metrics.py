@@ -12,12 +12,11 @@ from starlette.routing import BaseRoute, Route
 
 from clubpengu.config import Settings
 from clubpengu.metrics import CONTENT_TYPE
-from clubpengu.runtime import Runtime
+from clubpengu.transport.http import node_of
 
 
 async def metrics(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    return Response(await runtime.metrics.exposition(), media_type=CONTENT_TYPE)
+    return Response(await node_of(request).metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 def metrics_route(settings: Settings) -> list[BaseRoute]:

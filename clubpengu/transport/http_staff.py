@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from clubpengu.config import ConfigError, parse_duration
+from clubpengu.errors import InvalidMessage
 from clubpengu.models.base import utcnow
+from clubpengu.node import Node
 from clubpengu.realtime.census import connection_counts
-from clubpengu.runtime import Runtime
 from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo
 from clubpengu.services.reconciliation import LedgerReport
 from clubpengu.transport.http_admin import READERS, endpoint
-from clubpengu.transport.http_auth import HttpError
 
 DEFAULT_WINDOW = "24h"
 MAX_WINDOW = timedelta(days=31)
@@ -30,27 +30,27 @@ def _window(text: str) -> timedelta:
     try:
         window = timedelta(seconds=parse_duration("window", text))
     except ConfigError as error:
-        raise HttpError(400, "invalid_message", str(error)) from None
+        raise InvalidMessage(str(error)) from None
     if window > MAX_WINDOW:
-        raise HttpError(400, "invalid_message", "window: at most 31d")
+        raise InvalidMessage("window: at most 31d")
     return window
 
 
-async def overview(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def overview(request: Request, node: Node, session: SessionInfo) -> Any:
     """This node's live connections, every room's instances and populations (the `rooms`
     listing), and the activity of the last `window`."""
     text = request.query_params.get("window", DEFAULT_WINDOW)
     window = _window(text)
     now = utcnow()
-    db = runtime.client[runtime.settings.mongodb_db]
+    db = node.client[node.settings.mongodb_db]
     activity = await staff.recent_activity(db, now - window, now)
     return {
-        "node": runtime.settings.node_id,
+        "node": node.settings.node_id,
         "at": now.isoformat(),
         "window": text,
         "since": (now - window).isoformat(),
-        "connections": connection_counts(runtime.connections),
-        "rooms": await runtime.hub.listing(),
+        "connections": connection_counts(node.realtime.connections),
+        "rooms": await node.realtime.hub.listing(),
         **activity,
     }
 
@@ -75,18 +75,16 @@ def _ledger(report: LedgerReport) -> dict[str, Any]:
     }
 
 
-async def verify_ledger(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def verify_ledger(request: Request, node: Node, session: SessionInfo) -> Any:
     """`clubpengu ledger verify` over HTTP: a read, so analysts may run it too."""
-    return _ledger(await runtime.economy.verify_ledger())
+    return _ledger(await node.services.economy.verify_ledger())
 
 
 def _day(name: str, text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise HttpError(
-            400, "invalid_message", f"{name}: expected a date like 2026-11-25"
-        ) from None
+        raise InvalidMessage(f"{name}: expected a date like 2026-11-25") from None
 
 
 def _report_range(request: Request) -> tuple[datetime, datetime]:
@@ -99,16 +97,16 @@ def _report_range(request: Request) -> tuple[datetime, datetime]:
         else end - timedelta(days=DEFAULT_REPORT_DAYS)
     )
     if end <= start:
-        raise HttpError(400, "invalid_message", "to: must be after from")
+        raise InvalidMessage("to: must be after from")
     if end - start > timedelta(days=MAX_REPORT_DAYS):
-        raise HttpError(400, "invalid_message", f"from: at most {MAX_REPORT_DAYS} days before to")
+        raise InvalidMessage(f"from: at most {MAX_REPORT_DAYS} days before to")
     return start, end
 
 
-async def report(request: Request, runtime: Runtime, session: SessionInfo) -> Any:
+async def report(request: Request, node: Node, session: SessionInfo) -> Any:
     """The analysts' report for [from, to) (UTC days; default the last 30 days)."""
     start, end = _report_range(request)
-    db = runtime.client[runtime.settings.mongodb_db]
+    db = node.client[node.settings.mongodb_db]
     return {
         "from": start.date().isoformat(),
         "to": end.date().isoformat(),

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clubpengu.runtime import Runtime
+from clubpengu.transport.http import node_of
 from clubpengu.transport.security import PAGE_CSP
 
 STATIC = Path(str(resources.files("clubpengu") / "static"))
@@ -35,11 +35,11 @@ async def client_config(request: Request) -> JSONResponse:
     """What the pages may offer. A development key is an ordinary ed25519 key made in the
     page, which the server cannot tell from a wallet; so in production the pages are told
     not to offer one, and say why."""
-    runtime: Runtime = request.app.state.runtime
-    production = runtime.settings.production
+    settings = node_of(request).settings
+    production = settings.production
     return JSONResponse(
         {
-            "env": runtime.settings.env,
+            "env": settings.env,
             "devKeys": not production,
             "devKeysRefusal": "Development keys are turned off on this server "
             "(CLUBPENGU_ENV=production): sign in with Phantom."

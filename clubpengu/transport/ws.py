@@ -6,16 +6,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from clubpengu.config import Settings
 from clubpengu.logs import bind_connection
+from clubpengu.metrics import Metrics
+from clubpengu.node import Node
 from clubpengu.realtime.connection import Connection, dumps
-from clubpengu.runtime import Runtime
-from clubpengu.services.auth import short
-from clubpengu.services.connection_log import ConnectionRecord
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.services.auth import AuthService, short
+from clubpengu.services.connection_log import ConnectionLogService, ConnectionRecord
 from clubpengu.transport.client_ip import client_ip
+from clubpengu.transport.router import Router
 from clubpengu.transport.socket_access import ABORT_KEY, FRAME_KEY, RECEIVE_KEY, SEND_KEY
 
 logger = logging.getLogger(__name__)
@@ -48,10 +53,34 @@ class _StarletteTransport:
             self._abort()
 
 
+@dataclass(frozen=True)
+class Sockets:
+    """What `/ws` needs: the node's connections, the dispatch table, and the connection
+    log (with the auth service's IP hash)."""
+
+    settings: Settings
+    router: Router
+    connections: ConnectionRegistry
+    connection_log: ConnectionLogService
+    auth: AuthService
+    metrics: Metrics
+
+    @classmethod
+    def of(cls, node: Node, router: Router) -> Sockets:
+        return cls(
+            node.settings,
+            router,
+            node.realtime.connections,
+            node.services.connection_log,
+            node.services.auth,
+            node.metrics,
+        )
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    runtime: Runtime = websocket.app.state.runtime
-    settings = runtime.settings
-    if runtime.shutting_down:
+    sockets: Sockets = websocket.app.state.sockets
+    settings = sockets.settings
+    if sockets.connections.closing:
         await websocket.close(1001)
         return
     await websocket.accept()
@@ -61,21 +90,21 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         ip=client_ip(peer, websocket.headers.get("x-forwarded-for"), settings.trusted_proxies),
         node_id=settings.node_id,
         max_queue=settings.outgoing_queue_limit,
-        metrics=runtime.metrics,
+        metrics=sockets.metrics,
     )
     bind_connection(connection.id)  # every line this task logs names the connection
     opened = time.monotonic()
     connection.start()
-    runtime.connections.add(connection)
+    sockets.connections.add(connection)
     logger.info("connection open", extra={"conn": connection.id})
     peer_code: int | None = None
     try:
-        peer_code = await _read_loop(runtime, websocket, connection)
+        peer_code = await _read_loop(sockets.router, websocket, connection)
     finally:
-        runtime.connections.remove(connection)
-        runtime.router.forget(connection)
+        sockets.connections.remove(connection)
+        sockets.router.forget(connection)
         await connection.finish(peer_code)
-        _record(runtime, connection)
+        _record(sockets, connection)
         logger.info(
             "connection closed",
             extra={
@@ -87,9 +116,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         )
 
 
-async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connection) -> int | None:
+async def _read_loop(router: Router, websocket: WebSocket, connection: Connection) -> int | None:
     """Read until the socket ends; the code the peer closed with (None if unknown)."""
-    router = runtime.router
     receive: Receive = websocket.scope.get(RECEIVE_KEY) or websocket.receive
     while not connection.closed:
         try:
@@ -113,11 +141,11 @@ async def _read_loop(runtime: Runtime, websocket: WebSocket, connection: Connect
     return None
 
 
-def _record(runtime: Runtime, connection: Connection) -> None:
+def _record(sockets: Sockets, connection: Connection) -> None:
     """Log the connection (signed-in ones only) without making the close wait for it."""
     if connection.wallet is None:
         return
-    runtime.connection_log.record(
+    sockets.connection_log.record(
         ConnectionRecord(
             wallet=connection.wallet,
             connection_id=connection.id,
@@ -125,7 +153,7 @@ def _record(runtime: Runtime, connection: Connection) -> None:
             rooms_visited=list(connection.rooms_visited),
             close_code=connection.close_code,
             client_version=connection.client_version,
-            ip_hash=runtime.auth.hash_ip(connection.ip),
+            ip_hash=sockets.auth.hash_ip(connection.ip),
         )
     )
     logger.debug(

@@ -30,7 +30,7 @@ async def world(
 
 
 async def tick(server: RunningServer) -> int:
-    batches: int = await server.runtime.hub.tick_once()
+    batches: int = await server.node.realtime.hub.tick_once()
     return batches
 
 

@@ -186,7 +186,7 @@ async def test_the_room_browser_lists_every_room_before_sign_in(
         listing = await _rooms(client)
         await client.close()
 
-    catalogue = server.runtime.hub.catalogue
+    catalogue = server.node.realtime.hub.catalogue
     assert set(listing) == set(catalogue.rooms)
     assert listing["dock"]["population"] == 1
     assert listing["dock"]["instances"] == [

@@ -17,7 +17,7 @@ Mongo = AsyncMongoClient[dict[str, Any]]
 
 
 def _connection_of(server: RunningServer, player_id: str) -> Any:
-    return next(c for c in server.runtime.connections if c.player_id == player_id)
+    return next(c for c in server.node.realtime.connections if c.player_id == player_id)
 
 
 async def test_under_uvicorn_every_direct_path_is_available(

@@ -12,16 +12,19 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.models import User
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.notices import Notice
+from clubpengu.transport import render
 from tests.conftest import TEST_DB
 
 Client = AsyncMongoClient[dict[str, Any]]
 
 
 class Pushes(list[tuple[str, dict[str, Any]]]):
-    """Records what the economy would push to live connections."""
+    """Records what the economy would push to live connections: each notice as the
+    transport renders it."""
 
-    def __call__(self, wallet: str, frame: dict[str, Any]) -> None:
-        self.append((wallet, frame))
+    def __call__(self, wallet: str, notice: Notice) -> None:
+        self.append((wallet, render.notice(notice)))
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ async def test_after_a_commit_the_wallet_is_sent_its_new_balance(
 
 
 async def test_a_failing_notification_does_not_undo_the_change(mongo_client: Client) -> None:
-    def broken(wallet: str, frame: dict[str, Any]) -> None:
+    def broken(wallet: str, notice: object) -> None:
         raise RuntimeError("socket gone")
 
     economy = EconomyService(mongo_client, TEST_DB, notify=broken)

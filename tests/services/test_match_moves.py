@@ -17,6 +17,7 @@ from clubpengu.models import Match
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.matches import MatchService, Timing
+from clubpengu.services.notices import ignore
 from tests.conftest import TEST_DB
 from tests.services.conftest import fail_point
 
@@ -42,9 +43,7 @@ class Commands(monitoring.CommandListener):
 
 def _node(client: Mongo, cache_size: int = 100) -> MatchService:
     economy = EconomyService(client, TEST_DB)
-    return MatchService(
-        client, TEST_DB, economy, lambda wallet, frame: None, Timing(cache_size=cache_size)
-    )
+    return MatchService(client, TEST_DB, economy, ignore, Timing(cache_size=cache_size))
 
 
 @pytest.fixture

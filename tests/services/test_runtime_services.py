@@ -15,12 +15,12 @@ async def test_the_server_builds_the_economy_with_the_packaged_catalogue(
     settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     async with run_server(settings.with_overrides(daily_bonus_coins=25), mongo_client) as server:
-        runtime = server.runtime
+        services, node_settings = server.node.services, server.node.settings
         await User(wallet_address="RuntimeW", username="P").insert()
 
-        bonus = await runtime.economy.daily_bonus("RuntimeW")
-        bought = await runtime.shop.purchase("RuntimeW", "tree_pin", "k1")
+        bonus = await services.economy.daily_bonus("RuntimeW")
+        bought = await services.shop.purchase("RuntimeW", "tree_pin", "k1")
 
-    assert runtime.economy.daily_bonus_coins == runtime.settings.daily_bonus_coins == 25
-    assert len(runtime.shop.catalog) >= 40 and runtime.promos.catalog is runtime.shop.catalog
+    assert services.economy.daily_bonus_coins == node_settings.daily_bonus_coins == 25
+    assert len(services.shop.catalog) >= 40 and services.promos.catalog is services.shop.catalog
     assert (bonus.balance, bought.balance) == (25, 0)

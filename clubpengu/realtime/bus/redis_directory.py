@@ -232,7 +232,7 @@ class RedisDirectory:
         self.clock = clock
         self.local = LocalDirectory(catalogue, close_grace)  # this node's seats, always
         self.boot = secrets.token_hex(4)
-        # Set by the node (transport/app.py): what to do with a silent node's seats, and
+        # Set by the node (clubpengu/parts.py): what to do with a silent node's seats, and
         # with this node's players when it finds it had been reaped itself.
         self.on_reaped: Reaped | None = None
         self.on_restored: Restored | None = None

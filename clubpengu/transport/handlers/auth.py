@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from clubpengu.errors import CloseCode, Conflict
+from clubpengu.metrics import Metrics
 from clubpengu.realtime.connection import Connection
-from clubpengu.runtime import Runtime
-from clubpengu.services.auth import AuthFailureCode, Challenge, SignedIn, iso
+from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.services.auth import AuthFailureCode, AuthService, Challenge, SignedIn, iso
+from clubpengu.services.ratelimit import SignInLimits
+from clubpengu.services.world import SESSION
 from clubpengu.transport.messages import AuthRequest, AuthVerify, Logout
 from clubpengu.transport.router import Router
 
@@ -27,20 +30,23 @@ def success(signed_in: SignedIn) -> dict[str, Any]:
     }
 
 
-def allow_attempt(runtime: Runtime, connection_key: str | None, ip: str) -> bool:
-    """Sign-in attempts are limited per connection and per client IP."""
-    if connection_key is not None and not runtime.auth_conn_limiter.allow(connection_key):
-        return False
-    return runtime.auth_ip_limiter.allow(ip)
+class AuthHandlers:
+    def __init__(
+        self,
+        auth: AuthService,
+        sessions: SessionRegistry,
+        limits: SignInLimits,
+        metrics: Metrics,
+    ) -> None:
+        self.auth = auth
+        self.sessions = sessions
+        self.limits = limits
+        self.metrics = metrics
 
-
-def register(router: Router, runtime: Runtime) -> None:
-    auth = runtime.auth
-
-    async def auth_request(connection: Connection, message: AuthRequest) -> dict[str, Any]:
-        if not allow_attempt(runtime, connection.id, connection.ip):
+    async def auth_request(self, connection: Connection, message: AuthRequest) -> dict[str, Any]:
+        if not self.limits.allow(connection.id, connection.ip):
             return failure(AuthFailureCode.RATE_LIMITED)
-        challenge = auth.challenge(message.wallet_address)
+        challenge = self.auth.challenge(message.wallet_address)
         if isinstance(challenge, AuthFailureCode):
             return failure(challenge)
         connection.attributes[CHALLENGE] = challenge
@@ -50,14 +56,14 @@ def register(router: Router, runtime: Runtime) -> None:
             "expiresAt": iso(challenge.expires_at),
         }
 
-    async def auth_verify(connection: Connection, message: AuthVerify) -> dict[str, Any]:
+    async def auth_verify(self, connection: Connection, message: AuthVerify) -> dict[str, Any]:
         if connection.player_id is not None:
             raise Conflict("Already in the world on this connection")
-        if not allow_attempt(runtime, connection.id, connection.ip):
-            runtime.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
+        if not self.limits.allow(connection.id, connection.ip):
+            self.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
             return failure(AuthFailureCode.RATE_LIMITED)
         challenge: Challenge | None = connection.attributes.pop(CHALLENGE, None)
-        result = await auth.sign_in(
+        result = await self.auth.sign_in(
             challenge, message.wallet_address, message.signature, connection.ip
         )
         if isinstance(result, AuthFailureCode):
@@ -65,17 +71,26 @@ def register(router: Router, runtime: Runtime) -> None:
         connection.wallet = result.session.wallet
         connection.session_id = result.session.session_id
         connection.role = result.session.role
-        connection.attributes["session"] = result.session
+        connection.attributes[SESSION] = result.session
         return success(result)
 
-    async def logout(connection: Connection, message: Logout) -> dict[str, Any]:
+    async def logout(self, connection: Connection, message: Logout) -> dict[str, Any]:
         if connection.session_id is not None:
-            await auth.revoke(connection.session_id, "logout")
+            await self.auth.revoke(connection.session_id, "logout")
             # Other connections of this session (other tabs, other nodes) end with 4003.
-            await runtime.sessions.revoke(connection.session_id, keep=connection.id)
+            await self.sessions.revoke(connection.session_id, keep=connection.id)
         connection.close_after_reply = (CloseCode.CLOSE_1000_NORMAL, "logged out")
         return {"type": "logged_out"}
 
-    router.add("auth_request", AuthRequest, auth_request, public=True)
-    router.add("auth_verify", AuthVerify, auth_verify, public=True)
-    router.add("logout", Logout, logout)
+
+def register(
+    router: Router,
+    auth: AuthService,
+    sessions: SessionRegistry,
+    limits: SignInLimits,
+    metrics: Metrics,
+) -> None:
+    handlers = AuthHandlers(auth, sessions, limits, metrics)
+    router.add("auth_request", AuthRequest, handlers.auth_request, public=True)
+    router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True)
+    router.add("logout", Logout, handlers.logout)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from clubpengu.realtime.connection import Connection
-from clubpengu.runtime import Runtime
+from clubpengu.realtime.hub import Hub
+from clubpengu.services.promos import PromoService
+from clubpengu.services.shop import ShopService
 from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     CatalogRequest,
@@ -22,14 +24,16 @@ def _wallet(connection: Connection) -> str:
 
 
 class EconomyHandlers:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, shop: ShopService, promos: PromoService, hub: Hub) -> None:
+        self.shop = shop
+        self.promos = promos
+        self.hub = hub
 
     async def catalog(self, connection: Connection, message: CatalogRequest) -> dict[str, Any]:
-        return {"type": "catalog", "items": self.runtime.shop.list_items()}
+        return {"type": "catalog", "items": self.shop.list_items()}
 
     async def purchase(self, connection: Connection, message: Purchase) -> dict[str, Any]:
-        result = await self.runtime.shop.purchase(
+        result = await self.shop.purchase(
             _wallet(connection), message.item_id, message.idempotency_key
         )
         return {
@@ -41,22 +45,22 @@ class EconomyHandlers:
         }
 
     async def equip(self, connection: Connection, message: Equip) -> dict[str, Any]:
-        look = await self.runtime.shop.equip(_wallet(connection), message.slot, message.item_id)
+        look = await self.shop.equip(_wallet(connection), message.slot, message.item_id)
         return await self._new_look(connection, look)
 
     async def set_customization(
         self, connection: Connection, message: SetCustomization
     ) -> dict[str, Any]:
-        look = await self.runtime.shop.set_customization(_wallet(connection), message.customization)
+        look = await self.shop.set_customization(_wallet(connection), message.customization)
         return await self._new_look(connection, look)
 
     async def _new_look(self, connection: Connection, look: dict[str, str]) -> dict[str, Any]:
         """Show the room the new look; the reply tells the player."""
-        await self.runtime.hub.update_look(connection, look)
+        await self.hub.update_look(connection, look)
         return {"type": "customization", "customization": look}
 
     async def redeem_promo(self, connection: Connection, message: RedeemPromo) -> dict[str, Any]:
-        result = await self.runtime.promos.redeem(_wallet(connection), message.code)
+        result = await self.promos.redeem(_wallet(connection), message.code)
         return {
             "type": "promo_result",
             "code": result.code,
@@ -66,8 +70,8 @@ class EconomyHandlers:
         }
 
 
-def register(router: Router, runtime: Runtime) -> None:
-    handlers = EconomyHandlers(runtime)
+def register(router: Router, shop: ShopService, promos: PromoService, hub: Hub) -> None:
+    handlers = EconomyHandlers(shop, promos, hub)
     router.add("catalog", CatalogRequest, handlers.catalog)
     router.add("purchase", Purchase, handlers.purchase)
     router.add("equip", Equip, handlers.equip)

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from clubpengu.realtime.connection import Connection
-from clubpengu.runtime import Runtime
+from clubpengu.realtime.hub import Hub
+from clubpengu.services.migration import MigrationService
 from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import MigrateData
 from clubpengu.transport.router import Router
 
 
-def register(router: Router, runtime: Runtime) -> None:
+def register(router: Router, migration: MigrationService, hub: Hub) -> None:
     async def migrate_data(connection: Connection, message: MigrateData) -> dict[str, Any]:
         wallet = require_wallet(connection, "Guests cannot migrate a save; sign in with a wallet")
-        result = await runtime.migration.migrate(wallet, message.local_data)
+        result = await migration.migrate(wallet, message.local_data)
         if result.plan.customization:
-            await runtime.hub.update_look(connection, result.look)
+            await hub.update_look(connection, result.look)
         return {
             "type": "migrate_result",
             "accepted": result.plan.accepted(),

@@ -7,9 +7,10 @@ from typing import Any
 
 from clubpengu.models import Puffle
 from clubpengu.realtime.connection import Connection
-from clubpengu.realtime.hub import Member, Room
-from clubpengu.runtime import Runtime
-from clubpengu.services.puffles import public, walking_view
+from clubpengu.realtime.hub import Hub, Member, Room
+from clubpengu.services.puffles import PuffleService, public, walking_view
+from clubpengu.services.stats import StatsBatcher
+from clubpengu.services.world import Spawn
 from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     PuffleAdopt,
@@ -26,9 +27,11 @@ def _wallet(connection: Connection) -> str:
 
 
 class PuffleHandlers:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.service = runtime.puffles
+    def __init__(self, puffles: PuffleService, hub: Hub, stats: StatsBatcher, spawn: Spawn) -> None:
+        self.service = puffles
+        self.hub = hub
+        self.stats = stats
+        self.spawn = spawn
 
     def _view(self, puffle: Puffle) -> dict[str, Any]:
         return public(puffle, self.service.clock())
@@ -60,7 +63,7 @@ class PuffleHandlers:
         puffle = await self.service.walk(_wallet(connection), message.puffle_id)
         await self._show(connection, puffle)
         if puffle is not None:
-            self.runtime.stats.queue(_wallet(connection), "puffles.walks")
+            self.stats.queue(_wallet(connection), "puffles.walks")
         return {"type": "puffle_walking", "puffle": self._view(puffle) if puffle else None}
 
     async def release(self, connection: Connection, message: PuffleRelease) -> dict[str, Any]:
@@ -71,7 +74,7 @@ class PuffleHandlers:
 
     async def _show(self, connection: Connection, puffle: Puffle | None) -> None:
         """Put the walking puffle in the player's `<player>` and tell the room."""
-        member = self.runtime.hub.member(connection)
+        member = self.hub.member(connection)
         if member is not None:
             await self._announce(member, puffle)
 
@@ -79,7 +82,7 @@ class PuffleHandlers:
         """A player came in: look up their walking puffle and show it to the room."""
         if member.wallet is None or "puffle" in member.extras:
             return
-        self.runtime.spawn(self._show_walking(member, room), "puffle-walk")
+        self.spawn(self._show_walking(member, room), "puffle-walk")
 
     async def _show_walking(self, member: Member, room: Room) -> None:
         assert member.wallet is not None
@@ -91,15 +94,17 @@ class PuffleHandlers:
         """The room (on every node) sees the puffle walk, now and in `<player>` later."""
         view = walking_view(puffle)
         push = {"type": "puffle_walk", "playerId": member.player_id, "puffle": view}
-        await self.runtime.hub.set_extra(member, "puffle", view, push)
+        await self.hub.set_extra(member, "puffle", view, push)
 
 
-def register(router: Router, runtime: Runtime) -> None:
-    handlers = PuffleHandlers(runtime)
+def register(
+    router: Router, puffles: PuffleService, hub: Hub, stats: StatsBatcher, spawn: Spawn
+) -> None:
+    handlers = PuffleHandlers(puffles, hub, stats, spawn)
     router.add("puffles", PuffleList, handlers.list)
     router.add("puffle_adopt", PuffleAdopt, handlers.adopt)
     for action in ("feed", "play", "bathe", "rest"):
         router.add(f"puffle_{action}", PuffleCare, handlers.care(action))
     router.add("puffle_walk", PuffleWalk, handlers.walk)
     router.add("puffle_release", PuffleRelease, handlers.release)
-    runtime.hub.entered_hooks.append(handlers.entered)
+    hub.entered_hooks.append(handlers.entered)

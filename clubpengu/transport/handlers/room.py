@@ -8,15 +8,13 @@ gets `{"type":"ok","rid":...}` once the message is accepted; errors carry the ri
 from __future__ import annotations
 
 from clubpengu.realtime.connection import Connection
-from clubpengu.runtime import Runtime
+from clubpengu.realtime.hub import Hub
+from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.messages import Chat, Emote, Move
 from clubpengu.transport.router import Router
 
 
-def register(router: Router, runtime: Runtime) -> None:
-    hub = runtime.hub
-    stats = runtime.stats
-
+def register(router: Router, hub: Hub, stats: StatsBatcher) -> None:
     # High-frequency counters go to the stats batcher (a dict update, no database round
     # trip); guests have none.
     async def move(connection: Connection, message: Move) -> None:

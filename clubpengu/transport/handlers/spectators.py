@@ -15,66 +15,45 @@ from __future__ import annotations
 from typing import Any
 
 from clubpengu.errors import InvalidMessage, NotFound, NotInRoom
-from clubpengu.games import GameOver, get_game
+from clubpengu.games import GameOver
+from clubpengu.metrics import Metrics
 from clubpengu.models import Match, MatchStatus
 from clubpengu.realtime.connection import Connection, Shared, dumps
-from clubpengu.realtime.hub import Member, Room
-from clubpengu.runtime import Runtime
+from clubpengu.realtime.hub import Hub, Member, Room
+from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.services.matches import MatchService
+from clubpengu.services.world import Spawn
+from clubpengu.transport import render
 from clubpengu.transport.messages import MatchWatch
 from clubpengu.transport.router import Router
 
 WATCHING = "watching_match"
 
 
-def players_of(match: Match) -> list[dict[str, Any]]:
-    return [
-        {"seat": i, "walletAddress": p.wallet_address, "username": p.username}
-        for i, p in enumerate(match.players)
-    ]
-
-
-def room_match_frame(match: Match) -> dict[str, Any]:
-    frame: dict[str, Any] = {
-        "type": "room_match",
-        "matchId": str(match.id),
-        "game": match.game,
-        "wager": match.wager,
-        "status": str(match.status),
-        "players": players_of(match),
-    }
-    if match.status != MatchStatus.ACTIVE:
-        frame |= {"winner": match.winner_wallet, "reason": match.result}
-    return frame
-
-
-def spectate_frame(kind: str, match: Match) -> dict[str, Any]:
-    """`match_watching` / `match_spectate`: the match as a spectator may see it."""
-    game = get_game(match.game)
-    deadline = match.turn_deadline.isoformat() if match.turn_deadline else None
-    frame = room_match_frame(match) | {
-        "type": kind,
-        "view": game.spectator_view(match.state),
-        "toMove": list(game.seats_to_move(match.state)),
-        "turnDeadline": deadline,
-        "seq": match.seq,
-    }
-    return frame
-
-
 class Spectators:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        matches: MatchService,
+        hub: Hub,
+        sessions: SessionRegistry,
+        spawn: Spawn,
+        metrics: Metrics,
+    ) -> None:
+        self.matches = matches
+        self.hub = hub
+        self.sessions = sessions
+        self.spawn = spawn
+        self.metrics = metrics
         self.watchers: dict[str, dict[str, Connection]] = {}  # match id → conn id → conn
-        runtime.matches.listeners.append(self.heard)
 
     async def watch(self, connection: Connection, message: MatchWatch) -> dict[str, Any]:
         """Raises NotInRoom, NotFound (no such match in your room), GameOver,
         InvalidMessage (your own match)."""
-        member = self.runtime.hub.member(connection)
-        room = self.runtime.hub.room_of(connection)
+        member = self.hub.member(connection)
+        room = self.hub.room_of(connection)
         if member is None or room is None:
             raise NotInRoom()
-        match = await self.runtime.matches.get(message.match_id)
+        match = await self.matches.get(message.match_id)
         if match.room != room.id:
             raise NotFound("No such match in this room")
         if match.status != MatchStatus.ACTIVE:
@@ -84,7 +63,7 @@ class Spectators:
         self._drop(connection)
         self.watchers.setdefault(message.match_id, {})[connection.id] = connection
         connection.attributes[WATCHING] = message.match_id
-        return spectate_frame("match_watching", match)
+        return render.spectate("match_watching", match)
 
     async def unwatch(self, connection: Connection, message: MatchWatch) -> dict[str, Any]:
         self._drop(connection)
@@ -110,12 +89,10 @@ class Spectators:
         if kind in ("start", "resume", "end"):
             self._mark_players(match, playing=kind != "end")
         if kind in ("start", "end") and match.room is not None:
-            self.runtime.spawn(
-                self.runtime.hub.announce(match.room, room_match_frame(match)), "room-match"
-            )
+            self.spawn(self.hub.announce(match.room, render.room_match(match)), "room-match")
         ended = match.status != MatchStatus.ACTIVE  # a deciding move: `end` follows
         if (kind == "end" or (kind == "move" and not ended)) and match_id in self.watchers:
-            self._tell_watchers(match_id, spectate_frame("match_spectate", match))
+            self._tell_watchers(match_id, render.spectate("match_spectate", match))
         if kind == "end":
             for connection in self.watchers.pop(match_id, {}).values():
                 connection.attributes.pop(WATCHING, None)
@@ -125,7 +102,7 @@ class Spectators:
         watchers = list(self.watchers.get(match_id, {}).values())
         for connection in watchers:
             connection.send_shared(shared)
-        self.runtime.metrics.message_out(frame["type"], len(watchers))
+        self.metrics.message_out(frame["type"], len(watchers))
 
     def _mark_players(self, match: Match, *, playing: bool) -> None:
         """`<player>.match` of both players on this node, for whoever enters later."""
@@ -135,8 +112,8 @@ class Spectators:
                 "game": match.game,
                 "opponent": match.wallets[1 - seat],
             }
-            for connection in self.runtime.sessions.live(wallet):
-                member = self.runtime.hub.member(connection)
+            for connection in self.sessions.live(wallet):
+                member = self.hub.member(connection)
                 if member is None:
                     continue
                 if playing:
@@ -144,11 +121,19 @@ class Spectators:
                 else:
                     member.extras.pop("match", None)
                 if member.room is not None:  # the other nodes' listings of the room
-                    self.runtime.hub.directory.update(member.room.id, member.public())
+                    self.hub.directory.update(member.room.id, member.public())
 
 
-def register(router: Router, runtime: Runtime) -> None:
-    spectators = Spectators(runtime)
+def register(
+    router: Router,
+    matches: MatchService,
+    hub: Hub,
+    sessions: SessionRegistry,
+    spawn: Spawn,
+    metrics: Metrics,
+) -> None:
+    spectators = Spectators(matches, hub, sessions, spawn, metrics)
     router.add("match_watch", MatchWatch, spectators.watch)
     router.add("match_unwatch", MatchWatch, spectators.unwatch)
-    runtime.hub.left_hooks.append(spectators.left)
+    hub.left_hooks.append(spectators.left)
+    matches.listeners.append(spectators.heard)

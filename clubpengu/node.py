@@ -1,0 +1,255 @@
+"""One node of the server, built from Settings: the composition root.
+
+As uvicorn splits `Config` from `Server`, Settings say what a node is and this module
+makes it: `build_node` builds every part once — the database (embedded, or MONGODB_URI),
+the event bus, the room directory, the hub, the services — and hands each part to what
+needs it; `Node.start` starts them in order and `Node.stop` stops them in the order that
+loses nothing (sockets closed first, their last counters flushed, the database last),
+each within its budget so that the whole fits in the 10 s shutdown.
+
+Nothing here knows the web framework or the wire: the transport hands in how a notice
+looks on the wire (`render`), and builds its router and handlers from the node's parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.db import EmbeddedDatabase, init_models, make_client
+from clubpengu.dbusers import app_login
+from clubpengu.games.catalog import GAMES
+from clubpengu.logs import share_connection
+from clubpengu.metrics import Metrics, make_metrics
+from clubpengu.monitors import HealthCheck, start_monitors
+from clubpengu.parts import Realtime, Services, build_realtime, build_services
+from clubpengu.realtime.gcpacer import GcPacer
+from clubpengu.realtime.rooms import RoomCatalogue
+from clubpengu.realtime.ticker import PeriodicTask, PhasedTick
+from clubpengu.services.catalog import load_catalog
+from clubpengu.services.notices import Notice
+
+logger = logging.getLogger(__name__)
+BACKGROUND_STOP_SECONDS = 2.0
+# How a notice looks on the wire (the transport's renderer): a frame for one wallet.
+Render = Callable[[Notice], dict[str, Any]]
+Client = AsyncMongoClient[dict[str, Any]]
+
+
+@dataclass
+class Database:
+    """The node's one client, and the embedded database it started (if it did). A client
+    handed in (tests share one) is not closed here."""
+
+    client: Client
+    embedded: EmbeddedDatabase | None = None
+    owns_client: bool = True
+
+    async def close(self) -> None:
+        if self.owns_client:
+            await self.client.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+async def connect(settings: Settings, client: Client | None, metrics: Metrics) -> Database:
+    """Connect (starting the embedded database when no MONGODB_URI is set) and create the
+    indexes. The metrics' command listener is registered on a client made here; a client
+    passed in has none, so its commands are not in the MongoDB histogram."""
+    if client is not None:
+        await init_models(client, settings.mongodb_db)
+        return Database(client, owns_client=False)
+    embedded = None
+    uri = settings.mongodb_uri
+    if uri is None:
+        embedded = EmbeddedDatabase(
+            settings.data_dir, extra_args=["--auth"] if settings.db_auth else []
+        )
+        uri = embedded.start()
+        if settings.db_auth:
+            uri = embedded.uri_for(*app_login(settings))
+    listener = metrics.command_listener()
+    database = Database(make_client(settings, uri, [listener] if listener is not None else []))
+    database.embedded = embedded
+    try:
+        await init_models(database.client, settings.mongodb_db)
+    except BaseException:
+        await database.close()
+        raise
+    return database
+
+
+class BackgroundTasks:
+    """Work started on the side of a request (the daily bonus after a join, a walking
+    puffle shown to a room): shutdown waits for it (`drain`); failures are logged."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        share_connection(task)  # its log lines name the connection it was started for
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    async def drain(self, within: float) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=within)
+
+
+@dataclass
+class Node:
+    """Everything one node runs, built by `build_node`. The transport's wiring
+    (transport/dispatch.py, ws.py's `Sockets`) hands each handler the parts it uses, and
+    an HTTP route reads from here only the parts it serves."""
+
+    settings: Settings
+    metrics: Metrics
+    database: Database
+    realtime: Realtime
+    services: Services
+    tasks: BackgroundTasks
+    health: HealthCheck
+    ticker: PhasedTick | None = None  # None when tick_rate is 0 (tests tick)
+    gc_pacer: GcPacer | None = None  # with the ticker
+    monitors: list[PeriodicTask] = field(default_factory=list)  # health and ledger checks
+
+    @property
+    def client(self) -> Client:
+        return self.database.client
+
+    @property
+    def shutting_down(self) -> bool:
+        return self.realtime.connections.closing
+
+    @shutting_down.setter
+    def shutting_down(self, value: bool) -> None:
+        self.realtime.connections.closing = value
+
+    async def start(self) -> None:
+        """Start every part, in order. Whatever this node left marked connected (it
+        crashed, or was killed) is stale by now, so presence is reset before anyone joins.
+        On failure the database is closed and the error raised."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.database.close()
+            raise
+
+    async def _start(self) -> None:
+        realtime, services = self.realtime, self.services
+        await realtime.bus.connect()
+        await realtime.sessions.start()
+        services.events.start()
+        services.stats.start()
+        await services.presence.reset_node()
+        await realtime.hub.directory.start()
+        services.matches.start()
+        if self.settings.tick_rate > 0:
+            self._start_ticker()
+        realtime.watchdog.task.start()
+        self._watch()
+        self.monitors = start_monitors(
+            self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
+        )
+
+    def _start_ticker(self) -> None:
+        """The tick loop, spread over the hub's phases, with the full garbage collections
+        placed right after a whole tick. With many nodes each room's movers are cut
+        TICK_LEAD before its batch is sent (realtime/ticker.py PhasedTick), so every node's
+        movers make the same tick's batch."""
+        pacer = self.gc_pacer = GcPacer()
+        settings = self.settings
+        lead = settings.tick_lead if settings.redis_url is not None else 0.0
+        pacer.start()
+        self.ticker = PhasedTick(
+            self.realtime.hub, settings.tick_rate, lead, pacer.after_tick, metrics=self.metrics
+        )
+        self.ticker.start()
+
+    def _watch(self) -> None:
+        """What /metrics reads from the node's parts when it is scraped."""
+        connections, hub = self.realtime.connections, self.realtime.hub
+
+        def overruns() -> float:
+            return self.ticker.overruns if self.ticker is not None else 0
+
+        self.metrics.watch_realtime(lambda: len(connections), lambda: len(hub.rooms), overruns)
+
+    async def stop(self) -> None:
+        """Close every socket with 1001 (each records its leave: room, position, presence),
+        end the reconnect graces the same way, flush the connection log, then disconnect.
+        Each step is logged (debug, `step`) as it begins."""
+        self.shutting_down = True
+        for name, step in self._shutdown():
+            logger.debug("stopping", extra={"step": name})
+            await step()
+
+    def _shutdown(self) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+        realtime, services = self.realtime, self.services
+
+        async def loops() -> None:
+            if self.ticker is not None:
+                await self.ticker.stop()
+            if self.gc_pacer is not None:
+                self.gc_pacer.stop()
+            await realtime.watchdog.task.stop()
+            for monitor in self.monitors:
+                await monitor.stop()
+
+        return [
+            ("matches", services.matches.stop),
+            ("sockets", lambda: realtime.connections.close_all(1001, "server shutting down")),
+            ("graces", realtime.grace.expire_all),
+            ("loops", loops),
+            ("relay", realtime.relay.stop),
+            ("directory", realtime.hub.directory.stop),
+            ("connection-log", services.connection_log.flush),
+            ("sessions", realtime.sessions.stop),
+            ("background", lambda: self.tasks.drain(within=BACKGROUND_STOP_SECONDS)),
+            ("events", services.events.stop),
+            # After the sockets closed (their last counters are queued), before the client.
+            ("stats", services.stats.stop),
+            ("bus", realtime.bus.disconnect),
+            ("database", self.database.close),
+        ]
+
+
+async def build_node(settings: Settings, client: Client | None = None, *, render: Render) -> Node:
+    """Build one node from `settings`: read the catalogues (a bad one stops start-up before
+    anything runs), connect to the database (starting the embedded one when no
+    MONGODB_URI is set), and build every part once. Nothing runs until `Node.start`."""
+    catalogue = RoomCatalogue.load(settings.rooms_file).with_capacity(settings.room_capacity)
+    catalog = load_catalog()
+    metrics = make_metrics(settings.metrics_enabled, settings.node_id, GAMES)
+    database = await connect(settings, client, metrics)
+    realtime = build_realtime(settings, catalogue, metrics)
+    tasks = BackgroundTasks()
+    sessions = realtime.sessions
+
+    def notify(wallet: str, notice: Notice) -> None:
+        # Reaches the wallet's live connection on any node.
+        sessions.push(wallet, render(notice))
+
+    services = build_services(
+        settings, database.client, realtime, catalog, metrics, notify, tasks.spawn
+    )
+    health = HealthCheck(
+        settings.node_id,
+        database.client,
+        realtime.bus if settings.redis_url is not None else None,
+        realtime.connections,
+        metrics,
+    )
+    return Node(settings, metrics, database, realtime, services, tasks, health)

@@ -1,0 +1,281 @@
+"""The parts of one node, each built once from Settings and handed to what needs it
+(clubpengu/node.py puts them together, starts and stops them).
+
+- `Realtime`: the event bus (in memory for one node; Redis, imported only then, for
+  many), where each wallet's live session is, the rooms' directory, the hub, the relay
+  between nodes, the reconnect grace and the node's connections.
+- `Services`: the rules, one instance each, and the hooks that tie them to the realtime
+  parts (what a leave, a reconnect or a reaped node means).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.metrics import Metrics
+from clubpengu.realtime.bus.base import EventBus
+from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.chat import WordListFilter
+from clubpengu.realtime.grace import ReconnectGrace
+from clubpengu.realtime.hub import Hub
+from clubpengu.realtime.instances import LocalDirectory, RoomDirectory
+from clubpengu.realtime.owners import LocalOwners, SessionOwners
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.relay import RoomRelay
+from clubpengu.realtime.rooms import RoomCatalogue
+from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.realtime.ticker import SlowClientWatchdog
+from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.catalog import Catalog
+from clubpengu.services.challenges import ChallengeService
+from clubpengu.services.connection_log import ConnectionLogService
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.events import EventRecorder
+from clubpengu.services.matches import MatchService, Timing
+from clubpengu.services.matches.presence import MatchPresence
+from clubpengu.services.migration import MigrationService
+from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.notices import Notify
+from clubpengu.services.presence import PresenceService
+from clubpengu.services.promos import PromoService
+from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.puffles import PuffleService
+from clubpengu.services.ratelimit import SignInLimits
+from clubpengu.services.shop import ShopService
+from clubpengu.services.stats import StatsBatcher
+from clubpengu.services.world import Spawn, WorldRules, WorldService
+
+STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
+Client = AsyncMongoClient[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Realtime:
+    bus: EventBus
+    sessions: SessionRegistry
+    connections: ConnectionRegistry
+    hub: Hub
+    relay: RoomRelay
+    grace: ReconnectGrace
+    watchdog: SlowClientWatchdog
+
+
+def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]:
+    """The in-memory bus and owners for one node; Redis for many (REDIS_URL). redis-py is
+    imported only then."""
+    if settings.redis_url is None:
+        return MemoryBus(), LocalOwners()
+    from clubpengu.realtime.bus.redis import RedisBus
+    from clubpengu.realtime.bus.redis_owners import RedisOwners
+
+    bus = RedisBus(
+        settings.redis_url,
+        timeout=settings.redis_timeout,
+        reconnect_min=settings.redis_reconnect_min,
+        reconnect_max=settings.redis_reconnect_max,
+        queue_limit=settings.redis_publish_queue,
+        metrics=metrics,
+    )
+    return bus, RedisOwners(bus)
+
+
+def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> RoomDirectory:
+    """Seats and room members: in this process for one node, in Redis for many."""
+    if settings.redis_url is None:
+        return LocalDirectory(catalogue, settings.instance_close_grace)
+    from clubpengu.realtime.bus.redis import RedisBus
+    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+
+    assert isinstance(bus, RedisBus)
+    return RedisDirectory(
+        bus,
+        catalogue,
+        settings.node_id,
+        close_grace=settings.instance_close_grace,
+        node_timeout=settings.node_timeout,
+    )
+
+
+def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metrics) -> Realtime:
+    bus, owners = _bus(settings, metrics)
+    hub = Hub(
+        catalogue,
+        directory=_directory(settings, bus, catalogue),
+        chat_filter=WordListFilter(settings.chat_filter_words),
+        phases=settings.tick_phases,
+        metrics=metrics,
+    )
+    relay = RoomRelay(hub, bus, settings.node_id)
+    hub.relay = relay
+    connections = ConnectionRegistry()
+    return Realtime(
+        bus=bus,
+        sessions=SessionRegistry(bus, settings.node_id, owners),
+        connections=connections,
+        hub=hub,
+        relay=relay,
+        grace=ReconnectGrace(settings.reconnect_grace),
+        watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds, metrics=metrics),
+    )
+
+
+@dataclass(frozen=True)
+class Services:
+    auth: AuthService
+    sign_in_limits: SignInLimits
+    presence: PresenceService
+    events: EventRecorder
+    stats: StatsBatcher
+    economy: EconomyService
+    shop: ShopService
+    promos: PromoService
+    migration: MigrationService
+    puffles: PuffleService
+    matches: MatchService
+    challenges: ChallengeService
+    world: WorldService
+    connection_log: ConnectionLogService
+
+
+def _auth(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthService:
+    return AuthService(
+        AuthConfig(
+            domain=settings.auth_domain,
+            challenge_ttl=timedelta(seconds=settings.auth_challenge_ttl_seconds),
+            jwt_secret=settings.jwt_secret,
+            jwt_expiry=timedelta(seconds=settings.jwt_expiry_seconds),
+            admin_wallets=settings.admin_wallets,
+            analyst_wallets=settings.analyst_wallets,
+        ),
+        events=events,
+        metrics=metrics,
+    )
+
+
+def _matches(
+    settings: Settings, client: Client, economy: EconomyService, notify: Notify, metrics: Metrics
+) -> tuple[MatchService, ChallengeService]:
+    timing = Timing(
+        turn_seconds=settings.match_turn_seconds,
+        sweep_interval=settings.match_sweep_interval_seconds,
+        abandon_after=settings.match_abandon_after_seconds,
+        cache_size=settings.match_cache_size,
+    )
+    db = settings.mongodb_db
+    matches = MatchService(client, db, economy, notify, timing, metrics=metrics)
+    challenges = ChallengeService(
+        client,
+        db,
+        economy,
+        matches,
+        notify,
+        ttl_seconds=settings.challenge_ttl_seconds,
+        max_wager=settings.match_max_wager,
+    )
+    return matches, challenges
+
+
+def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher:
+    return StatsBatcher.for_database(
+        client,
+        settings.mongodb_db,
+        batching=settings.stats_batching,
+        flush_interval=settings.stats_flush_interval_seconds,
+        stop_timeout=STATS_STOP_SECONDS,
+        metrics=metrics,
+    )
+
+
+def _migration(settings: Settings, economy: EconomyService, catalog: Catalog) -> MigrationService:
+    planner = MigrationPlanner.for_catalog(
+        catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+    )
+    return MigrationService(economy, planner)
+
+
+def build_services(
+    settings: Settings,
+    client: Client,
+    realtime: Realtime,
+    catalog: Catalog,
+    metrics: Metrics,
+    notify: Notify,
+    spawn: Spawn,
+) -> Services:
+    """Every service, once; `notify` tells a wallet's live connection, `spawn` runs work
+    the node's shutdown waits for."""
+    db = settings.mongodb_db
+    events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
+    auth = _auth(settings, events, metrics)
+    presence = PresenceService(settings.node_id)
+    stats = _stats(settings, client, metrics)
+    economy = EconomyService(
+        client, db, daily_bonus_coins=settings.daily_bonus_coins, notify=notify, metrics=metrics
+    )
+    matches, challenges = _matches(settings, client, economy, notify, metrics)
+    rules = WorldRules(settings.require_wallet_auth, daily_bonus=bool(settings.daily_bonus_coins))
+    world = WorldService(
+        realtime.hub, realtime.grace, realtime.sessions, realtime.connections,
+        auth, presence, events, stats, economy, spawn, rules,
+    )  # fmt: skip
+    puffles = PuffleCatalog.load()
+    services = Services(
+        auth=auth,
+        sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
+        presence=presence,
+        events=events,
+        stats=stats,
+        economy=economy,
+        shop=ShopService(client, db, economy, catalog),
+        promos=PromoService(client, db, economy, catalog),
+        migration=_migration(settings, economy, catalog),
+        puffles=PuffleService(client, db, economy, puffles, catalog, limit=settings.puffle_limit),
+        matches=matches,
+        challenges=challenges,
+        world=world,
+        connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+    )
+    _hook(settings, realtime, services)
+    return services
+
+
+def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
+    """What the realtime parts' events mean: a reconnect grace that ends and a kick from
+    another node are leaves (the world service); entering and leaving rooms matter to a
+    player's matches; a shared directory's reaped and restored nodes."""
+    world = services.world
+    realtime.grace.expire = world.expire
+    realtime.sessions.displaced_hooks.append(world.displaced)
+    presence = MatchPresence(
+        services.matches,
+        services.challenges,
+        realtime.sessions,
+        realtime.connections,
+        disconnect_grace=settings.match_disconnect_grace_seconds,
+    )
+    realtime.hub.entered_hooks.append(presence.entered)
+    realtime.hub.left_hooks.append(presence.left)
+    _watch_directory(realtime.hub, services.presence)
+
+
+def _watch_directory(hub: Hub, presence: PresenceService) -> None:
+    """What a shared directory reports: a silent node's players leave their rooms and are
+    marked disconnected; this node, taken for dead, shows its players again."""
+    directory = hub.directory
+    if not directory.shared:
+        return
+    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+
+    assert isinstance(directory, RedisDirectory)
+
+    async def reaped(node: str, seats: list[tuple[str, str]]) -> None:
+        await presence.reset_node(node)
+        await hub.forget_players(seats)
+
+    directory.on_reaped = reaped
+    directory.on_restored = hub.reannounce

@@ -1,0 +1,328 @@
+"""MatchService: a match's life on this node, from the accepted challenge to the payout.
+
+See the package docstring for the invariants; the pieces are in start.py (a new match
+and its escrow), moves.py (a move's one write), settlement.py (exactly-once payout),
+timers.py (turn timers and other delayed work), sweeper.py (abandoned matches) and
+history.py (finished matches).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+
+from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
+from clubpengu.games import GameOver, get_game
+from clubpengu.metrics import Metrics
+from clubpengu.models import Match, MatchStatus, User
+from clubpengu.models.base import utcnow
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.economy_log import log_economy
+from clubpengu.services.ledger import LedgerEntry, LedgerResult
+from clubpengu.services.match_cache import MatchCache
+from clubpengu.services.matches.history import PastMatch, finished_matches
+from clubpengu.services.matches.moves import (
+    Advanced,
+    Stale,
+    advance,
+    move_update,
+    write_move,
+)
+from clubpengu.services.matches.settlement import Settlement, Settler
+from clubpengu.services.matches.start import claim_players, escrow_entry, new_match, usernames
+from clubpengu.services.matches.sweeper import Sweeper
+from clubpengu.services.matches.timers import MatchTimers, Timing
+from clubpengu.services.notices import CoinsChanged, MatchUpdate, Notify
+from clubpengu.services.transaction_runner import Session
+
+logger = logging.getLogger(__name__)
+# Told `start`, `resume`, `move` or `end` and the match (never to be changed by the listener).
+Listener = Callable[[str, Match], None]
+MOVE_ATTEMPTS = 5
+ACTIVE = MatchStatus.ACTIVE.value
+
+
+class MatchService:
+    """Starts, moves, settles and resumes matches; `notify(wallet, notice)` tells the
+    players (their seat's view, their coins)."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[dict[str, Any]],
+        db_name: str,
+        economy: EconomyService,
+        notify: Notify,
+        timing: Timing | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
+    ) -> None:
+        database = client[db_name]
+        self.metrics = metrics or Metrics()
+        self.matches = database[Match.Settings.name]
+        self.users = database[User.Settings.name]
+        self.challenges = database["challenges"]
+        self.economy = economy
+        self.notify = notify
+        self.timing = timing or Timing()
+        self.clock = clock
+        self.cache = MatchCache(self.timing.cache_size)
+        self.listeners: list[Listener] = []
+        self.timers = MatchTimers(self.timing.retry_after)
+        self.settler = Settler(self.matches, self.users, economy, clock)
+        self.sweeper = Sweeper(
+            self._expire,
+            clock,
+            interval=self.timing.sweep_interval,
+            abandon_after=self.timing.abandon_after,
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self.timers.stopping
+
+    def start(self) -> None:
+        self.sweeper.start()
+
+    async def stop(self) -> None:
+        """Stop timers and the sweeper; matches stay in the database for the next start."""
+        await self.timers.stop(self.sweeper.cancel())
+
+    # --- start --------------------------------------------------------------------------
+
+    async def active_for(self, wallet: str) -> list[Match]:
+        return await Match.find({"wallets": wallet, "status": ACTIVE}).to_list()
+
+    async def create(self, challenge: dict[str, Any]) -> Match:
+        """Accept `challenge` (a raw pending document) and start its match: escrow, the
+        challenge update and the Match insert in one transaction. Raises Conflict (no
+        longer pending, or either player already playing), InsufficientFunds (naming
+        who cannot pay)."""
+        game = get_game(challenge["game"])
+        wallets = [challenge["challengerWallet"], challenge["targetWallet"]]
+        names = await usernames(self.users, wallets)
+        now = self.clock()
+        match = new_match(challenge, game, names, now, self.timing.turn_seconds)
+        escrow: list[tuple[LedgerEntry, LedgerResult]] = []
+
+        async def writes(session: Session) -> None:
+            escrow.clear()
+            accepted = await self.challenges.update_one(
+                {"_id": challenge["_id"], "status": "pending", "expiresAt": {"$gt": now}},
+                {"$set": {"status": "accepted", "matchId": str(match.id)}},
+                session=session,
+            )
+            if accepted.matched_count == 0:
+                raise Conflict("The challenge is no longer open")
+            await claim_players(session, self.matches, self.users, match.wallets, now)
+            for wallet in match.wallets if match.wager else ():
+                entry = escrow_entry(match, wallet)
+                try:
+                    escrow.append((entry, await self.economy.write_entry(session, entry)))
+                except InsufficientFunds:
+                    who = "You" if wallet == challenge["targetWallet"] else "The challenger"
+                    raise InsufficientFunds(f"{who} can no longer afford the wager") from None
+            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+
+        await self.economy.run_transaction(writes)
+        if escrow:
+            log_economy(escrow, game=game.id)
+        self._tell_coins(escrow)
+        self.cache.put(match)
+        self._arm(match)
+        self._tell("start", match)
+        self.metrics.match_started(match.game)
+        logger.info("match started", extra={"match": str(match.id), "game": game.id})
+        return match
+
+    # --- moves --------------------------------------------------------------------------
+
+    async def get(self, match_id: str) -> Match:
+        if not ObjectId.is_valid(match_id):
+            raise NotFound("No such match")
+        found = await self.matches.find_one({"_id": ObjectId(match_id)})
+        if found is None:
+            raise NotFound("No such match")
+        match: Match = Match.model_validate(found)
+        return match
+
+    async def move(self, wallet: str, match_id: str, move: dict[str, Any]) -> Match:
+        """Apply `wallet`'s move. Raises NotFound, Forbidden (not a player), GameOver,
+        NotYourTurn, IllegalMove, Conflict (changed too often meanwhile).
+
+        It is checked against the match as this node holds it (MatchCache), else a read;
+        a move the held copy refuses is checked against a fresh read before it is
+        refused, and a stale write is re-applied to a fresh read."""
+        held = self.cache.get(match_id)
+        match = held or await self.get(match_id)
+        for _ in range(MOVE_ATTEMPTS):
+            try:
+                return await self._apply(match, wallet, move)
+            except Stale:
+                pass
+            except DomainError:
+                if match is not held:
+                    raise
+                # Refused by a held copy that may be stale: ask the database before refusing.
+            self.cache.discard(match_id)
+            held = None
+            match = await self.get(match_id)
+        raise Conflict("The match changed too often; try again")
+
+    async def _apply(self, current: Match, wallet: str, move: dict[str, Any]) -> Match:
+        """Check `move` against `current` and write it conditionally on its version;
+        returns the new Match. The deciding move is written together with its settlement
+        in one transaction (it moves coins). Raises Stale."""
+        advanced = advance(current, wallet, move, self.clock(), self.timing.turn_seconds)
+        update = move_update(advanced.match, advanced.entry)
+        condition = {"_id": current.id, "version": current.version, "status": ACTIVE}
+        settlement = None
+        if advanced.outcome is None:
+            await write_move(self.matches, condition, update, advanced.entry, self.get)
+        else:
+            writes = self.settler.deciding(
+                advanced.match, current.version, update, advanced.outcome
+            )
+            settlement = await self.economy.run_transaction(writes)
+        self._after_move(advanced, settlement)
+        return advanced.match
+
+    def _after_move(self, advanced: Advanced, settlement: Settlement | None) -> None:
+        match = advanced.match
+        self._tell("move", match)
+        if settlement is not None:
+            self._finished(match, settlement)
+            return
+        self.cache.put(match)
+        self._arm(match)
+        other = 1 - advanced.seat
+        self.notify(match.wallets[other], MatchUpdate("match_state", match, other))
+
+    def _tell(self, kind: str, match: Match) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, match)
+            except Exception:
+                logger.exception("match listener failed", extra={"match": str(match.id)})
+
+    def _tell_coins(self, coins: list[tuple[LedgerEntry, LedgerResult]]) -> None:
+        for entry, result in coins:
+            self.notify(entry.wallet, CoinsChanged(result.balance, result.delta, entry.type))
+
+    # --- settlement ---------------------------------------------------------------------
+
+    async def settle(
+        self, match_id: str, winner: int | None, reason: str, *, version: int | None = None
+    ) -> Settlement | None:
+        """Settle an active match (a forfeit, a timeout, the sweeper). Only the first call
+        pays; later ones (or one whose `version` is stale) return None."""
+        match = await self.get(match_id)
+        if match.status != MatchStatus.ACTIVE:
+            return None
+        condition = {} if version is None else {"version": version}
+
+        async def writes(session: Session) -> Settlement | None:
+            return await self.settler.writes(session, match, winner, reason, condition)
+
+        settlement = await self.economy.run_transaction(writes)
+        if settlement is not None:
+            self._finished(match, settlement)
+        return settlement
+
+    def _finished(self, match: Match, settlement: Settlement) -> None:
+        self.cache.discard(str(match.id))
+        self.timers.cancel(f"turn:{match.id}")
+        self.metrics.match_ended(match.game, settlement.reason)
+        self._tell("end", match)
+        for seat, wallet in enumerate(match.wallets):
+            self.notify(wallet, MatchUpdate("match_end", match, seat))
+        if settlement.coins:
+            log_economy(settlement.coins, game=match.game, reason=settlement.reason)
+        self._tell_coins(settlement.coins)
+        logger.info(
+            "match settled",
+            extra={"match": str(match.id), "reason": settlement.reason, "wager": match.wager},
+        )
+
+    async def forfeit(self, wallet: str, match_id: str, reason: str = "forfeit") -> Settlement:
+        """`wallet` gives up: the other player wins. Raises NotFound, Forbidden, GameOver."""
+        match = await self.get(match_id)
+        if wallet not in match.wallets:
+            raise Forbidden("You are not playing in this match")
+        winner = 1 - match.wallets.index(wallet)
+        settlement = await self.settle(match_id, winner, reason)
+        if settlement is None:
+            raise GameOver("The match is over")
+        return settlement
+
+    async def forfeit_all(self, wallet: str, reason: str) -> int:
+        """Settle every active match of `wallet` as its loss (disconnect past the grace)."""
+        settled = 0
+        for match in await self.active_for(wallet):
+            winner = 1 - match.wallets.index(wallet)
+            if await self.settle(str(match.id), winner, reason) is not None:
+                settled += 1
+        return settled
+
+    # --- timers, resume and the sweeper -------------------------------------------------
+
+    def _arm(self, match: Match) -> None:
+        if match.turn_deadline is None:
+            return
+        delay = (match.turn_deadline - self.clock()).total_seconds()
+        match_id, version = str(match.id), match.version
+        self.timers.later(f"turn:{match_id}", delay, lambda: self._timeout(match_id, version))
+
+    async def _timeout(self, match_id: str, version: int) -> None:
+        """The turn timer fired: the seats the game still waits for forfeit (both: a draw)."""
+        match = await self.get(match_id)
+        if match.status != MatchStatus.ACTIVE or match.version != version:
+            return
+        await self._expire(match, "timeout")
+
+    async def _expire(self, match: Match, reason: str) -> Settlement | None:
+        game = get_game(match.game)
+        outcome = game.outcome(match.state)
+        if outcome is not None:  # the deciding move committed but its settlement did not
+            return await self.settle(str(match.id), outcome.winner, outcome.reason)
+        idle = game.seats_to_move(match.state)
+        winner = 1 - idle[0] if len(idle) == 1 else None
+        return await self.settle(str(match.id), winner, reason, version=match.version)
+
+    async def resume(self, wallet: str) -> list[Match]:
+        """A player is back (sign-in or a restart): tell them each active match's state
+        and arm its timer. A deadline that passed while nobody could play is moved to a
+        full turn from now (a restart is not the player's fault)."""
+        resumed = []
+        for match in await self.active_for(wallet):
+            now = self.clock()
+            if match.turn_deadline is not None and match.turn_deadline <= now:
+                deadline = now + timedelta(seconds=self.timing.turn_seconds)
+                changed = await self.matches.update_one(
+                    {"_id": match.id, "version": match.version, "status": ACTIVE},
+                    {"$set": {"turnDeadline": deadline}},
+                )
+                if changed.matched_count == 0:
+                    continue
+                match.turn_deadline = deadline
+            self.cache.put(match)
+            self._arm(match)
+            self._tell("resume", match)
+            seat = match.wallets.index(wallet)
+            self.notify(wallet, MatchUpdate("match_state", match, seat))
+            resumed.append(match)
+        return resumed
+
+    async def sweep(self) -> int:
+        """Settle active matches whose deadline passed more than `abandon_after` ago."""
+        return await self.sweeper.sweep()
+
+    async def history(self, wallet: str, limit: int, before: datetime | None) -> list[PastMatch]:
+        return await finished_matches(wallet, limit, before)

@@ -1,0 +1,141 @@
+"""Settling a match exactly once: its Match update, the coins and the players' results in
+the caller's transaction.
+
+The Match update is conditional on `status: active, settledAt: null` (plus whatever the
+caller adds: the version a timer armed with, the deciding move's version), so a second
+attempt matches nothing; the payout (`match_payout`, key `match:<id>:payout`) or both
+refunds (`match_refund`, `match:<id>:refund:<wallet>`) carry idempotency keys, so even
+then a double credit is impossible. `stats.games.<game>.wins|losses|draws` go with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+
+from clubpengu.games import Outcome
+from clubpengu.models import Match, MatchStatus
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.ledger import LedgerEntry, LedgerResult
+from clubpengu.services.matches.moves import Stale
+from clubpengu.services.transaction_runner import Session
+
+ACTIVE = MatchStatus.ACTIVE.value
+COMPLETED = MatchStatus.COMPLETED.value
+
+
+@dataclass
+class Settlement:
+    winner_seat: int | None
+    reason: str
+    coins: list[tuple[LedgerEntry, LedgerResult]] = field(default_factory=list)
+
+
+class Settler:
+    """The settlement's writes; the service decides when to settle and who won."""
+
+    def __init__(
+        self,
+        matches: AsyncCollection[dict[str, Any]],
+        users: AsyncCollection[dict[str, Any]],
+        economy: EconomyService,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.matches = matches
+        self.users = users
+        self.economy = economy
+        self.clock = clock
+
+    async def writes(
+        self,
+        session: Session,
+        match: Match,
+        winner: int | None,
+        reason: str,
+        condition: dict[str, Any],
+        move: dict[str, Any] | None = None,
+    ) -> Settlement | None:
+        """The settlement's writes in the caller's transaction; None if already settled
+        (or `condition` no longer holds). `move` is the deciding move's update, merged
+        into the same single write of the Match. On success `match` is updated to match
+        what was written."""
+        now = self.clock()
+        winner_wallet = match.wallets[winner] if winner is not None else None
+        update: dict[str, Any] = dict(move or {})
+        update["$set"] = {
+            **update.get("$set", {}),
+            "status": COMPLETED, "winnerWallet": winner_wallet, "result": reason,
+            "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
+            "updatedAt": now,
+        }  # fmt: skip
+        changed = await self.matches.update_one(
+            {"_id": match.id, "status": ACTIVE, "settledAt": None, **condition},
+            update,
+            session=session,
+        )
+        if changed.matched_count == 0:
+            return None
+        settlement = Settlement(winner, reason)
+        for entry in payouts(match, winner_wallet):
+            settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
+        await self.users.bulk_write(results(match, winner), ordered=False, session=session)
+        match.status, match.winner_wallet, match.result = (
+            MatchStatus.COMPLETED,
+            winner_wallet,
+            reason,
+        )
+        match.turn, match.turn_deadline, match.ended_at, match.settled_at = None, None, now, now
+        return settlement
+
+    def deciding(
+        self, match: Match, before: int, update: dict[str, Any], outcome: Outcome
+    ) -> Callable[[Session], Coroutine[Any, Any, Settlement]]:
+        """The move that ends the game (`update`, computed from version `before`) and its
+        settlement: one transaction, since coins move. Raises Stale when the match
+        changed since `before`."""
+
+        async def writes(session: Session) -> Settlement:
+            settlement = await self.writes(
+                session, match, outcome.winner, outcome.reason, {"version": before}, update
+            )
+            if settlement is None:
+                raise Stale()
+            return settlement
+
+        return writes
+
+
+def payouts(match: Match, winner_wallet: str | None) -> list[LedgerEntry]:
+    """The winner takes both wagers; a draw refunds each player's own."""
+    if not match.wager:
+        return []
+    proof = {"matchId": str(match.id)}
+    if winner_wallet is not None:
+        return [
+            LedgerEntry(
+                winner_wallet, 2 * match.wager, "match_payout", f"match:{match.id}:payout",
+                reason=f"won {match.game}", proof=proof,
+            )
+        ]  # fmt: skip
+    return [
+        LedgerEntry(
+            wallet, match.wager, "match_refund", f"match:{match.id}:refund:{wallet}",
+            reason=f"{match.game} draw", proof=proof,
+        )
+        for wallet in match.wallets
+    ]  # fmt: skip
+
+
+def results(match: Match, winner: int | None) -> list[UpdateOne]:
+    """Each player's `stats.games.<game>.wins|losses|draws` + 1 (one round trip)."""
+    updates = []
+    for seat, wallet in enumerate(match.wallets):
+        key = "draws" if winner is None else ("wins" if seat == winner else "losses")
+        inc = {"$inc": {f"stats.games.{match.game}.{key}": 1}}
+        updates.append(UpdateOne({"walletAddress": wallet}, inc))
+    return updates

@@ -1,0 +1,317 @@
+"""The rules of entering the world (PROTOCOL.md §2): joining, moving between rooms, and
+what happens when a socket ends — leave at once, or park the player for a reconnect.
+
+- A `join` with a token (or after `auth_verify` on the same connection) seats the wallet's
+  player; the newest session wins: older ones leave their rooms before this one is
+  seated, and an older connection of this node that is in a room hands its place over
+  (parks it) so that a reconnect before the old socket is noticed dead causes no flicker.
+- A player back within RECONNECT_GRACE gets their parked place back (same room, position
+  and player id); nobody else is told.
+- Guests (REQUIRE_WALLET_AUTH=false) own and persist nothing.
+The transport turns a `Joined` into the `joined` frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from clubpengu.errors import CloseCode, Conflict, DomainError, NotAuthenticated, NotInRoom
+from clubpengu.models import User
+from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.grace import ReconnectGrace
+from clubpengu.realtime.hub import Hub, Member
+from clubpengu.realtime.registry import ConnectionRegistry
+from clubpengu.realtime.rooms import RoomSpec
+from clubpengu.realtime.sessions import SessionRegistry
+from clubpengu.services.auth import AuthService, SessionInfo, short
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.events import EventRecorder
+from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.stats import StatsBatcher
+
+logger = logging.getLogger(__name__)
+# Run work in the background; the node's shutdown waits for it.
+Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
+GUEST_CUSTOMIZATION = {"color": "gray"}
+# Set on an older connection of a wallet whose place a newer connection takes over.
+HANDOVER = "handover"
+HANDOVER_SECONDS = 5.0  # the newer join takes the place at once; this is a safety net
+SESSION = "session"  # the connection's SessionInfo, once it signed in (handlers/auth.py)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Where a join or room change put the player: their id, the room instance, who is
+    there, and their own record (`user`; None for a guest, named by `guest`)."""
+
+    player_id: str
+    room: str | None
+    players: list[dict[str, Any]]
+    user: User | None = None
+    guest: str | None = None
+
+
+@dataclass(frozen=True)
+class WorldRules:
+    require_wallet_auth: bool = True
+    daily_bonus: bool = True  # pay the daily bonus on a join (DAILY_BONUS_COINS > 0)
+
+
+def _player_id() -> str:
+    return "p" + secrets.token_hex(8)
+
+
+def _place(member: Member | None) -> Place | None:
+    """Where a member is, for presence; None when it is in no room."""
+    if member is None or member.room is None:
+        return None
+    return Place(member.room.spec.id, member.room.id, member.x, member.y)
+
+
+def _start_position(user: User | None, spec: RoomSpec) -> tuple[float, float]:
+    if user and user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
+        return spec.clamp(user.last_x, user.last_y)
+    return spec.spawn
+
+
+class WorldService:
+    def __init__(
+        self,
+        hub: Hub,
+        grace: ReconnectGrace,
+        sessions: SessionRegistry,
+        connections: ConnectionRegistry,
+        auth: AuthService,
+        presence: PresenceService,
+        events: EventRecorder,
+        stats: StatsBatcher,
+        economy: EconomyService,
+        spawn: Spawn,
+        rules: WorldRules,
+    ) -> None:
+        self.hub, self.grace, self.sessions, self.connections = hub, grace, sessions, connections
+        self.auth, self.presence, self.events, self.stats = auth, presence, events, stats
+        self.economy = economy
+        self.spawn = spawn
+        self.rules = rules
+
+    # --- joining ------------------------------------------------------------------------
+
+    async def join(
+        self,
+        connection: Connection,
+        token: str | None,
+        room: str | None,
+        client_version: str | None,
+    ) -> Joined:
+        """Seat the connection's player in `room` (None: where they were last). Raises
+        Conflict (already joined, or replaced meanwhile), NotAuthenticated, InvalidMessage
+        (no such room), RoomFull."""
+        if connection.player_id is not None:
+            raise Conflict("Already joined; use change_room to move")
+        if self.ended not in connection.on_close:
+            connection.on_close.append(self.ended)
+        connection.client_version = client_version
+        signed_in = token is not None or SESSION in connection.attributes
+        if not signed_in and not self.rules.require_wallet_auth:
+            return await self._join_as_guest(connection, room)
+        return await self._join_as_player(connection, token, room)
+
+    async def _session_for(self, connection: Connection, token: str | None) -> SessionInfo:
+        if token is not None:
+            return await self.auth.authenticate(token)
+        session: SessionInfo | None = connection.attributes.get(SESSION)
+        if session is None:
+            raise NotAuthenticated("Send your token, or sign in on this connection first")
+        return session
+
+    async def _join_as_player(
+        self, connection: Connection, token: str | None, room: str | None
+    ) -> Joined:
+        session = await self._session_for(connection, token)
+        user = await User.find_one(User.wallet_address == session.wallet)
+        if user is None:
+            raise NotAuthenticated("No player for this token; sign in again")
+        connection.wallet, connection.session_id = session.wallet, session.session_id
+        connection.role, connection.username = session.role, user.username
+        for older in self.sessions.live(session.wallet):
+            if older is not connection and self.hub.member(older) is not None:
+                older.attributes[HANDOVER] = True
+        ttl = (session.expires_at - self.auth.clock()).total_seconds()
+        await self.sessions.claim(connection, ttl)
+        if connection.closed:  # a newer join of the wallet won while this one claimed
+            raise Conflict("Replaced by a newer session of this wallet")
+        parked = self.grace.take(session.wallet)
+        if parked is not None and parked.room is not None:
+            if room in (None, parked.room.id, parked.room.spec.id):
+                return await self._resume(connection, parked, user, session)
+            await self.hub.remove(parked)  # it asked for another room: the old place ends
+        return await self._enter(connection, room, user, session)
+
+    async def _enter(
+        self, connection: Connection, room: str | None, user: User, session: SessionInfo
+    ) -> Joined:
+        prefer = None
+        if room is not None:
+            spec, instance = self.hub.resolve(room)
+        else:  # back to the room they were last in, the same instance if it has a seat
+            catalogue = self.hub.catalogue
+            known_last = catalogue.get(user.last_room or "")
+            spec, instance = known_last or catalogue.rooms[catalogue.default], None
+            prefer = user.last_instance if known_last else None
+        x, y = _start_position(user, spec)
+        member = Member(
+            connection, _player_id(), user.wallet_address, user.username,
+            dict(user.customization), x, y,
+        )  # fmt: skip
+        connection.hold()  # `joined` first, then the room's traffic (Connection.hold)
+        players = await self.hub.join(member, spec, instance, prefer)
+        return await self._joined(connection, member, user, session, players)
+
+    async def _resume(
+        self, connection: Connection, member: Member, user: User, session: SessionInfo
+    ) -> Joined:
+        """Back within the grace: same room, position and player id; nobody is told."""
+        connection.hold()
+        self.hub.attach(member, connection)
+        assert member.room is not None
+        players = [other.public() for other in member.room.members.values()]
+        logger.info("resumed", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
+        return await self._joined(connection, member, user, session, players)
+
+    async def _joined(
+        self,
+        connection: Connection,
+        member: Member,
+        user: User,
+        session: SessionInfo,
+        players: list[dict[str, Any]],
+    ) -> Joined:
+        assert member.room is not None
+        self._arm_expiry(connection, session)
+        room_id = member.room.id
+        await self.presence.connected(
+            user.wallet_address, member.player_id, member.room.spec.id, room_id
+        )
+        self.events.record("join", user.wallet_address, room=room_id)
+        self.stats.queue(user.wallet_address, "world.roomsVisited")
+        connection.attributes.setdefault("joined_at", time.monotonic())
+        if self.rules.daily_bonus:
+            # The daily bonus arrives as a `coins` notice just after `joined`.
+            self.spawn(self.economy.daily_bonus(user.wallet_address), "daily-bonus")
+        logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
+        return Joined(member.player_id, member.room.id, players, user=user)
+
+    def _arm_expiry(self, connection: Connection, session: SessionInfo) -> None:
+        """Close with 4003 when the token expires, while the socket is still open."""
+        delay = (session.expires_at - self.auth.clock()).total_seconds()
+
+        def expire() -> None:
+            task = asyncio.create_task(
+                connection.close(CloseCode.CLOSE_4003_SESSION_ENDED, "token expired")
+            )
+            connection.attributes["expiry_task"] = task  # keep a reference until it runs
+
+        handle = asyncio.get_running_loop().call_later(max(delay, 0.0), expire)
+
+        async def cancel(connection: Connection) -> None:
+            handle.cancel()
+
+        connection.on_close.append(cancel)
+
+    async def _join_as_guest(self, connection: Connection, room: str | None) -> Joined:
+        spec, instance = self.hub.resolve(room or self.hub.catalogue.default)
+        username = f"Guest{secrets.randbelow(10_000):04d}"
+        member = Member(
+            connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
+        )
+        connection.hold()
+        players = await self.hub.join(member, spec, instance)
+        connection.guest, connection.username = True, username
+        return Joined(member.player_id, connection.room, players, guest=username)
+
+    async def change_room(self, connection: Connection, room: str) -> Joined:
+        """Move the player to `room`: the old room sees them leave, the new one arrive.
+        Raises NotInRoom, Conflict (already there), InvalidMessage, RoomFull."""
+        member = self.hub.member(connection)
+        if member is None or member.room is None:
+            raise NotInRoom()
+        spec, instance = self.hub.resolve(room)
+        current = member.room
+        if instance == current.id or (instance is None and spec.id == current.spec.id):
+            raise Conflict(f"Already in {current.id}")
+        old_position = member.x, member.y
+        member.x, member.y = spec.spawn
+        connection.hold()
+        try:
+            players = await self.hub.join(member, spec, instance)
+        except DomainError:
+            member.x, member.y = old_position
+            raise
+        room_id = connection.room
+        assert room_id is not None
+        if not connection.wallet:
+            return Joined(member.player_id, room_id, players, guest=member.username)
+        self.events.record("room_change", connection.wallet, fromRoom=current.id, toRoom=room_id)
+        self.stats.queue(connection.wallet, "world.roomsVisited")
+        await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
+        user = await User.find_one(User.wallet_address == connection.wallet)
+        return Joined(member.player_id, room_id, players, user=user)
+
+    # --- leaving ------------------------------------------------------------------------
+
+    async def ended(self, connection: Connection) -> None:
+        """The socket has ended: leave at once, or park the player for the reconnect grace
+        when the connection dropped (or is being handed to a newer one of its wallet)."""
+        self.sessions.release(connection)
+        if self._should_park(connection):
+            member = self.hub.detach(connection)
+            if member is not None and connection.wallet is not None:
+                handover = connection.attributes.get(HANDOVER, False)
+                self.grace.park(connection.wallet, member, HANDOVER_SECONDS if handover else None)
+                logger.info("parked", extra={"conn": connection.id, "handover": handover})
+                return  # the wallet's claim stays with the kept place
+        self.sessions.disown(connection.id)
+        member = self.hub.member(connection)
+        place = _place(member)
+        await self.hub.leave(connection)
+        if connection.wallet and connection.player_id:
+            await self._record_leave(connection.wallet, connection.player_id, place, member)
+
+    def _should_park(self, connection: Connection) -> bool:
+        if connection.wallet is None or connection.player_id is None:
+            return False
+        if connection.attributes.get(HANDOVER):
+            return True
+        return connection.dropped and self.grace.seconds > 0 and not self.connections.closing
+
+    async def displaced(self, wallet: str, connection_id: str) -> None:
+        """A join on another node took the wallet: the place kept here for a reconnect of
+        `connection_id` ends now (the others see `player_left`)."""
+        member = self.grace.take(wallet, connection_id)
+        if member is not None:
+            await self.expire(member)
+
+    async def expire(self, member: Member) -> None:
+        """The grace is over (or the node stops): leave the room, record presence."""
+        place = _place(member)
+        self.sessions.disown(member.connection.id)
+        await self.hub.remove(member)
+        if member.wallet is not None:
+            await self._record_leave(member.wallet, member.player_id, place, member)
+
+    async def _record_leave(
+        self, wallet: str, player_id: str, place: Place | None, member: Member | None = None
+    ) -> None:
+        connection = member.connection if member else None
+        joined_at = connection.attributes.get("joined_at") if connection else None
+        if joined_at is not None:
+            online = round(time.monotonic() - joined_at, 1)
+            self.stats.queue(wallet, "world.secondsOnline", online)
+        await self.presence.disconnected(wallet, player_id, place)

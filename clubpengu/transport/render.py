@@ -1,0 +1,158 @@
+"""What the services' results and notices look like on the wire (docs/protocol.md): the one
+place that turns them into frames."""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from clubpengu.games import get_game
+from clubpengu.models import Match, MatchStatus
+from clubpengu.services.challenges import ChallengeSent
+from clubpengu.services.matches import PastMatch
+from clubpengu.services.notices import (
+    ChallengeEnded,
+    ChallengeReceived,
+    CoinsChanged,
+    MatchUpdate,
+    MatchView,
+    Notice,
+)
+from clubpengu.services.world import Joined
+
+Frame = dict[str, Any]
+
+
+def notice(notice: Notice) -> Frame:
+    """The push that tells a wallet `notice`."""
+    if isinstance(notice, CoinsChanged):
+        return coins(notice)
+    if isinstance(notice, MatchUpdate):
+        return match_view(notice.view, notice.match, notice.seat)
+    if isinstance(notice, ChallengeReceived):
+        return challenge(notice)
+    if isinstance(notice, ChallengeEnded):
+        return challenge_ended(notice)
+    assert_never(notice)
+
+
+def coins(change: CoinsChanged) -> Frame:
+    """The `coins` frame of PROTOCOL.md §4."""
+    return {
+        "type": "coins",
+        "coins": change.balance,
+        "delta": change.delta,
+        "reason": change.reason,
+    }
+
+
+def joined(result: Joined) -> Frame:
+    """The `joined` frame of PROTOCOL.md §2."""
+    user: dict[str, Any] | None = None
+    if result.user is not None:
+        user = result.user.public_profile()
+    elif result.guest is not None:
+        user = {"walletAddress": None, "username": result.guest, "guest": True}
+    return {
+        "type": "joined",
+        "playerId": result.player_id,
+        "room": result.room,
+        "user": user,
+        "players": result.players,
+    }
+
+
+# --- challenges and matches (docs/protocol.md §11) -------------------------------------
+
+
+def challenge(received: ChallengeReceived) -> Frame:
+    sender = received.challenger
+    return {
+        "type": "challenge", "challengeId": received.challenge_id, "game": received.game,
+        "wager": received.wager, "expiresAt": received.expires_at.isoformat(),
+        "from": {"playerId": sender.player_id, "walletAddress": sender.wallet,
+                 "username": sender.username},
+    }  # fmt: skip
+
+
+def challenge_sent(sent: ChallengeSent) -> Frame:
+    return {
+        "type": "challenge_sent", "challengeId": sent.challenge_id,
+        "targetPlayerId": sent.target_player_id, "game": sent.game, "wager": sent.wager,
+        "expiresAt": sent.expires_at.isoformat(),
+    }  # fmt: skip
+
+
+def challenge_ended(ended: ChallengeEnded) -> Frame:
+    return {"type": "challenge_ended", "challengeId": ended.challenge_id, "reason": ended.reason}
+
+
+def players_of(match: Match) -> list[dict[str, Any]]:
+    return [
+        {"seat": i, "walletAddress": p.wallet_address, "username": p.username}
+        for i, p in enumerate(match.players)
+    ]
+
+
+def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
+    """`match_start` / `match_state` / `match_end` for one seat: its own view only."""
+    game = get_game(match.game)
+    deadline = match.turn_deadline.isoformat() if match.turn_deadline else None
+    frame: Frame = {
+        "type": kind,
+        "matchId": str(match.id),
+        "game": match.game,
+        "wager": match.wager,
+        "seat": seat,
+        "players": players_of(match),
+        "status": str(match.status),
+        "view": game.view(match.state, seat),
+        "toMove": list(game.seats_to_move(match.state)),
+        "turnDeadline": deadline,
+        "seq": match.seq,
+    }
+    if match.status != MatchStatus.ACTIVE:
+        winner = match.winner_wallet
+        frame["winner"] = winner
+        frame["reason"] = match.result
+        mine = match.wallets[seat]
+        frame["result"] = "draw" if winner is None else ("win" if winner == mine else "loss")
+    return frame
+
+
+def past_match(past: PastMatch) -> Frame:
+    """One entry of `match_history`."""
+    return {
+        "matchId": past.match_id, "game": past.game, "wager": past.wager,
+        "opponent": {"walletAddress": past.opponent_wallet,
+                     "username": past.opponent_username},
+        "result": past.result, "reason": past.reason, "createdAt": past.created_at.isoformat(),
+        "endedAt": past.ended_at.isoformat() if past.ended_at else None,
+    }  # fmt: skip
+
+
+def room_match(match: Match) -> Frame:
+    """`room_match`: who is playing whom in a room (and, once over, how it ended)."""
+    frame: Frame = {
+        "type": "room_match",
+        "matchId": str(match.id),
+        "game": match.game,
+        "wager": match.wager,
+        "status": str(match.status),
+        "players": players_of(match),
+    }
+    if match.status != MatchStatus.ACTIVE:
+        frame |= {"winner": match.winner_wallet, "reason": match.result}
+    return frame
+
+
+def spectate(kind: str, match: Match) -> Frame:
+    """`match_watching` / `match_spectate`: the match as a spectator may see it."""
+    game = get_game(match.game)
+    deadline = match.turn_deadline.isoformat() if match.turn_deadline else None
+    return room_match(match) | {
+        "type": kind,
+        "view": game.spectator_view(match.state),
+        "toMove": list(game.seats_to_move(match.state)),
+        "turnDeadline": deadline,
+        "seq": match.seq,
+    }

@@ -1,0 +1,74 @@
+"""One node built from Settings (clubpengu/node.py): it needs nothing of the web layer, and
+it stops its parts in the order that loses nothing."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from clubpengu.config import Settings
+from clubpengu.models import User
+from tests.conftest import TEST_DB
+from tests.support import Wallet, enter, run_server
+
+# Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments).
+STOP_ORDER = [
+    "matches",
+    "sockets",
+    "graces",
+    "loops",
+    "relay",
+    "directory",
+    "connection-log",
+    "sessions",
+    "background",
+    "events",
+    "stats",
+    "bus",
+    "database",
+]
+
+
+def test_the_node_and_the_services_load_nothing_of_the_web_layer() -> None:
+    code = (
+        "import sys, pkgutil, importlib, clubpengu.services\n"
+        "import clubpengu.node, clubpengu.parts, clubpengu.monitors\n"
+        "for info in pkgutil.walk_packages(clubpengu.services.__path__, 'clubpengu.services.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "web = sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')\n"
+        "             or m.startswith('clubpengu.transport'))\n"
+        "print(','.join(web))\n"
+    )
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+
+    assert loaded == ""
+
+
+async def test_a_stopping_node_closes_the_sockets_before_it_flushes_and_the_database_last(
+    settings: Settings,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wallet = Wallet()
+    caplog.set_level(logging.DEBUG, logger="clubpengu.node")
+    async with run_server(settings, mongo_client) as server:
+        client, _, _ = await enter(server.ws_url, wallet, room="plaza")
+        await client.call({"type": "move", "x": 300, "y": 300})
+
+    steps = [r.__dict__["step"] for r in caplog.records if r.getMessage() == "stopping"]
+    stored = await mongo_client[TEST_DB]["users"].find_one({"walletAddress": wallet.address})
+    assert steps == STOP_ORDER
+    # The socket closed with 1001 (its leave recorded), then the stats were flushed: the
+    # step it queued on the way out is in the database.
+    assert stored is not None
+    assert stored["stats"]["world"]["steps"] == 1
+    user = await User.find_one(User.wallet_address == wallet.address)
+    assert user is not None and user.last_room == "plaza"
