@@ -86,7 +86,7 @@ def playable(occupied: int) -> int:
     return (occupied + BOTTOM_ROW) & BOARD
 
 
-def evaluate(mine: int, my_cells: int, their_cells: int, theirs: int) -> int:
+def evaluate(mine: int, theirs: int, my_cells: int, their_cells: int) -> int:
     """How good a quiet position looks for the seat whose discs are `mine`: cells where a
     disc would make four (threats) count most, discs in the centre column a little."""
     threats = my_cells.bit_count() - their_cells.bit_count()
@@ -124,7 +124,7 @@ class _Negamax:
         if not safe:
             return -(WIN - ply - 2)
         if depth == 0:
-            return evaluate(mine, my_cells, their_cells, theirs)
+            return evaluate(mine, theirs, my_cells, their_cells)
         columns = [column for column in CENTRE_FIRST if safe & COLUMN_MASK[column]]
         entry = self.table.get((mine, theirs))
         if entry is not None:
