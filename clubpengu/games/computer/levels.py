@@ -25,7 +25,7 @@ class Budget:
 
     `depth`: plies searched ahead (a search stops earlier at the end of the game).
     `nodes`: positions examined at most; a search that runs out plays the best move of the
-    deepest look-ahead it completed.
+    deepest look-ahead it completed (tic-tac-toe: of a two-ply one).
     `random_move_chance`: the probability of a uniformly random legal move instead of the
     searched one, which is what makes the easy levels beatable.
     """
