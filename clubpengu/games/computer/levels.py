@@ -54,7 +54,7 @@ DEFAULT_BUDGETS: dict[str, dict[Level, Budget]] = {
     "connect_four": {
         Level.EASY: Budget(depth=2, nodes=2_000, random_move_chance=0.25),
         Level.NORMAL: Budget(depth=4, nodes=8_000, random_move_chance=0.05),
-        Level.HARD: Budget(depth=42, nodes=40_000, random_move_chance=0.0),
+        Level.HARD: Budget(depth=42, nodes=30_000, random_move_chance=0.0),
     },
     "card_jitsu": {
         Level.EASY: Budget(depth=1, nodes=1_000, random_move_chance=0.6),
