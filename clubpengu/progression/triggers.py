@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from clubpengu.games import GAMES
 from clubpengu.games.computer import Level
 
-# Far above any count a stamp needs, low enough to spot a typo'd extra zero.
+# Far above any count a stamp needs: a bound all the same, as for every number in a file.
 MAX_COUNT = 100_000
 ProgressValue = int | Set[str]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
@@ -47,6 +47,8 @@ class StampEvent:
         # would otherwise never earn anything, silently.
         if self.kind not in EVENT_KINDS:
             raise ValueError(f"unknown stamp event kind {self.kind!r}")
+        if self.kind in DISTINCT_KINDS and not self.subject:
+            raise ValueError(f"a {self.kind} event needs its subject")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,12 @@ Trigger = Annotated[
 TRIGGER_MODELS = (MatchTrigger, PuffleCareTrigger, CountTrigger, RoomTrigger)
 EVENT_KINDS: tuple[str, ...] = tuple(
     kind for model in TRIGGER_MODELS for kind in get_args(model.model_fields["event"].annotation)
+)
+DISTINCT_KINDS = frozenset(
+    kind
+    for model in TRIGGER_MODELS
+    if model.distinct
+    for kind in get_args(model.model_fields["event"].annotation)
 )
 
 

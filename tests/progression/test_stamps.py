@@ -83,7 +83,8 @@ def test_the_packaged_catalogue_has_the_stamps_the_game_loop_promises() -> None:
 def test_every_stamp_can_be_earned_by_an_event_the_server_can_report() -> None:
     for stamp in load_stamps():
         trigger = stamp.trigger
-        event = StampEvent(trigger.event, **trigger.filters())
+        subject = "dojo" if trigger.distinct else None
+        event = StampEvent(trigger.event, subject=subject, **trigger.filters())
 
         assert trigger.matches(event), stamp.id
         assert trigger.event in EVENT_KINDS
@@ -281,6 +282,11 @@ def test_a_number_of_different_rooms_counts_each_room_once(tmp_path: Path) -> No
 def test_an_event_kind_no_trigger_knows_is_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="unknown stamp event kind 'match_wins'"):
         StampEvent("match_wins")
+
+
+def test_a_room_visit_without_its_room_is_a_caller_bug() -> None:
+    with pytest.raises(ValueError, match="room_visited event needs its subject"):
+        StampEvent("room_visited")
 
 
 def test_awarding_by_table_lookup_earns_each_stamp_once_over_a_long_history() -> None:
