@@ -57,6 +57,10 @@ class Game(Protocol):
     players: int
     # The most moves a game can take before it ends: bounds the match's embedded log.
     max_moves: int
+    # The house's coins for a won match and for each seat of a drawn one: defaults that
+    # settings may override and daily caps bound.
+    reward_win: int
+    reward_draw: int
 
     def new_state(self, seed: int) -> State: ...
 

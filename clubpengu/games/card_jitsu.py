@@ -58,6 +58,10 @@ class CardJitsu:
     name = "Card-Jitsu"
     players = 2
     max_moves = 2 * MAX_ROUNDS  # one pick per seat per round
+    # About five rounds, and luck deals the cards: less than Connect Four. A draw takes all
+    # 28 rounds, so its reward is rarely paid.
+    reward_win = 15
+    reward_draw = 7
 
     def new_state(self, seed: int) -> State:
         """Both decks come from one `random.Random(seed)`, so a replay deals the same cards."""

@@ -38,6 +38,9 @@ class ConnectFour(AlternatingTurns):
     name = "Connect Four"
     players = 2
     max_moves = COLUMNS * ROWS
+    # Four times the moves of tic-tac-toe (a median of 34 plies) and the most skill.
+    reward_win = 20
+    reward_draw = 10
 
     def new_state(self, seed: int) -> State:
         """The seed is unused: the game has no chance, but every game takes one."""

@@ -41,6 +41,9 @@ class TicTacToe(AlternatingTurns):
     name = "Tic-Tac-Toe"
     players = 2
     max_moves = CELLS
+    # At most nine moves, and a draw is what two careful players reach: the least.
+    reward_win = 10
+    reward_draw = 5
 
     def new_state(self, seed: int) -> State:
         """The seed is unused: the game has no chance, but every game takes one."""

@@ -82,3 +82,18 @@ def test_a_view_for_a_seat_other_than_0_or_1_is_a_caller_bug(game: Game) -> None
 
     with pytest.raises(ValueError, match="seat"):
         game.view(state, 2)
+
+
+@pytest.mark.parametrize("game", GAMES.values(), ids=GAMES.keys())
+def test_every_game_has_small_reward_defaults_with_a_draw_worth_less_than_a_win(
+    game: Game,
+) -> None:
+    assert type(game.reward_win) is int and type(game.reward_draw) is int
+    assert 0 < game.reward_draw < game.reward_win <= 50
+
+
+def test_the_reward_defaults_are_the_documented_ones() -> None:
+    """The catalogue's figures that README's settings table repeats as defaults."""
+    rewards = {game_id: (game.reward_win, game.reward_draw) for game_id, game in GAMES.items()}
+
+    assert rewards == {"tictactoe": (10, 5), "connect_four": (20, 10), "card_jitsu": (15, 7)}
