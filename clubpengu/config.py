@@ -148,6 +148,10 @@ class Settings:
         "coins of the daily login bonus; 0: off")
     match_max_wager: int = setting("MATCH_MAX_WAGER", 1000, integer(0, 10**8),
         "largest wager of a challenge")
+    # Shared by the wager gates (an early forfeit refunds both stakes) and the match rewards
+    # (no reward when the loser made fewer moves): one notion of "a match was played".
+    match_min_moves: int = setting("MATCH_MIN_MOVES", 2, integer(0, 100),
+        "moves the losing or forfeiting player must have made for a match to count")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
     match_turn_seconds: float = setting("MATCH_TURN_SECONDS", 30.0, duration(),
