@@ -24,13 +24,9 @@ from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
-from clubpengu.realtime.instances import (
-    LocalDirectory,
-    RoomDirectory,
-    instance_id,
-    names_instance,
-    parse_instance,
-)
+from clubpengu.realtime.directory.base import RoomDirectory
+from clubpengu.realtime.directory.local import LocalDirectory
+from clubpengu.realtime.instances import instance_id, names_instance, parse_instance
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.names import room_channel
+from clubpengu.realtime.names import room_channel
 
 if TYPE_CHECKING:
     from clubpengu.realtime.hub import Hub

@@ -19,15 +19,17 @@ from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
 from clubpengu.games.catalog import GAMES
 from clubpengu.metrics import Metrics, make_metrics
+from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.connection import Connection
+from clubpengu.realtime.directory.base import RoomDirectory
+from clubpengu.realtime.directory.local import LocalDirectory
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
-from clubpengu.realtime.instances import LocalDirectory, RoomDirectory
-from clubpengu.realtime.owners import LocalOwners, SessionOwners
+from clubpengu.realtime.owners.base import SessionOwners
+from clubpengu.realtime.owners.local import LocalOwners
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
@@ -89,8 +91,8 @@ def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]
     imported only then."""
     if settings.redis_url is None:
         return MemoryBus(), LocalOwners()
-    from clubpengu.realtime.bus.redis import RedisBus
-    from clubpengu.realtime.bus.redis_owners import RedisOwners
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.owners.redis import RedisOwners
 
     bus = RedisBus(
         settings.redis_url,
@@ -107,8 +109,8 @@ def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> R
     """Seats and room members: in this process for one node, in Redis for many."""
     if settings.redis_url is None:
         return LocalDirectory(catalogue, settings.instance_close_grace)
-    from clubpengu.realtime.bus.redis import RedisBus
-    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.directory.redis import RedisDirectory
 
     assert isinstance(bus, RedisBus)
     return RedisDirectory(
@@ -126,7 +128,7 @@ def _watch_directory(runtime: Runtime) -> None:
     directory = runtime.hub.directory
     if not directory.shared:
         return
-    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+    from clubpengu.realtime.directory.redis import RedisDirectory
 
     assert isinstance(directory, RedisDirectory)
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member
 from clubpengu.realtime.relay import RoomRelay
