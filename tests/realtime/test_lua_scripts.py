@@ -1,7 +1,7 @@
 """The Redis backends' Lua scripts are `.lua` package data: each file is read through the
 package's resources (as an installed package reads it), every file is a script a backend
 runs, and a wheel built from the tree ships them all, so `pip install .` gives a node
-that can run with REDIS_URL."""
+that can run with REDIS_URL. A node without it imports neither redis-py nor the scripts."""
 
 from __future__ import annotations
 
@@ -68,6 +68,21 @@ def test_every_script_file_is_run_by_a_backend() -> None:
     ]
 
     assert unused == []
+
+
+def test_the_node_s_modules_import_neither_redis_py_nor_a_redis_backend() -> None:
+    probe = """
+import sys
+import clubpengu.transport.app
+loaded = [m for m in sys.modules if m == "redis" or m.startswith("redis.")]
+loaded += [m for m in sys.modules if m.startswith("clubpengu.") and m.endswith(".redis")]
+print(",".join(loaded))
+"""
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
 
 
 @pytest.mark.slow
