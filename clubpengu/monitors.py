@@ -23,10 +23,10 @@ import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from clubpengu.background import PeriodicTask
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.registry import ConnectionRegistry
-from clubpengu.realtime.ticker import PeriodicTask
 from clubpengu.services.economy import EconomyService
 
 logger = logging.getLogger(__name__)

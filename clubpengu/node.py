@@ -21,6 +21,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from clubpengu.background import PeriodicTask, TrackedTasks
 from clubpengu.config import Settings
 from clubpengu.db import EmbeddedDatabase, init_models, make_client
 from clubpengu.dbusers import app_login
@@ -31,7 +32,7 @@ from clubpengu.monitors import HealthCheck, start_monitors
 from clubpengu.parts import Realtime, Services, build_realtime, build_services
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.rooms import RoomCatalogue
-from clubpengu.realtime.ticker import PeriodicTask, PhasedTick
+from clubpengu.realtime.ticker import PhasedTick
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.notices import Notice
 
@@ -85,27 +86,15 @@ async def connect(settings: Settings, client: Client | None, metrics: Metrics) -
     return database
 
 
-class BackgroundTasks:
+class BackgroundTasks(TrackedTasks):
     """Work started on the side of a request (the daily bonus after a join, a walking
-    puffle shown to a room): shutdown waits for it (`drain`); failures are logged."""
+    puffle shown to a room): shutdown waits for it; failures are logged. Its log lines
+    name the connection it was started for."""
 
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        share_connection(task)  # its log lines name the connection it was started for
-        self.tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("background task failed", exc_info=task.exception())
-
-    async def drain(self, within: float) -> None:
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=within)
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = super().spawn(work, name)
+        share_connection(task)
+        return task
 
 
 @dataclass
@@ -217,7 +206,7 @@ class Node:
             ("directory", realtime.hub.directory.stop),
             ("connection-log", services.connection_log.flush),
             ("sessions", realtime.sessions.stop),
-            ("background", lambda: self.tasks.drain(within=BACKGROUND_STOP_SECONDS)),
+            ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
             ("events", services.events.stop),
             # After the sockets closed (their last counters are queued), before the client.
             ("stats", services.stats.stop),

@@ -16,15 +16,18 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from clubpengu.background import Spawn
 from clubpengu.config import Settings
 from clubpengu.metrics import Metrics
+from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.memory import MemoryBus
 from clubpengu.realtime.chat import WordListFilter
+from clubpengu.realtime.directory.base import RoomDirectory
+from clubpengu.realtime.directory.local import LocalDirectory
 from clubpengu.realtime.grace import ReconnectGrace
 from clubpengu.realtime.hub import Hub
-from clubpengu.realtime.instances import LocalDirectory, RoomDirectory
-from clubpengu.realtime.owners import LocalOwners, SessionOwners
+from clubpengu.realtime.owners.base import SessionOwners
+from clubpengu.realtime.owners.local import LocalOwners
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
@@ -48,7 +51,7 @@ from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
-from clubpengu.services.world import Spawn, WorldRules, WorldService
+from clubpengu.services.world import WorldRules, WorldService
 
 STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 Client = AsyncMongoClient[dict[str, Any]]
@@ -70,8 +73,8 @@ def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]
     imported only then."""
     if settings.redis_url is None:
         return MemoryBus(), LocalOwners()
-    from clubpengu.realtime.bus.redis import RedisBus
-    from clubpengu.realtime.bus.redis_owners import RedisOwners
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.owners.redis import RedisOwners
 
     bus = RedisBus(
         settings.redis_url,
@@ -88,8 +91,8 @@ def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> R
     """Seats and room members: in this process for one node, in Redis for many."""
     if settings.redis_url is None:
         return LocalDirectory(catalogue, settings.instance_close_grace)
-    from clubpengu.realtime.bus.redis import RedisBus
-    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.directory.redis import RedisDirectory
 
     assert isinstance(bus, RedisBus)
     return RedisDirectory(
@@ -269,7 +272,7 @@ def _watch_directory(hub: Hub, presence: PresenceService) -> None:
     directory = hub.directory
     if not directory.shared:
         return
-    from clubpengu.realtime.bus.redis_directory import RedisDirectory
+    from clubpengu.realtime.directory.redis import RedisDirectory
 
     assert isinstance(directory, RedisDirectory)
 

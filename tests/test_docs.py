@@ -77,3 +77,35 @@ def test_the_readme_stays_a_five_minute_read() -> None:
     assert len(lines) <= README_MAX_LINES, (
         f"README.md has {len(lines)} lines; move the detail into docs/ (limit {README_MAX_LINES})"
     )
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+PACKAGE = ROOT / "clubpengu"
+
+
+def _architecture_map() -> str:
+    text = ARCHITECTURE.read_text()
+    return text.split("<!-- ARCHITECTURE-MAP", 1)[1].split("<!-- /ARCHITECTURE-MAP -->", 1)[0]
+
+
+def test_the_architecture_map_names_every_module_and_package_of_the_code() -> None:
+    block = _architecture_map()
+    named = set(re.findall(r"[\w]+\.py", block)) | set(re.findall(r"([\w]+)/", block))
+
+    modules = {p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    packages = {p.parent for p in PACKAGE.rglob("__init__.py")} - {PACKAGE}
+    missing = sorted(
+        {str(p.relative_to(ROOT)) for p in modules if p.name not in named}
+        | {str(p.relative_to(ROOT)) + "/" for p in packages if p.name not in named}
+    )
+
+    assert missing == [], "docs/architecture.md's package map does not name these"
+
+
+def test_every_module_the_architecture_map_names_exists() -> None:
+    block = _architecture_map()
+    existing = {p.name for p in PACKAGE.rglob("*.py")}
+
+    stale = sorted(set(re.findall(r"[\w]+\.py", block)) - existing)
+
+    assert stale == [], "docs/architecture.md's package map names modules that are gone"

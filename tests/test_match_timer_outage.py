@@ -60,7 +60,7 @@ async def test_a_turn_timeout_during_a_database_outage_settles_the_match_once_it
 
     assert {e["reason"] for e in ends} == {"timeout"}
     assert sorted(e["result"] for e in ends) == ["loss", "win"]
-    assert "match task failed" not in serve.log()
+    assert "background task failed" not in serve.log()
 
 
 RETRYING = "match timer: database unavailable; trying again"

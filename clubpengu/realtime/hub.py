@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -24,18 +24,12 @@ from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
-from clubpengu.realtime.instances import (
-    LocalDirectory,
-    RoomDirectory,
-    instance_id,
-    names_instance,
-    parse_instance,
-)
+from clubpengu.realtime.directory.base import RoomDirectory
+from clubpengu.realtime.directory.local import LocalDirectory
+from clubpengu.realtime.instances import instance_id, names_instance, parse_instance
 from clubpengu.realtime.movement import MoveBudget, clamp_move
+from clubpengu.realtime.relay import NullRelay, Relay
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
-
-if TYPE_CHECKING:
-    from clubpengu.realtime.relay import RoomRelay
 
 logger = logging.getLogger(__name__)
 _PLAYER_LEFT = '{"type":"player_left"'
@@ -197,7 +191,8 @@ class Hub:
         self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
         self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
         self.clock = clock
-        self.relay: RoomRelay | None = None
+        # Set by the node once built (a RoomRelay needs the hub); a hub alone relays nothing.
+        self.relay: Relay = NullRelay()
         self.rooms: dict[str, Room] = {}
         self.members: dict[str, Member] = {}  # by connection id
         # Rooms are spread over `phases` slices of the tick period (`room_phase`); per
@@ -350,8 +345,7 @@ class Hub:
         if room is None:
             phase = room_phase(instance, self.phases)
             room = self.rooms[instance] = Room(spec, instance, phase, self.metrics)
-            if self.relay is not None:
-                self.relay.watch(instance)
+            self.relay.watch(instance)
         return room
 
     async def listing(self) -> list[dict[str, Any]]:
@@ -362,8 +356,7 @@ class Hub:
         del self.rooms[room.id]
         self._moved[room.phase].discard(room)
         self._dirty[room.phase].discard(room)
-        if self.relay is not None:
-            self.relay.unwatch(room.id)
+        self.relay.unwatch(room.id)
 
     # --- in a room ------------------------------------------------------------------------
 
@@ -396,18 +389,16 @@ class Hub:
 
     async def announce(self, room_id: str, payload: dict[str, Any]) -> None:
         """Tell a room something (this node's members and, through the relay, the
-        other nodes'); nothing happens when nobody is in it here and there is no relay."""
+        other nodes'); nothing happens when nobody is in it here and there is no other node."""
         text = dumps(payload)
         room = self.rooms.get(room_id)
         if room is not None:
             room.deliver(text)
-        if self.relay is not None:
-            await self.relay.publish_push(room_id, text)
+        await self.relay.publish_push(room_id, text)
 
     async def _push(self, room: Room, text: str, exclude: str | None = None) -> None:
         room.deliver(text, exclude)
-        if self.relay is not None:
-            await self.relay.publish_push(room.id, text)
+        await self.relay.publish_push(room.id, text)
 
     # --- the tick -------------------------------------------------------------------------
 
@@ -439,9 +430,8 @@ class Hub:
                 if mine:
                     self._dirty[index].add(room)
                     published.append((room.id, mine))
-        if self.relay is not None:
-            for room_id, mine in published:
-                await self.relay.publish_moves(room_id, mine)
+        if published:
+            await self.relay.publish_moves(published)
 
     def send_batches(self, phase: int | None = None) -> int:
         """The second step: one `moves` batch to each room of `phase` (every phase when
@@ -489,14 +479,11 @@ class Hub:
         for instance, player_id in seats:
             text = dumps({"type": "player_left", "playerId": player_id})
             self.deliver_remote(instance, text)
-            if self.relay is not None:
-                await self.relay.publish_push(instance, text)
+            await self.relay.publish_push(instance, text)
 
     async def reannounce(self, seats: list[tuple[str, dict[str, Any]]]) -> None:
         """This node was taken for dead and its players shown leaving: show them joining
         again to the other nodes (this node's members never saw them leave)."""
-        if self.relay is None:
-            return
         for instance, player in seats:
             room = self.rooms.get(instance)
             member = room.members.get(player["playerId"]) if room else None

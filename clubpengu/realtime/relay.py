@@ -8,9 +8,12 @@ what this node published itself (so nothing is delivered twice), delivers other 
 pushes to local members and merges their movers into this node's next batch.
 
 Messages are `<JSON [node, kind]>\n<body>`: the body of a push is the frame exactly as
-serialised by the publisher, so no node re-serialises it. With the in-memory bus there is
-only this node and every message is dropped on receipt; a Redis bus changes nothing here.
-Delivery is at-most-once, like Redis pub/sub: positions self-heal on the next move.
+serialised by the publisher, so no node re-serialises it. Delivery is at-most-once, like
+Redis pub/sub: positions self-heal on the next move.
+
+The hub always has a relay (the `Relay` protocol): `NullRelay`, whose methods do nothing,
+until the node gives it a `RoomRelay` over its bus. The node does so whatever the bus:
+with the in-memory bus of a single node every message is its own, dropped on receipt.
 
 With many nodes the tick is split (Hub.cut, then Hub.send_batches TICK_LEAD later, on
 ticks aligned to the wall clock on every node): each node publishes its movers at the
@@ -23,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.names import room_channel
+from clubpengu.realtime.names import room_channel
 
 if TYPE_CHECKING:
     from clubpengu.realtime.hub import Hub
@@ -48,7 +51,53 @@ def decode(message: bytes) -> tuple[str, str, bytes]:
     return node_id, kind, body
 
 
+class Relay(Protocol):
+    """Where the hub hands its room events for the other nodes, and from which their
+    events come back into it (Hub.deliver_remote, Hub.merge_remote_moves)."""
+
+    def watch(self, room_id: str) -> None:
+        """The room has members on this node now: bring its other nodes' events here."""
+        ...
+
+    def unwatch(self, room_id: str) -> None:
+        """The room has no members here any more."""
+        ...
+
+    async def publish_push(self, room_id: str, text: str) -> None:
+        """A frame this node delivered to its members of the room, for the others'."""
+        ...
+
+    async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
+        """The movers of one cut of the tick: (room id, the room's movers on this node as
+        the JSON entries of a `moves` batch), one message per room."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class NullRelay:
+    """The relay of a node alone: there is nobody to relay to. Each method does nothing,
+    at the cost of the call, which replaced a check for a missing relay at each use."""
+
+    def watch(self, room_id: str) -> None:
+        return None
+
+    def unwatch(self, room_id: str) -> None:
+        return None
+
+    async def publish_push(self, room_id: str, text: str) -> None:
+        return None
+
+    async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
 class RoomRelay:
+    """The relay over the event bus (see the module docstring)."""
+
     def __init__(self, hub: Hub, bus: EventBus, node_id: str) -> None:
         self.hub = hub
         self.bus = bus
@@ -79,10 +128,10 @@ class RoomRelay:
     async def publish_push(self, room_id: str, text: str) -> None:
         await self.bus.publish(room_channel(room_id), encode(self.node_id, PUSH, text.encode()))
 
-    async def publish_moves(self, room_id: str, entries: str) -> None:
-        """`entries`: this node's movers as the JSON entries of a `moves` batch."""
-        body = f"[{entries}]".encode()
-        await self.bus.publish(room_channel(room_id), encode(self.node_id, MOVES, body))
+    async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
+        for room_id, entries in cut:
+            body = f"[{entries}]".encode()
+            await self.bus.publish(room_channel(room_id), encode(self.node_id, MOVES, body))
 
     async def _listen(self, room_id: str) -> None:
         async with self.bus.subscribe(room_channel(room_id)) as messages:

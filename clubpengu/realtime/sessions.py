@@ -2,7 +2,7 @@
 revocation, and pushes to a wallet wherever its live connection is.
 
 - A `join` claims the wallet: its connection becomes the owner in the owner store
-  (realtime/owners.py: a dict on one node, a Redis key with many) and the previous owner
+  (realtime/owners/: a dict on one node, a Redis key with many) and the previous owner
   is kicked (`kicked` + 4001) — here directly, on another node through that node's inbox
   channel (`node:<id>`). A kick that reaches a node where the player's connection has
   already dropped ends the place kept for its reconnect (`displaced` hooks).
@@ -32,9 +32,10 @@ import orjson
 
 from clubpengu.errors import CloseCode
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.names import REVOKE_CHANNEL, node_channel
 from clubpengu.realtime.connection import Connection, dumps
-from clubpengu.realtime.owners import LocalOwners, Owner, OwnersUnavailable, SessionOwners
+from clubpengu.realtime.names import REVOKE_CHANNEL, node_channel
+from clubpengu.realtime.owners.base import Owner, OwnersUnavailable, SessionOwners
+from clubpengu.realtime.owners.local import LocalOwners
 
 logger = logging.getLogger(__name__)
 

@@ -1,65 +1,20 @@
-"""The node's periodic loops: the movement tick and the slow-client watchdog."""
+"""The node's realtime loops: the movement tick and the slow-client watchdog, each run by
+a `PeriodicTask` (clubpengu/background.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
+from clubpengu.background import PeriodicTask
+from clubpengu.errors import CloseCode
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.registry import ConnectionRegistry
 
 logger = logging.getLogger(__name__)
-WS_1008_POLICY_VIOLATION = 1008
-
-
-class PeriodicTask:
-    """Runs `step` every `interval` seconds on a fixed schedule (start + k * interval), so
-    the period does not stretch by the time each step takes; a step that overruns skips
-    the ticks it missed instead of bunching them. A failing step is logged, not fatal."""
-
-    def __init__(
-        self,
-        name: str,
-        interval: float,
-        step: Callable[[], Awaitable[object]],
-        first: float | None = None,
-    ) -> None:
-        self.name = name
-        self.interval = interval
-        self.first = interval if first is None else first  # the delay before the first step
-        self.step = step
-        self._task: asyncio.Task[None] | None = None
-        self.overruns = 0
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + self.first
-        while True:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            try:
-                await self.step()
-            except Exception:
-                logger.exception("periodic step failed", extra={"task": self.name})
-            due += self.interval
-            now = loop.time()
-            if due < now:
-                self.overruns += 1
-                due = now + self.interval - (now - due) % self.interval
 
 
 class _Phased(Protocol):
@@ -105,26 +60,20 @@ class PhasedTick:
         self.clock = clock
         self.overruns = 0
         self._done: int | None = None  # the last step run
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicTask("tick", self._until_next_step, self.step)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tick")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            due = (math.floor(self.clock() / self.interval) + 1) * self.interval
-            await asyncio.sleep(max(0.0, due - self.clock()))
-            try:
-                await self.step()
-            except Exception:
-                logger.exception("tick step failed")
+    def _until_next_step(self) -> float:
+        """Seconds until the next multiple of the step on the wall clock: a delay read
+        afresh after each step, so the steps stay on the instants every node shares."""
+        interval = self.interval
+        now = self.clock()
+        return (math.floor(now / interval) + 1) * interval - now
 
     async def step(self) -> None:
         """Run every step that has come due since the last one."""
@@ -176,5 +125,5 @@ class SlowClientWatchdog:
                 extra={"conn": connection.id, "queued": connection.queued},
             )
             self.metrics.slow_client_closed()
-            connection.close_soon(WS_1008_POLICY_VIOLATION, "too slow", flush=False)
+            connection.close_soon(CloseCode.CLOSE_1008_POLICY_VIOLATION, "too slow", flush=False)
         return len(slow)

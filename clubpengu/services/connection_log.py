@@ -3,12 +3,12 @@ for the database, and shutdown flushes what is still being written."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from clubpengu.background import TrackedTasks
 from clubpengu.models import ConnectionLog
 from clubpengu.models.base import utcnow
 
@@ -36,9 +36,7 @@ class ConnectionLogService:
         self.node_id = node_id
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
-        # Hard references: a task only weakly referenced by the loop may be collected
-        # before it has written anything.
-        self._pending: set[asyncio.Task[None]] = set()
+        self._writes = TrackedTasks()
 
     def record(self, record: ConnectionRecord) -> None:
         """Schedule the write and return at once."""
@@ -55,9 +53,7 @@ class ConnectionLogService:
             ip_hash=record.ip_hash,
             expires_at=now + self.ttl,
         )
-        task = asyncio.create_task(self._write(document), name=f"connlog-{record.connection_id}")
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._writes.spawn(self._write(document), name=f"connlog-{record.connection_id}")
 
     async def _write(self, document: ConnectionLog) -> None:
         try:
@@ -68,9 +64,8 @@ class ConnectionLogService:
 
     async def flush(self) -> None:
         """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=FLUSH_TIMEOUT)
+        await self._writes.wait(FLUSH_TIMEOUT)
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._writes)

@@ -10,7 +10,6 @@ exhaust memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from clubpengu.background import PeriodicTask
 from clubpengu.models.base import utcnow
 from clubpengu.models.event import Event
 
@@ -40,7 +40,7 @@ class EventRecorder:
         self.max_buffer = max_buffer
         self.clock = clock
         self._buffer: list[dict[str, Any]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._writer = PeriodicTask("event-recorder", interval, self.flush)
         self._lock = asyncio.Lock()
         self.dropped = 0
 
@@ -73,17 +73,10 @@ class EventRecorder:
                 return 0
             return len(batch)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.flush()
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-recorder")
+        self._writer.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the timer (a batch being written is let finish) and write what is left."""
+        await self._writer.stop()
         await self.flush()

@@ -17,10 +17,10 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from clubpengu.background import Spawn
 from clubpengu.errors import CloseCode, Conflict, DomainError, NotAuthenticated, NotInRoom
 from clubpengu.models import User
 from clubpengu.realtime.connection import Connection
@@ -37,7 +37,6 @@ from clubpengu.services.stats import StatsBatcher
 
 logger = logging.getLogger(__name__)
 # Run work in the background; the node's shutdown waits for it.
-Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
 GUEST_CUSTOMIZATION = {"color": "gray"}
 # Set on an older connection of a wallet whose place a newer connection takes over.
 HANDOVER = "handover"

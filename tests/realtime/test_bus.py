@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 
+from clubpengu.realtime.bus.backends.memory import MemoryBus
+from clubpengu.realtime.bus.backends.redis import RedisBus
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.memory import MemoryBus
-from clubpengu.realtime.bus.redis import RedisBus
 from tests.redis_server import RedisServer
 
 Nodes = tuple[EventBus, EventBus]

@@ -10,14 +10,11 @@ from typing import Any
 import pytest
 
 from clubpengu.errors import InvalidMessage, RoomFull
-from clubpengu.realtime.bus.redis import RedisBus
-from clubpengu.realtime.bus.redis_directory import RedisDirectory
-from clubpengu.realtime.instances import (
-    LocalDirectory,
-    RoomDirectory,
-    instance_id,
-    parse_instance,
-)
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.directory.base import RoomDirectory
+from clubpengu.realtime.directory.local import LocalDirectory
+from clubpengu.realtime.directory.redis import RedisDirectory
+from clubpengu.realtime.instances import instance_id, parse_instance
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 from tests.redis_server import RedisServer
 

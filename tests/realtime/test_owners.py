@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clubpengu.realtime.bus.names import node_channel
-from clubpengu.realtime.bus.redis import RedisBus
-from clubpengu.realtime.bus.redis_owners import RedisOwners
-from clubpengu.realtime.owners import LocalOwners, Owner, SessionOwners
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.names import node_channel
+from clubpengu.realtime.owners.base import Owner, SessionOwners
+from clubpengu.realtime.owners.local import LocalOwners
+from clubpengu.realtime.owners.redis import RedisOwners
 from tests.realtime.test_bus import take
 from tests.redis_server import RedisServer
 

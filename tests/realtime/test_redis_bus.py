@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clubpengu.realtime.bus.redis import RedisBus
+from clubpengu.realtime.bus.backends.redis import RedisBus
 from tests.realtime.test_bus import take
 from tests.redis_server import RedisServer, running_redis
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from clubpengu.realtime.bus.names import node_key
-from clubpengu.realtime.bus.redis import RedisBus
-from clubpengu.realtime.bus.redis_directory import RedisDirectory
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.directory.redis import RedisDirectory
+from clubpengu.realtime.names import node_key
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 from tests.redis_server import RedisServer
 

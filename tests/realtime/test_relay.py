@@ -1,6 +1,7 @@
 """The room relay over the event bus: two hubs on one in-memory bus stand in for two nodes
 (DESIGN.md §7). Pushes cross once, movers merge into the other node's next batch, and a
-node never delivers its own events twice."""
+node never delivers its own events twice. A hub given no relay has the null one: it
+relays nothing, listens to nothing, and is handed each cut's movers in one call."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clubpengu.realtime.bus.memory import MemoryBus
+from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member
-from clubpengu.realtime.relay import RoomRelay
+from clubpengu.realtime.relay import NullRelay, RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 
 
@@ -184,3 +185,45 @@ async def test_a_slow_client_s_snapshot_has_the_other_nodes_players_until_they_l
 
     assert {"playerId": "pb", "x": mover.x, "y": mover.y} in with_remote
     assert [m["playerId"] for m in without] == ["pa"]
+
+
+class _RecordingRelay(NullRelay):
+    def __init__(self) -> None:
+        self.moves: list[list[tuple[str, str]]] = []
+
+    async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
+        self.moves.append(cut)
+
+
+async def test_a_hub_given_no_relay_serves_its_own_members_and_listens_to_no_channel() -> None:
+    hub = Hub(RoomCatalogue.load())
+    here = await _seat(hub, "pa")
+    await _seat(hub, "pb", room="town")
+    mover = next(m for m in hub.members.values() if m.player_id == "pa")
+
+    hub.move(mover.connection, mover.x + 1, mover.y)
+    await hub.tick_once()
+    await hub.chat(mover.connection, "alone here")
+    await asyncio.sleep(0.05)
+    relay_tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("relay-")]
+    await _stop(hub)
+
+    assert isinstance(hub.relay, NullRelay)
+    assert relay_tasks == []
+    assert [f["type"] for f in here.frames if f["type"] in {"moves", "chat"}] == ["moves", "chat"]
+
+
+async def test_a_cut_hands_the_relay_every_room_s_movers_in_one_call() -> None:
+    hub = Hub(RoomCatalogue.load())
+    relay = hub.relay = _RecordingRelay()
+    await _seat(hub, "pa")
+    await _seat(hub, "pb", room="town")
+    for member in list(hub.members.values()):
+        hub.move(member.connection, member.x + 1, member.y)
+
+    await hub.cut()
+    await hub.cut()  # nobody moved since: the relay is not called
+
+    assert len(relay.moves) == 1
+    assert sorted(room for room, _ in relay.moves[0]) == ["plaza", "town"]
+    await _stop(hub)

@@ -1,6 +1,4 @@
-"""The event bus between the node's parts (and, with Redis, between nodes)."""
-
-from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.bus.memory import MemoryBus
-
-__all__ = ["EventBus", "MemoryBus"]
+"""The event bus between the node's parts (and, with Redis, between nodes), laid out as
+encode/broadcaster's: the `EventBus` protocol in `base.py`, one backend per module in
+`backends/` (`memory.py` for one node, `redis.py` when REDIS_URL is set, imported only
+then). The channels it carries are listed in `realtime/names.py`."""

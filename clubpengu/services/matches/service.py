@@ -8,6 +8,7 @@ history.py (finished matches).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ from clubpengu.services.matches.moves import (
 from clubpengu.services.matches.settlement import Settlement, Settler
 from clubpengu.services.matches.start import claim_players, escrow_entry, new_match, usernames
 from clubpengu.services.matches.sweeper import Sweeper
-from clubpengu.services.matches.timers import MatchTimers, Timing
+from clubpengu.services.matches.timers import STOP_SECONDS, MatchTimers, Timing
 from clubpengu.services.notices import CoinsChanged, MatchUpdate, Notify
 from clubpengu.services.transaction_runner import Session
 
@@ -93,7 +94,8 @@ class MatchService:
 
     async def stop(self) -> None:
         """Stop timers and the sweeper; matches stay in the database for the next start."""
-        await self.timers.stop(self.sweeper.cancel())
+        sweeping = self.sweeper.stop(within=STOP_SECONDS)
+        await asyncio.gather(sweeping, self.timers.stop())
 
     # --- start --------------------------------------------------------------------------
 

@@ -4,15 +4,13 @@ nobody came back to re-arm their timers)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from clubpengu.background import PeriodicTask
 from clubpengu.models import Match, MatchStatus
 from clubpengu.services.matches.settlement import Settlement
 
-logger = logging.getLogger(__name__)
 # Settle one abandoned match (the service's own expiry rules); None if it was not settled.
 Expire = Callable[[Match, str], Awaitable[Settlement | None]]
 
@@ -30,18 +28,14 @@ class Sweeper:
         self.clock = clock
         self.interval = interval
         self.abandon_after = abandon_after
-        self.task: asyncio.Task[None] | None = None
-        self.stopping = False
+        self.task = PeriodicTask("match-sweeper", interval, self.sweep, first=0.0)
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._forever(), name="match-sweeper")
+        # A sweep at once (a restarted node settles what its crash left), then every interval.
+        self.task.start()
 
-    def cancel(self) -> asyncio.Task[None] | None:
-        """Stop sweeping; the task to wait for, if one was running."""
-        self.stopping = True
-        if self.task is not None:
-            self.task.cancel()
-        return self.task
+    async def stop(self, within: float) -> None:
+        await self.task.stop(within=within)
 
     async def sweep(self) -> int:
         """Settle active matches whose deadline passed more than `abandon_after` ago."""
@@ -53,11 +47,3 @@ class Sweeper:
             if await self.expire(match, "abandoned") is not None:
                 settled += 1
         return settled
-
-    async def _forever(self) -> None:
-        while not self.stopping:
-            try:
-                await self.sweep()
-            except Exception:
-                logger.exception("match sweep failed")
-            await asyncio.sleep(self.interval)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from clubpengu.background import TrackedTasks
 from clubpengu.services.outage import is_outage
 
 logger = logging.getLogger(__name__)
@@ -41,17 +42,10 @@ class MatchTimers:
         self.retry_after = retry_after
         self.stopping = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TrackedTasks()
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("match task failed", exc_info=task.exception())
+        self._tasks.spawn(work, name)
 
     def later(self, key: str, delay: float, work: Work) -> None:
         """Run `work()` after `delay` seconds, replacing any earlier timer of `key`."""
@@ -88,12 +82,10 @@ class MatchTimers:
         if timer is not None:
             timer.cancel()
 
-    async def stop(self, *also: asyncio.Task[Any] | None) -> None:
-        """Cancel every timer and wait (at most STOP_SECONDS) for running work and `also`."""
+    async def stop(self) -> None:
+        """Cancel every timer and wait (at most STOP_SECONDS) for running work."""
         self.stopping = True
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        pending = [t for t in (*also, *self._tasks) if t is not None]
-        if pending:
-            await asyncio.wait(pending, timeout=STOP_SECONDS)
+        await self._tasks.wait(within=STOP_SECONDS)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from clubpengu.background import Spawn
 from clubpengu.models import Puffle
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member, Room
 from clubpengu.services.puffles import PuffleService, public, walking_view
 from clubpengu.services.stats import StatsBatcher
-from clubpengu.services.world import Spawn
 from clubpengu.transport.handlers import require_wallet
 from clubpengu.transport.messages import (
     PuffleAdopt,

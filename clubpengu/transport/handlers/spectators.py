@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clubpengu.background import Spawn
 from clubpengu.errors import InvalidMessage, NotFound, NotInRoom
 from clubpengu.games import GameOver
 from clubpengu.metrics import Metrics
@@ -22,7 +23,6 @@ from clubpengu.realtime.connection import Connection, Shared, dumps
 from clubpengu.realtime.hub import Hub, Member, Room
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.matches import MatchService
-from clubpengu.services.world import Spawn
 from clubpengu.transport import render
 from clubpengu.transport.messages import MatchWatch
 from clubpengu.transport.router import Router

@@ -12,9 +12,8 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 
 | key | holds |
 | --- | --- |
-| `session:<wallet>` | the owner of the wallet's live session (realtime/owners.py), as |
+| `session:<wallet>` | the owner of the wallet's live session (realtime/owners/), as |
 | | `<node id> <boot> <connection id> <claimed at, ms>`; TTL: the token's remaining life |
-
 | `rooms:<room>` | a room's open instances: suffix → since when empty (ms), 0 if occupied |
 | `room:<instance>` | an instance's seats: player id → `<node>\n<player JSON>` |
 | `pos:<instance>` | the members' last positions: player id → `x y` |
@@ -23,9 +22,9 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `node:<node>` | a node's heartbeat (TTL NODE_TIMEOUT, refreshed every third of it) |
 | `reaped:<node>` | set for an hour when a silent node's seats were released |
 
-The directory's Lua scripts spell these names too (a script may only build key names
-itself). Keys and channels live in separate namespaces in Redis, so a key and a channel
-may share a name (`room:town` is both).
+The room directory's Lua scripts (realtime/directory/lua/) spell these names too (a
+script may only build key names itself). Keys and channels live in separate namespaces
+in Redis, so a key and a channel may share a name (`room:town` is both).
 """
 
 from __future__ import annotations

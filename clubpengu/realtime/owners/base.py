@@ -4,8 +4,9 @@ lets live ("one live session per wallet across every server node; the newest win
 A join swaps its connection in as the owner atomically and learns the previous owner,
 which it then kicks. Two joins racing each other are ordered by the swap: the second one
 learns the first and kicks it, the first learns whoever came before, so exactly one
-survives. With one node the store is a dict (`LocalOwners`); with Redis it is a key per
-wallet swapped with `SET … GET` (bus/redis_owners.py), so the same rule holds across nodes.
+survives. With one node the store is a dict (`local.LocalOwners`); with Redis it is a key
+per wallet swapped with `SET … GET` (`redis.RedisOwners`), so the same rule holds across
+nodes.
 """
 
 from __future__ import annotations
@@ -87,30 +88,3 @@ class SessionOwners(Protocol):
     def watch(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Call `callback` each time the store is reachable again after an outage."""
         ...
-
-
-class LocalOwners:
-    """One node, no Redis: the owners are this process's dict."""
-
-    remote = False
-
-    def __init__(self) -> None:
-        self._owners: dict[str, Owner] = {}
-
-    async def swap(self, wallet: str, owner: Owner, ttl: float) -> Owner | None:
-        previous = self._owners.get(wallet)
-        self._owners[wallet] = owner
-        return previous
-
-    def release(self, wallet: str, owner: Owner) -> None:
-        if self._owners.get(wallet) == owner:
-            del self._owners[wallet]
-
-    def route(self, wallet: str, message: bytes) -> None:
-        return None  # every owner is on this node: there is nowhere else to send it
-
-    async def reconcile(self, claims: list[tuple[str, Owner, float]]) -> list[Reconciled]:
-        return [Reconciled(wallet, owner, True, None) for wallet, owner, _ in claims]
-
-    def watch(self, callback: Callable[[], Awaitable[None]]) -> None:
-        return None  # never unreachable

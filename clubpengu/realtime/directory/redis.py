@@ -1,7 +1,7 @@
 """Room instances and their members across nodes, in Redis (REDIS_URL): the shared
-RoomDirectory (realtime/instances.py).
+RoomDirectory (directory/base.py).
 
-Keys (bus/names.py):
+Keys (realtime/names.py):
 - `rooms:<room>`: hash of the room's open instances, suffix -> the time (ms) it became
   empty, 0 while someone sits in it. The first instance (`1`) is always there.
 - `room:<instance>`: hash of the instance's seats, player id -> `<node>\\n<player JSON>`;
@@ -11,10 +11,11 @@ Keys (bus/names.py):
   hold seats; `node:<node>`: the node's heartbeat (a TTL of NODE_TIMEOUT, refreshed every
   third of it); `reaped:<node>`: set when another node released a silent node's seats.
 
-A reservation is one Lua script: it closes instances empty for longer than the grace,
-picks the instance (the one asked for, the preferred one, the fullest with a seat, or a
-new one with the smallest free suffix) and takes the seat, atomically: two nodes never
-overfill an instance and always agree on which instances exist. A release is awaited (one
+A reservation is one Lua script (lua/reserve.lua; every script is a file in lua/): it
+closes instances empty for longer than the grace, picks the instance (the one asked for,
+the preferred one, the fullest with a seat, or a new one with the smallest free suffix)
+and takes the seat, atomically: two nodes never overfill an instance and always agree on
+which instances exist. A release is awaited (one
 round trip) so that the next reservation anywhere sees the seat free; positions and look
 changes go through the bus's outbox and never make a caller wait on Redis.
 
@@ -42,168 +43,32 @@ from typing import Any
 
 import orjson
 
-from clubpengu.realtime.bus.names import NODES_KEY, node_key, positions_key, room_members_key
-from clubpengu.realtime.bus.redis import RedisBus
-from clubpengu.realtime.instances import (
-    MAX_SUFFIX,
+from clubpengu.background import PeriodicTask
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.directory.base import (
     InstanceListing,
-    LocalDirectory,
     RoomListing,
     closed_error,
     full_error,
-    instance_id,
-    parse_instance,
 )
+from clubpengu.realtime.directory.local import LocalDirectory
+from clubpengu.realtime.instances import MAX_SUFFIX, instance_id, parse_instance
+from clubpengu.realtime.lua import read_script
+from clubpengu.realtime.names import NODES_KEY, node_key, positions_key, room_members_key
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 
 logger = logging.getLogger(__name__)
 REAPED_TTL_MS = 3_600_000
 
-# Shared by the scripts: the open instances of room ARGV[1], closing those empty past the
-# grace. Leaves `open_` (suffix -> population) and `rkey`.
-_OPEN = """
-local room, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local rkey = 'rooms:' .. room
-local function iid(s) if s == 1 then return room end return room .. '~' .. s end
-redis.call('HSETNX', rkey, '1', now)
-local open_ = {}
-local flat = redis.call('HGETALL', rkey)
-for i = 1, #flat, 2 do
-  local s, since = tonumber(flat[i]), tonumber(flat[i + 1])
-  local pop = redis.call('HLEN', 'room:' .. iid(s))
-  if s ~= 1 and pop == 0 and since > 0 and now - since >= grace then
-    redis.call('HDEL', rkey, flat[i])
-    redis.call('DEL', 'pos:' .. iid(s))
-  else
-    open_[s] = pop
-  end
-end
-"""
-
-# ARGV: room, now, grace, capacity, player id, node, value, wanted suffix (0: none),
-# preferred suffix (0: none), max suffix. Returns {1, instance} or {0, 'full'|'closed'}.
-RESERVE = (
-    _OPEN
-    + """
-local cap, pid, node, value = tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
-local want, prefer, maxs = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local chosen
-if want > 0 then
-  if open_[want] == nil then return {0, 'closed'} end
-  if open_[want] >= cap and redis.call('HEXISTS', 'room:' .. iid(want), pid) == 0 then
-    return {0, 'full'}
-  end
-  chosen = want
-else
-  if prefer > 0 and open_[prefer] ~= nil and open_[prefer] < cap then chosen = prefer end
-  if not chosen then
-    local best, most = nil, -1
-    for s, pop in pairs(open_) do
-      if pop < cap and (pop > most or (pop == most and s < best)) then best, most = s, pop end
-    end
-    chosen = best
-  end
-  if not chosen then
-    for s = 2, maxs do if open_[s] == nil then chosen = s break end end
-    if not chosen then return {0, 'full'} end
-  end
-end
-local id = iid(chosen)
-redis.call('HSET', 'room:' .. id, pid, value)
-redis.call('HSET', rkey, tostring(chosen), 0)
-redis.call('SADD', 'seats:' .. node, id .. ' ' .. pid)
-redis.call('SADD', 'nodes', node)
-return {1, id}
-"""
-)
-
-# ARGV: room, suffix, instance, player id, node, now.
-RELEASE = """
-local mkey = 'room:' .. ARGV[3]
-if redis.call('HDEL', mkey, ARGV[4]) == 1 then
-  redis.call('HDEL', 'pos:' .. ARGV[3], ARGV[4])
-  if redis.call('HLEN', mkey) == 0 and redis.call('HEXISTS', 'rooms:' .. ARGV[1], ARGV[2]) == 1 then
-    redis.call('HSET', 'rooms:' .. ARGV[1], ARGV[2], ARGV[6])
-  end
-end
-redis.call('SREM', 'seats:' .. ARGV[5], ARGV[3] .. ' ' .. ARGV[4])
-return 1
-"""
-
-# ARGV: room, now, grace. Returns {suffix, population, ...} of the open instances.
-LIST = (
-    _OPEN
-    + """
-local out = {}
-for s, pop in pairs(open_) do out[#out + 1] = s; out[#out + 1] = pop end
-return out
-"""
-)
-
-# KEYS[1]: room:<instance>. ARGV: player id, value. Only a seat still held is updated.
-UPDATE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-return 1
-"""
-
-# ARGV: node, now. A node whose heartbeat is gone: take its seats away (once: whoever runs
-# this first gets them), mark the instances it emptied, remember it was reaped.
-REAP = """
-local node, now = ARGV[1], ARGV[2]
-if redis.call('EXISTS', 'node:' .. node) == 1 then return {} end
-local seats = redis.call('SMEMBERS', 'seats:' .. node)
-for _, seat in ipairs(seats) do
-  local inst, pid = string.match(seat, '^(%S+) (%S+)$')
-  local mkey = 'room:' .. inst
-  redis.call('HDEL', mkey, pid)
-  redis.call('HDEL', 'pos:' .. inst, pid)
-  if redis.call('HLEN', mkey) == 0 then
-    local room, sfx = string.match(inst, '^([^~]+)~(%d+)$')
-    if not room then room, sfx = inst, '1' end
-    if redis.call('HEXISTS', 'rooms:' .. room, sfx) == 1 then
-      redis.call('HSET', 'rooms:' .. room, sfx, now)
-    end
-  end
-end
-redis.call('DEL', 'seats:' .. node)
-redis.call('SREM', 'nodes', node)
-redis.call('SET', 'reaped:' .. node, 1, 'PX', ARGV[3])
-return seats
-"""
-
-# ARGV: node, now, then quadruples of room, suffix, player id, value. Makes the node's
-# seats exactly these (seats released while Redis was unreachable go; the others come
-# back whatever the capacity: they are players already in the room). Returns 1 if the
-# node had been reaped.
-RESTORE = """
-local node, now = ARGV[1], ARGV[2]
-local keep = {}
-for i = 3, #ARGV, 4 do
-  local inst = ARGV[i]
-  if ARGV[i + 1] ~= '1' then inst = inst .. '~' .. ARGV[i + 1] end
-  keep[inst .. ' ' .. ARGV[i + 2]] = true
-end
-for _, seat in ipairs(redis.call('SMEMBERS', 'seats:' .. node)) do
-  if not keep[seat] then
-    local inst, pid = string.match(seat, '^(%S+) (%S+)$')
-    redis.call('HDEL', 'room:' .. inst, pid)
-    redis.call('HDEL', 'pos:' .. inst, pid)
-    redis.call('SREM', 'seats:' .. node, seat)
-  end
-end
-for i = 3, #ARGV, 4 do
-  local room, sfx, pid, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local inst = room
-  if sfx ~= '1' then inst = room .. '~' .. sfx end
-  redis.call('HSET', 'room:' .. inst, pid, value)
-  redis.call('HSET', 'rooms:' .. room, sfx, 0)
-  redis.call('SADD', 'seats:' .. node, inst .. ' ' .. pid)
-end
-redis.call('SADD', 'nodes', node)
-return redis.call('DEL', 'reaped:' .. node)
-"""
+_PACKAGE = "clubpengu.realtime.directory"
+# open.lua finds a room's open instances; the scripts that choose among them follow it.
+_OPEN = read_script(_PACKAGE, "open.lua")
+RESERVE = _OPEN + read_script(_PACKAGE, "reserve.lua")
+LIST = _OPEN + read_script(_PACKAGE, "list.lua")
+RELEASE = read_script(_PACKAGE, "release.lua")
+UPDATE = read_script(_PACKAGE, "update.lua")
+REAP = read_script(_PACKAGE, "reap.lua")
+RESTORE = read_script(_PACKAGE, "restore.lua")
 
 Reaped = Callable[[str, list[tuple[str, str]]], Awaitable[None]]
 Restored = Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]]
@@ -237,7 +102,9 @@ class RedisDirectory:
         self.on_reaped: Reaped | None = None
         self.on_restored: Restored | None = None
         self._mine: dict[tuple[str, str], dict[str, Any]] = {}  # (instance, pid) -> player
-        self._task: asyncio.Task[None] | None = None
+        self._heartbeat = PeriodicTask(
+            "directory-heartbeat", node_timeout / 3, self._keep_alive, stop_timeout=bus.timeout
+        )
         bus.on_reconnect.append(self.restore)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -245,16 +112,12 @@ class RedisDirectory:
     async def start(self) -> None:
         with contextlib.suppress(Exception):
             await self._beat()
-        self._task = asyncio.create_task(self._watch(), name="directory-heartbeat")
+        self._heartbeat.start()
 
     async def stop(self) -> None:
         """Stop the heartbeat and leave the directory (the seats were released as the
         node's players left)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._heartbeat.stop()
         self.bus.send("DEL", node_key(self.node_id))
         self.bus.send("SREM", NODES_KEY, self.node_id)
 
@@ -365,16 +228,11 @@ class RedisDirectory:
 
     # --- heartbeats, reaping and restoring ------------------------------------------------
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.node_timeout / 3)
-            if not self.bus.up:
-                continue
-            try:
-                await self._beat()
-                await self._reap()
-            except Exception:
-                logger.exception("directory heartbeat failed")
+    async def _keep_alive(self) -> None:
+        """Every third of NODE_TIMEOUT while Redis is up: beat, then reap the silent."""
+        if self.bus.up:
+            await self._beat()
+            await self._reap()
 
     async def _beat(self) -> None:
         """Refresh this node's heartbeat; put the seats back if it had lapsed."""

@@ -1,8 +1,8 @@
-"""Session owners in Redis: one key per wallet (`session:<wallet>`, bus/names.py) holding
+"""Session owners in Redis: one key per wallet (`session:<wallet>`, realtime/names.py) holding
 its live connection as `<node> <boot> <connection> <claimed at, ms>`.
 
 - A join swaps itself in with `SET key value PX ttl GET`, atomic in Redis: of two racing
-  joins on two nodes, the second learns the first and kicks it (realtime/owners.py).
+  joins on two nodes, the second learns the first and kicks it (realtime/sessions.py).
 - A leave deletes the key only if it still names the leaving connection (compare and
   delete in a script), queued on the bus's outbox so a close never waits on Redis.
 - A push for a wallet with no connection here runs a script that reads the owner and
@@ -22,37 +22,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from clubpengu.realtime.bus.names import node_channel, session_key
-from clubpengu.realtime.bus.redis import RedisBus
-from clubpengu.realtime.owners import Owner, OwnersUnavailable, Reconciled
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.lua import read_script
+from clubpengu.realtime.names import node_channel, session_key
+from clubpengu.realtime.owners.base import Owner, OwnersUnavailable, Reconciled
 
-RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-# ARGV: message, the inbox channel of a node with the node id left off (`node:`).
-ROUTE = """
-local owner = redis.call('GET', KEYS[1])
-if not owner then return 0 end
-return redis.call('PUBLISH', ARGV[2] .. string.match(owner, '^(%S+)'), ARGV[1])
-"""
-
-# ARGV: our owner, its claim time (ms), ttl (ms). Returns {kept 1|0, the owner replaced
-# or the newer owner kept, or ''}.
-RECONCILE = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {1, ''}
-end
-if current then
-  local since = tonumber(string.match(current, '(%d+)$'))
-  if since and since > tonumber(ARGV[2]) then return {0, current} end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return {1, current or ''}
-"""
+RELEASE = read_script("clubpengu.realtime.owners", "release.lua")
+ROUTE = read_script("clubpengu.realtime.owners", "route.lua")
+RECONCILE = read_script("clubpengu.realtime.owners", "reconcile.lua")
 
 
 def _ms(seconds: float) -> int:

@@ -1,0 +1,1 @@
+"""EventBus backends: `memory.MemoryBus` (one node) and `redis.RedisBus` (REDIS_URL)."""
