@@ -33,6 +33,7 @@ from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.realtime.ticker import SlowClientWatchdog
+from clubpengu.services.audit import AuditTrail
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import Catalog
 from clubpengu.services.challenges import ChallengeService
@@ -130,6 +131,7 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
 @dataclass(frozen=True)
 class Services:
     auth: AuthService
+    audit: AuditTrail
     sign_in_limits: SignInLimits
     presence: PresenceService
     events: EventRecorder
@@ -229,6 +231,7 @@ def build_services(
     puffles = PuffleCatalog.load()
     services = Services(
         auth=auth,
+        audit=AuditTrail(client, db),
         sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
         presence=presence,
         events=events,
