@@ -69,6 +69,16 @@ class StaffAction(StrEnum):
 
 
 @dataclass(frozen=True)
+class Staff:
+    """Who acts: a staff wallet (or `cli:<user>`), the role the configuration gives it at
+    this moment, and where the action came from (an entry's `source`)."""
+
+    actor: str
+    role: str | None
+    source: str = STAFF_API
+
+
+@dataclass(frozen=True)
 class AuditPage:
     """One page of entries, newest first; `next` is the `before` of the next page."""
 
@@ -104,9 +114,9 @@ def page_query(
     action: str | None = None,
     before: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """The filter of a page (sorted by _id, newest first) and the index it walks: named,
-    so that the planner never picks one that needs a sort (a database of an older
-    release still has one on action and time). Raises InvalidMessage for a bad cursor."""
+    """The filter of a page (sorted by _id, newest first) and the index it walks, named so
+    that the planner never picks one that needs a sort of more entries than the filter
+    matches. Raises InvalidMessage for a bad cursor."""
     query: dict[str, Any] = {}
     hint: str | None = None
     for field, value in (("action", action), ("target", target), ("actor", actor)):

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from clubpengu.background import Spawn
-from clubpengu.errors import CloseCode, Conflict, DomainError, NotAuthenticated, NotInRoom
+from clubpengu.errors import (
+    Banned,
+    CloseCode,
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotInRoom,
+)
 from clubpengu.models import User
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.grace import ReconnectGrace
@@ -33,6 +40,12 @@ from clubpengu.services.auth import AuthService, SessionInfo, short
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.sanctions import (
+    ban_in_force,
+    connection_mute,
+    mute_in_force,
+    until_text,
+)
 from clubpengu.services.stats import StatsBatcher
 
 logger = logging.getLogger(__name__)
@@ -137,6 +150,11 @@ class WorldService:
         user = await User.find_one(User.wallet_address == session.wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
+        now = self.auth.clock()
+        ban = ban_in_force(user.moderation, now)
+        if ban is not None:  # checked on the User just read: no query of its own
+            raise Banned(until_text(ban.until))
+        connection.mute = connection_mute(mute_in_force(user.moderation, now))
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         for older in self.sessions.live(session.wallet):
@@ -294,6 +312,12 @@ class WorldService:
         """A join on another node took the wallet: the place kept here for a reconnect of
         `connection_id` ends now (the others see `player_left`)."""
         member = self.grace.take(wallet, connection_id)
+        if member is not None:
+            await self.expire(member)
+
+    async def banned(self, wallet: str) -> None:
+        """The wallet was banned: the place kept for its reconnect ends now."""
+        member = self.grace.take(wallet)
         if member is not None:
             await self.expire(member)
 

@@ -92,10 +92,11 @@ async def test_the_same_idempotency_key_adjusts_once(
 @pytest.mark.parametrize(
     ("wallet", "amount", "reason", "error"),
     [
-        (W, "-11", "x", "insufficient_funds"),
-        ("nobody", "5", "x", "not_found"),
-        (W, "0", "x", "invalid_message"),
+        (W, "-11", "fix", "insufficient_funds"),
+        ("nobody", "5", "fix", "not_found"),
+        (W, "0", "fix", "invalid_message"),
         (W, "5", " ", "invalid_message"),
+        (W, "5", "ok", "invalid_message"),  # a reason is 3 to 200 characters
     ],
 )
 async def test_a_refused_adjustment_exits_1_and_changes_nothing(

@@ -106,13 +106,9 @@ async def test_each_filter_of_the_page_walks_its_own_index(
     mongo_client: Client, filters: dict[str, Any], index: str
 ) -> None:
     collection = mongo_client[TEST_DB]["audit_logs"]
-    await collection.create_index([("action", 1), ("at", -1)], name="by_action")  # older releases
     query, hint = page_query(**filters, before=str(ObjectId()))
 
-    try:
-        plan = await collection.find(query).sort("_id", -1).limit(51).hint(hint).explain()
-    finally:
-        await collection.drop_index("by_action")
+    plan = await collection.find(query).sort("_id", -1).limit(51).hint(hint).explain()
 
     # MongoDB walks the index in order; SecantusDB then still sorts what it found (the
     # entries of that actor, target or action), but never scans the collection.
