@@ -189,7 +189,7 @@ class ModerationService:
         async def writes(session: Session) -> Outcome:
             now = self.clock()
             until = now + length if length is not None else None
-            before = await self._current(session, wallet, kind, now)
+            stored, before = await self._current(session, wallet, kind, now)
             action = ModerationAction(
                 wallet_address=wallet, action=kind, actor=staff.actor, role=staff.role,
                 reason=text, note=note_text, duration=duration, until=until,
@@ -199,7 +199,7 @@ class ModerationService:
             sanction = Sanction(
                 until=until, reason=text, by=staff.actor, at=now, action_id=action_id
             )
-            await self._set(session, wallet, kind, sanction.model_dump(by_alias=True), now)
+            await self._set(session, wallet, stored, kind, sanction.model_dump(by_alias=True), now)
             revoked = await self._revoke_for_ban(session, staff, wallet, kind, text)
             if audited:
                 await self.audit.record(
@@ -222,7 +222,7 @@ class ModerationService:
 
         async def writes(session: Session) -> Outcome:
             now = self.clock()
-            before = await self._current(session, wallet, kind, now)
+            stored, before = await self._current(session, wallet, kind, now)
             if before is None:
                 raise Conflict(f"This player is not {'banned' if kind == 'ban' else 'muted'}")
             action = ModerationAction(
@@ -230,7 +230,7 @@ class ModerationService:
                 reason=text, at=now,
             )  # fmt: skip
             action_id = await self._insert(session, action)
-            await self._set(session, wallet, kind, None, now)
+            await self._set(session, wallet, stored, kind, None, now)
             await self.audit.record(
                 staff.actor, staff.role, StaffAction(lifted), wallet, text,
                 before={kind: before}, after={kind: None}, session=session,
@@ -254,15 +254,17 @@ class ModerationService:
 
     async def _current(
         self, session: Session, wallet: str, kind: Kind, now: datetime
-    ) -> dict[str, Any] | None:
-        """The wallet's ban or mute in force now, as the audit shows it. Raises NotFound."""
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The wallet's stored `moderation` (in this transaction's snapshot) and its ban or
+        mute in force now, as the audit shows it. Raises NotFound."""
         doc = await self.users.find_one(
             {"walletAddress": wallet}, {"moderation": 1}, session=session
         )
         if doc is None:
             raise NotFound("No player with that wallet")
-        stored = (doc.get("moderation") or {}).get(kind)
-        return public_sanction(Sanction.model_validate(stored), now) if stored else None
+        stored = doc.get("moderation") or {}
+        current = stored.get(kind)
+        return stored, public_sanction(Sanction.model_validate(current), now) if current else None
 
     async def _insert(self, session: Session, action: ModerationAction) -> str:
         document = action.model_dump(by_alias=True, exclude={"id", "revision_id"})
@@ -270,11 +272,21 @@ class ModerationService:
         return str(inserted.inserted_id)
 
     async def _set(
-        self, session: Session, wallet: str, kind: Kind, value: Any, now: datetime
+        self,
+        session: Session,
+        wallet: str,
+        stored: dict[str, Any],
+        kind: Kind,
+        value: Any,
+        now: datetime,
     ) -> None:
+        # The whole object, read in this transaction (a concurrent change of the other
+        # sanction is a write conflict, retried): most users have `moderation: null`,
+        # under which a dotted `$set` cannot create a field.
+        moderation = stored | {kind: value}
         await self.users.update_one(
             {"walletAddress": wallet},
-            {"$set": {f"moderation.{kind}": value, "updatedAt": now}},
+            {"$set": {"moderation": moderation, "updatedAt": now}},
             session=session,
         )
 
