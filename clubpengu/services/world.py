@@ -143,18 +143,34 @@ class WorldService:
             raise NotAuthenticated("Send your token, or sign in on this connection first")
         return session
 
+    async def _user_for(self, connection: Connection, token: str | None) -> User:
+        """The player of the token (or of this connection's sign-in), refused while a ban
+        is in force. The ban is checked before the session: a ban revokes the wallet's
+        sessions, and its token must still say why it cannot come in. Raises
+        NotAuthenticated, Banned."""
+        if token is not None:
+            wallet = str(self.auth.decode(token)["sub"])
+        else:
+            signed_in: SessionInfo | None = connection.attributes.get(SESSION)
+            if signed_in is None:
+                raise NotAuthenticated("Send your token, or sign in on this connection first")
+            wallet = signed_in.wallet
+        user = await User.find_one(User.wallet_address == wallet)
+        if user is None:
+            raise NotAuthenticated("No player for this token; sign in again")
+        ban = ban_in_force(user.moderation, self.auth.clock())
+        if ban is not None:  # on the User the join reads anyway: no query of its own
+            raise Banned(until_text(ban.until))
+        return user
+
     async def _join_as_player(
         self, connection: Connection, token: str | None, room: str | None
     ) -> Joined:
+        user = await self._user_for(connection, token)
         session = await self._session_for(connection, token)
-        user = await User.find_one(User.wallet_address == session.wallet)
-        if user is None:
-            raise NotAuthenticated("No player for this token; sign in again")
-        now = self.auth.clock()
-        ban = ban_in_force(user.moderation, now)
-        if ban is not None:  # checked on the User just read: no query of its own
-            raise Banned(until_text(ban.until))
-        connection.mute = connection_mute(mute_in_force(user.moderation, now))
+        if session.wallet != user.wallet_address:
+            raise NotAuthenticated("The session has ended; sign in again")
+        connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         for older in self.sessions.live(session.wallet):
