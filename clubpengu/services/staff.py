@@ -119,6 +119,13 @@ def _prefix_range(prefix: str) -> dict[str, str]:
     return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
+def prefix_query(field: str, prefix: str, after: str = "") -> dict[str, Any]:
+    """Documents whose `field` starts with `prefix` (and comes after `after`): one range
+    of the field's index, walked in order by a sort on the field."""
+    bounds = _prefix_range(prefix) | ({"$gt": after} if after else {})
+    return {field: bounds}
+
+
 def _found(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
     moderation = Moderation.model_validate(doc["moderation"]) if doc.get("moderation") else None
     return {
@@ -151,16 +158,15 @@ async def search_players(
     wallet_like = set(text) <= _BASE58
     found: list[dict[str, Any]] = []
     if wallet_like and phase in ("", "w"):
-        bounds = _prefix_range(text) | ({"$gt": after} if after else {})
-        cursor = users.find({"walletAddress": bounds}, _FOUND).sort("walletAddress", 1)
+        query = prefix_query("walletAddress", text, after)
+        cursor = users.find(query, _FOUND).sort("walletAddress", 1)
         found = await cursor.limit(limit + 1).to_list()
         if len(found) > limit:
             page = found[:limit]
             return [_found(doc, now) for doc in page], "w:" + page[-1]["walletAddress"]
         after = ""
-    name = text.lower()
-    bounds = _prefix_range(name) | ({"$gt": after} if after and phase == "n" else {})
-    cursor = users.find({"usernameLower": bounds}, _FOUND).sort("usernameLower", 1)
+    query = prefix_query("usernameLower", text.lower(), after if phase == "n" else "")
+    cursor = users.find(query, _FOUND).sort("usernameLower", 1)
     slots = limit - len(found)
     named = await cursor.limit(slots + 1).to_list()
     more, named = len(named) > slots, named[:slots]
