@@ -201,8 +201,6 @@ async def update_promo(request: Request, node: Node, session: SessionInfo) -> An
     """Switch a code off or on, change its expiry (null: never) or its maximum."""
     body = parse_body(PromoChanges, await json_body(request))
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
-    if any(changes.get(name) is None for name in ("active", "max_redemptions") if name in changes):
-        raise InvalidMessage("active and maxRedemptions cannot be null")
     before, after = await node.services.promos.update(
         request.path_params["code"], staff_of(session), body.reason, changes
     )
