@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from collections import defaultdict
@@ -256,7 +257,8 @@ class SessionRegistry:
 
     async def mute(self, wallet: str, mute: Mute | None) -> None:
         """Set (None: lift) the mute of every connection of `wallet`, on every node."""
-        ends = None if mute is None or mute.ends == float("inf") else mute.ends
+        # JSON has no infinity: a mute until lifted travels as `ends: null`.
+        ends = None if mute is None or math.isinf(mute.ends) else mute.ends
         event = {
             "t": MUTE, "wallet": wallet, "node": self.node_id, "muted": mute is not None,
             "ends": ends, "until": mute.until if mute is not None else None,
@@ -278,7 +280,7 @@ class SessionRegistry:
         if event["t"] == MUTE:
             mute = None
             if event["muted"]:
-                ends = event["ends"] if event["ends"] is not None else float("inf")
+                ends = event["ends"] if event["ends"] is not None else math.inf
                 mute = Mute(ends, event["until"])
             for connection in self._of_wallet(wallet):
                 connection.mute = mute
