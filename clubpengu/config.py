@@ -102,8 +102,16 @@ class Settings:
         "the embedded database's files and the generated JWT secret")
     admin_wallets: frozenset[str] = setting("ADMIN_WALLETS", frozenset(), wallets,
         "wallets that get the admin role")
+    # Staff roles are read from these on every staff request, never from a token; a wallet
+    # listed twice takes the strongest role: admin, then moderator, then analyst.
     analyst_wallets: frozenset[str] = setting("ANALYST_WALLETS", frozenset(), wallets,
         "wallets that get the read-only analyst role")
+    moderator_wallets: frozenset[str] = setting("MODERATOR_WALLETS", frozenset(), wallets,
+        "wallets that get the moderator role: bans, mutes, reports, reading players")
+    report_rate: Rate = setting("REPORT_RATE", Rate(5, 3600.0), rate,
+        "player reports a player may send; 0: no limit")
+    chat_log_retention: float = setting("CHAT_LOG_RETENTION", 30 * DAY, duration(),
+        "how long chat lines are kept for reports")
     require_wallet_auth: bool = setting("REQUIRE_WALLET_AUTH", True, flag,
         "false admits guests who own and persist nothing")
     stats_batching: bool = setting("STATS_BATCHING", True, flag,

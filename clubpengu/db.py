@@ -253,6 +253,7 @@ OBSOLETE_INDEXES: tuple[tuple[str, str], ...] = (
     ("users", "username_1"),
     ("transactions", "walletAddress_1"),
     ("transactions", "by_type"),
+    ("audit_logs", "by_action"),  # replaced by by_action_page, which pages by _id
 )
 _NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
 

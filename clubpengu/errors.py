@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     ROOM_FULL = "room_full"
     EXPIRED = "expired"
     UNAVAILABLE = "unavailable"
+    BANNED = "banned"
+    MUTED = "muted"
 
 
 class CloseCode(IntEnum):
@@ -51,6 +53,10 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def wire_fields(self) -> dict[str, Any]:
+        """Fields the error frame (and HTTP body) carries besides code and message."""
+        return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, {self.data!r})"
@@ -124,3 +130,25 @@ class Expired(DomainError):
 class Unavailable(DomainError):
     code = ErrorCode.UNAVAILABLE
     default_message = "The service is temporarily unavailable; try again"
+
+
+class _Sanctioned(DomainError):
+    """A ban or mute in force: the frame says until when (`until`: ISO-8601, or None for
+    one that lasts until a staff member lifts it)."""
+
+    def __init__(self, until: str | None, message: str | None = None) -> None:
+        ending = f"until {until}" if until is not None else "until a moderator lifts it"
+        super().__init__(message or f"{self.default_message} {ending}", until=until)
+
+    def wire_fields(self) -> dict[str, Any]:
+        return {"until": self.data["until"]}
+
+
+class Banned(_Sanctioned):
+    code = ErrorCode.BANNED
+    default_message = "This account is banned"
+
+
+class Muted(_Sanctioned):
+    code = ErrorCode.MUTED
+    default_message = "You are muted"

@@ -141,6 +141,7 @@ class Node:
         await realtime.bus.connect()
         await realtime.sessions.start()
         services.events.start()
+        services.chat_log.start()
         services.stats.start()
         await services.presence.reset_node()
         await realtime.hub.directory.start()
@@ -208,6 +209,7 @@ class Node:
             ("sessions", realtime.sessions.stop),
             ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
             ("events", services.events.stop),
+            ("chat-log", services.chat_log.stop),
             # After the sockets closed (their last counters are queued), before the client.
             ("stats", services.stats.stop),
             ("bus", realtime.bus.disconnect),

@@ -33,9 +33,11 @@ from clubpengu.realtime.relay import RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.realtime.ticker import SlowClientWatchdog
+from clubpengu.services.audit import AuditTrail
 from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import Catalog
 from clubpengu.services.challenges import ChallengeService
+from clubpengu.services.chat_log import ChatLog
 from clubpengu.services.connection_log import ConnectionLogService
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
@@ -43,7 +45,9 @@ from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
 from clubpengu.services.migration import MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.moderation import ModerationService
 from clubpengu.services.notices import Notify
+from clubpengu.services.player_reports import ReportService
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
 from clubpengu.services.puffle_catalog import PuffleCatalog
@@ -118,7 +122,7 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
     connections = ConnectionRegistry()
     return Realtime(
         bus=bus,
-        sessions=SessionRegistry(bus, settings.node_id, owners),
+        sessions=SessionRegistry(bus, settings.node_id, owners, connections),
         connections=connections,
         hub=hub,
         relay=relay,
@@ -130,6 +134,7 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
 @dataclass(frozen=True)
 class Services:
     auth: AuthService
+    audit: AuditTrail
     sign_in_limits: SignInLimits
     presence: PresenceService
     events: EventRecorder
@@ -143,6 +148,9 @@ class Services:
     challenges: ChallengeService
     world: WorldService
     connection_log: ConnectionLogService
+    chat_log: ChatLog
+    moderation: ModerationService
+    reports: ReportService
 
 
 def _auth(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthService:
@@ -154,6 +162,7 @@ def _auth(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthSe
             jwt_expiry=timedelta(seconds=settings.jwt_expiry_seconds),
             admin_wallets=settings.admin_wallets,
             analyst_wallets=settings.analyst_wallets,
+            moderator_wallets=settings.moderator_wallets,
         ),
         events=events,
         metrics=metrics,
@@ -227,21 +236,29 @@ def build_services(
         auth, presence, events, stats, economy, spawn, rules,
     )  # fmt: skip
     puffles = PuffleCatalog.load()
+    audit = AuditTrail(client, db)
+    chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention)
+    moderation = ModerationService(client, db, economy, audit, auth, realtime.sessions)
+    reports = ReportService(client, db, economy, moderation, audit, chat_log, settings.report_rate)
     services = Services(
         auth=auth,
+        audit=audit,
         sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
         presence=presence,
         events=events,
         stats=stats,
         economy=economy,
         shop=ShopService(client, db, economy, catalog),
-        promos=PromoService(client, db, economy, catalog),
+        promos=PromoService(client, db, economy, catalog, audit=audit),
         migration=_migration(settings, economy, catalog),
         puffles=PuffleService(client, db, economy, puffles, catalog, limit=settings.puffle_limit),
         matches=matches,
         challenges=challenges,
         world=world,
         connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+        chat_log=chat_log,
+        moderation=moderation,
+        reports=reports,
     )
     _hook(settings, realtime, services)
     return services
@@ -254,6 +271,8 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
     world = services.world
     realtime.grace.expire = world.expire
     realtime.sessions.displaced_hooks.append(world.displaced)
+    realtime.sessions.banned_hooks.append(world.banned)
+    realtime.hub.chat_recorder = services.chat_log
     presence = MatchPresence(
         services.matches,
         services.challenges,

@@ -47,6 +47,9 @@ def test_defaults_follow_the_seed() -> None:
         ("DAILY_BONUS_COINS", "-1"),
         ("MATCH_CACHE_SIZE", "-1"),
         ("MATCH_CACHE_SIZE", "many"),
+        ("MODERATOR_WALLETS", "mod1"),
+        ("REPORT_RATE", "five an hour"),
+        ("CHAT_LOG_RETENTION", "0"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -79,6 +82,19 @@ def test_values_are_parsed() -> None:
 def test_the_match_cache_size_defaults_to_10000_and_0_turns_it_off() -> None:
     assert load_settings({}, dotenv_path=None).match_cache_size == 10_000
     assert load_settings({"MATCH_CACHE_SIZE": "0"}, dotenv_path=None).match_cache_size == 0
+
+
+def test_trust_and_safety_settings_default_to_5_reports_an_hour_and_30_days_of_chat() -> None:
+    default = load_settings({}, dotenv_path=None)
+    changed = load_settings(
+        {"REPORT_RATE": "0", "CHAT_LOG_RETENTION": "7d", "MODERATOR_WALLETS": WALLET},
+        dotenv_path=None,
+    )
+
+    assert (default.report_rate.count, default.report_rate.seconds) == (5, 3600)
+    assert default.chat_log_retention == 30 * 86400 and default.moderator_wallets == frozenset()
+    assert not changed.report_rate.enabled and changed.chat_log_retention == 7 * 86400
+    assert changed.moderator_wallets == frozenset({WALLET})
 
 
 def test_stats_flush_interval_is_a_duration_defaulting_to_30_seconds() -> None:

@@ -28,10 +28,22 @@ STOP_ORDER = [
     "sessions",
     "background",
     "events",
+    "chat-log",
     "stats",
     "bus",
     "database",
 ]
+
+
+async def test_a_chat_line_said_just_before_the_node_stops_is_kept(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    async with run_server(settings, mongo_client) as server:
+        client, _, _ = await enter(server.ws_url, Wallet(), room="plaza")
+        await client.call({"type": "chat", "text": "last words"})
+
+    lines = await mongo_client[TEST_DB]["chat_lines"].find({}).to_list()
+    assert [(line["room"], line["sent"]) for line in lines] == [("plaza", "last words")]
 
 
 def test_the_node_and_the_services_load_nothing_of_the_web_layer() -> None:

@@ -1,10 +1,10 @@
 """`clubpengu admin ...`: economy operations for operators with direct database access
 (the HTTP admin API does the same for signed-in admins).
 
-They go through the same services as the server, so every change lands in the ledger;
-the actor is `admin:cli:<operating-system user>`. With MONGODB_URI they create any
-missing indexes there; without it they work on the embedded database in the data
-directory.
+They go through the same services as the server, so every change lands in the ledger
+(actor `admin:cli:<operating-system user>`) and in the audit trail (actor
+`cli:<operating-system user>`, role `operator`). With MONGODB_URI they create any missing
+indexes there; without it they work on the embedded database in the data directory.
 """
 
 from __future__ import annotations
@@ -20,17 +20,22 @@ from typing import Any
 from clubpengu.cli.common import Commands, ExitCode, add_actions, add_command, fail
 from clubpengu.cli.database import Client, with_database
 from clubpengu.config import Settings
-from clubpengu.errors import InvalidMessage
+from clubpengu.services import staff_actions
+from clubpengu.services.audit import CLI, AuditTrail, Staff
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.promos import PromoService
 
-ADMIN_ADJUSTMENT = "admin_adjustment"
 HISTORY_LIMIT = 10_000
+OPERATOR = "operator"  # the audit role of someone with the database in hand
 
 
 def cli_actor() -> str:
     return f"admin:cli:{getpass.getuser()}"
+
+
+def cli_staff() -> Staff:
+    return Staff(f"cli:{getpass.getuser()}", OPERATOR, CLI)
 
 
 def add_parser(commands: Commands) -> None:
@@ -50,7 +55,9 @@ def add_parser(commands: Commands) -> None:
     )
     adjust.add_argument("wallet", metavar="WALLET", help="the player's wallet address")
     adjust.add_argument("amount", metavar="AMOUNT", type=int, help="signed number of coins")
-    adjust.add_argument("--reason", required=True, help="why; kept in the ledger entry")
+    adjust.add_argument(
+        "--reason", required=True, help="why (3-200 characters); kept in the ledger and audit"
+    )
     adjust.add_argument(
         "--idempotency-key",
         help="run the same adjustment twice safely (default: a new key, printed)",
@@ -104,13 +111,12 @@ def _iso_time(text: str) -> datetime:
 
 
 async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
-    if not args.reason.strip():
-        raise InvalidMessage("--reason must say why")
     key = f"admin:{args.idempotency_key or uuid.uuid4().hex}"
     economy = EconomyService(client, settings.mongodb_db)
-    result = await economy.apply(
-        args.wallet, args.amount, ADMIN_ADJUSTMENT,
-        idempotency_key=key, actor=cli_actor(), reason=args.reason, proof={"source": "cli"},
+    audit = AuditTrail(client, settings.mongodb_db)
+    result = await staff_actions.adjust_coins(
+        economy, audit, cli_staff(), args.wallet, args.amount, args.reason, key,
+        ledger_actor=cli_actor(), proof={"source": "cli"},
     )  # fmt: skip
     note = " (already applied with this key; nothing changed)" if result.replayed else ""
     print(
@@ -126,6 +132,7 @@ async def create_promo(args: argparse.Namespace, settings: Settings, client: Cli
     promo = await promos.create(
         args.code, coins=args.coins, items=args.items, max_redemptions=args.max_redemptions,
         expires_at=args.expires, created_by=cli_actor(), active=not args.inactive,
+        staff=cli_staff(),
     )  # fmt: skip
     expires = promo.expires_at.isoformat() if promo.expires_at else "never"
     print(

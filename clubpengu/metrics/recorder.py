@@ -29,7 +29,8 @@ MESSAGE_TYPES = frozenset((
     "player_look", "pong", "promo_result", "puffle_adopt", "puffle_adopted", "puffle_bathe",
     "puffle_cared", "puffle_feed", "puffle_play", "puffle_release", "puffle_released",
     "puffle_rest", "puffle_walk", "puffle_walking", "puffles", "purchase", "purchase_result",
-    "redeem_promo", "room_match", "rooms", "set_customization", "stats",
+    "redeem_promo", "report", "report_received", "room_match", "rooms", "set_customization",
+    "stats",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.

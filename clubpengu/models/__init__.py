@@ -5,9 +5,12 @@ from beanie import Document
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
+from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
+from clubpengu.models.player_report import PlayerReport, ReportResolution
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
@@ -26,6 +29,9 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PromoCode,
     PromoRedemption,
     ConnectionLog,
+    ModerationAction,
+    ChatLine,
+    PlayerReport,
 )
 
 __all__ = [
@@ -35,15 +41,21 @@ __all__ = [
     "AuthSession",
     "Challenge",
     "ChallengeStatus",
+    "ChatLine",
     "ConnectionLog",
     "Event",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",
     "MatchStatus",
+    "Moderation",
+    "ModerationAction",
+    "PlayerReport",
     "PromoCode",
     "PromoRedemption",
     "Puffle",
+    "ReportResolution",
+    "Sanction",
     "Transaction",
     "User",
 ]

@@ -22,5 +22,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """A UTC time as the protocol writes it: ISO-8601 with milliseconds and `Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class CamelModel(BaseModel):
     model_config = CAMEL

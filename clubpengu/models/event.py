@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from beanie import Document
-from pydantic import Field
+from pydantic import Field, model_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, utcnow
@@ -39,21 +39,44 @@ class Event(Document):
 
 
 class AuditLog(Document):
-    """The seed's `audit_logs`: who changed what, when and from where, for migrations and
-    staff actions. Kept without expiry: it is what a rollback or a dispute replays."""
+    """The seed's `audit_logs`: who changed what, when and from where — migrations and every
+    staff action (services/audit.py writes the staff ones). Kept without expiry: it is what
+    a rollback or a dispute replays.
+
+    `actor` is who acted (a staff wallet, `cli:<user>`, `player:<wallet>`, `import`) and
+    `role` the role they acted in, read from the configuration at that moment; `target`
+    what the action was about (a wallet, `promo:<CODE>`, `report:<id>`); `wallet_address`
+    repeats the target when it is a wallet, so a player's history finds it. `before` and
+    `after` hold the state the action changed, where it has one."""
 
     model_config = CAMEL
 
     action: str
     actor: str
+    role: str | None = None
+    target: str | None = None
     wallet_address: str | None = None
+    reason: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
     source: str
     at: datetime = Field(default_factory=utcnow)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _target_defaults_to_the_wallet(self) -> AuditLog:
+        # Migrations name only the wallet: it is their target too.
+        if self.target is None and self.wallet_address is not None:
+            self.target = self.wallet_address
+        return self
 
     class Settings:
         name = "audit_logs"
         indexes = [
             IndexModel([("walletAddress", ASCENDING), ("at", DESCENDING)], name="by_wallet"),
-            IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="by_action"),
+            # The staff page (GET /admin/audit) filters on one of these and pages by _id
+            # (services/audit.py names the index it walks).
+            IndexModel([("actor", ASCENDING), ("_id", DESCENDING)], name="by_actor_page"),
+            IndexModel([("target", ASCENDING), ("_id", DESCENDING)], name="by_target_page"),
+            IndexModel([("action", ASCENDING), ("_id", DESCENDING)], name="by_action_page"),
         ]

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from beanie import Document, Indexed
-from pydantic import Field
+from pydantic import Field, model_validator
 from pymongo import ASCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, CamelModel, utcnow
+from clubpengu.models.moderation import Moderation
 
 DEFAULT_CUSTOMIZATION: dict[str, str] = {"color": "blue"}
 
@@ -39,14 +40,19 @@ class User(Document):
     `last_ip_hash` is a salted hash; the raw address is never stored.
 
     Every index costs each insert (sign-ups, the bulk import of saves), so only queries
-    that exist get one: the wallet (unique), presence, and `createdAt` (the report's new
-    players). Nothing looks players up by `username`, so it has none.
+    that exist get one: the wallet (unique, also staff search by wallet prefix), presence,
+    `createdAt` (the report's new players) and `usernameLower` (staff search by name
+    prefix, case-insensitive). `moderation` holds the ban and mute in force, if any: the
+    sign-in and the join read the User anyway, so checking them costs no query.
     """
 
     model_config = CAMEL
 
     wallet_address: Annotated[str, Indexed(unique=True)]
     username: str
+    # The username lower-cased, kept with it by every write of a name (a validator for
+    # documents built here; `$set` of a name sets both).
+    username_lower: str | None = None
     coins: int = Field(default=0, ge=0)
     customization: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CUSTOMIZATION))
     unlocked_cosmetics: list[str] = Field(default_factory=list)
@@ -67,6 +73,8 @@ class User(Document):
     last_x: float | None = None
     last_y: float | None = None
 
+    moderation: Moderation | None = None
+
     migration_source: str | None = None
     migrated_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -77,7 +85,13 @@ class User(Document):
         indexes = [
             IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
             IndexModel([("createdAt", ASCENDING)], name="by_created"),
+            IndexModel([("usernameLower", ASCENDING)], name="by_username_lower"),
         ]
+
+    @model_validator(mode="after")
+    def _lower_name(self) -> User:
+        self.username_lower = self.username.lower()
+        return self
 
     def public_profile(self) -> dict[str, Any]:
         """The `user` object of `auth_success` and `joined` (PROTOCOL.md §1)."""

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import orjson
 
 from clubpengu.metrics import Metrics
+from clubpengu.realtime.moderation import Mute
 
 logger = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -137,6 +138,7 @@ class Connection:
     wallet: str | None = None
     session_id: str | None = None
     role: str | None = None
+    mute: Mute | None = None
     player_id: str | None = None
     username: str | None = None
     guest: bool = False

@@ -20,13 +20,14 @@ from typing import Any
 
 import orjson
 
-from clubpengu.errors import InvalidMessage, NotInRoom
+from clubpengu.errors import InvalidMessage, Muted, NotFound, NotInRoom
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
 from clubpengu.realtime.instances import instance_id, names_instance, parse_instance
+from clubpengu.realtime.moderation import ChatRecorder
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.relay import NullRelay, Relay
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
@@ -190,6 +191,8 @@ class Hub:
         self.metrics = metrics or Metrics()
         self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
         self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
+        # Set by the node: keeps each line for player reports (services/chat_log.py).
+        self.chat_recorder: ChatRecorder | None = None
         self.clock = clock
         # Set by the node once built (a RoomRelay needs the hub); a hub alone relays nothing.
         self.relay: Relay = NullRelay()
@@ -225,6 +228,19 @@ class Hub:
     def room_of(self, connection: Connection) -> Room | None:
         member = self.members.get(connection.id)
         return member.room if member else None
+
+    async def player_in_room(self, connection: Connection, player_id: str) -> dict[str, Any]:
+        """The `<player>` `player_id` of the connection's room instance, seated on any
+        node. Raises NotInRoom, NotFound."""
+        _, room = self._seated(connection)
+        member = room.members.get(player_id)
+        if member is not None:
+            return member.public()
+        if self.directory.shared:
+            for player in await self.directory.others(room.id):
+                if player.get("playerId") == player_id:
+                    return player
+        raise NotFound("No such player in your room")
 
     def _seated(self, connection: Connection) -> tuple[Member, Room]:
         member = self.members.get(connection.id)
@@ -371,16 +387,26 @@ class Hub:
         return member.x, member.y
 
     async def chat(self, connection: Connection, text: str) -> None:
+        """Say `text` in the room. A muted player is refused (Muted), and nobody else
+        sees anything. Raises NotInRoom, InvalidMessage, Muted."""
         member, room = self._seated(connection)
-        clean = self.chat_filter.apply(clean_chat_text(text))
+        now = time.time()
+        if connection.mute is not None and connection.mute.active(now):
+            raise Muted(connection.mute.until)
+        sent = clean_chat_text(text)
+        clean = self.chat_filter.apply(sent)
         frame = {
             "type": "chat",
             "playerId": member.player_id,
             "username": member.username,
             "text": clean,
-            "ts": int(time.time() * 1000),
+            "ts": int(now * 1000),
         }
         await self._push(room, dumps(frame))
+        if self.chat_recorder is not None:
+            self.chat_recorder.record(
+                room.id, member.wallet, member.player_id, member.username, sent, clean
+            )
 
     async def emote(self, connection: Connection, emote: str) -> None:
         member, room = self._seated(connection)

@@ -10,6 +10,9 @@ revocation, and pushes to a wallet wherever its live connection is.
   of that session closes it with 4003.
 - `push(wallet, frame)` delivers to the wallet's live connection on this node, or else
   asks the owner store to route it to the owner's node (at most once, never twice).
+- A ban or a mute is published on `session:moderation`: every node closes the banned
+  wallet's connections (`kicked` BANNED + 4003, signed in or joined) and ends the place
+  kept for its reconnect (`banned_hooks`), or sets the muted wallet's `Connection.mute`.
 
 While Redis is unreachable a join falls back to this node's view (other local
 connections of the wallet are kicked) and, once Redis is back, every claim of this node
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 import time
 from collections import defaultdict
@@ -33,17 +37,22 @@ import orjson
 from clubpengu.errors import CloseCode
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.connection import Connection, dumps
-from clubpengu.realtime.names import REVOKE_CHANNEL, node_channel
+from clubpengu.realtime.moderation import Mute
+from clubpengu.realtime.names import MODERATION_CHANNEL, REVOKE_CHANNEL, node_channel
 from clubpengu.realtime.owners.base import Owner, OwnersUnavailable, SessionOwners
 from clubpengu.realtime.owners.local import LocalOwners
+from clubpengu.realtime.registry import ConnectionRegistry
 
 logger = logging.getLogger(__name__)
 
 KICKED_OTHER_SESSION = "KICKED_OTHER_SESSION"
-KICK, PUSH = "kick", "push"
+BANNED = "BANNED"
+KICK, PUSH, BAN, MUTE = "kick", "push", "ban", "mute"
 # Called with (wallet, connection id) when another node's join displaced a connection of
 # this node that is no longer live (its place is kept for a reconnect).
 Displaced = Callable[[str, str], Awaitable[None]]
+# Called with the wallet when it is banned: the place kept for its reconnect ends.
+BannedHook = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,21 +67,36 @@ class SessionRegistry:
     nodes. Revocations this node publishes are applied here at once and ignored when
     the bus echoes them back; other nodes apply them on receipt."""
 
-    def __init__(self, bus: EventBus, node_id: str, owners: SessionOwners | None = None) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        node_id: str,
+        owners: SessionOwners | None = None,
+        connections: ConnectionRegistry | None = None,
+    ) -> None:
         self.bus = bus
         self.node_id = node_id
         self.owners: SessionOwners = owners or LocalOwners()
+        # Every connection of the node, so a ban also reaches those signed in but not
+        # joined (they have not claimed their wallet).
+        self.connections = connections
         self.boot = secrets.token_hex(4)
         self.displaced_hooks: list[Displaced] = []
+        self.banned_hooks: list[BannedHook] = []
         self._by_wallet: defaultdict[str, set[Connection]] = defaultdict(set)
         self._claims: dict[str, Claim] = {}  # by connection id: live or kept for a reconnect
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        ready = [asyncio.Event(), asyncio.Event()]
+        listeners = [
+            (node_channel(self.node_id), self._on_inbox),
+            (REVOKE_CHANNEL, self._on_revoke),
+            (MODERATION_CHANNEL, self._on_moderation),
+        ]
+        ready = [asyncio.Event() for _ in listeners]
         self._tasks = [
-            asyncio.create_task(self._listen(node_channel(self.node_id), self._on_inbox, ready[0])),
-            asyncio.create_task(self._listen(REVOKE_CHANNEL, self._on_revoke, ready[1])),
+            asyncio.create_task(self._listen(channel, handle, event))
+            for (channel, handle), event in zip(listeners, ready, strict=True)
         ]
         await asyncio.gather(*(event.wait() for event in ready))
         self.owners.watch(self.reassert)
@@ -221,3 +245,49 @@ class SessionRegistry:
             for connection in list(connections):
                 if connection.session_id == event["sid"] and connection.id != event["keep"]:
                     await connection.close(CloseCode.CLOSE_4003_SESSION_ENDED, "session revoked")
+
+    # --- moderation -----------------------------------------------------------------------
+
+    async def ban(self, wallet: str) -> None:
+        """Close every connection of `wallet` with `kicked` BANNED and 4003, and end the
+        place kept for its reconnect, on every node (its sessions are already revoked)."""
+        event = {"t": BAN, "wallet": wallet, "node": self.node_id}
+        await self._moderate(event)
+        await self.bus.publish(MODERATION_CHANNEL, orjson.dumps(event))
+
+    async def mute(self, wallet: str, mute: Mute | None) -> None:
+        """Set (None: lift) the mute of every connection of `wallet`, on every node."""
+        # JSON has no infinity: a mute until lifted travels as `ends: null`.
+        ends = None if mute is None or math.isinf(mute.ends) else mute.ends
+        event = {
+            "t": MUTE, "wallet": wallet, "node": self.node_id, "muted": mute is not None,
+            "ends": ends, "until": mute.until if mute is not None else None,
+        }  # fmt: skip
+        await self._moderate(event)
+        await self.bus.publish(MODERATION_CHANNEL, orjson.dumps(event))
+
+    def _of_wallet(self, wallet: str) -> list[Connection]:
+        if self.connections is None:
+            return self.live(wallet)
+        return [connection for connection in self.connections if connection.wallet == wallet]
+
+    async def _on_moderation(self, event: dict[str, Any]) -> None:
+        if event.get("node") != self.node_id:  # this node's own were applied at once
+            await self._moderate(event)
+
+    async def _moderate(self, event: dict[str, Any]) -> None:
+        wallet = event["wallet"]
+        if event["t"] == MUTE:
+            mute = None
+            if event["muted"]:
+                ends = event["ends"] if event["ends"] is not None else math.inf
+                mute = Mute(ends, event["until"])
+            for connection in self._of_wallet(wallet):
+                connection.mute = mute
+        elif event["t"] == BAN:
+            for connection in self._of_wallet(wallet):
+                self.release(connection)
+                connection.send({"type": "kicked", "reason": BANNED})
+                await connection.close(CloseCode.CLOSE_4003_SESSION_ENDED, "banned")
+            for hook in self.banned_hooks:
+                await hook(wallet)

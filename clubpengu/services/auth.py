@@ -30,8 +30,11 @@ from nacl.signing import VerifyKey
 from clubpengu.errors import ErrorCode, NotAuthenticated
 from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
+from clubpengu.models.base import iso as iso
 from clubpengu.models.base import utcnow
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.sanctions import ban_in_force
+from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +53,16 @@ class AuthFailureCode(StrEnum):
     INVALID_WALLET = "invalid_wallet"
     INVALID_SIGNATURE = "invalid_signature"
     RATE_LIMITED = "rate_limited"
+    BANNED = "banned"
 
 
 class Role(StrEnum):
+    """Staff roles, strongest first. Admins change coins and promo codes and do everything
+    moderators do; moderators ban, mute, work the report queue and read players;
+    analysts read."""
+
     ADMIN = "admin"
+    MODERATOR = "moderator"
     ANALYST = "analyst"
 
 
@@ -65,6 +74,18 @@ class AuthConfig:
     jwt_expiry: timedelta
     admin_wallets: frozenset[str] = frozenset()
     analyst_wallets: frozenset[str] = frozenset()
+    moderator_wallets: frozenset[str] = frozenset()
+
+    def role_of(self, wallet: str) -> str | None:
+        """The wallet's staff role in this configuration (None: a player). A wallet
+        listed under several roles has the strongest: admin, moderator, analyst."""
+        if wallet in self.admin_wallets:
+            return Role.ADMIN.value
+        if wallet in self.moderator_wallets:
+            return Role.MODERATOR.value
+        if wallet in self.analyst_wallets:
+            return Role.ANALYST.value
+        return None
 
 
 @dataclass(frozen=True)
@@ -77,7 +98,8 @@ class Challenge:
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """What a valid token proves: who, which session, which role, until when."""
+    """What a valid token proves: who, which session, until when; and the wallet's role
+    in this node's configuration when it was checked (never the token's claim)."""
 
     wallet: str
     session_id: str
@@ -86,15 +108,21 @@ class SessionInfo:
 
 
 @dataclass(frozen=True)
+class BanRefusal:
+    """The signature was good but the wallet is banned until `until` (None: until lifted):
+    no session is opened."""
+
+    until: datetime | None
+
+    code = AuthFailureCode.BANNED
+
+
+@dataclass(frozen=True)
 class SignedIn:
     token: str
     user: User
     is_new_user: bool
     session: SessionInfo
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _decode_base58(text: Any, max_text: int, size: int) -> bytes | None:
@@ -207,8 +235,9 @@ class AuthService:
 
     async def sign_in(
         self, challenge: Challenge | None, wallet: Any, signature: Any, ip: str
-    ) -> SignedIn | AuthFailureCode:
-        """Verify, then create or update the User, open an AuthSession and issue a JWT."""
+    ) -> SignedIn | AuthFailureCode | BanRefusal:
+        """Verify, then create or update the User, open an AuthSession and issue a JWT; a
+        banned wallet (its ban on the User just read) gets a BanRefusal instead."""
         failure = self.check(challenge, wallet, signature)
         if failure is not None:
             logger.info("sign-in refused", extra={"reason": str(failure)})
@@ -220,7 +249,10 @@ class AuthService:
         assert isinstance(wallet, str)
         try:
             user, is_new = await self._upsert_user(wallet, ip)
-            role = self._role(wallet)
+            ban = ban_in_force(user.moderation, self.clock())
+            if ban is not None:
+                return self._refuse_banned(wallet, ban.until)
+            role = self.config.role_of(wallet)
             session = await self._open_session(wallet, role, ip)
         except Exception:
             self.metrics.sign_in(str(ErrorCode.INTERNAL))  # the database failed
@@ -231,14 +263,12 @@ class AuthService:
             self.events.record("sign_in", wallet, newUser=is_new)
         return SignedIn(self._token(session), user, is_new, session)
 
-    def _role(self, wallet: str) -> str | None:
-        """Admins (ADMIN_WALLETS) may change coins and promos; analysts (ANALYST_WALLETS)
-        may read the staff API; everyone else is a player with no role claim."""
-        if wallet in self.config.admin_wallets:
-            return Role.ADMIN.value
-        if wallet in self.config.analyst_wallets:
-            return Role.ANALYST.value
-        return None
+    def _refuse_banned(self, wallet: str, until: datetime | None) -> BanRefusal:
+        logger.info("sign-in refused", extra={"reason": "banned", "wallet": short(wallet)})
+        self.metrics.sign_in(AuthFailureCode.BANNED.value)
+        if self.events is not None:
+            self.events.record("sign_in_failed", wallet, code=AuthFailureCode.BANNED.value)
+        return BanRefusal(until)
 
     def hash_ip(self, ip: str) -> str:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()
@@ -320,14 +350,15 @@ class AuthService:
         return claims
 
     async def authenticate(self, token: Any) -> SessionInfo:
-        """Check the token and that its AuthSession exists and is not revoked."""
+        """Check the token and that its AuthSession exists and is not revoked. The role is
+        the wallet's in the configuration now, so a wallet taken off a staff list loses
+        its power at once, whatever its token or session says."""
         claims = self.decode(token)
         session = await self._live_session(claims.get("sid"))
         if session is None or session.wallet_address != claims["sub"]:
             raise NotAuthenticated("The session has ended; sign in again")
-        return SessionInfo(
-            session.wallet_address, str(session.id), session.role, session.expires_at
-        )
+        wallet = session.wallet_address
+        return SessionInfo(wallet, str(session.id), self.config.role_of(wallet), session.expires_at)
 
     async def _live_session(self, session_id: Any) -> AuthSession | None:
         try:
@@ -355,15 +386,19 @@ class AuthService:
         )
         return result.modified_count == 1
 
-    async def revoke_wallet(self, wallet: str, reason: str) -> list[str]:
-        """Revoke every live session of a wallet (staff); the ids of those revoked."""
+    async def revoke_wallet(
+        self, wallet: str, reason: str, session: Session | None = None
+    ) -> list[str]:
+        """Revoke every live session of a wallet (staff), inside `session`'s transaction
+        when given; the ids of those revoked."""
         collection = AuthSession.get_pymongo_collection()
         live = {"walletAddress": wallet, "revokedAt": None, "expiresAt": {"$gt": self.clock()}}
-        ids = [doc["_id"] async for doc in collection.find(live, {"_id": 1})]
+        ids = [doc["_id"] async for doc in collection.find(live, {"_id": 1}, session=session)]
         if ids:
             await collection.update_many(
                 {"_id": {"$in": ids}, "revokedAt": None},
                 {"$set": {"revokedAt": self.clock(), "revokedReason": reason}},
+                session=session,
             )
         return [str(session_id) for session_id in ids]
 

@@ -57,6 +57,7 @@ def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) 
     }
     if plan.username:
         changes["username"] = plan.username
+        changes["usernameLower"] = plan.username.lower()  # staff search by name
     return changes
 
 

@@ -6,9 +6,13 @@ also checks it is active, unexpired and below `maxRedemptions` (so concurrent re
 never exceed the maximum), a `promo_redemptions` document whose unique (code, wallet)
 index refuses a second redemption, and the items unlocked. Any refusal aborts it all.
 
-Errors: NotFound (no such code, or inactive), Expired (code `expired`), Conflict
-(already redeemed by this wallet, or no redemptions left: `data["reason"]` is
-`already_redeemed` or `sold_out`).
+Errors: NotFound (no such code), Expired (code `expired`: past its expiry, or switched
+off by an admin — then the message says it is not active), Conflict (already redeemed by
+this wallet, or no redemptions left: `data["reason"]` is `already_redeemed` or
+`sold_out`).
+
+Creating a code and changing one (`update`: active, expiry, maximum) are staff actions:
+each writes its audit entry (with the code before and after) in its own transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from clubpengu.errors import Conflict, DomainError, Expired, InvalidMessage, NotFound
 from clubpengu.models import PromoCode, PromoRedemption
 from clubpengu.models.base import utcnow
+from clubpengu.services.audit import AuditTrail, Staff, StaffAction
 from clubpengu.services.catalog import Catalog, CatalogItem
 from clubpengu.services.economy import USERS, EconomyService
 from clubpengu.services.economy_log import log_economy
@@ -129,8 +134,10 @@ def grant_update(items: Iterable[CatalogItem]) -> dict[str, Any]:
 
 def refusal(promo: Mapping[str, Any] | None, now: datetime) -> DomainError | None:
     """Why this code cannot be redeemed now, or None if it can."""
-    if promo is None or not promo.get("active", True):
+    if promo is None:
         return NotFound("No such promo code")
+    if not promo.get("active", True):
+        return Expired("This promo code is not active", reason="inactive")
     expires = _aware(promo.get("expiresAt"))
     if expires is not None and expires <= now:
         return Expired("This promo code has expired")
@@ -149,6 +156,7 @@ class PromoService:
         economy: EconomyService,
         catalog: Catalog,
         *,
+        audit: AuditTrail | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         database = client[db_name]
@@ -157,6 +165,7 @@ class PromoService:
         self.users = database[USERS]
         self.economy = economy
         self.catalog = catalog
+        self.audit = audit or AuditTrail(client, db_name, clock=clock)
         self.clock = clock
 
     async def create(
@@ -169,9 +178,11 @@ class PromoService:
         expires_at: datetime | None = None,
         created_by: str,
         active: bool = True,
+        staff: Staff | None = None,
     ) -> Promo:
-        """Create a code (stored upper-case). Raises InvalidMessage (bad code, coins,
-        items, maximum or expiry; nothing to grant) or Conflict (the code exists)."""
+        """Create a code (stored upper-case), audited as `staff`'s action (default: the
+        creator, with no role). Raises InvalidMessage (bad code, coins, items, maximum or
+        expiry; nothing to grant) or Conflict (the code exists)."""
         now = self.clock()
         doc = {
             "code": normalize_code(code),
@@ -186,14 +197,62 @@ class PromoService:
         }
         if not doc["coins"] and not doc["items"]:
             raise InvalidMessage("a promo code must grant coins, items or both")
+        promo = Promo.from_document(doc)
+        who = staff or Staff(created_by, None)
+
+        async def writes(session: Session) -> None:
+            await self.promos.insert_one(doc, session=session)
+            await self.audit.record(
+                who.actor, who.role, StaffAction.PROMO_CREATE, f"promo:{promo.code}",
+                f"created promo code {promo.code}", after=_audited(promo), session=session,
+                source=who.source,
+            )  # fmt: skip
+
         try:
-            await self.promos.insert_one(doc)
+            await self.economy.run_transaction(writes)
         except DuplicateKeyError:
             raise Conflict("That promo code already exists", code=doc["code"]) from None
         logger.info(
             "promo code created", extra={"code": doc["code"], "actor": short_actor(created_by)}
         )
-        return Promo.from_document(doc)
+        return promo
+
+    async def update(
+        self,
+        code: str,
+        staff: Staff,
+        reason: str | None,
+        changes: Mapping[str, Any],
+    ) -> tuple[Promo, Promo]:
+        """Change a code's `active`, `expires_at` (None: never) and `max_redemptions`
+        (those of `changes`; at least one), audited with the code before and after; the
+        code before and after. Raises NotFound, InvalidMessage (nothing to change, an
+        unknown field, an expiry in the past, a maximum below the redemptions made)."""
+        normalized = _lookup_code(code)
+        if not changes or set(changes) - _CHANGEABLE:
+            raise InvalidMessage("change at least one of active, expiresAt, maxRedemptions")
+        now = self.clock()
+        update = _promo_update(changes, now)
+
+        async def writes(session: Session) -> tuple[Promo, Promo]:
+            found = await self.promos.find_one({"code": normalized}, session=session)
+            if found is None:
+                raise NotFound("No such promo code")
+            before = Promo.from_document(found)
+            _check_not_below_redeemed(update, before)
+            after_doc = await self.promos.find_one_and_update(
+                {"_id": found["_id"]}, {"$set": update},
+                return_document=ReturnDocument.AFTER, session=session,
+            )  # fmt: skip
+            after = Promo.from_document(after_doc or found)
+            await self.audit.record(
+                staff.actor, staff.role, StaffAction.PROMO_UPDATE, f"promo:{normalized}",
+                reason, before=_audited(before), after=_audited(after), session=session,
+                source=staff.source,
+            )  # fmt: skip
+            return before, after
+
+        return await self.economy.run_transaction(writes)
 
     async def list(self) -> builtins.list[Promo]:
         """Every code, newest first."""
@@ -322,3 +381,33 @@ def _check_expiry(expires_at: datetime | None, now: datetime) -> datetime | None
     if expires_at <= now:
         raise InvalidMessage("the expiry must be in the future")
     return expires_at.astimezone(UTC)
+
+
+_CHANGEABLE = frozenset({"active", "expires_at", "max_redemptions"})
+
+
+def _audited(promo: Promo) -> dict[str, Any]:
+    """What of a code the audit keeps before and after a change."""
+    public = promo.public()
+    return {k: public[k] for k in ("active", "expiresAt", "maxRedemptions", "coins", "items")}
+
+
+def _promo_update(changes: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    if "active" in changes:
+        if not isinstance(changes["active"], bool):
+            raise InvalidMessage("active must be true or false")
+        update["active"] = changes["active"]
+    if "expires_at" in changes:
+        update["expiresAt"] = _check_expiry(changes["expires_at"], now)
+    if "max_redemptions" in changes:
+        update["maxRedemptions"] = _check_max(changes["max_redemptions"])
+    return update
+
+
+def _check_not_below_redeemed(update: Mapping[str, Any], promo: Promo) -> None:
+    maximum = update.get("maxRedemptions")
+    if maximum is not None and maximum < promo.redeemed_count:
+        raise InvalidMessage(
+            f"maxRedemptions: at least the {promo.redeemed_count} redemptions already made"
+        )

@@ -1,8 +1,10 @@
 """Read-only queries behind the staff console (docs/protocol.md §8): a player's full record,
-the recent activity shown on the overview, and the analysts' report over HTTP.
+finding players by name or wallet, the recent activity shown on the overview, and the
+analysts' report over HTTP.
 
-Nothing here writes. Each query starts on an index: users by wallet, sessions and
-connection logs by wallet, events by kind and time, transactions by time.
+Nothing here writes. Each query starts on an index: users by wallet (also a wallet
+prefix) and by lower-cased name (a name prefix), sessions and connection logs by wallet,
+events by kind and time, transactions by time.
 """
 
 from __future__ import annotations
@@ -12,19 +14,38 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from clubpengu.models import AuthSession, ConnectionLog, Event, Puffle, User
+from clubpengu.errors import InvalidMessage
+from clubpengu.models import AuthSession, ConnectionLog, Event, Moderation, Puffle, User
 from clubpengu.services import puffles
+from clubpengu.services.moderation import public_sanction
 from clubpengu.services.report import run_report, sections
 
 RECENT_SESSIONS = 20
 RECENT_CONNECTIONS = 20
+MAX_QUERY = 44  # a whole wallet address
+MAX_SEARCH_PAGE = 100
+_BASE58 = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+_FOUND = {
+    "walletAddress": 1, "username": 1, "usernameLower": 1, "coins": 1, "isConnected": 1,
+    "lastLoginAt": 1, "createdAt": 1, "moderation": 1,
+}  # fmt: skip
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _profile(user: User) -> dict[str, Any]:
+def moderation_state(moderation: Moderation | None, now: datetime) -> dict[str, Any]:
+    """The ban and mute in force (each None when there is none)."""
+    if moderation is None:
+        return {"ban": None, "mute": None}
+    return {
+        "ban": public_sanction(moderation.ban, now),
+        "mute": public_sanction(moderation.mute, now),
+    }
+
+
+def _profile(user: User, now: datetime) -> dict[str, Any]:
     return user.public_profile() | {
         "isConnected": user.is_connected,
         "currentPlayerId": user.current_player_id,
@@ -36,6 +57,7 @@ def _profile(user: User) -> dict[str, Any]:
         "createdAt": iso(user.created_at),
         "stats": user.stats.model_dump(by_alias=True),
         "migrationSource": user.migration_source,
+        "moderation": moderation_state(user.moderation, now),
     }
 
 
@@ -85,11 +107,73 @@ async def player_record(wallet: str, now: datetime) -> dict[str, Any] | None:
         .to_list()
     )
     return {
-        "user": _profile(user),
+        "user": _profile(user, now),
         "puffles": [puffles.public(pet, now) for pet in pets],
         "sessions": [_session(s) for s in sessions],
         "connections": [_connection(c) for c in connections],
     }
+
+
+def _prefix_range(prefix: str) -> dict[str, str]:
+    """Every string that starts with `prefix`, as index bounds: [prefix, its successor)."""
+    return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+def prefix_query(field: str, prefix: str, after: str = "") -> dict[str, Any]:
+    """Documents whose `field` starts with `prefix` (and comes after `after`): one range
+    of the field's index, walked in order by a sort on the field."""
+    bounds = _prefix_range(prefix) | ({"$gt": after} if after else {})
+    return {field: bounds}
+
+
+def _found(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    moderation = Moderation.model_validate(doc["moderation"]) if doc.get("moderation") else None
+    return {
+        "walletAddress": doc["walletAddress"],
+        "username": doc["username"],
+        "coins": doc.get("coins", 0),
+        "isConnected": doc.get("isConnected", False),
+        "lastLoginAt": iso(doc.get("lastLoginAt")),
+        "createdAt": iso(doc.get("createdAt")),
+        "moderation": moderation_state(moderation, now),
+    }
+
+
+async def search_players(
+    q: str, limit: int, before: str | None, now: datetime
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Players whose wallet starts with `q` (exactly; only when `q` could be base58), then
+    those whose name starts with it (any case), each in order; the page and the cursor of
+    the next (`w:<wallet>` or `n:<name>`). Each part is one range of an index. Raises
+    InvalidMessage. Names are unique (case-insensitively), so a name is a cursor."""
+    text = q.strip()
+    if not 0 < len(text) <= MAX_QUERY:
+        raise InvalidMessage(f"q: 1 to {MAX_QUERY} characters")
+    if not 1 <= limit <= MAX_SEARCH_PAGE:
+        raise InvalidMessage(f"limit: between 1 and {MAX_SEARCH_PAGE}")
+    phase, _, after = (before or "").partition(":")
+    if before and phase not in ("w", "n"):
+        raise InvalidMessage("before: not a cursor from `next`")
+    users = User.get_pymongo_collection()
+    wallet_like = set(text) <= _BASE58
+    found: list[dict[str, Any]] = []
+    if wallet_like and phase in ("", "w"):
+        query = prefix_query("walletAddress", text, after)
+        cursor = users.find(query, _FOUND).sort("walletAddress", 1)
+        found = await cursor.limit(limit + 1).to_list()
+        if len(found) > limit:
+            page = found[:limit]
+            return [_found(doc, now) for doc in page], "w:" + page[-1]["walletAddress"]
+        after = ""
+    query = prefix_query("usernameLower", text.lower(), after if phase == "n" else "")
+    cursor = users.find(query, _FOUND).sort("usernameLower", 1)
+    slots = limit - len(found)
+    named = await cursor.limit(slots + 1).to_list()
+    more, named = len(named) > slots, named[:slots]
+    # A player found by wallet is not listed again for their name (on any page).
+    page = found + [d for d in named if not (wallet_like and d["walletAddress"].startswith(text))]
+    following = "n:" + (named[-1]["usernameLower"] if named else "") if more else None
+    return [_found(doc, now) for doc in page], following
 
 
 async def recent_activity(

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from clubpengu.background import Spawn
-from clubpengu.errors import CloseCode, Conflict, DomainError, NotAuthenticated, NotInRoom
+from clubpengu.errors import (
+    Banned,
+    CloseCode,
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotInRoom,
+)
 from clubpengu.models import User
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.grace import ReconnectGrace
@@ -33,6 +40,12 @@ from clubpengu.services.auth import AuthService, SessionInfo, short
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.sanctions import (
+    ban_in_force,
+    connection_mute,
+    mute_in_force,
+    until_text,
+)
 from clubpengu.services.stats import StatsBatcher
 
 logger = logging.getLogger(__name__)
@@ -130,13 +143,34 @@ class WorldService:
             raise NotAuthenticated("Send your token, or sign in on this connection first")
         return session
 
+    async def _user_for(self, connection: Connection, token: str | None) -> User:
+        """The player of the token (or of this connection's sign-in), refused while a ban
+        is in force. The ban is checked before the session: a ban revokes the wallet's
+        sessions, and its token must still say why it cannot come in. Raises
+        NotAuthenticated, Banned."""
+        if token is not None:
+            wallet = str(self.auth.decode(token)["sub"])
+        else:
+            signed_in: SessionInfo | None = connection.attributes.get(SESSION)
+            if signed_in is None:
+                raise NotAuthenticated("Send your token, or sign in on this connection first")
+            wallet = signed_in.wallet
+        user = await User.find_one(User.wallet_address == wallet)
+        if user is None:
+            raise NotAuthenticated("No player for this token; sign in again")
+        ban = ban_in_force(user.moderation, self.auth.clock())
+        if ban is not None:  # on the User the join reads anyway: no query of its own
+            raise Banned(until_text(ban.until))
+        return user
+
     async def _join_as_player(
         self, connection: Connection, token: str | None, room: str | None
     ) -> Joined:
+        user = await self._user_for(connection, token)
         session = await self._session_for(connection, token)
-        user = await User.find_one(User.wallet_address == session.wallet)
-        if user is None:
-            raise NotAuthenticated("No player for this token; sign in again")
+        if session.wallet != user.wallet_address:
+            raise NotAuthenticated("The session has ended; sign in again")
+        connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         for older in self.sessions.live(session.wallet):
@@ -294,6 +328,12 @@ class WorldService:
         """A join on another node took the wallet: the place kept here for a reconnect of
         `connection_id` ends now (the others see `player_left`)."""
         member = self.grace.take(wallet, connection_id)
+        if member is not None:
+            await self.expire(member)
+
+    async def banned(self, wallet: str) -> None:
+        """The wallet was banned: the place kept for its reconnect ends now."""
+        member = self.grace.take(wallet)
         if member is not None:
             await self.expire(member)
 

@@ -24,6 +24,7 @@ from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
 from clubpengu.transport.http_errors import http_domain_error
 from clubpengu.transport.http_metrics import metrics_route
+from clubpengu.transport.http_moderation import routes as moderation_routes
 from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.outage import OUTAGE_ERRORS, http_unavailable
 from clubpengu.transport.pages import routes as page_routes
@@ -61,6 +62,7 @@ def build_app(
         Route("/auth/verify", post_verify, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
         *admin_routes(),
+        *moderation_routes(),
         *staff_routes(),
         *page_routes(),
     ]

@@ -13,6 +13,7 @@ from clubpengu.transport.handlers import (
     matches,
     migration,
     puffles,
+    reports,
     room,
     spectators,
     stats,
@@ -42,4 +43,5 @@ def build_router(node: Node) -> Router:
     matches.register(router, services.challenges, services.matches, hub)
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
     room.register(router, hub, services.stats)
+    reports.register(router, services.reports, hub)
     return router

@@ -1,7 +1,10 @@
-"""The admin API for economy admins (bearer JWT with the admin role; analysts may read).
+"""The admin API for economy admins (bearer JWT with the admin role; analysts may read;
+moderators may read players).
 
-Every write names the admin in the ledger (`actor: admin:<wallet>`) and requires a reason
-and an idempotency key, so a retried or double-submitted grant applies once.
+The role is the wallet's in this node's configuration at each request (never the
+token's). Every write is audited (services/audit.py); a coin adjustment also names the
+admin in the ledger (`actor: admin:<wallet>`) and requires a reason and an idempotency
+key, so a retried or double-submitted grant applies once.
 """
 
 from __future__ import annotations
@@ -22,40 +25,52 @@ from clubpengu.errors import InvalidMessage, NotFound
 from clubpengu.models import Transaction
 from clubpengu.models.base import utcnow
 from clubpengu.node import Node
-from clubpengu.services import staff
-from clubpengu.services.auth import SessionInfo, decode_wallet
+from clubpengu.services import staff, staff_actions
+from clubpengu.services.audit import STAFF_API, Staff
+from clubpengu.services.auth import Role, SessionInfo, decode_wallet
 from clubpengu.services.staff import iso
 from clubpengu.transport.http import node_of
 from clubpengu.transport.http_auth import bearer_session, json_body
 from clubpengu.transport.http_errors import parse_body
 
-READERS = frozenset({"admin", "analyst"})
-WRITERS = frozenset({"admin"})
+# Who may call what (docs/protocol.md §8): admins everything; moderators bans, mutes,
+# reports and reading players; analysts every read.
+WRITERS = frozenset({Role.ADMIN})
+READERS = frozenset({Role.ADMIN, Role.ANALYST})
+MODERATORS = frozenset({Role.ADMIN, Role.MODERATOR})
+STAFF = frozenset({Role.ADMIN, Role.MODERATOR, Role.ANALYST})
 MAX_PAGE = 200
 
 
-class _Body(BaseModel):
+class StaffBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class CoinAdjustment(_Body):
+class CoinAdjustment(StaffBody):
     wallet_address: str = Field(min_length=32, max_length=44)
     amount: int = Field(strict=True)
     reason: str = Field(min_length=3, max_length=200)
     idempotency_key: str = Field(min_length=1, max_length=64)
 
 
-class Revocation(_Body):
+class Revocation(StaffBody):
     reason: str = Field(min_length=3, max_length=200)
 
 
-class NewPromo(_Body):
+class NewPromo(StaffBody):
     code: str
     coins: int = Field(default=0, strict=True)
     items: list[str] = Field(default_factory=list, max_length=20)
     max_redemptions: int = Field(strict=True)
     expires_at: datetime | None = None
     active: bool = True
+
+
+class PromoChanges(StaffBody):
+    active: bool | None = Field(default=None, strict=True)
+    expires_at: datetime | None = None
+    max_redemptions: int | None = Field(default=None, strict=True)
+    reason: str | None = Field(default=None, min_length=3, max_length=200)
 
 
 Handler = Callable[[Request, Node, SessionInfo], Awaitable[Any]]
@@ -79,17 +94,24 @@ def _actor(session: SessionInfo) -> str:
     return f"admin:{session.wallet}"
 
 
+def staff_of(session: SessionInfo) -> Staff:
+    """Who acts, for the audit: the wallet and the role it has in the configuration now."""
+    return Staff(session.wallet, session.role, STAFF_API)
+
+
 async def adjust_coins(request: Request, node: Node, session: SessionInfo) -> Any:
     body = parse_body(CoinAdjustment, await json_body(request))
     if decode_wallet(body.wallet_address) is None:
         raise InvalidMessage("walletAddress: not a Solana wallet address")
-    result = await node.services.economy.apply(
+    result = await staff_actions.adjust_coins(
+        node.services.economy,
+        node.services.audit,
+        staff_of(session),
         body.wallet_address,
         body.amount,
-        "admin_adjustment",
-        idempotency_key=f"admin:{body.idempotency_key}",
-        actor=_actor(session),
-        reason=body.reason,
+        body.reason,
+        f"admin:{body.idempotency_key}",
+        ledger_actor=_actor(session),
         proof={"admin": session.wallet},
     )
     return {
@@ -102,9 +124,11 @@ async def adjust_coins(request: Request, node: Node, session: SessionInfo) -> An
 
 
 async def get_user(request: Request, node: Node, session: SessionInfo) -> Any:
-    record = await staff.player_record(request.path_params["wallet"], utcnow())
+    wallet = request.path_params["wallet"]
+    record = await staff.player_record(wallet, utcnow())
     if record is None:
         raise NotFound("No player with that wallet")
+    record["moderationHistory"] = await node.services.moderation.history(wallet)
     return record
 
 
@@ -113,11 +137,8 @@ async def revoke_sessions(request: Request, node: Node, session: SessionInfo) ->
     closed with 4003 on whichever node holds it."""
     wallet = request.path_params["wallet"]
     body = parse_body(Revocation, await json_body(request))
-    reason = f"admin:{session.wallet}: {body.reason}"
-    revoked = await node.services.auth.revoke_wallet(wallet, reason)
-    for session_id in revoked:
-        await node.realtime.sessions.revoke(session_id)
-    return {"walletAddress": wallet, "revoked": len(revoked)}
+    revoked = await node.services.moderation.revoke_sessions(staff_of(session), wallet, body.reason)
+    return {"walletAddress": wallet, "revoked": revoked}
 
 
 def _entry(doc: dict[str, Any]) -> dict[str, Any]:
@@ -171,8 +192,19 @@ async def create_promo(request: Request, node: Node, session: SessionInfo) -> An
         expires_at=body.expires_at,
         active=body.active,
         created_by=_actor(session),
+        staff=staff_of(session),
     )
     return {"promo": promo.public()}
+
+
+async def update_promo(request: Request, node: Node, session: SessionInfo) -> Any:
+    """Switch a code off or on, change its expiry (null: never) or its maximum."""
+    body = parse_body(PromoChanges, await json_body(request))
+    changes = body.model_dump(include=body.model_fields_set - {"reason"})
+    before, after = await node.services.promos.update(
+        request.path_params["code"], staff_of(session), body.reason, changes
+    )
+    return {"promo": after.public(), "before": before.public()}
 
 
 async def list_promos(request: Request, node: Node, session: SessionInfo) -> Any:
@@ -182,9 +214,10 @@ async def list_promos(request: Request, node: Node, session: SessionInfo) -> Any
 def routes() -> list[Route]:
     return [
         Route("/admin/coins", endpoint(WRITERS, adjust_coins), methods=["POST"]),
-        Route("/admin/users/{wallet}", endpoint(READERS, get_user), methods=["GET"]),
+        Route("/admin/users/{wallet}", endpoint(STAFF, get_user), methods=["GET"]),
         Route("/admin/users/{wallet}/revoke", endpoint(WRITERS, revoke_sessions), methods=["POST"]),
         Route("/admin/transactions", endpoint(READERS, list_transactions), methods=["GET"]),
         Route("/admin/promos", endpoint(WRITERS, create_promo), methods=["POST"]),
         Route("/admin/promos", endpoint(READERS, list_promos), methods=["GET"]),
+        Route("/admin/promos/{code}", endpoint(WRITERS, update_promo), methods=["PATCH"]),
     ]

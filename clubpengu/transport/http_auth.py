@@ -11,13 +11,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from clubpengu.errors import BadJson, Forbidden, FrameTooLarge, NotAuthenticated
-from clubpengu.services.auth import AuthFailureCode, AuthService, SessionInfo, iso
+from clubpengu.services.auth import AuthFailureCode, AuthService, BanRefusal, SessionInfo, iso
 from clubpengu.transport.client_ip import Network, client_ip
-from clubpengu.transport.handlers.auth import success
+from clubpengu.transport.handlers.auth import banned, success
 from clubpengu.transport.http import node_of
 
 MAX_BODY = 4096
-_FAILURE_STATUS = {AuthFailureCode.RATE_LIMITED: 429, AuthFailureCode.INVALID_WALLET: 400}
+_FAILURE_STATUS = {
+    AuthFailureCode.RATE_LIMITED: 429,
+    AuthFailureCode.INVALID_WALLET: 400,
+    AuthFailureCode.BANNED: 403,
+}
 
 
 def request_ip(request: Request, trusted_proxies: Sequence[Network]) -> str:
@@ -80,6 +84,8 @@ async def post_verify(request: Request) -> JSONResponse:
     result = await auth.sign_in(challenge, data.get("walletAddress"), data.get("signature"), ip)
     if isinstance(result, AuthFailureCode):
         return _failure(result)
+    if isinstance(result, BanRefusal):
+        return JSONResponse(banned(result), status_code=_FAILURE_STATUS[result.code])
     return JSONResponse(success(result))
 
 

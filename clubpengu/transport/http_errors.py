@@ -36,12 +36,15 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROOM_FULL: 400,
     ErrorCode.EXPIRED: 400,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.BANNED: 403,
+    ErrorCode.MUTED: 403,
 }
 
 
 def error_response(error: DomainError) -> JSONResponse:
     status = STATUS[error.code]
     body = {"type": "error", "code": str(error.code), "message": error.message}
+    body |= error.wire_fields()
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -7,7 +7,7 @@ clients may add fields (a client version, say) without breaking older servers.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -171,3 +171,12 @@ class Chat(Frame):
 
 class Emote(Frame):
     emote: str = Field(min_length=1, max_length=32)
+
+
+# --- reports (docs/protocol.md §13) --------------------------------------------------------
+
+
+class Report(Frame):
+    player_id: str = Field(min_length=1, max_length=40)
+    category: Literal["chat", "name", "cheating", "other"]
+    text: str | None = Field(default=None, max_length=500)

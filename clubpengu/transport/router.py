@@ -47,8 +47,10 @@ class Route(Generic[M]):
     ack: bool  # no reply of its own: answer {"type":"ok"} when the client sent a rid
 
 
-def error_frame(code: ErrorCode | str, message: str, rid: Any = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": str(code), "message": message}
+def error_frame(
+    code: ErrorCode | str, message: str, rid: Any = None, **fields: Any
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": str(code), "message": message, **fields}
     if rid is not None:
         frame["rid"] = rid
     return frame
@@ -193,7 +195,7 @@ class Router:
         except DomainError as error:
             if not counted:  # too large, not JSON, not an object
                 self.metrics.message_in(UNKNOWN)
-            return error_frame(error.code, error.message, rid)
+            return error_frame(error.code, error.message, rid, **error.wire_fields())
         except Exception as error:
             return _unexpected(error, connection, rid)
         if rid is not None:

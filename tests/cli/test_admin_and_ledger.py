@@ -61,6 +61,14 @@ async def test_adjust_coins_credits_through_the_ledger_as_the_operator(
     assert (entry["amount"], entry["type"], entry["reason"]) == (50, "admin_adjustment", "refund")
     assert entry["actor"] == ACTOR and entry["idempotencyKey"].startswith("admin:")
     assert f"{W}: +50 coins, balance 60" in capsys.readouterr().out
+    [audit] = await mongo_client[TEST_DB]["audit_logs"].find({}).to_list()
+    assert (audit["action"], audit["actor"], audit["role"], audit["source"]) == (
+        "coins.adjust",
+        f"cli:{getpass.getuser()}",
+        "operator",
+        "cli",
+    )
+    assert (audit["target"], audit["before"], audit["after"]) == (W, {"coins": 10}, {"coins": 60})
 
 
 async def test_a_negative_amount_takes_coins_away(
@@ -92,10 +100,11 @@ async def test_the_same_idempotency_key_adjusts_once(
 @pytest.mark.parametrize(
     ("wallet", "amount", "reason", "error"),
     [
-        (W, "-11", "x", "insufficient_funds"),
-        ("nobody", "5", "x", "not_found"),
-        (W, "0", "x", "invalid_message"),
+        (W, "-11", "fix", "insufficient_funds"),
+        ("nobody", "5", "fix", "not_found"),
+        (W, "0", "fix", "invalid_message"),
         (W, "5", " ", "invalid_message"),
+        (W, "5", "ok", "invalid_message"),  # a reason is 3 to 200 characters
     ],
 )
 async def test_a_refused_adjustment_exits_1_and_changes_nothing(
@@ -165,6 +174,13 @@ async def test_create_promo_stores_the_code(
     assert promo["expiresAt"].isoformat() == "2099-09-01T00:00:00+00:00"
     assert (promo["createdBy"], promo["active"], promo["redeemedCount"]) == (ACTOR, True, 0)
     assert "promo code SUMMER-26: 100 coins" in capsys.readouterr().out
+    [audit] = await mongo_client[TEST_DB]["audit_logs"].find({}).to_list()
+    assert (audit["action"], audit["target"], audit["actor"]) == (
+        "promo.create",
+        "promo:SUMMER-26",
+        f"cli:{getpass.getuser()}",
+    )
+    assert audit["after"]["maxRedemptions"] == 500 and audit["before"] is None
 
 
 @pytest.mark.parametrize(

@@ -368,3 +368,17 @@ async def test_only_admin_wallets_get_the_admin_claim(clock: Clock) -> None:
     assert _claims(admin_token)["role"] == "admin"
     assert "role" not in _claims(player_token)
     assert (await auth.authenticate(admin_token)).role == "admin"
+
+
+def test_a_wallet_listed_under_several_roles_has_the_strongest() -> None:
+    both, mod_and_analyst, analyst = "A" * 44, "M" * 44, "N" * 44
+    config = AuthConfig(
+        domain="d", challenge_ttl=timedelta(minutes=5), jwt_secret="s" * 40,
+        jwt_expiry=timedelta(days=1), admin_wallets=frozenset({both}),
+        moderator_wallets=frozenset({both, mod_and_analyst}),
+        analyst_wallets=frozenset({both, mod_and_analyst, analyst}),
+    )  # fmt: skip
+
+    roles = [config.role_of(w) for w in (both, mod_and_analyst, analyst, "P" * 44)]
+
+    assert roles == ["admin", "moderator", "analyst", None]

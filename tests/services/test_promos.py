@@ -209,15 +209,29 @@ async def test_an_expired_code_redeems_nothing(
     assert (await promos.get("SOON")).redeemed_count == 0
 
 
-@pytest.mark.parametrize("code", ["NOPE", "x", "", "inactive"])
-async def test_an_unknown_or_inactive_code_is_not_found(
+@pytest.mark.parametrize("code", ["NOPE", "x", ""])
+async def test_an_unknown_code_is_not_found(
     promos: PromoService, economy: EconomyService, code: str
+) -> None:
+    await add_player(economy, wallet(1))
+
+    with pytest.raises(NotFound):
+        await promos.redeem(wallet(1), code)
+
+
+async def test_an_inactive_code_is_refused_as_expired_saying_it_is_not_active(
+    promos: PromoService, economy: EconomyService, mongo_client: Client
 ) -> None:
     await add_player(economy, wallet(1))
     await promos.create("INACTIVE", coins=5, max_redemptions=3, created_by="a", active=False)
 
-    with pytest.raises(NotFound):
-        await promos.redeem(wallet(1), code)
+    with pytest.raises(Expired) as refused:
+        await promos.redeem(wallet(1), "inactive")
+
+    assert str(refused.value) == "This promo code is not active"
+    assert refused.value.data == {"reason": "inactive"}
+    assert (await user_doc(mongo_client, wallet(1)))["coins"] == 0
+    assert (await promos.get("INACTIVE")).redeemed_count == 0
 
 
 @pytest.mark.parametrize("items", [[], ["beanie"]])

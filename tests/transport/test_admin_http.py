@@ -13,7 +13,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from clubpengu.models import AuthSession, Transaction, User
+from clubpengu.models import AuditLog, AuthSession, Transaction, User
 from tests.realtime.support import closed_with
 from tests.support import RunningServer, Wallet, enter, run_server
 
@@ -215,3 +215,11 @@ async def test_an_admin_revokes_a_player_s_sessions_and_closes_the_connection(
     assert done.json() == {"walletAddress": target.address, "revoked": 1}
     assert code == 4003
     assert session is not None and session.revoked_reason == f"admin:{staff.admin.address}: sharing"
+    [audited] = await AuditLog.find_all().to_list()
+    assert (audited.action, audited.actor, audited.role) == (
+        "sessions.revoke",
+        staff.admin.address,
+        "admin",
+    )
+    assert (audited.target, audited.reason) == (target.address, "sharing")
+    assert (audited.before, audited.after) == ({"liveSessions": 1}, {"liveSessions": 0})

@@ -30,8 +30,9 @@ from tests.support import Wallet, enter, run_server
 FRAMES_PER_EXAMPLE = 25
 EXAMPLES = 420  # 10,500 frames
 MAX_FRAME_CHARS = 8_000  # stay under MAX_FRAME_BYTES: oversized frames have their own tests
-# Written on refused input too, by design: sign-in failures and connections are logged.
-LOG_COLLECTIONS = {"events", "connection_logs", "auth_challenges"}
+# Written on refused input too, by design: sign-in failures and connections are logged;
+# chat lines are written a second after the chat that was not refused.
+LOG_COLLECTIONS = {"events", "connection_logs", "auth_challenges", "chat_lines"}
 VOLATILE_USER_FIELDS = {
     "isConnected", "currentPlayerId", "nodeId", "lastActiveAt", "lastLoginAt", "lastLogoutAt",
     "lastRoom", "lastInstance", "lastX", "lastY", "updatedAt", "stats", "lastIpHash",
@@ -43,7 +44,7 @@ PLAUSIBLE = [
     "", " ", "town", "town~2", "plaza", "dojo", "nowhere", "red", "party_hat", "puffle_o",
     "hat", "color", "tictactoe", "connect_four", "card_jitsu", "wave", "dance", "FREECOINS",
     "p0123456789abcdef", "674f00000000000000000000", "\x00", "\u202e\u0301", "🐧" * 20,
-    "a" * 300, "-1", "1e309", "NaN", "<script>", "{}", "[]",
+    "a" * 300, "-1", "1e309", "NaN", "<script>", "{}", "[]", "chat", "cheating",
 ]  # fmt: skip
 scalars = st.one_of(
     st.none(),
@@ -229,7 +230,7 @@ async def test_ten_thousand_fuzzed_frames_break_nothing_and_change_nothing_they_
 
     assert fuzzer.sent >= 10_000
     assert fuzzer.refused > fuzzer.sent // 2  # most fuzzed frames must be refused
-    assert set(routes) >= {"move", "chat", "join", "purchase", "match_move", "rooms"}
+    assert set(routes) >= {"move", "chat", "join", "purchase", "match_move", "rooms", "report"}
     assert joined["type"] == "joined" and chat == {"type": "ok"}
     assert health == 200
     assert report.ok

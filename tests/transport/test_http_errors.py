@@ -31,6 +31,8 @@ EXPECTED_STATUS = {
     "room_full": 400,
     "expired": 400,
     "unavailable": 503,
+    "banned": 403,
+    "muted": 403,
 }
 
 

@@ -8,7 +8,14 @@ from clubpengu.errors import CloseCode, Conflict
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.sessions import SessionRegistry
-from clubpengu.services.auth import AuthFailureCode, AuthService, Challenge, SignedIn, iso
+from clubpengu.services.auth import (
+    AuthFailureCode,
+    AuthService,
+    BanRefusal,
+    Challenge,
+    SignedIn,
+    iso,
+)
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.world import SESSION
 from clubpengu.transport.messages import AuthRequest, AuthVerify, Logout
@@ -19,6 +26,12 @@ CHALLENGE = "challenge"
 
 def failure(code: AuthFailureCode) -> dict[str, Any]:
     return {"type": "auth_failure", "error": str(code)}
+
+
+def banned(refusal: BanRefusal) -> dict[str, Any]:
+    """`auth_failure` `banned`, with until when (ISO-8601; null: until lifted)."""
+    until = iso(refusal.until) if refusal.until is not None else None
+    return {"type": "auth_failure", "error": str(refusal.code), "until": until}
 
 
 def success(signed_in: SignedIn) -> dict[str, Any]:
@@ -68,6 +81,8 @@ class AuthHandlers:
         )
         if isinstance(result, AuthFailureCode):
             return failure(result)
+        if isinstance(result, BanRefusal):
+            return banned(result)
         connection.wallet = result.session.wallet
         connection.session_id = result.session.session_id
         connection.role = result.session.role
