@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.models import AuthSession, Transaction, User
 from tests.realtime.support import closed_with
-from tests.support import RunningServer, Wallet, enter, run_server
+from tests.support import RunningServer, Wallet, enter, http_token, run_server
 
 
 def signed_session_id(token: str) -> ObjectId:
@@ -34,17 +34,6 @@ class Staff:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-async def _token(http: httpx.AsyncClient, url: str, wallet: Wallet) -> str:
-    challenge = (await http.post(url + "/auth/challenge", json={})).json()
-    body = {
-        "challengeId": challenge["challengeId"],
-        "walletAddress": wallet.address,
-        "signature": wallet.sign(challenge["nonce"]),
-    }
-    token: str = (await http.post(url + "/auth/verify", json=body)).json()["token"]
-    return token
-
-
 @pytest.fixture
 async def staff(
     settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
@@ -55,9 +44,9 @@ async def staff(
     )
     async with run_server(roles, mongo_client) as server, httpx.AsyncClient() as http:
         tokens = {
-            "admin": await _token(http, server.url, admin),
-            "analyst": await _token(http, server.url, analyst),
-            "player": await _token(http, server.url, player),
+            "admin": await http_token(server.url, admin, http),
+            "analyst": await http_token(server.url, analyst, http),
+            "player": await http_token(server.url, player, http),
         }
         yield Staff(server, http, admin, analyst, tokens)
 
