@@ -16,6 +16,7 @@ from clubpengu.metrics import MESSAGE_TYPES, Metrics, PrometheusMetrics, frame_t
 from tests.realtime.test_slow_clients import _stuck_client
 from tests.redis_server import RedisServer
 from tests.support import Client, RunningServer, Wallet, connect, enter, run_server
+from tests.waiting import eventually
 
 # The names the dashboard and alert rules (compose's Prometheus and Grafana) rely on.
 # A counter family is named without `_total` by the parser, its sample with it.
@@ -186,8 +187,12 @@ async def test_a_scripted_session_moves_the_counters_by_what_happened(
         await _walk_and_chat(a, b)
         await _shop(server, a, b, wa, wb)
         await _tictactoe(a, b, joined_b)
-        await asyncio.sleep(0.5)  # a stats flush
-        during = await scrape(server)
+        flushes = "clubpengu_stats_flush_duration_seconds_count"
+        during = await eventually(
+            lambda: scrape(server),
+            "a stats flush",
+            ready=lambda m: m.value(flushes) > before.value(flushes),
+        )
         await a.close()
         await b.close()
 
@@ -265,7 +270,7 @@ async def test_rate_limits_slow_clients_and_dropped_batches_are_counted(
             metrics = await scrape(server)
             if metrics.value("clubpengu_slow_client_closes_total") >= 1:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the mover's pace: part of the load, not a wait
         slow.ws.transport.abort()
         await mover.close()
 
@@ -284,8 +289,11 @@ async def test_ledger_verification_sets_the_ledger_gauges_periodically(
         wallet = Wallet()
         client, _, _ = await enter(server.ws_url, wallet)
         await _grant(server, wallet, 10)
-        await asyncio.sleep(0.5)
-        metrics = await scrape(server)
+        metrics = await eventually(
+            lambda: scrape(server),
+            "a ledger verification",
+            ready=lambda m: m.value("clubpengu_ledger_verified_timestamp_seconds") >= started,
+        )
         await client.close()
 
     assert metrics.value("clubpengu_ledger_mismatches") == 0
@@ -298,8 +306,11 @@ async def test_redis_publications_and_state_are_measured(
     async with run_server(settings.with_overrides(redis_url=redis_server.url), mongo_client) as s:
         a, _, _ = await enter(s.ws_url, Wallet(), room="plaza")
         await a.call({"type": "chat", "text": "over redis"})
-        await asyncio.sleep(0.2)
-        metrics = await scrape(s)
+        metrics = await eventually(
+            lambda: scrape(s),
+            "a publication measured",
+            ready=lambda m: m.value("clubpengu_redis_publish_duration_seconds_count") >= 1,
+        )
         await a.close()
 
     assert metrics.value("clubpengu_redis_up") == 1

@@ -12,7 +12,16 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import AuthSession, User
-from tests.support import Client, RunningServer, Wallet, connect, enter, run_server, sign_in
+from tests.support import (
+    Client,
+    RunningServer,
+    Wallet,
+    connect,
+    disconnected,
+    enter,
+    run_server,
+    sign_in,
+)
 
 
 async def _closed_with(client: Client, timeout: float = 5.0) -> int | None:
@@ -202,11 +211,7 @@ async def test_presence_is_recorded_on_join_and_leave(server: RunningServer) -> 
     during = await User.find_one(User.wallet_address == wallet.address)
 
     await client.close()
-    for _ in range(100):
-        after = await User.find_one(User.wallet_address == wallet.address)
-        if after is not None and not after.is_connected:
-            break
-        await asyncio.sleep(0.02)
+    after = await disconnected(wallet)
 
     assert during is not None and during.is_connected
     assert during.current_player_id == joined["playerId"]

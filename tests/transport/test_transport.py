@@ -1,4 +1,4 @@
-"""The WebSocket transport core (PROTOCOL.md Conventions) over a real socket."""
+"""The WebSocket transport core (docs/protocol.md, Conventions) over a real socket."""
 
 from __future__ import annotations
 
