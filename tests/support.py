@@ -310,6 +310,15 @@ async def enter(
     return client, signed, joined
 
 
+async def grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
+    """Give the wallet `coins` through the ledger, as an admin does (an `admin_adjustment`
+    whose idempotency key is the wallet's: once per wallet)."""
+    await server.node.services.economy.apply(
+        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
+        actor="admin:test", reason="test grant",
+    )  # fmt: skip
+
+
 @dataclass
 class HttpSignIn:
     """One HTTP sign-in, as a script does it: the nonce it signed, the signature it sent and

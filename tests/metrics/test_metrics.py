@@ -15,7 +15,7 @@ from clubpengu.config import Rate, Settings
 from clubpengu.metrics import MESSAGE_TYPES, Metrics, PrometheusMetrics, frame_type
 from tests.realtime.test_slow_clients import _stuck_client
 from tests.redis_server import RedisServer
-from tests.support import Client, RunningServer, Wallet, connect, enter, run_server
+from tests.support import Client, RunningServer, Wallet, connect, enter, grant, run_server
 from tests.waiting import eventually
 
 # The names the dashboard and alert rules (compose's Prometheus and Grafana) rely on.
@@ -142,16 +142,9 @@ async def _walk_and_chat(a: Client, b: Client) -> None:
     await b.recv_type("chat")
 
 
-async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.node.services.economy.apply(
-        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
-        actor="admin:test", reason="test grant",
-    )  # fmt: skip
-
-
 async def _shop(server: RunningServer, a: Client, b: Client, wa: Wallet, wb: Wallet) -> None:
-    await _grant(server, wa, 100)
-    await _grant(server, wb, 100)
+    await grant(server, wa, 100)
+    await grant(server, wb, 100)
     bought = await a.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "k1"})
     assert bought["type"] == "purchase_result", bought
     refused = await b.call({"type": "purchase", "itemId": "sled", "idempotencyKey": "k2"})
@@ -288,7 +281,7 @@ async def test_ledger_verification_sets_the_ledger_gauges_periodically(
     ) as server:
         wallet = Wallet()
         client, _, _ = await enter(server.ws_url, wallet)
-        await _grant(server, wallet, 10)
+        await grant(server, wallet, 10)
         metrics = await eventually(
             lambda: scrape(server),
             "a ledger verification",

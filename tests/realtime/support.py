@@ -44,6 +44,25 @@ async def acked(client: Client, payload: dict[str, Any], rid: str = "a") -> dict
                 return frame
 
 
+class RecordingTransport:
+    """A connection's socket that records the text frames it is sent and never blocks."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+    def write_frame(self, frame: bytes) -> bool:
+        return False
+
+
 async def closed_with(client: Client, timeout: float = 5.0) -> int | None:
     """Read until the server closes; the close code it sent (None: no close frame)."""
     try:

@@ -4,18 +4,14 @@ for admins and analysts, refused to players (403) and to anonymous callers (401)
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
-from clubpengu.config import Settings
 from clubpengu.models import AuthSession, Puffle, User
-from tests.support import RunningServer, Wallet, connect, enter, http_token, run_server
+from tests.support import Wallet, connect, enter
+from tests.transport.support import Staff
 from tests.waiting import eventually
 
 READ_ROUTES = [
@@ -24,43 +20,6 @@ READ_ROUTES = [
     "/admin/report",
     "/admin/users/{player}",
 ]
-
-
-@dataclass
-class Staff:
-    server: RunningServer
-    http: httpx.AsyncClient
-    admin: Wallet
-    analyst: Wallet
-    player: Wallet
-    tokens: dict[str, str]
-
-    def get(self, path: str, who: str | None = "admin", **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return self.http.get(self.server.url + path, headers=headers, params=params)
-
-    async def read(self, path: str, **params: Any) -> dict[str, Any]:
-        response = await self.get(path, **params)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-@pytest.fixture
-async def staff(
-    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
-) -> AsyncIterator[Staff]:
-    admin, analyst, player = Wallet(), Wallet(), Wallet()
-    roles = settings.with_overrides(
-        admin_wallets=frozenset({admin.address}), analyst_wallets=frozenset({analyst.address})
-    )
-    async with run_server(roles, mongo_client) as server, httpx.AsyncClient() as http:
-        tokens = {
-            "admin": await http_token(server.url, admin, http),
-            "analyst": await http_token(server.url, analyst, http),
-            "player": await http_token(server.url, player, http),
-        }
-        yield Staff(server, http, admin, analyst, player, tokens)
 
 
 @pytest.mark.parametrize("route", READ_ROUTES)
