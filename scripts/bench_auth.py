@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ProcessSampler, Wallet, serve, summary_ms, write_json
+from benchlib import ProcessSampler, Wallet, serve, sign_in, summary_ms, write_json
 
 
 async def _request(
@@ -36,15 +37,7 @@ async def _request(
 async def full_sign_in(url: str, wallet: Wallet) -> tuple[float, str]:
     started = time.perf_counter()
     async with websockets.connect(url, max_queue=None) as ws:
-        challenge = await _request(ws, {"type": "auth_request"})
-        signed = await _request(
-            ws,
-            {
-                "type": "auth_verify",
-                "walletAddress": wallet.address,
-                "signature": wallet.sign(str(challenge["nonce"])),
-            },
-        )
+        signed = await sign_in(functools.partial(_request, ws), wallet)
         assert signed["type"] == "auth_success", signed
         joined = await _request(ws, {"type": "join", "room": "town"})
         assert joined["type"] == "joined", joined

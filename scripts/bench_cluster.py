@@ -16,7 +16,7 @@ cross-node figures come from the same run and the same batches.
 
 Redis messages are counted by Redis itself: `INFO commandstats` (calls of PUBLISH and of
 EVAL, the scripts that release session owners and route pushes) before and after the
-movement, so nothing like MONITOR slows Redis down. The issue's bound is rooms x nodes x
+movement, so nothing like MONITOR slows Redis down. The bound to check is rooms x nodes x
 ticks per second + chat messages per second: each node publishes one `moves` message per
 room per tick (its own movers), whatever the number of moves.
 

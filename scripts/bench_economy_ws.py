@@ -22,7 +22,7 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ProcessSampler, Wallet, serve, summary_ms, write_json
+from benchlib import ProcessSampler, Wallet, serve, sign_in_and_join, summary_ms, write_json
 
 FOOD, HAT = "puffle_o", "party_hat"
 
@@ -62,10 +62,7 @@ def admin_token(base: str, admin: Wallet) -> str:
 async def join(url: str, wallet: Wallet) -> Player:
     ws = await websockets.connect(url, max_queue=None)
     player = Player(ws, wallet)
-    challenge = await player.call({"type": "auth_request"})
-    await player.call({"type": "auth_verify", "walletAddress": wallet.address,
-                       "signature": wallet.sign(challenge["nonce"])})  # fmt: skip
-    await player.call({"type": "join", "room": "town"})
+    await sign_in_and_join(player.call, wallet, "town")
     return player
 
 

@@ -8,8 +8,8 @@ Two phases on the same clients, each N concurrent matches played to the end:
 - saturation: no think time. Every match always has a move in flight, so this measures
   the server and database at their throughput limit (queueing dominates the latency).
 - paced (`--think S`, default 2 s; 0 skips it): before each move the mover "thinks" a
-  uniform random 0.5 S .. 1.5 S, as people do; what a move costs a player under the
-  issue's load of N concurrent matches. Timed from send to reply, thinking excluded.
+  uniform random 0.5 S .. 1.5 S, as people do; what a move costs a player under a load
+  of N concurrent matches. Timed from send to reply, thinking excluded.
 
     .venv/bin/python scripts/bench_matches.py --n 100
     .venv/bin/python scripts/bench_matches.py --n 100 --think 0 --rounds 3   # saturation only
@@ -38,6 +38,7 @@ from benchlib import (
     Wallet,
     idle_percent,
     serve,
+    sign_in_and_join,
     summary_ms,
     write_json,
 )
@@ -57,14 +58,7 @@ class Phase:
 async def sign_in(url: str, wallet: Wallet, room: str) -> tuple[JsonClient, str]:
     ws = await websockets.connect(url, max_queue=None)
     player = JsonClient(ws)
-    challenge = await player.call({"type": "auth_request"})
-    signed = await player.call({
-        "type": "auth_verify", "walletAddress": wallet.address,
-        "signature": wallet.sign(str(challenge["nonce"])),
-    })  # fmt: skip
-    assert signed["type"] == "auth_success", signed
-    joined = await player.call({"type": "join", "room": room})
-    assert joined["type"] == "joined", joined
+    joined = await sign_in_and_join(player.call, wallet, room)
     return player, str(joined["playerId"])
 
 

@@ -6,7 +6,7 @@
 2. flush(): the merged batch (one `$inc` per player) written as unordered bulk writes of
    `--chunk-size` players; seconds, update ops/s, increments/s, the longest the event loop
    was kept from a 1 ms timer meanwhile, then a check that the database holds exactly `--n`.
-3. Batched vs one update at a time (issue 8): `--compare-players` x `--compare-increments`
+3. Batched vs one update at a time: `--compare-players` x `--compare-increments`
    increments written through queue()+flush() and through one `update_one` per increment
    (`--concurrency` writers); both times, round trips and ratios. `--compare-players 0` skips.
 

@@ -239,19 +239,26 @@ class JsonClient:
                     self.held.append(frame)
 
 
-async def sign_in_and_join(
-    request: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]], wallet: Wallet, room: str
-) -> dict[str, Any]:
-    """Sign in with a real ed25519 signature over the server's nonce and join `room`;
-    returns the `joined` reply. `request` sends a frame and returns its reply."""
+Request = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def sign_in(request: Request, wallet: Wallet) -> dict[str, Any]:
+    """auth_request, then auth_verify with a real ed25519 signature over the server's
+    nonce; returns the reply to auth_verify (`auth_success`, or whatever came instead).
+    `request` sends a frame and returns its reply."""
     challenge = await request({"type": "auth_request"})
-    signed = await request(
+    return await request(
         {
             "type": "auth_verify",
             "walletAddress": wallet.address,
-            "signature": wallet.sign(challenge["nonce"]),
+            "signature": wallet.sign(str(challenge["nonce"])),
         }
     )
+
+
+async def sign_in_and_join(request: Request, wallet: Wallet, room: str) -> dict[str, Any]:
+    """Sign in (`sign_in`) and join `room`; returns the `joined` reply."""
+    signed = await sign_in(request, wallet)
     assert signed["type"] == "auth_success", signed
     joined = await request({"type": "join", "room": room})
     assert joined["type"] == "joined", joined

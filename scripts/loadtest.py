@@ -50,6 +50,7 @@ from benchlib import (
     Wallet,
     idle_percent,
     serve,
+    sign_in,
     summary_ms,
     write_json,
 )
@@ -170,9 +171,7 @@ async def _seat(url: str, wallet: Wallet, room: str) -> tuple[JsonClient, dict[s
     try:
         ws = await websockets.connect(url, max_queue=None)
         seat = JsonClient(ws, REPLY_TIMEOUT)
-        challenge = await seat.call({"type": "auth_request"})
-        signed = await seat.call({"type": "auth_verify", "walletAddress": wallet.address,
-                                  "signature": wallet.sign(str(challenge["nonce"]))})  # fmt: skip
+        signed = await sign_in(seat.call, wallet)
     except Exception as error:
         raise SignInFailed(_why(error)) from error
     if signed["type"] != "auth_success":

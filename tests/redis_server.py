@@ -8,11 +8,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from clubpengu.db import free_port
+from tests.waiting import wait_until
 
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
 
@@ -37,11 +37,14 @@ class RedisServer:
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
+        process = self.process
+
+        def answering() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited at start on port {self.port}")
+            return self.answers()
+
+        wait_until(answering, f"redis-server answers on port {self.port}", timeout=timeout)
 
     def answers(self) -> bool:
         with (

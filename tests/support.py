@@ -27,9 +27,11 @@ from pymongo import AsyncMongoClient
 from clubpengu.cli.serve import _Server, websocket_options
 from clubpengu.config import Settings
 from clubpengu.db import free_port
+from clubpengu.models import User
 from clubpengu.node import Node
 from clubpengu.transport.app import build_app
 from clubpengu.transport.router import Router
+from tests.waiting import ConditionNotMet, eventually, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUBPENGU = Path(sys.executable).with_name("clubpengu")
@@ -80,11 +82,10 @@ async def run_server(
     server = _Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server did not start")
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started or task.done(), "uvicorn started", timeout=60)
+    if not server.started:
+        task.result()
+        raise RuntimeError("server did not start")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield RunningServer(server, port, app)
@@ -204,14 +205,19 @@ def start_serve(
 def wait_healthy(serve: ServeProcess, timeout: float = 30.0) -> float:
     """Poll /health until 200; return the seconds it took."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+
+    def healthy() -> bool:
         if serve.process.poll() is not None:
             raise AssertionError(f"serve exited with {serve.process.returncode}:\n{serve.log()}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(serve.url + "/health", timeout=1).status_code == 200:
-                return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"/health not 200 within {timeout} s:\n{serve.log()}")
+            return httpx.get(serve.url + "/health", timeout=1).status_code == 200
+        return False
+
+    try:
+        wait_until(healthy, "/health answers 200", timeout=timeout, every=0.05)
+    except ConditionNotMet as error:
+        raise AssertionError(f"{error}\n{serve.log()}") from None
+    return time.monotonic() - started
 
 
 def stop_serve(serve: ServeProcess, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
@@ -279,6 +285,18 @@ async def sign_in(client: Client, wallet: Wallet, **request: Any) -> dict[str, A
     return reply
 
 
+async def disconnected(wallet: Wallet, timeout: float = 5.0) -> User:
+    """The wallet's user once the server has recorded it disconnected (it writes that just
+    after the socket ends, or after the reconnect grace)."""
+
+    async def recorded() -> User | None:
+        user = await User.find_one(User.wallet_address == wallet.address)
+        return user if user is not None and not user.is_connected else None
+
+    user: User = await eventually(recorded, "the leave was recorded", timeout=timeout)
+    return user
+
+
 async def enter(
     url: str, wallet: Wallet, room: str | None = None
 ) -> tuple[Client, dict[str, Any], dict[str, Any]]:
@@ -290,6 +308,53 @@ async def enter(
     joined = await client.request({"type": "join", **({"room": room} if room else {})})
     assert joined["type"] == "joined", joined
     return client, signed, joined
+
+
+async def grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
+    """Give the wallet `coins` through the ledger, as an admin does (an `admin_adjustment`
+    whose idempotency key is the wallet's: once per wallet)."""
+    await server.node.services.economy.apply(
+        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
+        actor="admin:test", reason="test grant",
+    )  # fmt: skip
+
+
+@dataclass
+class HttpSignIn:
+    """One HTTP sign-in, as a script does it: the nonce it signed, the signature it sent and
+    the response to `POST /auth/verify`."""
+
+    nonce: str
+    signature: str
+    response: httpx.Response
+
+    @property
+    def token(self) -> str:
+        assert self.response.status_code == 200, self.response.text
+        token: str = self.response.json()["token"]
+        return token
+
+
+async def http_sign_in(
+    url: str, wallet: Wallet, http: httpx.AsyncClient | None = None
+) -> HttpSignIn:
+    """`POST /auth/challenge`, sign its nonce, `POST /auth/verify` (with `http`, or a client
+    of its own with a timeout for a loaded machine); `url` is the server's base URL, or ""
+    when `http` has one."""
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
+        challenge = (await http.post(url + "/auth/challenge", json={})).json()
+        signature = wallet.sign(challenge["nonce"])
+        body = {"challengeId": challenge["challengeId"], "walletAddress": wallet.address,
+                "signature": signature}  # fmt: skip
+        response = await http.post(url + "/auth/verify", json=body)
+    return HttpSignIn(challenge["nonce"], signature, response)
+
+
+async def http_token(url: str, wallet: Wallet, http: httpx.AsyncClient | None = None) -> str:
+    """A bearer token from the HTTP sign-in (`http_sign_in`)."""
+    return (await http_sign_in(url, wallet, http)).token
 
 
 APT_TIMEOUT = 900  # seconds for one apt-get run (Chromium is about 20 s on this network)

@@ -12,6 +12,7 @@ import math
 import pytest
 
 from clubpengu.background import PeriodicTask, TrackedTasks
+from tests.waiting import stays
 
 WAIT = 10.0  # a bound on what takes milliseconds on a quiet machine
 
@@ -43,7 +44,7 @@ async def test_a_periodic_task_runs_its_step_every_interval_until_stopped() -> N
     await steps.reach(3)
     await task.stop()
     ran = len(steps.times)
-    await asyncio.sleep(0.05)  # five intervals: a loop still running would have stepped
+    await stays(lambda: len(steps.times) == ran, within=5 * 0.01)  # a live loop would step
 
     assert not task.running
     assert len(steps.times) == ran
@@ -91,7 +92,7 @@ async def test_a_step_that_overruns_skips_the_times_it_missed_instead_of_bunchin
     async def slow_first() -> None:
         await steps()
         if len(steps.times) == 1:
-            await asyncio.sleep(interval * 3.5)
+            await asyncio.sleep(interval * 3.5)  # the overrun itself: what is tested
 
     task = PeriodicTask("test-overrun", interval, slow_first, first=0.0)
 
@@ -154,8 +155,7 @@ async def test_stop_lets_a_running_step_finish() -> None:
         await entered.wait()
 
     stopping = asyncio.create_task(task.stop())
-    await asyncio.sleep(0.01)
-    still_stopping = not stopping.done()
+    still_stopping = await stays(lambda: not stopping.done())
     release.set()
     async with asyncio.timeout(WAIT):
         await stopping

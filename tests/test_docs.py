@@ -15,7 +15,7 @@ import pytest
 from tests.support import ROOT
 
 README = ROOT / "README.md"
-README_MAX_LINES = 120  # the "a README a newcomer reads in five minutes"
+README_MAX_LINES = 120  # a README a newcomer reads in five minutes
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 _EXTERNAL = ("http://", "https://", "mailto:")
 _FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)

@@ -26,7 +26,7 @@ import pytest
 import websockets
 
 from clubpengu.services.ledger import short_wallet
-from tests.support import Client, Wallet, serving
+from tests.support import Client, Wallet, http_sign_in, serving
 
 pytestmark = pytest.mark.slow
 
@@ -104,16 +104,11 @@ async def _ws_sign_in(client: Client, wallet: Wallet, script: Script) -> str:
 
 
 async def _http_sign_in(http: httpx.AsyncClient, wallet: Wallet, script: Script) -> str:
-    challenge = (await http.post("/auth/challenge", json={})).json()
-    script.keep_challenge(challenge["nonce"])
-    signature = wallet.sign(challenge["nonce"])
-    script.keep_signature(signature)
-    body = {"challengeId": challenge["challengeId"], "walletAddress": wallet.address}
-    reply = await http.post("/auth/verify", json=body | {"signature": signature})
-    assert reply.status_code == 200, reply.text
-    token: str = reply.json()["token"]
-    script.secrets.add(token)
-    return token
+    signed = await http_sign_in("", wallet, http)
+    script.keep_challenge(signed.nonce)
+    script.keep_signature(signed.signature)
+    script.secrets.add(signed.token)
+    return signed.token
 
 
 async def _grant(http: httpx.AsyncClient, wallet: Wallet, coins: int) -> None:

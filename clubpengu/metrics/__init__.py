@@ -1,5 +1,5 @@
-"""What the node measures, for Prometheus (`GET /metrics`, issue 10; README, Operations,
-Metrics).
+"""What the node measures, for Prometheus (`GET /metrics`; names and meanings:
+docs/observability.md#metrics).
 
 The server's parts record through a `Metrics` object handed to them at start-up
 (`metrics.message_in("move")`): `recorder.py` holds the interface, which records nothing,

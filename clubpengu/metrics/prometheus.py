@@ -1,6 +1,6 @@
 """The recorder that records: Prometheus metrics on a registry of its own (one per app,
 never prometheus_client's global one, so several apps in one process, as in the tests, do
-not collide). Names and meanings: README, Operations, Metrics.
+not collide). Names and meanings: docs/observability.md#metrics.
 
 Values the server already keeps (connections, rooms, tick overruns, pending stats
 counters, Redis state) are read through callbacks when /metrics is scraped (`watch_*`),

@@ -94,7 +94,7 @@ class User(Document):
         return self
 
     def public_profile(self) -> dict[str, Any]:
-        """The `user` object of `auth_success` and `joined` (PROTOCOL.md §1)."""
+        """The `user` object of `auth_success` and `joined` (docs/protocol.md §1)."""
         return {
             "walletAddress": self.wallet_address,
             "username": self.username,

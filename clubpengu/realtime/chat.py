@@ -19,7 +19,7 @@ MAX_CHAT_LENGTH = 200
 # U+202A..U+202E embeddings/overrides and U+2066..U+2069 isolates reorder displayed text.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-# The emotes a client may send (PROTOCOL.md §3 `emote`). Clients map each to an animation.
+# The emotes a client may send (docs/protocol.md §3 `emote`). Clients map each to an animation.
 EMOTES: frozenset[str] = frozenset(
     {
         "wave", "dance", "sit", "laugh", "smile", "wink", "sad", "angry", "surprised",

@@ -62,7 +62,7 @@ class Member:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
-        """The `<player>` object of PROTOCOL.md §2."""
+        """The `<player>` object of docs/protocol.md §2."""
         return {
             "playerId": self.player_id,
             "walletAddress": self.wallet,

@@ -1,4 +1,5 @@
-"""Room traffic between nodes, over the event bus (DESIGN.md: Redis pub/sub for many nodes).
+"""Room traffic between nodes, over the event bus (Redis pub/sub with many nodes:
+docs/many-nodes.md#what-crosses-redis).
 
 The hub delivers to its own members directly and hands every room event to this relay,
 which publishes it on `room:<id>`: pushes (chat, emote, player_joined, player_left) as

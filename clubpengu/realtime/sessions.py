@@ -1,4 +1,4 @@
-"""One live session per wallet across every node (PROTOCOL.md §2, seed 000 §5.1), session
+"""One live session per wallet across every node (docs/protocol.md §2, seed 000 §5.1), session
 revocation, and pushes to a wallet wherever its live connection is.
 
 - A `join` claims the wallet: its connection becomes the owner in the owner store

@@ -1,10 +1,10 @@
-"""Wallet sign-in (seed 000 Phase 2, PROTOCOL.md §1) with Sign-In With Solana's replay
+"""Wallet sign-in (seed 000 Phase 2, docs/protocol.md §1) with Sign-In With Solana's replay
 protections, JWT sessions backed by AuthSession documents, and token checks.
 
 A challenge names the domain, carries 128+ bits of fresh randomness, an issue and an expiry
 time, and the wallet when the client named one. It is single-use: whoever asks to verify
 takes it, success or not. `sign_in` never raises for bad input; it returns one of
-PROTOCOL.md's failure codes.
+docs/protocol.md §1's failure codes.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ transaction: the users, their `migration` ledger entries, their puffles and one 
 per save. A batch is all-or-nothing, and wallets already in the database are skipped, so
 a run killed half-way and started again imports every valid save exactly once.
 
-Where the time goes (py-spy on the importer and on the SecantusDB process; README,
-"Bulk import"): the database does nearly all of the work, and most of it is index
+Where the time goes (py-spy on the importer and on the SecantusDB process;
+docs/performance.md#bulk-import): the database does nearly all of the work, and most of it is index
 maintenance. SecantusDB spends about 0.035 ms per document per secondary index (0.09 ms
 for a unique one: probe and claim), against 0.06 ms for the document itself, so a save's
 three documents cost it about 0.6 ms whatever the batch size, transaction or ordering.

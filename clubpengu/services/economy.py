@@ -1,11 +1,12 @@
 """The coin ledger: the one place in the project where a balance changes.
 
-DESIGN.md, "Coins are a ledger": every change of `users.coins` writes one `transactions`
-entry (wallet, signed amount, type, reason, proof, actor, balance after, idempotency key)
-in the same MongoDB multi-document transaction as the balance update; the update is
-conditional, so a balance never goes below zero; the unique index on `idempotencyKey`
-makes a repeated request change nothing and return the first result; and
-`verify_ledger` checks that every user's entries add up to their balance.
+Coins are a ledger (docs/economy.md#the-coin-ledger): every change of `users.coins`
+writes one `transactions` entry (wallet, signed amount, type, reason, proof, actor,
+balance after, idempotency key) in the same MongoDB multi-document transaction as the
+balance update; the update is conditional, so a balance never goes below zero; the
+unique index on `idempotencyKey` makes a repeated request change nothing and return the
+first result; and `verify_ledger` checks that every user's entries add up to their
+balance.
 
 Callers that must change more than coins atomically (the shop unlocks the item it sells,
 a promo code counts its redemption) pass `extra_writes`, an async callable run with the

@@ -1,5 +1,5 @@
-"""The economy's log line: one `economy` line per committed economy action (README,
-Operations, Logs), written by the ledger (services/economy.py) and by the services that
+"""The economy's log line: one `economy` line per committed economy action
+(docs/observability.md#logs), written by the ledger (services/economy.py) and by the services that
 write ledger entries inside their own transactions (matches) or move no coins (a promo
 code or a save that brought items only)."""
 

@@ -1,5 +1,5 @@
 """Ledger reconciliation: for every user, the sum of their ledger entries equals their
-balance, and no balance is negative (DESIGN.md, "Coins are a ledger").
+balance, and no balance is negative (docs/economy.md#the-coin-ledger).
 
 One `$group` aggregation sums the entries per wallet (held in memory: one small tuple per
 wallet that has entries), then the users are streamed and compared. The two reads are not

@@ -3,8 +3,8 @@
 A purchase debits the price through the ledger and unlocks the item in the same MongoDB
 transaction (EconomyService.apply with `extra_writes`), so a player never pays without
 getting the item or gets it without paying. Equipping is one conditional update whose
-filter requires ownership, so it cannot race with anything (DESIGN.md, "Server-
-authoritative": equipping needs ownership).
+filter requires ownership, so it cannot race with anything (the server decides: equipping
+needs ownership, docs/economy.md#shop-promo-codes-and-the-daily-bonus).
 """
 
 from __future__ import annotations

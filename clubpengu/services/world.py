@@ -1,4 +1,4 @@
-"""The rules of entering the world (PROTOCOL.md §2): joining, moving between rooms, and
+"""The rules of entering the world (docs/protocol.md §2): joining, moving between rooms, and
 what happens when a socket ends — leave at once, or park the player for a reconnect.
 
 - A `join` with a token (or after `auth_verify` on the same connection) seats the wallet's

@@ -1,4 +1,4 @@
-"""`GET /metrics`: the Prometheus text exposition of this node (clubpengu/metrics.py).
+"""`GET /metrics`: the Prometheus text exposition of this node (clubpengu/metrics/).
 
 It names no wallet, IP, token or secret, but it is for the operators' Prometheus only:
 deploy/haproxy.cfg refuses /metrics from outside, and scrapers reach each node directly

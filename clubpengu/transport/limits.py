@@ -1,4 +1,4 @@
-"""Per-connection message limits (PROTOCOL.md Conventions: rate_limited, close 1008).
+"""Per-connection message limits (docs/protocol.md, Conventions: rate_limited, close 1008).
 
 Three token buckets per connection: moves, chat (emotes too: both reach the whole room),
 and every other message. A refused message is answered `rate_limited`; a connection that

@@ -23,7 +23,7 @@ class Ping(Frame):
     """`{"type":"ping"}` -> `{"type":"pong","ts":<ms>}`: a client-side keepalive/latency probe."""
 
 
-# --- sign-in (PROTOCOL.md §1) ------------------------------------------------------------
+# --- sign-in (docs/protocol.md §1) -------------------------------------------------------
 # Wallet and signature are typed loosely here on purpose: a malformed one is answered with
 # `auth_failure` and its protocol code (invalid_wallet / invalid_signature), not with a
 # generic `invalid_message`.
@@ -42,7 +42,7 @@ class Logout(Frame):
     pass
 
 
-# --- entering the world (PROTOCOL.md §2) -------------------------------------------------
+# --- entering the world (docs/protocol.md §2) --------------------------------------------
 
 
 class Join(Frame):
@@ -63,7 +63,7 @@ class GetStats(Frame):
     pass
 
 
-# --- economy (docs/protocol.md §5) -------------------------------------------------------
+# --- economy and saves (docs/protocol.md §6, §7, §9) -------------------------------------
 
 
 class CatalogRequest(Frame):
@@ -154,7 +154,7 @@ class MatchHistory(Frame):
     before: datetime | None = None
 
 
-# --- presence in a room (PROTOCOL.md §3) -------------------------------------------------
+# --- presence in a room (docs/protocol.md §3) --------------------------------------------
 # Coordinates are JSON numbers only (strict: "12" is refused, not coerced), finite.
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 

@@ -36,7 +36,7 @@ def notice(notice: Notice) -> Frame:
 
 
 def coins(change: CoinsChanged) -> Frame:
-    """The `coins` frame of PROTOCOL.md §4."""
+    """The `coins` frame of docs/protocol.md §4."""
     return {
         "type": "coins",
         "coins": change.balance,
@@ -46,7 +46,7 @@ def coins(change: CoinsChanged) -> Frame:
 
 
 def joined(result: Joined) -> Frame:
-    """The `joined` frame of PROTOCOL.md §2."""
+    """The `joined` frame of docs/protocol.md §2."""
     user: dict[str, Any] | None = None
     if result.user is not None:
         user = result.user.public_profile()

@@ -1,5 +1,5 @@
 """The dispatch table from a frame's `type` to its model and handler, and the one place
-that turns a frame into a reply or an error (PROTOCOL.md Conventions)."""
+that turns a frame into a reply or an error (docs/protocol.md, Conventions)."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ class Router:
             raise
 
     def refuse_binary(self, connection: Connection) -> dict[str, Any]:
-        """The reply to a binary frame (PROTOCOL.md: refused with invalid_message)."""
+        """The reply to a binary frame: refused with `invalid_message` (docs/protocol.md)."""
         self.metrics.message_in(UNKNOWN)
         try:
             self.check_rate(connection, "")

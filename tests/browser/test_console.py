@@ -13,20 +13,9 @@ from playwright.async_api import Request, expect
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.browser.support import Player, Site, Tab, Tabs, enter_town, open_console, screenshot
-from tests.support import Wallet
+from tests.support import http_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may install Chromium
-
-
-async def http_token(url: str, wallet: Wallet) -> str:
-    """A token from the HTTP sign-in, outside the browser (as a script would get one)."""
-    async with httpx.AsyncClient(base_url=url) as http:
-        challenge = (await http.post("/auth/challenge", json={})).json()
-        signature = wallet.sign(challenge["nonce"])
-        body = {"challengeId": challenge["challengeId"], "walletAddress": wallet.address,
-                "signature": signature}  # fmt: skip
-        token: str = (await http.post("/auth/verify", json=body)).json()["token"]
-    return token
 
 
 ANALYST_VIEWS = ["overview", "players", "promos", "ledger", "report"]

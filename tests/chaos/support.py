@@ -24,6 +24,7 @@ import websockets
 
 from clubpengu.db import EmbeddedDatabase, free_port
 from tests.support import CLUBPENGU, Client, ServeProcess, Wallet, sign_in
+from tests.waiting import eventually
 
 CHAOS_SECRET = "chaos-secret-" + "x" * 40
 
@@ -102,11 +103,10 @@ async def wait_health(
 ) -> float:
     """Poll /health until `check(status, body)`; the seconds it took. Fails after `timeout`."""
     started = time.monotonic()
-    async with asyncio.timeout(timeout):
-        while True:
-            if check(*await health(url)):
-                return time.monotonic() - started
-            await asyncio.sleep(0.05)
+    await eventually(
+        lambda: health(url), "/health", ready=lambda a: check(*a), timeout=timeout, every=0.05
+    )
+    return time.monotonic() - started
 
 
 def degraded_database(status: int, body: dict[str, Any]) -> bool:
@@ -119,21 +119,6 @@ def healthy(status: int, body: dict[str, Any]) -> bool:
 
 def log_messages(serve: ServeProcess) -> list[str]:
     return [str(record.get("msg", "")) for record in serve.log_records()]
-
-
-async def admin_token(url: str, wallet: Wallet) -> str:
-    async with httpx.AsyncClient(timeout=30) as http:
-        challenge = (await http.post(url + "/auth/challenge", json={})).json()
-        verified = await http.post(
-            url + "/auth/verify",
-            json={
-                "challengeId": challenge["challengeId"],
-                "walletAddress": wallet.address,
-                "signature": wallet.sign(challenge["nonce"]),
-            },
-        )
-    token: str = verified.json()["token"]
-    return token
 
 
 # --- players -------------------------------------------------------------------------------
@@ -288,12 +273,3 @@ def heard_by_all(chatters: list[Chatter], since: float, until: float) -> tuple[i
             if all(text in other.chats_seen for other in others):
                 heard += 1
     return heard, said
-
-
-async def until(check: Callable[[], bool], timeout: float, every: float = 0.1) -> None:
-    """Poll `check` until it holds; fails (TimeoutError) after `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if check():
-                return
-            await asyncio.sleep(every)

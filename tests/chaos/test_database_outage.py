@@ -1,4 +1,4 @@
-"""The database stops under load and comes back (issue #10, chaos §1).
+"""The database stops under load and comes back (docs/testing.md#chaos-tests).
 
 `clubpengu serve` runs on a database the test owns (its own process, data directory and
 port). Players walk and chat in the town; shoppers buy over the WebSocket and an admin
@@ -39,7 +39,6 @@ from tests.chaos.support import (
     Chatter,
     OwnedDatabase,
     Player,
-    admin_token,
     degraded_database,
     enter_all,
     finish,
@@ -48,10 +47,10 @@ from tests.chaos.support import (
     ledger_verify,
     run_until,
     serve_env,
-    until,
     wait_health,
 )
-from tests.support import ServeProcess, Wallet, start_serve, stop_serve, wait_healthy
+from tests.support import ServeProcess, Wallet, http_token, start_serve, stop_serve, wait_healthy
+from tests.waiting import eventually
 
 DATABASE = "clubpengu_chaos"
 # Bounds the test holds the server to. Generous on purpose (a shared 2-core machine); the
@@ -118,7 +117,7 @@ async def site(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     serve = start_serve(tmp_path / "data", env)
     try:
         wait_healthy(serve)
-        yield Site(serve, outage, uri, scale, await admin_token(serve.url, admin))
+        yield Site(serve, outage, uri, scale, await http_token(serve.url, admin))
     finally:
         stop_serve(serve)
         if database is not None:
@@ -145,7 +144,7 @@ async def test_the_database_stops_and_comes_back_under_load(site: Site) -> None:
         + [functools.partial(load.shop, shopper) for shopper in shoppers]
         + [functools.partial(load.grant, offset=g) for g in range(scale.granters)]
     )
-    await asyncio.sleep(scale.warm)
+    await asyncio.sleep(scale.warm)  # the load runs `warm` seconds first: part of the scenario
     acknowledged_before = sum(r.ok for r in load.requests)
 
     # The outage, the moment a request has been acknowledged: its commit is the newest.
@@ -158,17 +157,21 @@ async def test_the_database_stops_and_comes_back_under_load(site: Site) -> None:
         degraded_after = await wait_health(site.url, degraded_database, DEGRADED_WITHIN)
         degraded = killed + degraded_after
         # Hold the outage until every shopper and granter has had a request refused.
-        await until(lambda: _all_refused(load, killed), 3 * scale.selection_ms / 1000 + 30)
+        await eventually(
+            lambda: _all_refused(load, killed),
+            every=0.1,
+            timeout=3 * scale.selection_ms / 1000 + 30,
+        )
     else:
         degraded = killed
-        await asyncio.sleep(15)
+        await asyncio.sleep(15)  # a failover may pass too fast to see: it is held a fixed while
     restarted = time.monotonic()
     site.outage.end()
     healthy_after = await wait_health(site.url, healthy, HEALTHY_WITHIN)
     back = restarted + healthy_after
     # Economy works again: a purchase of every shopper and a grant sent after /health is
     # healthy succeed.
-    await until(lambda: _all_served_since(load, back), 60)
+    await eventually(lambda: _all_served_since(load, back), every=0.1, timeout=60)
     await finish(stop, tasks)
 
     during = load.answered_between(killed, back)

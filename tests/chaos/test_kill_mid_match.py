@@ -1,5 +1,5 @@
 """`kill -9` of the server in the middle of matches and of a stats flush, then a restart on
-the same database (issue #10, chaos §3).
+the same database (docs/testing.md#chaos-tests).
 
 Pairs of players play wagered tic-tac-toe (both wagers in escrow, two moves made) and walk
 (stats counters queued). The server is killed (SIGKILL) while a stats flush is being
@@ -41,14 +41,13 @@ from pymongo import MongoClient
 from tests.chaos.support import (
     OwnedDatabase,
     Player,
-    admin_token,
     enter_all,
     ledger_verify,
     log_messages,
     serve_env,
-    until,
 )
-from tests.support import ServeProcess, Wallet, start_serve, stop_serve, wait_healthy
+from tests.support import ServeProcess, Wallet, http_token, start_serve, stop_serve, wait_healthy
+from tests.waiting import eventually
 
 DATABASE = "clubpengu_chaos_kill"
 NODE = "chaos-node"
@@ -212,7 +211,7 @@ def _steps(client: MongoClient[dict[str, Any]], wallets: list[str]) -> dict[str,
 async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Scale) -> None:
     site.env.update(MATCH_TURN_SECONDS=scale.turn, MATCH_ABANDON_AFTER=scale.abandon_after)
     first = site.start()
-    token = await admin_token(site.url, site.admin)
+    token = await http_token(site.url, site.admin)
     pairs = [Pair(ending, [Player(site.ws_url), Player(site.ws_url)])
              for ending in ENDINGS for _ in range(scale.rounds)]  # fmt: skip
     players = [p for pair in pairs for p in pair.players]
@@ -224,7 +223,7 @@ async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Sc
     # Counters flushed before the kill: wait until the database has them all.
     steps = await asyncio.gather(*(_walk(p, scale.steps_before) for p in players))
     walked = dict(zip(wallets, steps, strict=True))
-    await until(lambda: _steps(mongo, wallets) == walked, 30)
+    await eventually(lambda: _steps(mongo, wallets) == walked, every=0.1, timeout=30)
     flushed = _steps(mongo, wallets)
     # Matches in progress: wagers in escrow, the opening played.
     await asyncio.gather(*(_open(pair) for pair in pairs))
@@ -239,7 +238,7 @@ async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Sc
             walked[wallet] += steps
         # A flush that started after the fail point was armed, still in flight (a long
         # walk may outlast a hold: that flush fails, keeps its batch and is retried).
-        await until(functools.partial(_flush_in_flight, first, mark), 60, every=0.02)
+        await eventually(functools.partial(_flush_in_flight, first, mark), timeout=60)
         before_kill = _steps(mongo, wallets)
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(30)
@@ -250,7 +249,7 @@ async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Sc
     second = site.start()
     after_restart = _steps(mongo, wallets)
     await asyncio.gather(*(_finish(site, pair) for pair in pairs))
-    await until(lambda: _active(mongo) == 0, 60)
+    await eventually(lambda: _active(mongo) == 0, every=0.1, timeout=60)
     matches = {str(m["_id"]): m for m in mongo[DATABASE]["matches"].find()}
     ledger = _match_ledger(mongo)
     balances = {u["walletAddress"]: u["coins"] for u in mongo[DATABASE]["users"].find()}
@@ -314,7 +313,9 @@ async def _finish(site: Site, pair: Pair) -> None:
     await enter_all(pair.back, lambda _: "town")
     for player in pair.back:
         seq = len(_opening(pair))
-        await until(functools.partial(_resumed, player, pair.match_id, seq), 10)
+        await eventually(
+            functools.partial(_resumed, player, pair.match_id, seq), every=0.1, timeout=10
+        )
     if pair.ending == "win":
         await _play(pair.back, pair.match_id, TO_WIN, first=0)
     elif pair.ending == "draw":

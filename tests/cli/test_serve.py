@@ -14,6 +14,7 @@ import websockets
 from pymongo import MongoClient
 
 from tests.support import pid_alive, serving, start_serve, stop_serve, wait_healthy
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -88,9 +89,7 @@ def test_a_killed_server_leaves_no_database_behind(tmp_path: Path) -> None:
     # The kernel sends the orphan SIGTERM; WiredTiger then closes cleanly, which can take a
     # while on a loaded machine. (Not SIGKILL: a killed SecantusDB loses its most recent
     # acknowledged writes, as a test of that showed.)
-    deadline = time.monotonic() + 60
-    while pid_alive(database_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not pid_alive(database_pid), "the database exited", timeout=60, every=0.1)
     assert not pid_alive(database_pid)
 
 
@@ -103,7 +102,7 @@ def test_serve_logs_json_lines_without_peer_addresses(tmp_path: Path) -> None:
                 await ws.recv()
 
         asyncio.run(one_connection())
-        time.sleep(0.2)
+        wait_until(lambda: "connection closed" in serve.log(), "the connection's last line logged")
         log = serve.log()
 
     records = serve.log_records()

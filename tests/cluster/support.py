@@ -4,7 +4,6 @@ the same JWT secret (a token from one node works on every node)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -136,28 +135,3 @@ async def health(node: Node) -> tuple[int, dict[str, Any]]:
         response = await http.get(node.url + "/health")
     body: dict[str, Any] = response.json()
     return response.status_code, body
-
-
-async def wait_for(check: Any, timeout: float = 10.0, every: float = 0.1) -> Any:
-    """Poll the coroutine function `check` until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(every)
-
-
-async def admin_token(node: Node, wallet: Wallet) -> str:
-    async with httpx.AsyncClient(timeout=10) as http:
-        challenge = (await http.post(node.url + "/auth/challenge", json={})).json()
-        verified = await http.post(
-            node.url + "/auth/verify",
-            json={
-                "challengeId": challenge["challengeId"],
-                "walletAddress": wallet.address,
-                "signature": wallet.sign(challenge["nonce"]),
-            },
-        )
-    token: str = verified.json()["token"]
-    return token

@@ -14,14 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from pymongo import AsyncMongoClient
 
-from tests.cluster.support import CLUSTER_DB, Cluster, running_cluster, wait_for
+from clubpengu.realtime.names import positions_key
+from tests.cluster.support import CLUSTER_DB, Cluster, running_cluster
 from tests.redis_server import running_redis
 from tests.support import Client, Wallet, enter
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 NODE_TIMEOUT = 3
+
+
+def _position_stored(cluster: Cluster, instance: str, player_id: str) -> bool:
+    with redis.Redis.from_url(cluster.redis.url) as check:
+        return check.hget(positions_key(instance), player_id) is not None
 
 
 async def test_the_player_list_holds_the_room_s_players_on_every_node(
@@ -30,7 +38,7 @@ async def test_the_player_list_holds_the_room_s_players_on_every_node(
     first, _, in_first = await enter(cluster.nodes[0].ws_url, Wallet(), room)
     await first.call({"type": "move", "x": 130, "y": 120})
     await first.recv_type("moves")  # cut and sent: the position is on its way to Redis
-    await asyncio.sleep(0.1)
+    await eventually(lambda: _position_stored(cluster, room, in_first["playerId"]))
     second, _, in_second = await enter(cluster.nodes[1].ws_url, Wallet(), room)
     third, _, in_third = await enter(cluster.nodes[2].ws_url, Wallet(), room)
     for client in (first, second, third):
@@ -100,7 +108,7 @@ async def test_joins_racing_on_two_nodes_never_overfill_and_a_killed_node_s_seat
         gone.add(frame["playerId"])
         return gone >= b_in_c0
 
-    await wait_for(all_left, timeout=NODE_TIMEOUT * 4, every=0)
+    await eventually(all_left, "every seat of node b left", timeout=NODE_TIMEOUT * 4, every=0)
     left_after = time.monotonic() - killed_at
     listing = {r["id"]: r for r in (await watcher.call({"type": "rooms"}))["rooms"]}
     b_wallets = [j["user"]["walletAddress"] for _, j in on_b]
@@ -111,7 +119,7 @@ async def test_joins_racing_on_two_nodes_never_overfill_and_a_killed_node_s_seat
     async def reset() -> bool:
         return await users.count_documents(connected) == 0
 
-    presence_reset = await wait_for(reset, timeout=5)
+    presence_reset = await eventually(reset, "node b's presence reset")
     await client.close()
     for c, _ in on_a:
         await c.close()

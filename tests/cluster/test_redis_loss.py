@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.support import Cluster, connect, health, running_cluster, wait_for
+from tests.cluster.support import Cluster, connect, health, running_cluster
 from tests.realtime.support import closed_with
 from tests.redis_server import running_redis
 from tests.support import Client, Wallet, enter
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ async def _all_health(cluster: Cluster, expected: tuple[int, str, str]) -> None:
     async def check() -> bool:
         return all(status == expected for status in await _statuses(cluster))
 
-    await wait_for(check, timeout=15)
+    await eventually(check, f"every node answers {expected}", timeout=15)
 
 
 async def _chat_arrives(speaker: Client, listener: Client, text: str) -> bool:
@@ -59,7 +60,7 @@ async def _chat_arrives(speaker: Client, listener: Client, text: str) -> bool:
         except TimeoutError:
             return False
 
-    return bool(await wait_for(attempt, timeout=15, every=0))
+    return bool(await eventually(attempt, f"{text!r} heard", timeout=15, every=0))
 
 
 async def _heard(client: Client, text: str) -> bool:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.cluster.support import Cluster
-from tests.realtime.support import silent
 from tests.support import Client, Wallet, enter
+from tests.waiting import silent
 
 pytestmark = pytest.mark.slow
 TICK = 0.1
@@ -62,7 +62,7 @@ async def test_chat_and_emotes_reach_every_node_once(cluster: Cluster, room: str
         chat = await client.recv_type("chat")
         emote = await client.recv_type("emote")
         heard.append([chat, emote])
-    quiet = [await silent(client, 0.4) for client, _ in players]
+    quiet = [await silent(client) for client, _ in players]
     await _close_all(players)
 
     for chat, emote in heard:

@@ -12,9 +12,10 @@ import pytest
 import websockets
 from pymongo import MongoClient
 
-from tests.cluster.support import CLUSTER_DB, Cluster, admin_token, connect, wait_for
-from tests.realtime.support import closed_with, drop, silent
-from tests.support import Client, Wallet, enter, sign_in
+from tests.cluster.support import CLUSTER_DB, Cluster, connect
+from tests.realtime.support import closed_with, drop
+from tests.support import Client, Wallet, enter, http_token, sign_in
+from tests.waiting import eventually, silent, stays
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +51,11 @@ async def _race(a: Client, b: Client) -> tuple[list[int | None], list[bool]]:
     connection still open answers a ping a moment later)."""
     readers = {asyncio.create_task(closed_with(c, timeout=5)): c for c in (a, b)}
     done, pending = await asyncio.wait(readers, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    await stays(lambda: not any(task.done() for task in pending))  # no second kick comes
     for task in pending:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await asyncio.sleep(0.3)  # a second kick, if one were coming, would be here by now
     codes = [task.result() if task in done else None for task in readers]
     alive = [await _alive(c) for task, c in readers.items() if task not in done]
     return codes, alive
@@ -107,7 +108,7 @@ async def test_a_coins_change_made_on_one_node_is_pushed_to_the_player_on_anothe
     cluster: Cluster, room: str
 ) -> None:
     player, _, _ = await enter(cluster.nodes[1].ws_url, wallet := Wallet(), room)
-    token = await admin_token(cluster.nodes[0], cluster.admin)
+    token = await http_token(cluster.nodes[0].url, cluster.admin)
 
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.post(
@@ -117,7 +118,7 @@ async def test_a_coins_change_made_on_one_node_is_pushed_to_the_player_on_anothe
                   "idempotencyKey": f"grant-{wallet.address}"},
         )  # fmt: skip
     push = await player.recv_type("coins")
-    once = await silent(player, 0.5, kind="coins")
+    once = await silent(player, kind="coins")
     await player.close()
 
     assert response.status_code == 200
@@ -132,7 +133,7 @@ async def test_a_player_who_dropped_and_comes_back_on_another_node_ends_the_kept
     dropped, signed, first = await enter(cluster.nodes[0].ws_url, Wallet(), room)
     await watcher.recv_type("player_joined")
     await drop(dropped)  # kept for the reconnect grace: the watcher sees nothing
-    kept = await silent(watcher, 0.5)
+    kept = await silent(watcher)
 
     back = await connect(cluster.nodes[1])
     rejoined = await back.call({"type": "join", "token": signed["token"], "room": room})
@@ -167,7 +168,7 @@ async def test_the_node_id_is_in_health_the_connection_log_and_the_logs(
     async def entry() -> dict[str, Any] | None:
         return await asyncio.to_thread(logged)
 
-    log_entry = await wait_for(entry)
+    log_entry = await eventually(entry, "the connection is logged", timeout=10)
     records = node.serve.log_records()
 
     assert (body["node"], body["redis"], body["status"]) == ("node-c", "ok", "healthy")
@@ -179,7 +180,7 @@ async def test_an_admin_revocation_on_one_node_closes_the_player_on_another(
     cluster: Cluster, room: str
 ) -> None:
     player, signed, _ = await enter(cluster.nodes[2].ws_url, wallet := Wallet(), room)
-    token = await admin_token(cluster.nodes[0], cluster.admin)
+    token = await http_token(cluster.nodes[0].url, cluster.admin)
 
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.post(

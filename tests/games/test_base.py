@@ -93,7 +93,7 @@ def test_every_game_has_small_reward_defaults_with_a_draw_worth_less_than_a_win(
 
 
 def test_the_reward_defaults_are_the_documented_ones() -> None:
-    """The catalogue's figures that README's settings table repeats as defaults."""
+    """The catalogue's figures that docs/configuration.md's table repeats as defaults."""
     rewards = {game_id: (game.reward_win, game.reward_draw) for game_id, game in GAMES.items()}
 
     assert rewards == {"tictactoe": (10, 5), "connect_four": (20, 10), "card_jitsu": (15, 7)}

@@ -15,7 +15,8 @@ from clubpengu.config import Rate, Settings
 from clubpengu.metrics import MESSAGE_TYPES, Metrics, PrometheusMetrics, frame_type
 from tests.realtime.test_slow_clients import _stuck_client
 from tests.redis_server import RedisServer
-from tests.support import Client, RunningServer, Wallet, connect, enter, run_server
+from tests.support import Client, RunningServer, Wallet, connect, enter, grant, run_server
+from tests.waiting import eventually
 
 # The names the dashboard and alert rules (compose's Prometheus and Grafana) rely on.
 # A counter family is named without `_total` by the parser, its sample with it.
@@ -141,16 +142,9 @@ async def _walk_and_chat(a: Client, b: Client) -> None:
     await b.recv_type("chat")
 
 
-async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.node.services.economy.apply(
-        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
-        actor="admin:test", reason="test grant",
-    )  # fmt: skip
-
-
 async def _shop(server: RunningServer, a: Client, b: Client, wa: Wallet, wb: Wallet) -> None:
-    await _grant(server, wa, 100)
-    await _grant(server, wb, 100)
+    await grant(server, wa, 100)
+    await grant(server, wb, 100)
     bought = await a.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "k1"})
     assert bought["type"] == "purchase_result", bought
     refused = await b.call({"type": "purchase", "itemId": "sled", "idempotencyKey": "k2"})
@@ -186,8 +180,12 @@ async def test_a_scripted_session_moves_the_counters_by_what_happened(
         await _walk_and_chat(a, b)
         await _shop(server, a, b, wa, wb)
         await _tictactoe(a, b, joined_b)
-        await asyncio.sleep(0.5)  # a stats flush
-        during = await scrape(server)
+        flushes = "clubpengu_stats_flush_duration_seconds_count"
+        during = await eventually(
+            lambda: scrape(server),
+            "a stats flush",
+            ready=lambda m: m.value(flushes) > before.value(flushes),
+        )
         await a.close()
         await b.close()
 
@@ -265,7 +263,7 @@ async def test_rate_limits_slow_clients_and_dropped_batches_are_counted(
             metrics = await scrape(server)
             if metrics.value("clubpengu_slow_client_closes_total") >= 1:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the mover's pace: part of the load, not a wait
         slow.ws.transport.abort()
         await mover.close()
 
@@ -283,9 +281,12 @@ async def test_ledger_verification_sets_the_ledger_gauges_periodically(
     ) as server:
         wallet = Wallet()
         client, _, _ = await enter(server.ws_url, wallet)
-        await _grant(server, wallet, 10)
-        await asyncio.sleep(0.5)
-        metrics = await scrape(server)
+        await grant(server, wallet, 10)
+        metrics = await eventually(
+            lambda: scrape(server),
+            "a ledger verification",
+            ready=lambda m: m.value("clubpengu_ledger_verified_timestamp_seconds") >= started,
+        )
         await client.close()
 
     assert metrics.value("clubpengu_ledger_mismatches") == 0
@@ -298,8 +299,11 @@ async def test_redis_publications_and_state_are_measured(
     async with run_server(settings.with_overrides(redis_url=redis_server.url), mongo_client) as s:
         a, _, _ = await enter(s.ws_url, Wallet(), room="plaza")
         await a.call({"type": "chat", "text": "over redis"})
-        await asyncio.sleep(0.2)
-        metrics = await scrape(s)
+        metrics = await eventually(
+            lambda: scrape(s),
+            "a publication measured",
+            ready=lambda m: m.value("clubpengu_redis_publish_duration_seconds_count") >= 1,
+        )
         await a.close()
 
     assert metrics.value("clubpengu_redis_up") == 1

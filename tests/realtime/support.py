@@ -1,5 +1,5 @@
 """Helpers for the realtime tests: a server whose tick the test drives, rooms files, and
-readers that expect a frame or expect silence."""
+readers that expect a frame or a close (silence: `tests.waiting.silent`)."""
 
 from __future__ import annotations
 
@@ -44,16 +44,23 @@ async def acked(client: Client, payload: dict[str, Any], rid: str = "a") -> dict
                 return frame
 
 
-async def silent(client: Client, seconds: float = 0.3, kind: str | None = None) -> bool:
-    """True when no frame (of `kind`, if given) arrives within `seconds`."""
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                frame = await client.recv(seconds)
-                if kind is None or frame.get("type") == kind:
-                    return False
-    except TimeoutError:
-        return True
+class RecordingTransport:
+    """A connection's socket that records the text frames it is sent and never blocks."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str = "") -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+    def write_frame(self, frame: bytes) -> bool:
+        return False
 
 
 async def closed_with(client: Client, timeout: float = 5.0) -> int | None:

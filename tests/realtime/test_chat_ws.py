@@ -1,4 +1,4 @@
-"""Chat and emotes (PROTOCOL.md §3) over real WebSockets: who gets them, the text rules,
+"""Chat and emotes (docs/protocol.md §3) over real WebSockets: who gets them, the text rules,
 the word filter, the emote list, and the `ok` acknowledgement of a rid."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from tests.realtime.support import acked, silent, world
+from tests.realtime.support import acked, world
 from tests.support import RunningServer, Wallet, enter
+from tests.waiting import silent
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -46,7 +47,7 @@ async def test_without_a_rid_there_is_no_acknowledgement(server: RunningServer) 
 
     await client.send({"type": "chat", "text": "hi"})
     own_copy = await client.recv()
-    quiet = await silent(client, 0.2)
+    quiet = await silent(client)
     await client.close()
 
     assert own_copy["type"] == "chat"

@@ -12,17 +12,24 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from clubpengu.models import User
-from tests.realtime.support import acked, rooms_file, silent, tick, world
-from tests.support import Client, Wallet, enter
+from tests.realtime.support import acked, rooms_file, tick, world
+from tests.support import Client, Wallet, disconnected, enter
+from tests.waiting import eventually, silent
 
 Mongo = AsyncMongoClient[dict[str, Any]]
+Listing = dict[str, dict[str, Any]]
 
 
 async def _rooms(client: Client) -> dict[str, dict[str, Any]]:
     reply = await client.call({"type": "rooms"})
     assert reply["type"] == "rooms", reply
     return {room["id"]: room for room in reply["rooms"]}
+
+
+def _seated(listing: Listing, instance: str) -> int | None:
+    """The population of an open instance of its room (None: not open)."""
+    room = listing[instance.split("~")[0]]
+    return next((i["population"] for i in room["instances"] if i["id"] == instance), None)
 
 
 async def _close_all(clients: list[Client]) -> None:
@@ -59,7 +66,9 @@ async def test_a_leave_frees_a_seat_that_the_next_join_takes(
         second, _, _ = await enter(server.ws_url, Wallet(), room="cove")
         third, _, in_third = await enter(server.ws_url, Wallet(), room="cove")
         await second.close()
-        await asyncio.sleep(0.2)  # the close is handled by the server's reader task
+        await eventually(
+            lambda: _rooms(first), "a seat is free", ready=lambda r: _seated(r, "cove") == 1
+        )
         fourth, _, in_fourth = await enter(server.ws_url, Wallet(), room="cove")
         await _close_all([first, third, fourth])
 
@@ -160,10 +169,12 @@ async def test_an_emptied_instance_closes_after_the_grace_and_its_suffix_is_reus
         second, _, _ = await enter(s.ws_url, Wallet(), room="cove")
         third, _, in_third = await enter(s.ws_url, Wallet(), room="cove")
         await second.close()
-        await asyncio.sleep(0.1)
-        during_grace = await _rooms(first)
-        await asyncio.sleep(0.4)
-        after_grace = await _rooms(first)
+        during_grace = await eventually(
+            lambda: _rooms(first), "cove~2 empty", ready=lambda r: _seated(r, "cove~2") == 0
+        )
+        after_grace = await eventually(
+            lambda: _rooms(first), "cove~2 gone", ready=lambda r: _seated(r, "cove~2") is None
+        )
         fourth, _, in_fourth = await enter(s.ws_url, Wallet(), room="cove")
         await _close_all([first, third, fourth])
 
@@ -205,7 +216,7 @@ async def test_a_player_comes_back_to_their_instance_while_it_has_a_seat(
         client, _, joined = await enter(server.ws_url, wallet, room="cove")
         await acked(client, {"type": "move", "x": 110, "y": 105})
         await client.close()
-        user = await _wait_disconnected(wallet)
+        user = await disconnected(wallet)
         back, _, rejoined = await enter(server.ws_url, wallet)  # no room: where they were
         await _close_all([*others, back])
 
@@ -224,19 +235,10 @@ async def test_a_player_whose_instance_is_full_comes_back_to_another_of_the_room
         first, _, _ = await enter(server.ws_url, Wallet(), room="cove")
         client, _, joined = await enter(server.ws_url, wallet, room="cove")
         await client.close()
-        await _wait_disconnected(wallet)
+        await disconnected(wallet)
         taker, _, _ = await enter(server.ws_url, Wallet(), room="cove~2")
         back, _, rejoined = await enter(server.ws_url, wallet)
         await _close_all([first, taker, back])
 
     assert joined["room"] == "cove~2"
     assert rejoined["room"] == "cove~3"
-
-
-async def _wait_disconnected(wallet: Wallet) -> User:
-    for _ in range(200):
-        user = await User.find_one(User.wallet_address == wallet.address)
-        if user is not None and not user.is_connected:
-            return user
-        await asyncio.sleep(0.02)
-    raise AssertionError("the leave was not recorded")

@@ -1,5 +1,5 @@
 """Per-connection message limits over real sockets: `rate_limited`, and close 1008 for
-sustained abuse and for repeated oversized frames (PROTOCOL.md Conventions)."""
+sustained abuse and for repeated oversized frames (docs/protocol.md, Conventions)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ async def test_sustained_abuse_is_closed_with_1008(settings: Settings, mongo_cli
                 await client.send({"type": "ping"})
             except Exception:
                 break
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # abuse sustained past abuse_seconds, not one burst
         code = await closed_with(client)
 
     assert code == 1008

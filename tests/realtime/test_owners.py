@@ -42,8 +42,12 @@ def owners(request: pytest.FixtureRequest, bus: RedisBus) -> SessionOwners:
     return LocalOwners() if request.param == "local" else RedisOwners(bus)
 
 
-async def _settle() -> None:
-    await asyncio.sleep(0.1)  # release and route go out through the bus's outbox
+async def _settle(owners: SessionOwners) -> None:
+    """Redis owners release and route through the bus's outbox: wait until it is sent.
+    The one-node dict changes at once."""
+    if isinstance(owners, RedisOwners):
+        async with asyncio.timeout(5):
+            await owners.bus.drained()
 
 
 async def test_a_swap_returns_the_previous_owner(owners: SessionOwners) -> None:
@@ -64,10 +68,10 @@ async def test_releasing_forgets_only_the_owner_that_is_still_current(
     await owners.swap(wallet, new, 60)
 
     owners.release(wallet, old)  # too late: no effect
-    await _settle()
+    await _settle(owners)
     still = await owners.swap(wallet, new, 60)
     owners.release(wallet, new)
-    await _settle()
+    await _settle(owners)
     gone = await owners.swap(wallet, old, 60)
 
     assert still == new

@@ -12,7 +12,8 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.models import ConnectionLog, User
 from tests.realtime.support import acked, closed_with, world
-from tests.support import Wallet, enter
+from tests.support import Wallet, disconnected, enter
+from tests.waiting import eventually, stays
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -23,13 +24,9 @@ async def _user(wallet: Wallet) -> User:
     return user
 
 
-async def _eventually_disconnected(wallet: Wallet) -> User:
-    for _ in range(250):
-        user = await _user(wallet)
-        if not user.is_connected:
-            return user
-        await asyncio.sleep(0.02)
-    raise AssertionError("the leave was not recorded")
+async def _connected_as(wallet: Wallet, player_id: str) -> bool:
+    user = await _user(wallet)
+    return user.is_connected and user.current_player_id == player_id
 
 
 async def test_join_and_leave_record_presence_with_the_last_position(
@@ -43,7 +40,7 @@ async def test_join_and_leave_record_presence_with_the_last_position(
         during = await _user(wallet)
 
         await client.close()
-        after = await _eventually_disconnected(wallet)
+        after = await disconnected(wallet)
 
     assert during.is_connected and during.node_id == "node-1"
     assert during.current_player_id == joined["playerId"] and during.last_room == "dock"
@@ -64,7 +61,7 @@ async def test_a_kicked_connection_leaves_presence_to_the_newer_one(
         older, _, _ = await enter(server.ws_url, wallet, room="beach")
         newer, _, joined = await enter(server.ws_url, wallet, room="beach")
         code = await closed_with(older)
-        await asyncio.sleep(0.1)
+        await stays(lambda: _connected_as(wallet, joined["playerId"]))  # no late leave of older
         user = await _user(wallet)
         await newer.close()
 
@@ -147,10 +144,7 @@ async def test_the_connection_log_keeps_the_client_version(
     async with world(settings, mongo_client) as server, connect(server.ws_url) as client:
         await sign_in(client, Wallet())
         await client.request({"type": "join", "room": "dock", "clientVersion": "web-1.4.2"})
-    for _ in range(100):
-        if await ConnectionLog.count():
-            break
-        await asyncio.sleep(0.02)
+    await eventually(ConnectionLog.count, "the connection is logged")
     log = await ConnectionLog.find_one()
 
     assert log is not None and log.client_version == "web-1.4.2"

@@ -3,7 +3,6 @@ grace period and the others see no flicker; a deliberate close leaves at once.""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import User
-from tests.realtime.support import acked, closed_with, drop, silent, tick, world
-from tests.support import Client, RunningServer, Wallet, connect, enter
+from tests.realtime.support import acked, closed_with, drop, tick, world
+from tests.support import Client, RunningServer, Wallet, connect, disconnected, enter
+from tests.waiting import eventually, silent
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -37,12 +37,12 @@ async def test_a_dropped_player_who_returns_within_the_grace_keeps_its_place(
         await other.recv_type("moves")
 
         await drop(player)
-        nothing_during_grace = await silent(other, 0.4)
+        nothing_during_grace = await silent(other)
         back, rejoined = await _rejoin(server, signed["token"])
         await acked(back, {"type": "move", "x": spot["x"] + 16, "y": spot["y"]})
         await tick(server)
         batch = await other.recv_type("moves")
-        no_flicker = await silent(other, 0.3)
+        no_flicker = await silent(other)
         await back.close()
         await other.close()
 
@@ -63,14 +63,10 @@ async def test_after_the_grace_the_others_see_player_left_and_presence_is_writte
         await other.recv_type("player_joined")
 
         await drop(player)
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(server.node.realtime.grace), "the dropped player is parked")
         during = await User.find_one(User.wallet_address == wallet.address)
         left = await other.recv_type("player_left", timeout=3)
-        for _ in range(250):  # written just after player_left goes out
-            after = await User.find_one(User.wallet_address == wallet.address)
-            if after is not None and not after.is_connected:
-                break
-            await asyncio.sleep(0.02)
+        after = await disconnected(wallet)  # written just after player_left goes out
         await other.close()
 
     assert during is not None and during.is_connected  # still in the world during the grace
@@ -88,7 +84,7 @@ async def test_only_a_close_with_1000_or_1001_leaves_at_once(
         await other.recv_type("player_joined")
 
         await player.ws.close(code)
-        announced = not await silent(other, 0.5, "player_left")
+        announced = not await silent(other, kind="player_left")
         await other.close()
 
     assert announced is immediate
@@ -123,7 +119,7 @@ async def test_a_newer_connection_takes_over_the_place_without_flicker(
 
         newer, rejoined = await _rejoin(server, signed["token"])
         code = await closed_with(older)
-        no_flicker = await silent(other, 0.4)
+        no_flicker = await silent(other)
         await newer.close()
         await other.close()
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from clubpengu.realtime.bus.backends.redis import RedisBus
 from tests.realtime.test_bus import take
 from tests.redis_server import RedisServer, running_redis
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -34,20 +36,16 @@ async def bus(own_redis: RedisServer) -> AsyncIterator[RedisBus]:
     await bus.disconnect()
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll `condition` (the bus's state changes inside its own tasks)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.02)
+def _subscribers(server: RedisServer, channel: str) -> int:
+    with redis.Redis.from_url(server.url) as check:
+        return int(check.pubsub_numsub(channel)[0][1])
 
 
 async def test_publishing_while_redis_is_down_drops_and_counts_without_raising(
     bus: RedisBus, own_redis: RedisServer
 ) -> None:
     own_redis.stop()
-    await _until(lambda: not bus.up)
+    await eventually(lambda: not bus.up)
 
     for _ in range(50):
         await bus.publish("room:plaza", b"lost")
@@ -68,9 +66,9 @@ async def test_a_subscription_comes_back_after_redis_restarts(
     other = _bus(own_redis)
     async with bus.subscribe("room:dock") as messages:
         own_redis.stop()
-        await _until(lambda: not bus.up)
+        await eventually(lambda: not bus.up)
         own_redis.start()
-        await _until(lambda: bus.up)
+        await eventually(lambda: bus.up)
         await other.connect()
         await other.publish("room:dock", b"after the restart")
         received = await take(messages, 1)
@@ -91,13 +89,13 @@ async def test_a_redis_that_stops_answering_never_blocks_publish_and_is_noticed(
         for _ in range(1000):
             await bus.publish("room:town", b"into the void")
         publishing = time.perf_counter() - started
-        await _until(lambda: not bus.up, timeout=5)
+        await eventually(lambda: not bus.up, timeout=5)
         healthy_while_paused = await bus.healthy()
         for _ in range(10):
             await bus.publish("room:town", b"known lost")
     finally:
         own_redis.resume()
-    await _until(lambda: bus.up, timeout=5)
+    await eventually(lambda: bus.up, timeout=5)
 
     assert publishing < 0.1
     assert not healthy_while_paused
@@ -109,12 +107,12 @@ async def test_subscribing_while_redis_is_down_takes_effect_when_it_is_back(
     bus: RedisBus, own_redis: RedisServer
 ) -> None:
     own_redis.stop()
-    await _until(lambda: not bus.up)
+    await eventually(lambda: not bus.up)
 
     async with bus.subscribe("room:beach") as messages:
         own_redis.start()
-        await _until(lambda: bus.up)
-        await asyncio.sleep(0.1)  # the restored subscription is confirmed by Redis
+        await eventually(lambda: bus.up)
+        await eventually(lambda: _subscribers(own_redis, "room:beach") == 1, "subscribed again")
         other = _bus(own_redis)
         await other.connect()
         await other.publish("room:beach", b"hello")
@@ -132,7 +130,7 @@ async def test_a_bus_starts_while_redis_is_down_and_connects_later(tmp_path: Pat
     down = (bus.up, await bus.healthy())
     server.start()
     try:
-        await _until(lambda: bus.up)
+        await eventually(lambda: bus.up)
         up = await bus.healthy()
     finally:
         await bus.disconnect()

@@ -1,11 +1,13 @@
 """The room relay over the event bus: two hubs on one in-memory bus stand in for two nodes
-(DESIGN.md §7). Pushes cross once, movers merge into the other node's next batch, and a
-node never delivers its own events twice. A hub given no relay has the null one: it
-relays nothing, listens to nothing, and is handed each cut's movers in one call."""
+(docs/many-nodes.md#rooms-across-nodes). Pushes cross once, movers merge into the other
+node's next batch, and a node never delivers its own events twice. A hub given no relay
+has the null one: it relays nothing, listens to nothing, and is handed each cut's movers
+in one call."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator
 
@@ -16,6 +18,7 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member
 from clubpengu.realtime.relay import NullRelay, RoomRelay
 from clubpengu.realtime.rooms import RoomCatalogue
+from tests.waiting import eventually
 
 
 class _Socket:
@@ -48,8 +51,35 @@ async def _seat(hub: Hub, player_id: str, room: str = "plaza") -> _Socket:
     spec = hub.catalogue.rooms[room]
     member = Member(connection, player_id, None, player_id, {}, *spec.spawn)
     await hub.join(member, spec)
-    await asyncio.sleep(0.01)  # let the relay subscribe
+    await eventually(lambda: _subscribed(hub, room), "the relay listens on the room")
     return socket
+
+
+def _subscribed(hub: Hub, room: str) -> bool:
+    """The relay's listener of the room has taken its first step, in which it subscribes on
+    the in-memory bus (a null relay has no listener)."""
+    if not isinstance(hub.relay, RoomRelay):
+        return True
+    listener = hub.relay._listeners[room]
+    return inspect.getcoroutinestate(listener.get_coro()) != inspect.CORO_CREATED
+
+
+async def _settle(*hubs: Hub) -> None:
+    """Wait until what the hubs sent has arrived: every message on their bus taken off its
+    queue (a relay applies a message in the step that takes it), then every frame queued
+    for a member written to its socket."""
+    for hub in hubs:
+        if isinstance(hub.relay, RoomRelay):
+            bus = hub.relay.bus
+            assert isinstance(bus, MemoryBus)
+            await eventually(lambda: _delivered(bus), "every bus message applied")  # noqa: B023
+    for hub in hubs:
+        for member in list(hub.members.values()):
+            await member.connection.flush()
+
+
+def _delivered(bus: MemoryBus) -> bool:
+    return all(queue.empty() for queues in bus._subscribers.values() for queue in queues)
 
 
 async def _stop(hub: Hub) -> None:
@@ -79,7 +109,7 @@ async def test_a_push_reaches_the_other_node_once_and_is_not_echoed(
 
     member = next(iter(one.members.values()))
     await one.chat(member.connection, "hello other node")
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
 
     assert [f["text"] for f in here.frames] == ["hello other node"]
     assert [f["text"] for f in there.frames] == ["hello other node"]
@@ -96,9 +126,9 @@ async def test_movers_of_another_node_join_this_node_s_next_batch(
 
     one.move(mover.connection, x, y)
     await one.tick_once()  # node 1 sends its batch and publishes its movers
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
     batches_on_two = await two.tick_once()
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
 
     expected = [{"playerId": "pa", "x": x, "y": y}]
     assert [f["moves"] for f in here.frames if f["type"] == "moves"] == [expected]
@@ -116,7 +146,7 @@ async def test_a_single_node_delivers_each_event_once() -> None:
     hub.move(mover.connection, mover.x + 1, mover.y)
     await hub.tick_once()
     await hub.emote(mover.connection, "wave")
-    await asyncio.sleep(0.05)
+    await _settle(hub)  # its own messages came back through the bus, and were dropped
     await _stop(hub)
 
     for socket in (first, second):
@@ -136,9 +166,9 @@ async def test_every_node_s_movers_of_a_tick_share_one_batch_on_each_node(
 
     await one.cut()  # each node publishes its movers at the cut …
     await two.cut()
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
     sent = (one.send_batches(), two.send_batches())  # … and the others have them at the send
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
 
     assert sent == (1, 1)
     for socket in (here, there):
@@ -158,7 +188,7 @@ async def test_a_move_after_the_cut_goes_in_the_next_batch(nodes: tuple[Hub, Hub
     one.move(mover.connection, second, mover.y)  # between the cut and the send
     one.send_batches()
     await one.tick_once()
-    await asyncio.sleep(0.05)
+    await _settle(one)
 
     xs = [[m["x"] for m in f["moves"]] for f in here.frames if f["type"] == "moves"]
     assert xs == [[first], [second]]
@@ -173,13 +203,13 @@ async def test_a_slow_client_s_snapshot_has_the_other_nodes_players_until_they_l
     mover = next(iter(two.members.values()))
     two.move(mover.connection, mover.x + 4, mover.y)
     await two.tick_once()
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
     room = one.rooms["plaza"]
     one.send_batches()
 
     with_remote = json.loads(room.snapshot())["moves"]
     await two.leave(mover.connection)
-    await asyncio.sleep(0.05)
+    await _settle(one, two)
     one.send_batches()
     without = json.loads(room.snapshot())["moves"]
 
@@ -204,7 +234,7 @@ async def test_a_hub_given_no_relay_serves_its_own_members_and_listens_to_no_cha
     hub.move(mover.connection, mover.x + 1, mover.y)
     await hub.tick_once()
     await hub.chat(mover.connection, "alone here")
-    await asyncio.sleep(0.05)
+    await _settle(hub)
     relay_tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("relay-")]
     await _stop(hub)
 

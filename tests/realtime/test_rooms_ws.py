@@ -1,4 +1,4 @@
-"""PROTOCOL.md §2-§3 over real WebSockets against the real database: joining and leaving,
+"""docs/protocol.md §2-§3 over real WebSockets against the real database: joining and leaving,
 tick-batched movement with bounds and speed, change_room, full rooms, restored places."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from clubpengu.models import User
 from clubpengu.realtime.movement import MOVE_SLACK_SECONDS
-from tests.realtime.support import acked, rooms_file, silent, tick, world
-from tests.support import RunningServer, Wallet, enter
+from tests.realtime.support import acked, rooms_file, tick, world
+from tests.support import RunningServer, Wallet, disconnected, enter
+from tests.waiting import silent
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -66,7 +66,7 @@ async def test_several_moves_in_one_tick_make_one_batch_with_the_latest_position
     batches = await tick(server)
     seen_by_mover = await mover.recv_type("moves")
     seen_by_watcher = await watcher.recv_type("moves")
-    quiet = await silent(watcher, 0.2, "moves")
+    quiet = await silent(watcher, kind="moves")
     await mover.close()
     await watcher.close()
 
@@ -84,7 +84,7 @@ async def test_no_batch_is_sent_when_nobody_moved(server: RunningServer) -> None
     client, _, _ = await enter(server.ws_url, Wallet(), room="plaza")
 
     batches = await tick(server)
-    quiet = await silent(client, 0.3)
+    quiet = await silent(client)
     await client.close()
 
     assert batches == 0
@@ -120,7 +120,7 @@ async def test_the_tick_loop_sends_batches_on_its_own(
         await client.send({"type": "move", "x": x + 5, "y": y})
         batch = await client.recv_type("moves", timeout=2)
         elapsed = time.monotonic() - sent
-        quiet = await silent(client, 0.25, "moves")
+        quiet = await silent(client, kind="moves")
         await client.close()
 
     assert batch["moves"] == [{"playerId": joined["playerId"], "x": x + 5, "y": y}]
@@ -193,7 +193,7 @@ async def test_rooms_isolate_moves_and_chat(server: RunningServer) -> None:
     await acked(here, {"type": "move", "x": spot["x"] + 1, "y": spot["y"]})
     await acked(here, {"type": "chat", "text": "anyone?"}, rid="c")
     await tick(server)
-    quiet = await silent(elsewhere, 0.3)
+    quiet = await silent(elsewhere)
     await here.close()
     await elsewhere.close()
 
@@ -247,7 +247,7 @@ async def test_the_last_room_and_position_are_restored_on_the_next_join(
     spot = joined["players"][0]
     await acked(client, {"type": "move", "x": spot["x"] + 20, "y": spot["y"] - 20})
     await client.close()
-    await _wait_disconnected(wallet)
+    await disconnected(wallet)
 
     again, _, rejoined = await enter(server.ws_url, wallet)  # no room: the last one
     await again.close()
@@ -255,14 +255,3 @@ async def test_the_last_room_and_position_are_restored_on_the_next_join(
     me = next(p for p in rejoined["players"] if p["playerId"] == rejoined["playerId"])
     assert rejoined["room"] == "iceberg"
     assert (me["x"], me["y"]) == (spot["x"] + 20, spot["y"] - 20)
-
-
-async def _wait_disconnected(wallet: Wallet) -> User:
-    import asyncio
-
-    for _ in range(200):
-        user = await User.find_one(User.wallet_address == wallet.address)
-        if user is not None and not user.is_connected:
-            return user
-        await asyncio.sleep(0.02)
-    raise AssertionError("the leave was not recorded")

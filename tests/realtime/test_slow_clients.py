@@ -16,6 +16,7 @@ from clubpengu.config import Rate, Settings
 from clubpengu.models import ConnectionLog
 from tests.realtime.support import drop, world
 from tests.support import Client, RunningServer, Wallet, enter, sign_in
+from tests.waiting import eventually
 
 
 async def _stuck_client(server: RunningServer, wallet: Wallet, room: str) -> tuple[Client, str]:
@@ -39,6 +40,11 @@ async def _stuck_client(server: RunningServer, wallet: Wallet, room: str) -> tup
             server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     ws.transport.pause_reading()
     return client, joined["playerId"]
+
+
+async def _closed_for_slowness() -> list[ConnectionLog] | None:
+    logs = await ConnectionLog.find(ConnectionLog.connection_id != "").to_list()
+    return logs if 1008 in [log.close_code for log in logs] else None
 
 
 async def test_a_client_that_stops_reading_is_closed_and_does_not_delay_the_room(
@@ -69,9 +75,8 @@ async def test_a_client_that_stops_reading_is_closed_and_does_not_delay_the_room
                 if frame["type"] == "chat" and frame["text"] == text:
                     gaps.append(time.monotonic() - sent)
                     break
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.3)
-        logs = await ConnectionLog.find(ConnectionLog.connection_id != "").to_list()
+            await asyncio.sleep(0.005)  # the talker's pace: part of the load, not a wait
+        logs = await eventually(_closed_for_slowness, "the slow client's close is logged")
         await drop(slow)
         await talker.close()
         await watcher.close()
@@ -95,7 +100,7 @@ async def test_a_client_that_stops_answering_pings_is_dropped_after_the_idle_tim
 
         left = await alive.recv_type("player_left", timeout=5)
         elapsed = time.monotonic() - started
-        await asyncio.sleep(0.8)  # idle but answering pings: kept
+        await asyncio.sleep(0.8)  # the idle timeout (0.6 s) passes: answering pings, kept
         still_open = await alive.request({"type": "ping"})
         await drop(frozen)
         await alive.close()

@@ -13,23 +13,7 @@ from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member, room_phase
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
 from clubpengu.realtime.ticker import PhasedTick
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send_text(self, text: str) -> None:
-        self.sent.append(text)
-
-    async def close(self, code: int, reason: str = "") -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
-
-    def write_frame(self, frame: bytes) -> bool:
-        return False
+from tests.realtime.support import RecordingTransport
 
 
 def _catalogue(n: int) -> RoomCatalogue:
@@ -42,7 +26,7 @@ def _catalogue(n: int) -> RoomCatalogue:
 
 
 async def _seat(hub: Hub, room: str) -> Connection:
-    connection = Connection(_Transport(), ip="127.0.0.1")
+    connection = Connection(RecordingTransport(), ip="127.0.0.1")
     member = Member(connection, f"p{connection.id}", None, "P", {}, 0.0, 0.0)
     await hub.join(member, hub.spec(room))
     return connection

@@ -24,6 +24,7 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.migration_plan import MigrationPlanner
 from tests.conftest import TEST_DB
 from tests.support import CLUBPENGU, Wallet
+from tests.waiting import eventually
 
 
 def _write_saves(path: Path, count: int, *, bad_lines: int = 0) -> list[str]:
@@ -176,10 +177,12 @@ async def test_an_import_killed_half_way_finishes_exactly_once_when_rerun(
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, polled below
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    for _ in range(600):
-        if await User.count() >= 300 or process.poll() is not None:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(
+        User.count,
+        "300 saves in",
+        ready=lambda n: n >= 300 or process.poll() is not None,
+        timeout=30,
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
     partial = await User.count()

@@ -4,13 +4,13 @@ and long before the sweeper would settle the match as abandoned."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 
 from clubpengu.db import EmbeddedDatabase
 from tests.conftest import TEST_SECRET
-from tests.support import ServeProcess, Wallet, enter, start_serve, stop_serve, wait_healthy
+from tests.support import Wallet, enter, start_serve, stop_serve, wait_healthy
+from tests.waiting import eventually
 
 
 async def test_a_turn_timeout_during_a_database_outage_settles_the_match_once_it_is_back(
@@ -48,7 +48,8 @@ async def test_a_turn_timeout_during_a_database_outage_settles_the_match_once_it
         database.process = None
         await challenger.call({"type": "ping"}, timeout=10)  # the server is still there
         database = EmbeddedDatabase(tmp_path / "db", port=database.port)
-        await _logged(serve, RETRYING)  # the timer fired and found no database
+        # The timer fired and found no database.
+        await eventually(lambda: RETRYING in serve.log(), "the retry logged", timeout=30, every=0.1)
         database.start()
 
         ends = [await c.recv_type("match_end", timeout=30) for c in (challenger, target)]
@@ -64,10 +65,3 @@ async def test_a_turn_timeout_during_a_database_outage_settles_the_match_once_it
 
 
 RETRYING = "match timer: database unavailable; trying again"
-
-
-async def _logged(serve: ServeProcess, line: str, timeout: float = 30.0) -> None:
-    # another process writes the log: poll it
-    async with asyncio.timeout(timeout):
-        while line not in serve.log():  # noqa: ASYNC110
-            await asyncio.sleep(0.1)

@@ -3,7 +3,6 @@ sweeper settles a match nobody came back to."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from clubpengu.config import Settings
 from clubpengu.models import Match, User
 from clubpengu.models.base import utcnow
 from tests.support import Client, RunningServer, Wallet, enter, run_server
+from tests.waiting import eventually
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -90,11 +90,11 @@ async def test_the_sweeper_settles_an_abandoned_match(
 
     sweeping = settings.with_overrides(match_sweep_interval_seconds=0.1)
     async with run_server(sweeping, mongo_client) as second:
-        for _ in range(100):
-            match = await Match.get(match_id)
-            if match is not None and match.status != "active":
-                break
-            await asyncio.sleep(0.05)
+        match = await eventually(
+            lambda: Match.get(match_id),
+            "the sweeper ends the match",
+            ready=lambda m: m is not None and m.status != "active",
+        )
         verified = await second.node.services.economy.verify_ledger()
 
     assert match is not None and match.status == "completed" and match.result == "abandoned"

@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from bson import ObjectId
-from pymongo import AsyncMongoClient
 
-from clubpengu.config import Settings
 from clubpengu.models import AuditLog, AuthSession, Transaction, User
 from tests.realtime.support import closed_with
-from tests.support import RunningServer, Wallet, enter, run_server
+from tests.support import Wallet, enter
+from tests.transport.support import Staff
 
 
 def signed_session_id(token: str) -> ObjectId:
     return ObjectId(jwt.decode(token, options={"verify_signature": False})["sid"])
-
-
-@dataclass
-class Staff:
-    server: RunningServer
-    http: httpx.AsyncClient
-    admin: Wallet
-    analyst: Wallet
-    tokens: dict[str, str]
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
-async def _token(http: httpx.AsyncClient, url: str, wallet: Wallet) -> str:
-    challenge = (await http.post(url + "/auth/challenge", json={})).json()
-    body = {
-        "challengeId": challenge["challengeId"],
-        "walletAddress": wallet.address,
-        "signature": wallet.sign(challenge["nonce"]),
-    }
-    token: str = (await http.post(url + "/auth/verify", json=body)).json()["token"]
-    return token
-
-
-@pytest.fixture
-async def staff(
-    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
-) -> AsyncIterator[Staff]:
-    admin, analyst, player = Wallet(), Wallet(), Wallet()
-    roles = settings.with_overrides(
-        admin_wallets=frozenset({admin.address}), analyst_wallets=frozenset({analyst.address})
-    )
-    async with run_server(roles, mongo_client) as server, httpx.AsyncClient() as http:
-        tokens = {
-            "admin": await _token(http, server.url, admin),
-            "analyst": await _token(http, server.url, analyst),
-            "player": await _token(http, server.url, player),
-        }
-        yield Staff(server, http, admin, analyst, tokens)
 
 
 def _grant(wallet: str, amount: int, key: str, reason: str = "event prize") -> dict[str, Any]:

@@ -8,26 +8,14 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from tests.conftest import TEST_SECRET
-from tests.support import RunningServer, Wallet, run_server
-
-
-async def _sign_in(http: httpx.AsyncClient, url: str, wallet: Wallet) -> httpx.Response:
-    challenge = (await http.post(url + "/auth/challenge", json={})).json()
-    return await http.post(
-        url + "/auth/verify",
-        json={
-            "challengeId": challenge["challengeId"],
-            "walletAddress": wallet.address,
-            "signature": wallet.sign(challenge["nonce"]),
-        },
-    )
+from tests.support import RunningServer, Wallet, http_sign_in, http_token, run_server
 
 
 async def test_http_sign_in_returns_the_auth_success_body(server: RunningServer) -> None:
     wallet = Wallet()
     async with httpx.AsyncClient() as http:
         challenge = await http.post(server.url + "/auth/challenge", json={})
-        response = await _sign_in(http, server.url, wallet)
+        response = (await http_sign_in(server.url, wallet, http)).response
 
     assert challenge.status_code == 200
     assert set(challenge.json()) == {"challengeId", "nonce", "expiresAt"}
@@ -89,8 +77,8 @@ async def test_admin_wallets_get_the_admin_role_over_http(
     admin, player = Wallet(), Wallet()
     admin_settings = settings.with_overrides(admin_wallets=frozenset({admin.address}))
     async with run_server(admin_settings, mongo_client) as server, httpx.AsyncClient() as http:
-        admin_token = (await _sign_in(http, server.url, admin)).json()["token"]
-        player_token = (await _sign_in(http, server.url, player)).json()["token"]
+        admin_token = await http_token(server.url, admin, http)
+        player_token = await http_token(server.url, player, http)
 
     assert jwt.decode(admin_token, TEST_SECRET, algorithms=["HS256"])["role"] == "admin"
     assert "role" not in jwt.decode(player_token, TEST_SECRET, algorithms=["HS256"])

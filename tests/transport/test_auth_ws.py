@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-import websockets
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import AuthSession, User
-from tests.support import Client, RunningServer, Wallet, connect, enter, run_server, sign_in
-
-
-async def _closed_with(client: Client, timeout: float = 5.0) -> int | None:
-    """Read until the server closes; the close code it sent."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                await client.ws.recv()
-    except websockets.ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
-    return None
+from tests.realtime.support import closed_with
+from tests.support import (
+    RunningServer,
+    Wallet,
+    connect,
+    disconnected,
+    enter,
+    run_server,
+    sign_in,
+)
 
 
 @contextlib.asynccontextmanager
@@ -185,7 +181,7 @@ async def test_a_newer_session_of_the_wallet_kicks_the_older_one(server: Running
 
     newer, _, joined = await enter(server.ws_url, wallet)
     kicked = await older.recv_type("kicked")
-    code = await _closed_with(older)
+    code = await closed_with(older)
     still_alive = await newer.request({"type": "ping"})
     await newer.close()
 
@@ -202,11 +198,7 @@ async def test_presence_is_recorded_on_join_and_leave(server: RunningServer) -> 
     during = await User.find_one(User.wallet_address == wallet.address)
 
     await client.close()
-    for _ in range(100):
-        after = await User.find_one(User.wallet_address == wallet.address)
-        if after is not None and not after.is_connected:
-            break
-        await asyncio.sleep(0.02)
+    after = await disconnected(wallet)
 
     assert during is not None and during.is_connected
     assert during.current_player_id == joined["playerId"]
@@ -219,7 +211,7 @@ async def test_logout_revokes_the_session_and_closes_with_1000(server: RunningSe
     client, signed, _ = await enter(server.ws_url, Wallet())
 
     reply = await client.request({"type": "logout", "rid": "bye"})
-    code = await _closed_with(client)
+    code = await closed_with(client)
     async with connect(server.ws_url) as again:
         refused = await again.request({"type": "join", "token": signed["token"]})
 
@@ -238,7 +230,7 @@ async def test_a_revoked_session_is_closed_with_4003(server: RunningServer) -> N
     await server.node.services.auth.revoke(str(session_id.id), "admin")
     await server.node.realtime.sessions.revoke(str(session_id.id))
 
-    assert await _closed_with(client) == 4003
+    assert await closed_with(client) == 4003
 
 
 async def test_an_expiring_token_closes_the_connection_with_4003(
@@ -247,7 +239,7 @@ async def test_an_expiring_token_closes_the_connection_with_4003(
     async with _server_with(settings, mongo_client, jwt_expiry_seconds=1.5) as server:
         client, _, _ = await enter(server.ws_url, Wallet())
 
-        assert await _closed_with(client, timeout=5) == 4003
+        assert await closed_with(client, timeout=5) == 4003
 
 
 async def test_guests_join_when_wallet_auth_is_not_required(

@@ -13,9 +13,17 @@ import httpx
 import pytest
 
 from clubpengu.db import EmbeddedDatabase
-from tests.cluster.support import admin_token
 from tests.conftest import TEST_SECRET
-from tests.support import Client, ServeProcess, Wallet, enter, start_serve, stop_serve, wait_healthy
+from tests.support import (
+    Client,
+    ServeProcess,
+    Wallet,
+    enter,
+    http_token,
+    start_serve,
+    stop_serve,
+    wait_healthy,
+)
 from tests.support import connect as connect_ws
 
 
@@ -52,7 +60,7 @@ async def outage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Outa
     serve = start_serve(directory / "data", env)
     try:
         wait_healthy(serve)
-        token = await admin_token(serve, admin)  # a ServeProcess has the url it needs
+        token = await http_token(serve.url, admin)
         wallet = Wallet()
         player, _, _ = await enter(f"ws://127.0.0.1:{serve.port}/ws", wallet)
         assert database.process is not None

@@ -8,14 +8,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import Transaction, User
-from tests.support import RunningServer, Wallet, connect, enter, run_server
-
-
-async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.node.services.economy.apply(
-        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
-        actor="admin:test", reason="test grant",
-    )  # fmt: skip
+from tests.support import RunningServer, Wallet, connect, enter, grant, run_server
 
 
 async def _ledger_sum(wallet: Wallet) -> int:
@@ -36,7 +29,7 @@ async def test_the_catalogue_lists_items_with_prices(server: RunningServer) -> N
 async def test_a_purchase_debits_unlocks_and_pushes_the_balance(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, _ = await enter(server.ws_url, wallet)
-    await _grant(server, wallet, 100)
+    await grant(server, wallet, 100)
     granted = await client.recv_type("coins")
 
     result = await client.call(
@@ -72,7 +65,7 @@ async def test_a_purchase_without_enough_coins_changes_nothing(server: RunningSe
 async def test_buying_an_owned_or_unknown_item_is_refused(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, _ = await enter(server.ws_url, wallet)
-    await _grant(server, wallet, 200)
+    await grant(server, wallet, 200)
     await client.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "a"})
 
     again = await client.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "b"})
@@ -89,7 +82,7 @@ async def test_buying_an_owned_or_unknown_item_is_refused(server: RunningServer)
 async def test_the_same_purchase_key_twice_is_one_purchase(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, _ = await enter(server.ws_url, wallet)
-    await _grant(server, wallet, 100)
+    await grant(server, wallet, 100)
     buy = {"type": "purchase", "itemId": "tree_pin", "idempotencyKey": "same"}
 
     first = await client.call(buy)
@@ -105,7 +98,7 @@ async def test_equipping_shows_the_room_the_new_look(server: RunningServer) -> N
     wearer, watcher = Wallet(), Wallet()
     client, _, joined = await enter(server.ws_url, wearer, room="plaza")
     other, _, _ = await enter(server.ws_url, watcher, room="plaza")
-    await _grant(server, wearer, 100)
+    await grant(server, wearer, 100)
     await client.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "h"})
 
     reply = await client.call({"type": "equip", "slot": "head", "itemId": "party_hat"})

@@ -10,17 +10,14 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.games import get_game, replay
 from clubpengu.models import Challenge, Match, Transaction, User
-from tests.support import Client, RunningServer, Wallet, enter, run_server
+from tests.support import Client, RunningServer, Wallet, enter, grant, run_server
 
 # Seat 0 takes 0, 1, 2 (a row); seat 1 takes 3, 4.
 WIN_FOR_SEAT_0 = [0, 3, 1, 4, 2]
 
 
 async def _grant(server: RunningServer, client: Client, wallet: Wallet, coins: int) -> None:
-    await server.node.services.economy.apply(
-        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
-        actor="admin:test", reason="test grant",
-    )  # fmt: skip
+    await grant(server, wallet, coins)
     await client.recv_type("coins")
 
 

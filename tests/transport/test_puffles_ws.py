@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from clubpengu.models import User
-from tests.support import RunningServer, Wallet, enter
-
-
-async def _grant(server: RunningServer, wallet: Wallet, coins: int) -> None:
-    await server.node.services.economy.apply(
-        wallet.address, coins, "admin_adjustment", idempotency_key=f"grant:{wallet.address}",
-        actor="admin:test", reason="test grant",
-    )  # fmt: skip
+from tests.support import RunningServer, Wallet, enter, grant
 
 
 async def test_adopt_feed_walk_and_release(server: RunningServer) -> None:
     owner, watcher = Wallet(), Wallet()
     client, _, joined = await enter(server.ws_url, owner, room="plaza")
     other, _, _ = await enter(server.ws_url, watcher, room="plaza")
-    await _grant(server, owner, 500)
+    await grant(server, owner, 500)
     await client.recv_type("coins")
     await User.find_one(User.wallet_address == owner.address).update(
         {"$set": {"inventory.puffle_o": 1}}

@@ -3,19 +3,16 @@ for admins and analysts, refused to players (403) and to anonymous callers (401)
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
-from clubpengu.config import Settings
 from clubpengu.models import AuthSession, Puffle, User
-from tests.support import RunningServer, Wallet, connect, enter, run_server
+from tests.support import Wallet, connect, enter
+from tests.transport.support import Staff
+from tests.waiting import eventually
 
 READ_ROUTES = [
     "/admin/overview",
@@ -23,54 +20,6 @@ READ_ROUTES = [
     "/admin/report",
     "/admin/users/{player}",
 ]
-
-
-@dataclass
-class Staff:
-    server: RunningServer
-    http: httpx.AsyncClient
-    admin: Wallet
-    analyst: Wallet
-    player: Wallet
-    tokens: dict[str, str]
-
-    def get(self, path: str, who: str | None = "admin", **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return self.http.get(self.server.url + path, headers=headers, params=params)
-
-    async def read(self, path: str, **params: Any) -> dict[str, Any]:
-        response = await self.get(path, **params)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-async def _token(http: httpx.AsyncClient, url: str, wallet: Wallet) -> str:
-    challenge = (await http.post(url + "/auth/challenge", json={})).json()
-    body = {
-        "challengeId": challenge["challengeId"],
-        "walletAddress": wallet.address,
-        "signature": wallet.sign(challenge["nonce"]),
-    }
-    token: str = (await http.post(url + "/auth/verify", json=body)).json()["token"]
-    return token
-
-
-@pytest.fixture
-async def staff(
-    settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
-) -> AsyncIterator[Staff]:
-    admin, analyst, player = Wallet(), Wallet(), Wallet()
-    roles = settings.with_overrides(
-        admin_wallets=frozenset({admin.address}), analyst_wallets=frozenset({analyst.address})
-    )
-    async with run_server(roles, mongo_client) as server, httpx.AsyncClient() as http:
-        tokens = {
-            "admin": await _token(http, server.url, admin),
-            "analyst": await _token(http, server.url, analyst),
-            "player": await _token(http, server.url, player),
-        }
-        yield Staff(server, http, admin, analyst, player, tokens)
 
 
 @pytest.mark.parametrize("route", READ_ROUTES)
@@ -118,12 +67,9 @@ async def test_the_overview_counts_live_connections_rooms_sign_ins_and_coin_flow
 
 async def _poll(staff: Staff, ready: Any) -> dict[str, Any]:
     """Sign-in events are written in the background about once a second."""
-    for _ in range(50):
-        body = await staff.read("/admin/overview", window="1h")
-        if ready(body):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"overview never ready: {body}")
+    overview = functools.partial(staff.read, "/admin/overview", window="1h")
+    body: dict[str, Any] = await eventually(overview, "the overview counts it", ready=ready)
+    return body
 
 
 async def test_a_failed_sign_in_is_counted_in_the_overview(staff: Staff) -> None:
@@ -157,7 +103,7 @@ async def test_the_player_record_has_presence_inventory_puffles_sessions_and_con
         owner_wallet=staff.player.address, name="Gone", color="red", released_at=datetime.now(UTC)
     ).insert()
     await client.close()
-    await _until(lambda: _has_connection_log(staff))
+    await eventually(lambda: _has_connection_log(staff))
 
     record = await staff.read(f"/admin/users/{staff.player.address}")
 
@@ -175,14 +121,6 @@ async def test_the_player_record_has_presence_inventory_puffles_sessions_and_con
 async def _has_connection_log(staff: Staff) -> bool:
     record = await staff.read(f"/admin/users/{staff.player.address}")
     return bool(record["connections"])
-
-
-async def _until(check: Any) -> None:
-    for _ in range(50):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition never met")
 
 
 async def test_an_unknown_player_is_not_found(staff: Staff) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import User
-from tests.support import Wallet, connect, enter, run_server
+from tests.support import Wallet, connect, disconnected, enter, run_server
 
 
 async def test_room_visits_and_time_online_are_counted(
@@ -20,7 +19,7 @@ async def test_room_visits_and_time_online_are_counted(
         client, signed, _ = await enter(server.ws_url, wallet, room="town")
         await client.request({"type": "change_room", "room": "dock"})
         await client.close()
-        await asyncio.sleep(0.2)
+        await disconnected(wallet)  # left: the join below is a visit, not a resume
         async with connect(server.ws_url) as again:
             await again.request({"type": "join", "token": signed["token"]})
             pending = await again.request({"type": "get_stats", "rid": 1})

@@ -1,4 +1,4 @@
-"""The WebSocket transport core (PROTOCOL.md Conventions) over a real socket."""
+"""The WebSocket transport core (docs/protocol.md, Conventions) over a real socket."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import Field
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.messages import Frame
 from clubpengu.transport.router import Router
+from tests.realtime.support import RecordingTransport
 from tests.support import RunningServer, connect
 
 
@@ -105,17 +106,6 @@ class _Echo(Frame):
     some_count: int
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send_text(self, text: str) -> None:
-        self.sent.append(text)
-
-    async def close(self, code: int, reason: str = "") -> None:
-        pass
-
-
 async def _echo(connection: Connection, message: _Echo) -> dict[str, object]:
     return {"type": "echo", "text": message.text, "someCount": message.some_count}
 
@@ -129,7 +119,7 @@ def _router() -> tuple[Router, Connection]:
     router.add("echo", _Echo, _echo, public=True)
     router.add("boom", _Echo, _boom, public=True)
     router.add("private", _Echo, _echo)
-    return router, Connection(transport=_Transport(), ip="127.0.0.1")
+    return router, Connection(transport=RecordingTransport(), ip="127.0.0.1")
 
 
 async def test_fields_are_camel_case_on_the_wire() -> None:

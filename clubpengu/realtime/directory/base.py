@@ -57,7 +57,7 @@ class RoomListing:
 class RoomDirectory(Protocol):
     """Which instances of each room are open and who holds their seats, for every node
     that shares the directory. Reservations are atomic: two joins never take the last
-    seat twice. `player` is the member's `<player>` object (PROTOCOL.md §2), which a
+    seat twice. `player` is the member's `<player>` object (docs/protocol.md §2), which a
     directory shared by several nodes keeps so that every node can list the room.
     `shared` is true for such a directory: only then are `others`, `update` and `moved`
     worth calling."""

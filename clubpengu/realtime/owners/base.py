@@ -1,4 +1,4 @@
-"""Who owns each wallet's live session: the one connection, on one node, that PROTOCOL.md §2
+"""Who owns each wallet's live session: the one connection, on one node, that docs/protocol.md §2
 lets live ("one live session per wallet across every server node; the newest wins").
 
 A join swaps its connection in as the owner atomically and learns the previous owner,

@@ -89,7 +89,7 @@ async def write_move(
 ) -> None:
     """The move's one write, sent as a plain `update` command rather than a driver
     retryable write: SecantusDB keeps a record per retryable write and every write
-    pays for the pile (README, Performance), while the version check already makes
+    pays for the pile (docs/performance.md#stats-batching), while the version check already makes
     this write safe to retry by hand. A lost reply is settled by reading the match
     (`reread`): our entry at its seq means the write applied; otherwise it is retried
     as stale. Raises Stale."""

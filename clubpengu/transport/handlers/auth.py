@@ -1,4 +1,4 @@
-"""`auth_request`, `auth_verify`, `logout` (PROTOCOL.md §1)."""
+"""`auth_request`, `auth_verify`, `logout` (docs/protocol.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Coins, shop, equipment and promo codes over the WebSocket (docs/protocol.md §5)."""
+"""Coins, shop, equipment and promo codes over the WebSocket (docs/protocol.md §6, §7)."""
 
 from __future__ import annotations
 

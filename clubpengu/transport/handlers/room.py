@@ -1,4 +1,4 @@
-"""`move`, `chat` and `emote` (PROTOCOL.md §3): presence in a room.
+"""`move`, `chat` and `emote` (docs/protocol.md §3): presence in a room.
 
 None of them has a reply of its own: their effect is a room broadcast (the next `moves`
 batch, or the `chat`/`emote` push the sender receives too). A client that sends a `rid`

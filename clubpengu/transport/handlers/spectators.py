@@ -7,7 +7,7 @@
   view (nothing a seat keeps hidden) at once and after every move, and a last one at the
   end. Watchers are kept by the node that serves them; the moves they get are the ones
   this node accepts (with several nodes, players and watchers of a match are only on
-  the same node when they connected to it: see README, Matches).
+  the same node when they connected to it: see docs/economy.md#matches).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`join`, `change_room` and `rooms` (PROTOCOL.md §2): entering the world and moving between
+"""`join`, `change_room` and `rooms` (docs/protocol.md §2): entering the world and moving between
 rooms. The rules are the world service's (services/world.py); this renders its answers."""
 
 from __future__ import annotations
