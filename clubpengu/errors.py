@@ -27,6 +27,9 @@ class ErrorCode(StrEnum):
     ROOM_FULL = "room_full"
     EXPIRED = "expired"
     UNAVAILABLE = "unavailable"
+    MIGRATION_CLOSED = "migration_closed"
+    WAGER_LOCKED = "wager_locked"
+    WAGER_LIMIT = "wager_limit"
 
 
 class CloseCode(IntEnum):
@@ -124,3 +127,24 @@ class Expired(DomainError):
 class Unavailable(DomainError):
     code = ErrorCode.UNAVAILABLE
     default_message = "The service is temporarily unavailable; try again"
+
+
+class MigrationClosed(DomainError):
+    """Migration is switched off, past MIGRATION_UNTIL, or past this wallet's window."""
+
+    code = ErrorCode.MIGRATION_CLOSED
+    default_message = "Bringing a save is closed"
+
+
+class WagerLocked(DomainError):
+    """A player of a wagered challenge is too new or has not played enough free matches."""
+
+    code = ErrorCode.WAGER_LOCKED
+    default_message = "Wagers are not open to this account yet"
+
+
+class WagerLimit(DomainError):
+    """The wager would pass a daily limit (between the pair, or what one wallet may win)."""
+
+    code = ErrorCode.WAGER_LIMIT
+    default_message = "This wager would pass today's wager limit"

@@ -8,10 +8,12 @@ from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
+from clubpengu.models.wager_day import WagerDay
 
 ALL_MODELS: tuple[type[Document], ...] = (
     User,
@@ -26,6 +28,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PromoCode,
     PromoRedemption,
     ConnectionLog,
+    MigrationClaim,
+    WagerDay,
 )
 
 __all__ = [
@@ -35,15 +39,18 @@ __all__ = [
     "AuthSession",
     "Challenge",
     "ChallengeStatus",
+    "ClaimStatus",
     "ConnectionLog",
     "Event",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",
     "MatchStatus",
+    "MigrationClaim",
     "PromoCode",
     "PromoRedemption",
     "Puffle",
     "Transaction",
     "User",
+    "WagerDay",
 ]

@@ -31,6 +31,7 @@ from clubpengu.errors import ErrorCode, NotAuthenticated
 from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import utcnow
+from clubpengu.services.counters import NewAccountLimit
 from clubpengu.services.events import EventRecorder
 
 logger = logging.getLogger(__name__)
@@ -126,11 +127,13 @@ class AuthService:
         clock: Callable[[], datetime] = utcnow,
         events: EventRecorder | None = None,
         metrics: Metrics | None = None,
+        new_accounts: NewAccountLimit | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.events = events
         self.metrics = metrics or Metrics()
+        self.new_accounts = new_accounts
         # Client IPs are stored only as HMACs under a key derived from the JWT secret:
         # stable enough to spot repeat addresses, useless to anyone without the secret.
         self._ip_key = hmac.new(config.jwt_secret.encode(), b"ip-hash", hashlib.sha256).digest()
@@ -211,15 +214,12 @@ class AuthService:
         """Verify, then create or update the User, open an AuthSession and issue a JWT."""
         failure = self.check(challenge, wallet, signature)
         if failure is not None:
-            logger.info("sign-in refused", extra={"reason": str(failure)})
-            self.metrics.sign_in(str(failure))
-            if self.events is not None:
-                known = wallet if decode_wallet(wallet) is not None else None
-                self.events.record("sign_in_failed", known, code=str(failure))
-            return failure
+            return self._refused(failure, wallet)
         assert isinstance(wallet, str)
         try:
             user, is_new = await self._upsert_user(wallet, ip)
+            if is_new and not await self._may_create(user, ip):
+                return self._refused(AuthFailureCode.RATE_LIMITED, wallet)
             role = self._role(wallet)
             session = await self._open_session(wallet, role, ip)
         except Exception:
@@ -230,6 +230,25 @@ class AuthService:
         if self.events is not None:
             self.events.record("sign_in", wallet, newUser=is_new)
         return SignedIn(self._token(session), user, is_new, session)
+
+    def _refused(self, failure: AuthFailureCode, wallet: Any) -> AuthFailureCode:
+        logger.info("sign-in refused", extra={"reason": str(failure)})
+        self.metrics.sign_in(str(failure))
+        if self.events is not None:
+            known = wallet if decode_wallet(wallet) is not None else None
+            self.events.record("sign_in_failed", known, code=str(failure))
+        return failure
+
+    async def _may_create(self, user: User, ip: str) -> bool:
+        """NEW_ACCOUNTS_PER_IP_PER_DAY: counted only once the wallet turned out to be new,
+        so a returning player's sign-in pays nothing for it. Over the limit, the user just
+        made is taken back (only while untouched: created now, no coins)."""
+        if self.new_accounts is None or await self.new_accounts.allow(self.hash_ip(ip)):
+            return True
+        await User.get_pymongo_collection().delete_one(
+            {"walletAddress": user.wallet_address, "createdAt": user.created_at, "coins": 0}
+        )
+        return False
 
     def _role(self, wallet: str) -> str | None:
         """Admins (ADMIN_WALLETS) may change coins and promos; analysts (ANALYST_WALLETS)

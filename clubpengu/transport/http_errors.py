@@ -36,6 +36,9 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROOM_FULL: 400,
     ErrorCode.EXPIRED: 400,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.MIGRATION_CLOSED: 403,
+    ErrorCode.WAGER_LOCKED: 403,
+    ErrorCode.WAGER_LIMIT: 409,
 }
 
 

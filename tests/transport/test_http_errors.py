@@ -31,6 +31,9 @@ EXPECTED_STATUS = {
     "room_full": 400,
     "expired": 400,
     "unavailable": 503,
+    "migration_closed": 403,
+    "wager_locked": 403,
+    "wager_limit": 409,
 }
 
 
