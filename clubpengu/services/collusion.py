@@ -11,6 +11,11 @@ index. Nothing here writes, and nothing here decides: it points staff at players
 - **Held and rejected migrations**: claims waiting for staff or refused
   (migration_claims `by_status`).
 Every row links its wallets to the player's record (`/admin/users/<wallet>`).
+
+Each query names its index (`hint`): SecantusDB's planner scans the whole collection when
+a date range comes with a condition on a field outside the index (`status`, `wager`), or
+with an `$in` of statuses, although the range alone would use the index (explain,
+tested); the hint is what MongoDB would pick anyway.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ LOPSIDED_SHARE = 0.8
 FUNDED_SHARE = 0.5
 LIMIT = 50
 GIVEN_UP = ["forfeit", "timeout", "disconnect", "abandoned"]
+MATCHES_INDEX, CLAIMS_INDEX = "by_created", "by_status"
 MATCH_TYPES = ["match_escrow", "match_payout", "match_refund"]
 
 
@@ -120,14 +126,16 @@ async def _other_income(
         {"$match": {"walletAddress": {"$in": wallets}, "createdAt": {"$gte": since, "$lt": until},
                     "amount": {"$gt": 0}, "type": {"$nin": MATCH_TYPES}}},
         {"$group": {"_id": "$walletAddress", "coins": {"$sum": "$amount"}}},
-    ])  # fmt: skip
+    ], hint="by_wallet")  # fmt: skip
     return {row["_id"]: int(row["coins"]) async for row in cursor}
 
 
 async def funded_wallets(
     db: AsyncDatabase[dict[str, Any]], since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
-    cursor = await db[Match.Settings.name].aggregate(winners_pipeline(since, until))
+    cursor = await db[Match.Settings.name].aggregate(
+        winners_pipeline(since, until), hint=MATCHES_INDEX
+    )
     winners = await cursor.to_list()
     other = await _other_income(db, [row["_id"] for row in winners], since, until)
     found = []
@@ -144,16 +152,14 @@ async def funded_wallets(
     return found[:LIMIT]
 
 
-async def held_migrations(since: datetime, until: datetime) -> list[dict[str, Any]]:
+async def held_migrations(
+    db: AsyncDatabase[dict[str, Any]], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
     statuses = [ClaimStatus.PENDING.value, ClaimStatus.REJECTED.value]
-    claims = (
-        await MigrationClaim.find(
-            {"status": {"$in": statuses}, "createdAt": {"$gte": since, "$lt": until}}
-        )
-        .sort("-createdAt")
-        .limit(LIMIT)
-        .to_list()
-    )
+    query = {"status": {"$in": statuses}, "createdAt": {"$gte": since, "$lt": until}}
+    cursor = db[MigrationClaim.Settings.name].find(query).sort("createdAt", -1)
+    found = await cursor.hint(CLAIMS_INDEX).limit(LIMIT).to_list()
+    claims = [MigrationClaim.model_validate(doc) for doc in found]
     return [
         {
             "id": str(claim.id),
@@ -173,9 +179,12 @@ async def suspicious(
     db: AsyncDatabase[dict[str, Any]], since: datetime, until: datetime
 ) -> dict[str, Any]:
     """The three lists over [since, until)."""
-    pairs = await (await db[Match.Settings.name].aggregate(pairs_pipeline(since, until))).to_list()
+    matches = db[Match.Settings.name]
+    pairs = await (
+        await matches.aggregate(pairs_pipeline(since, until), hint=MATCHES_INDEX)
+    ).to_list()
     return {
         "lopsidedPairs": [_pair(row) for row in pairs],
         "fundedByOthers": await funded_wallets(db, since, until),
-        "heldMigrations": await held_migrations(since, until),
+        "heldMigrations": await held_migrations(db, since, until),
     }
