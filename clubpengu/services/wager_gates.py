@@ -39,6 +39,14 @@ class WagerRules:
     pair_daily_limit: int = 200
     daily_win_limit: int = 1000
 
+    @property
+    def any(self) -> bool:
+        """Whether any gate is on (none: the check reads nothing)."""
+        return bool(
+            self.min_account_age or self.min_matches or self.pair_daily_limit
+            or self.daily_win_limit
+        )  # fmt: skip
+
 
 def utc_day(moment: datetime) -> str:
     return moment.astimezone(UTC).date().isoformat()
@@ -88,7 +96,7 @@ class WagerGates:
     async def check(self, first: str, second: str, wager: int) -> None:
         """Whether `first` and `second` may play for `wager` each today. Raises
         WagerLocked, WagerLimit; NotFound when a wallet has no player."""
-        if wager <= 0:
+        if wager <= 0 or not self.rules.any:
             return
         now = self.clock()
         found = self.users.find(
@@ -106,11 +114,10 @@ class WagerGates:
         rules, name = self.rules, player.get("username", "?")
         opens = player["createdAt"] + rules.min_account_age
         if now < opens:
-            hours = round(rules.min_account_age.total_seconds() / 3600)
             when = opens.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
             raise WagerLocked(
-                f"Wagers open {hours} h after a penguin's first sign-in: {name} may wager "
-                f"from {when}"
+                f"Wagers open {_span(rules.min_account_age)} after a penguin's first "
+                f"sign-in: {name} may wager from {when}"
             )
         played = int(player.get("freeMatches", 0))
         if played < rules.min_matches:
@@ -123,9 +130,9 @@ class WagerGates:
         self, first: str, second: str, players: dict[str, Any], wager: int, day: str
     ) -> None:
         rules = self.rules
-        keys = [pair_key(first, second, day), won_key(first, day), won_key(second, day)]
         if not (rules.pair_daily_limit or rules.daily_win_limit):
             return
+        keys = [pair_key(first, second, day), won_key(first, day), won_key(second, day)]
         counted = {doc["_id"]: int(doc["coins"]) async for doc in self.days.find(
             {"_id": {"$in": keys}}, {"coins": 1})}  # fmt: skip
         names = [players[w].get("username", "?") for w in (first, second)]
@@ -144,3 +151,8 @@ class WagerGates:
                         f"{name} may win {max(left, 0)} more coins from wagers today "
                         f"({rules.daily_win_limit} a day)"
                     )
+
+
+def _span(length: timedelta) -> str:
+    minutes = round(length.total_seconds() / 60)
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
