@@ -287,3 +287,24 @@ async def test_an_early_timeout_refunds_both_stakes(
 
     assert end["reason"] == "timeout" and end["refunded"] is True
     assert await _coins(a) == 500 and await _coins(b) == 500
+
+
+async def test_an_early_disconnect_refunds_both_stakes(
+    settings: Settings, mongo_client: Mongo
+) -> None:
+    quick = economy_defaults(settings).with_overrides(
+        wager_min_account_age=0.0, wager_min_matches=0, match_disconnect_grace_seconds=0.2
+    )
+    async with serve(quick, mongo_client) as server:
+        world = World(server, MovableClock())
+        a, b = await world.penguin(), await world.penguin()
+        seats = await world.start(a, b, 20)
+        await world.play(seats, (4, 0))  # one move each
+        await seats[1].client.close()
+        end = await seats[0].client.recv_type("match_end")
+        await seats[0].client.close()
+
+    assert end["reason"] == "disconnect" and end["result"] == "win" and end["refunded"] is True
+    assert await _coins(a) == 500 and await _coins(b) == 500
+    refunds = await Transaction.find({"proof.matchId": seats.id, "type": "match_refund"}).count()
+    assert refunds == 2
