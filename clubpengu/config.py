@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from clubpengu.config_parsers import (
     integer,
     networks,
     optional_integer,
+    optional_moment,
     optional_path,
     optional_text,
     parse_duration,
@@ -136,8 +138,6 @@ class Settings:
         "networks whose X-Forwarded-For is believed")
     event_retention_seconds: float = setting("EVENT_RETENTION", 180 * DAY, duration(),
         "how long per-player history events are kept")
-    migration_max_coins: int = setting("MIGRATION_MAX_COINS", 50_000, integer(maximum=10**9),
-        "most coins a localStorage save may bring")
     puffle_limit: int = setting("PUFFLE_LIMIT", 10, integer(1, 100),
         "most puffles a player may keep")
     db_auth: bool = setting("CLUBPENGU_DB_AUTH", False, flag,
@@ -154,6 +154,34 @@ class Settings:
         "its password", secret=True)
     daily_bonus_coins: int = setting("DAILY_BONUS_COINS", 25, integer(0, 10**9),
         "coins of the daily login bonus; 0: off")
+    # Every coin source is bounded and every transfer gated (the
+    # rules and their reasons: docs/economy.md, "An economy that cannot be farmed").
+    daily_bonus_min_age: float = setting("DAILY_BONUS_MIN_AGE", DAY, duration(allow_zero=True),
+        "the daily bonus waits until the account is this old, unless it has played; 0: at once")
+    new_accounts_per_ip_per_day: int = setting("NEW_ACCOUNTS_PER_IP_PER_DAY", 20, integer(),
+        "new wallets one client address may create per UTC day; 0: no limit")
+    migration_enabled: bool = setting("MIGRATION_ENABLED", True, flag,
+        "whether players may bring a localStorage save (migrate_data)")
+    migration_until: datetime | None = setting("MIGRATION_UNTIL", None, optional_moment,
+        "an ISO date after which migrate_data is refused; unset: no end")
+    migration_window_seconds: float = setting(
+        "MIGRATION_WINDOW", 3600.0, duration(allow_zero=True),
+        "how long after its first sign-in a wallet may migrate; 0: no end",
+    )
+    migration_max_coins: int = setting("MIGRATION_MAX_COINS", 50_000, integer(maximum=10**9),
+        "most coins a localStorage save may bring")
+    migration_review_coins: int = setting("MIGRATION_REVIEW_COINS", 1000, integer(0, 10**9),
+        "a save asking for more coins than this is held for staff review")
+    migration_review_puffles: int = setting("MIGRATION_REVIEW_PUFFLES", 2, integer(0, 100),
+        "a save bringing more puffles than this is held for staff review")
+    wager_min_account_age: float = setting("WAGER_MIN_ACCOUNT_AGE", DAY,
+        duration(allow_zero=True), "both players of a wagered challenge must be this old; 0: off")
+    wager_min_matches: int = setting("WAGER_MIN_MATCHES", 3, integer(0, 1000),
+        "free matches both players must have finished before a wagered challenge")
+    wager_pair_daily_limit: int = setting("WAGER_PAIR_DAILY_LIMIT", 200, integer(0, 10**9),
+        "coins wagers may move between the same two wallets per UTC day; 0: no limit")
+    wager_daily_win_limit: int = setting("WAGER_DAILY_WIN_LIMIT", 1000, integer(0, 10**9),
+        "coins one wallet may win from wagers per UTC day; 0: no limit")
     match_max_wager: int = setting("MATCH_MAX_WAGER", 1000, integer(0, 10**8),
         "largest wager of a challenge")
     # Shared by the wager gates (an early forfeit refunds both stakes) and the match rewards

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -217,6 +218,21 @@ def duration(*, allow_zero: bool = False) -> Parser[float]:
         return parse_duration(name, raw.strip())
 
     return parse
+
+
+def optional_moment(name: str, raw: str, default: datetime | None) -> datetime | None:
+    """An ISO date (`2027-03-01`, midnight UTC) or date and time (`2027-03-01T18:00Z`; a
+    time without a zone is UTC); blank: unset."""
+    if _blank(raw):
+        return default
+    text = raw.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{name}: expected an ISO date like 2027-03-01 or 2027-03-01T18:00Z, got {raw!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def wallets(name: str, raw: str, default: frozenset[str]) -> frozenset[str]:

@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
     BANNED = "banned"
     MUTED = "muted"
+    MIGRATION_CLOSED = "migration_closed"
+    WAGER_LOCKED = "wager_locked"
+    WAGER_LIMIT = "wager_limit"
 
 
 class CloseCode(IntEnum):
@@ -152,3 +155,24 @@ class Banned(_Sanctioned):
 class Muted(_Sanctioned):
     code = ErrorCode.MUTED
     default_message = "You are muted"
+
+
+class MigrationClosed(DomainError):
+    """Migration is switched off, past MIGRATION_UNTIL, or past this wallet's window."""
+
+    code = ErrorCode.MIGRATION_CLOSED
+    default_message = "Bringing a save is closed"
+
+
+class WagerLocked(DomainError):
+    """A player of a wagered challenge is too new or has not played enough free matches."""
+
+    code = ErrorCode.WAGER_LOCKED
+    default_message = "Wagers are not open to this account yet"
+
+
+class WagerLimit(DomainError):
+    """The wager would pass a daily limit (between the pair, or what one wallet may win)."""
+
+    code = ErrorCode.WAGER_LIMIT
+    default_message = "This wager would pass today's wager limit"

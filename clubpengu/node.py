@@ -28,8 +28,9 @@ from clubpengu.dbusers import app_login
 from clubpengu.games.catalog import GAMES
 from clubpengu.logs import share_connection
 from clubpengu.metrics import Metrics, make_metrics
+from clubpengu.models.base import utcnow
 from clubpengu.monitors import HealthCheck, start_monitors
-from clubpengu.parts import Realtime, Services, build_realtime, build_services
+from clubpengu.parts import Clock, Realtime, Services, build_realtime, build_services
 from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.ticker import PhasedTick
@@ -217,10 +218,14 @@ class Node:
         ]
 
 
-async def build_node(settings: Settings, client: Client | None = None, *, render: Render) -> Node:
+async def build_node(
+    settings: Settings, client: Client | None = None, *, render: Render, clock: Clock = utcnow
+) -> Node:
     """Build one node from `settings`: read the catalogues (a bad one stops start-up before
     anything runs), connect to the database (starting the embedded one when no
-    MONGODB_URI is set), and build every part once. Nothing runs until `Node.start`."""
+    MONGODB_URI is set), and build every part once. Nothing runs until `Node.start`.
+    `clock` is what the services ask for the time: the wall clock but in tests and the
+    farm simulation (scripts/farm_sim.py), which move their own through simulated days."""
     catalogue = RoomCatalogue.load(settings.rooms_file).with_capacity(settings.room_capacity)
     catalog = load_catalog()
     metrics = make_metrics(settings.metrics_enabled, settings.node_id, GAMES)
@@ -234,7 +239,7 @@ async def build_node(settings: Settings, client: Client | None = None, *, render
         sessions.push(wallet, render(notice))
 
     services = build_services(
-        settings, database.client, realtime, catalog, metrics, notify, tasks.spawn
+        settings, database.client, realtime, catalog, metrics, notify, tasks.spawn, clock
     )
     health = HealthCheck(
         settings.node_id,

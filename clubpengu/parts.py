@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -19,6 +20,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.background import Spawn
 from clubpengu.config import Settings
 from clubpengu.metrics import Metrics
+from clubpengu.models.base import utcnow
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.chat import WordListFilter
@@ -39,12 +41,19 @@ from clubpengu.services.catalog import Catalog
 from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.chat_log import ChatLog
 from clubpengu.services.connection_log import ConnectionLogService
+from clubpengu.services.counters import (
+    DailyCounter,
+    MemoryDailyCounter,
+    NewAccountLimit,
+    RedisDailyCounter,
+)
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
-from clubpengu.services.migration import MigrationService
+from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.migration_review import MigrationReview
 from clubpengu.services.moderation import ModerationService
 from clubpengu.services.notices import Notify
 from clubpengu.services.player_reports import ReportService
@@ -55,10 +64,14 @@ from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
+from clubpengu.services.wager_gates import WagerGates, WagerRules
 from clubpengu.services.world import WorldRules, WorldService
 
 STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 Client = AsyncMongoClient[dict[str, Any]]
+# What every service asks for the time: the wall clock, or (tests and scripts/farm_sim.py)
+# a clock they move themselves.
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class Services:
     shop: ShopService
     promos: PromoService
     migration: MigrationService
+    migration_review: MigrationReview
     puffles: PuffleService
     matches: MatchService
     challenges: ChallengeService
@@ -153,7 +167,22 @@ class Services:
     reports: ReportService
 
 
-def _auth(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthService:
+def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
+    """Daily counts in Redis when there is one (every node sees them), else in memory."""
+    if settings.redis_url is None:
+        return MemoryDailyCounter()
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+
+    assert isinstance(realtime.bus, RedisBus)
+    return RedisDailyCounter(realtime.bus.client, realtime.bus.timeout)
+
+
+def _auth(
+    settings: Settings, realtime: Realtime, events: EventRecorder, metrics: Metrics, clock: Clock
+) -> AuthService:
+    new_accounts = NewAccountLimit(
+        _daily_counter(settings, realtime), settings.new_accounts_per_ip_per_day, clock
+    )
     return AuthService(
         AuthConfig(
             domain=settings.auth_domain,
@@ -164,13 +193,29 @@ def _auth(settings: Settings, events: EventRecorder, metrics: Metrics) -> AuthSe
             analyst_wallets=settings.analyst_wallets,
             moderator_wallets=settings.moderator_wallets,
         ),
+        clock=clock,
         events=events,
         metrics=metrics,
+        new_accounts=new_accounts,
+    )
+
+
+def _wager_rules(settings: Settings) -> WagerRules:
+    return WagerRules(
+        min_account_age=timedelta(seconds=settings.wager_min_account_age),
+        min_matches=settings.wager_min_matches,
+        pair_daily_limit=settings.wager_pair_daily_limit,
+        daily_win_limit=settings.wager_daily_win_limit,
     )
 
 
 def _matches(
-    settings: Settings, client: Client, economy: EconomyService, notify: Notify, metrics: Metrics
+    settings: Settings,
+    client: Client,
+    economy: EconomyService,
+    notify: Notify,
+    metrics: Metrics,
+    clock: Clock,
 ) -> tuple[MatchService, ChallengeService]:
     timing = Timing(
         turn_seconds=settings.match_turn_seconds,
@@ -179,7 +224,10 @@ def _matches(
         cache_size=settings.match_cache_size,
     )
     db = settings.mongodb_db
-    matches = MatchService(client, db, economy, notify, timing, metrics=metrics)
+    matches = MatchService(
+        client, db, economy, notify, timing, clock=clock, metrics=metrics,
+        min_moves=settings.match_min_moves,
+    )  # fmt: skip
     challenges = ChallengeService(
         client,
         db,
@@ -188,6 +236,8 @@ def _matches(
         notify,
         ttl_seconds=settings.challenge_ttl_seconds,
         max_wager=settings.match_max_wager,
+        clock=clock,
+        gates=WagerGates(client, db, _wager_rules(settings), clock),
     )
     return matches, challenges
 
@@ -203,11 +253,21 @@ def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher
     )
 
 
-def _migration(settings: Settings, economy: EconomyService, catalog: Catalog) -> MigrationService:
+def _migration(
+    settings: Settings, economy: EconomyService, catalog: Catalog, clock: Clock
+) -> MigrationService:
     planner = MigrationPlanner.for_catalog(
         catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
     )
-    return MigrationService(economy, planner)
+    window = settings.migration_window_seconds
+    rules = MigrationRules(
+        enabled=settings.migration_enabled,
+        until=settings.migration_until,
+        window=timedelta(seconds=window) if window > 0 else None,
+        review_coins=settings.migration_review_coins,
+        review_puffles=settings.migration_review_puffles,
+    )
+    return MigrationService(economy, planner, rules, clock)
 
 
 def build_services(
@@ -218,19 +278,25 @@ def build_services(
     metrics: Metrics,
     notify: Notify,
     spawn: Spawn,
+    clock: Clock = utcnow,
 ) -> Services:
     """Every service, once; `notify` tells a wallet's live connection, `spawn` runs work
-    the node's shutdown waits for."""
+    the node's shutdown waits for, `clock` is what they all ask for the time."""
     db = settings.mongodb_db
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
-    auth = _auth(settings, events, metrics)
-    presence = PresenceService(settings.node_id)
+    auth = _auth(settings, realtime, events, metrics, clock)
+    presence = PresenceService(settings.node_id, clock)
     stats = _stats(settings, client, metrics)
     economy = EconomyService(
-        client, db, daily_bonus_coins=settings.daily_bonus_coins, notify=notify, metrics=metrics
+        client, db, clock=clock, daily_bonus_coins=settings.daily_bonus_coins, notify=notify,
+        metrics=metrics,
+    )  # fmt: skip
+    matches, challenges = _matches(settings, client, economy, notify, metrics, clock)
+    rules = WorldRules(
+        settings.require_wallet_auth,
+        daily_bonus=bool(settings.daily_bonus_coins),
+        bonus_min_age=timedelta(seconds=settings.daily_bonus_min_age),
     )
-    matches, challenges = _matches(settings, client, economy, notify, metrics)
-    rules = WorldRules(settings.require_wallet_auth, daily_bonus=bool(settings.daily_bonus_coins))
     world = WorldService(
         realtime.hub, realtime.grace, realtime.sessions, realtime.connections,
         auth, presence, events, stats, economy, spawn, rules,
@@ -248,10 +314,15 @@ def build_services(
         events=events,
         stats=stats,
         economy=economy,
-        shop=ShopService(client, db, economy, catalog),
-        promos=PromoService(client, db, economy, catalog, audit=audit),
-        migration=_migration(settings, economy, catalog),
-        puffles=PuffleService(client, db, economy, puffles, catalog, limit=settings.puffle_limit),
+        shop=ShopService(client, db, economy, catalog, clock=clock),
+        promos=PromoService(client, db, economy, catalog, audit=audit, clock=clock),
+        migration=_migration(settings, economy, catalog, clock),
+        migration_review=MigrationReview(
+            economy, notify, audit, puffle_limit=settings.puffle_limit, clock=clock
+        ),
+        puffles=PuffleService(
+            client, db, economy, puffles, catalog, limit=settings.puffle_limit, clock=clock
+        ),
         matches=matches,
         challenges=challenges,
         world=world,

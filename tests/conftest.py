@@ -75,6 +75,14 @@ def settings(mongo_uri: str, tmp_path: Path) -> Settings:
         jwt_secret=TEST_SECRET,
         data_dir=tmp_path / "data",
         daily_bonus_coins=0,  # tests that want it turn it on; others keep balances exact
+        # The farm defences are off for the tests of everything else (they sign up many
+        # wallets from 127.0.0.1 and wager with accounts made a second ago); the economy's
+        # own tests start from the defaults (`economy_defaults` in tests/support.py).
+        new_accounts_per_ip_per_day=0,
+        wager_min_account_age=0.0,
+        wager_min_matches=0,
+        wager_pair_daily_limit=0,
+        wager_daily_win_limit=0,
     )
 
 

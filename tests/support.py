@@ -12,8 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,25 @@ from clubpengu.transport.router import Router
 from tests.waiting import ConditionNotMet, eventually, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# The farm defences off, as the `settings` fixture has them, for servers started as
+# processes: tests of other things sign up many wallets from one address and wager at once.
+NO_FARM_LIMITS = {
+    "NEW_ACCOUNTS_PER_IP_PER_DAY": "0", "WAGER_MIN_ACCOUNT_AGE": "0", "WAGER_MIN_MATCHES": "0",
+    "WAGER_PAIR_DAILY_LIMIT": "0", "WAGER_DAILY_WIN_LIMIT": "0",
+}  # fmt: skip
+ECONOMY_DEFAULTS = (
+    "daily_bonus_coins", "new_accounts_per_ip_per_day", "wager_min_account_age",
+    "wager_min_matches", "wager_pair_daily_limit", "wager_daily_win_limit",
+)  # fmt: skip
+
+
+def economy_defaults(settings: Settings) -> Settings:
+    """`settings` with the economy as it ships: the daily bonus on and every farm defence at
+    its default (the `settings` fixture turns them off for the tests of everything else)."""
+    shipped = Settings()
+    return settings.with_overrides(**{name: getattr(shipped, name) for name in ECONOMY_DEFAULTS})
+
+
 CLUBPENGU = Path(sys.executable).with_name("clubpengu")
 
 
@@ -64,12 +84,30 @@ class RunningServer:
         return router
 
 
+class MovableClock:
+    """A clock a test moves by hand (`advance`), handed to a served node's services: days
+    pass at once and nothing sleeps."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @contextlib.asynccontextmanager
 async def run_server(
-    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None
+    settings: Settings,
+    client: AsyncMongoClient[dict[str, Any]] | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[RunningServer]:
-    """Serve the app with uvicorn on a free loopback port inside the current event loop."""
-    app = build_app(settings, client)
+    """Serve the app with uvicorn on a free loopback port inside the current event loop;
+    `clock` (a MovableClock) replaces the wall clock for the node's services."""
+    app = build_app(settings, client) if clock is None else build_app(settings, client, clock=clock)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

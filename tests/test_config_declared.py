@@ -64,7 +64,10 @@ def test_a_blank_variable_gives_its_default_except_a_flag_and_the_chat_filter() 
 
     loaded = load_settings(blank, dotenv_path=None)
 
-    flags_off = {"require_wallet_auth": False, "stats_batching": False, "metrics_enabled": False}
+    flags_off = {
+        "require_wallet_auth": False, "stats_batching": False, "metrics_enabled": False,
+        "migration_enabled": False,
+    }  # fmt: skip
     assert loaded == Settings(chat_filter_words=(), **flags_off)
 
 

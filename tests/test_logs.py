@@ -26,7 +26,7 @@ import pytest
 import websockets
 
 from clubpengu.services.ledger import short_wallet
-from tests.support import Client, Wallet, http_sign_in, serving
+from tests.support import NO_FARM_LIMITS, Client, Wallet, http_sign_in, serving
 
 pytestmark = pytest.mark.slow
 
@@ -215,6 +215,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "ADMIN_WALLETS": script.admin.address,
         "TRUSTED_PROXIES": "127.0.0.1",
         "DAILY_BONUS_COINS": "25",
+        # Every economy action once: the bonus from the first join, the save applied at once.
+        "DAILY_BONUS_MIN_AGE": "0",
+        "MIGRATION_REVIEW_COINS": "50000",
+        **NO_FARM_LIMITS,
         # debug has every line info has and more: what does not leak at debug cannot leak
         # in production
         "LOG_LEVEL": "debug",

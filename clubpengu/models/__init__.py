@@ -9,12 +9,14 @@ from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
 from clubpengu.models.player_report import PlayerReport, ReportResolution
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
+from clubpengu.models.wager_day import WagerDay
 
 ALL_MODELS: tuple[type[Document], ...] = (
     User,
@@ -32,6 +34,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     ModerationAction,
     ChatLine,
     PlayerReport,
+    MigrationClaim,
+    WagerDay,
 )
 
 __all__ = [
@@ -42,12 +46,14 @@ __all__ = [
     "Challenge",
     "ChallengeStatus",
     "ChatLine",
+    "ClaimStatus",
     "ConnectionLog",
     "Event",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",
     "MatchStatus",
+    "MigrationClaim",
     "Moderation",
     "ModerationAction",
     "PlayerReport",
@@ -58,4 +64,5 @@ __all__ = [
     "Sanction",
     "Transaction",
     "User",
+    "WagerDay",
 ]

@@ -69,6 +69,9 @@ class Match(Document):
     seq: int = 0
     winner_wallet: str | None = None
     result: str | None = None
+    # Settled without a payout: the player who gave up (forfeit, timeout, disconnect) had
+    # made fewer than MATCH_MIN_MOVES moves, so both stakes went back.
+    stakes_refunded: bool = False
     challenge_id: str | None = None
     room: str | None = None  # where the challenge was made: who may watch
     created_at: datetime = Field(default_factory=utcnow)

@@ -30,6 +30,27 @@ class UserStats(CamelModel):
     economy: EconomyStats = Field(default_factory=EconomyStats)
 
 
+class MigrationOutcome(CamelModel):
+    """Where the wallet's save stands (`migrationClaim` on the User, shown to the player as
+    `user.migration`): `applied` at once, `pending_review`, `approved` or `rejected` (with
+    the staff's reason), the coins it brought or asks for."""
+
+    claim_id: str
+    status: str
+    coins: int = 0
+    reason: str | None = None
+    decided_at: datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "claimId": self.claim_id,
+            "status": self.status,
+            "coins": self.coins,
+            "reason": self.reason,
+            "decidedAt": self.decided_at.isoformat() if self.decided_at else None,
+        }
+
+
 class User(Document):
     """A player, keyed by wallet address.
 
@@ -77,6 +98,10 @@ class User(Document):
 
     migration_source: str | None = None
     migrated_at: datetime | None = None
+    migration_claim: MigrationOutcome | None = None
+    # Free matches finished as played (the loser, or both after a draw, made MATCH_MIN_MOVES
+    # moves): what the wager gates count, kept here so a challenge needs no count query.
+    free_matches: int = Field(default=0, ge=0)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -104,4 +129,5 @@ class User(Document):
             "unlockedMounts": list(self.unlocked_mounts),
             "inventory": dict(self.inventory),
             "stamps": list(self.stamps),
+            "migration": self.migration_claim.public() if self.migration_claim else None,
         }

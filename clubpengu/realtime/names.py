@@ -22,6 +22,8 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `nodes` | the nodes holding seats |
 | `node:<node>` | a node's heartbeat (TTL NODE_TIMEOUT, refreshed every third of it) |
 | `reaped:<node>` | set for an hour when a silent node's seats were released |
+| `count:<name>:<day>:<key>` | a count of one UTC day (services/counters.py): new wallets |
+| | of one address's keyed hash (`new_accounts`); TTL two days |
 
 The room directory's Lua scripts (realtime/directory/lua/) spell these names too (a
 script may only build key names itself). Keys and channels live in separate namespaces
@@ -59,3 +61,7 @@ def room_members_key(instance: str) -> str:
 
 def positions_key(instance: str) -> str:
     return f"pos:{instance}"
+
+
+def count_key(name: str, day: str, key: str) -> str:
+    return f"count:{name}:{day}:{key}"

@@ -66,6 +66,8 @@ class StaffAction(StrEnum):
     REPORT_RESOLVE = "report.resolve"
     PROMO_CREATE = "promo.create"
     PROMO_UPDATE = "promo.update"
+    MIGRATION_APPROVE = "migration.approve"
+    MIGRATION_REJECT = "migration.reject"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import iso as iso
 from clubpengu.models.base import utcnow
+from clubpengu.services.counters import NewAccountLimit
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.sanctions import ban_in_force
 from clubpengu.services.transaction_runner import Session
@@ -154,11 +155,13 @@ class AuthService:
         clock: Callable[[], datetime] = utcnow,
         events: EventRecorder | None = None,
         metrics: Metrics | None = None,
+        new_accounts: NewAccountLimit | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.events = events
         self.metrics = metrics or Metrics()
+        self.new_accounts = new_accounts
         # Client IPs are stored only as HMACs under a key derived from the JWT secret:
         # stable enough to spot repeat addresses, useless to anyone without the secret.
         self._ip_key = hmac.new(config.jwt_secret.encode(), b"ip-hash", hashlib.sha256).digest()
@@ -240,18 +243,15 @@ class AuthService:
         banned wallet (its ban on the User just read) gets a BanRefusal instead."""
         failure = self.check(challenge, wallet, signature)
         if failure is not None:
-            logger.info("sign-in refused", extra={"reason": str(failure)})
-            self.metrics.sign_in(str(failure))
-            if self.events is not None:
-                known = wallet if decode_wallet(wallet) is not None else None
-                self.events.record("sign_in_failed", known, code=str(failure))
-            return failure
+            return self._refused(failure, wallet)
         assert isinstance(wallet, str)
         try:
             user, is_new = await self._upsert_user(wallet, ip)
             ban = ban_in_force(user.moderation, self.clock())
             if ban is not None:
                 return self._refuse_banned(wallet, ban.until)
+            if is_new and not await self._may_create(user, ip):
+                return self._refused(AuthFailureCode.RATE_LIMITED, wallet)
             role = self.config.role_of(wallet)
             session = await self._open_session(wallet, role, ip)
         except Exception:
@@ -269,6 +269,25 @@ class AuthService:
         if self.events is not None:
             self.events.record("sign_in_failed", wallet, code=AuthFailureCode.BANNED.value)
         return BanRefusal(until)
+
+    def _refused(self, failure: AuthFailureCode, wallet: Any) -> AuthFailureCode:
+        logger.info("sign-in refused", extra={"reason": str(failure)})
+        self.metrics.sign_in(str(failure))
+        if self.events is not None:
+            known = wallet if decode_wallet(wallet) is not None else None
+            self.events.record("sign_in_failed", known, code=str(failure))
+        return failure
+
+    async def _may_create(self, user: User, ip: str) -> bool:
+        """NEW_ACCOUNTS_PER_IP_PER_DAY: counted only once the wallet turned out to be new,
+        so a returning player's sign-in pays nothing for it. Over the limit, the user just
+        made is taken back (only while untouched: created now, no coins)."""
+        if self.new_accounts is None or await self.new_accounts.allow(self.hash_ip(ip)):
+            return True
+        await User.get_pymongo_collection().delete_one(
+            {"walletAddress": user.wallet_address, "createdAt": user.created_at, "coins": 0}
+        )
+        return False
 
     def hash_ip(self, ip: str) -> str:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()

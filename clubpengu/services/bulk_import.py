@@ -6,6 +6,10 @@ transaction: the users, their `migration` ledger entries, their puffles and one 
 per save. A batch is all-or-nothing, and wallets already in the database are skipped, so
 a run killed half-way and started again imports every valid save exactly once.
 
+The exports are the operator's and trusted, so nothing is held for review as in game;
+but items the catalogue does not sell (`crown` …) are counted in the report, by item,
+with the first lines that granted them, for the operator to check.
+
 Where the time goes (py-spy on the importer and on the SecantusDB process;
 docs/performance.md#bulk-import): the database does nearly all of the work, and most of it is index
 maintenance. SecantusDB spends about 0.035 ms per document per secondary index (0.09 ms
@@ -74,6 +78,9 @@ class ImportReport:
     verified: int = 0
     verification_failures: list[str] = field(default_factory=list)
     invalid_lines: list[dict[str, Any]] = field(default_factory=list)
+    saves_with_exclusives: int = 0
+    exclusives: dict[str, int] = field(default_factory=dict)
+    exclusive_lines: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,7 +97,12 @@ class ImportReport:
             f"  coins imported     {self.coins_imported}",
             f"  fields dropped     {self.items_dropped}",
             f"  verified           {self.verified}",
+            f"  with exclusives    {self.saves_with_exclusives}",
         ]
+        for item, count in sorted(self.exclusives.items()):
+            lines.append(f"  EXCLUSIVE          {item}: {count} saves")
+        for granted in self.exclusive_lines[:20]:
+            lines.append(f"  exclusive line {granted['line']}: {', '.join(granted['items'])}")
         for failure in self.verification_failures[:20]:
             lines.append(f"  VERIFY FAILED      {failure}")
         for bad in self.invalid_lines[:20]:
@@ -103,6 +115,7 @@ class Save:
     line: int
     wallet: str
     plan: MigrationPlan
+    exclusives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,8 @@ def _parse(number: int, raw: bytes, planner: MigrationPlanner) -> tuple[str | No
     local = record.get("localData")
     if not isinstance(local, dict):
         return "localData is not an object", None
-    return None, Save(number, str(wallet), planner.plan(local))
+    plan = planner.plan(local)
+    return None, Save(number, str(wallet), plan, tuple(planner.exclusives(plan)))
 
 
 def _chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
@@ -295,6 +309,8 @@ class BulkImporter:
         report.imported += len(fresh)
         report.coins_imported += sum(prepared.save.plan.coins for prepared in fresh)
         report.items_dropped += sum(len(prepared.save.plan.dropped) for prepared in fresh)
+        for prepared in fresh:
+            _count_exclusives(report, prepared.save)
 
     async def _existing(self, wallets: list[str]) -> set[str]:
         found: set[str] = set()
@@ -353,6 +369,18 @@ def _inserts(batch: list[Prepared]) -> Callable[[Session], Any]:
         await AuditLog.get_pymongo_collection().insert_many(audits, session=session)
 
     return writes
+
+
+def _count_exclusives(report: ImportReport, save: Save) -> None:
+    if not save.exclusives:
+        return
+    report.saves_with_exclusives += 1
+    for item in save.exclusives:
+        report.exclusives[item] = report.exclusives.get(item, 0) + 1
+    if len(report.exclusive_lines) < MAX_INVALID_LISTED:
+        report.exclusive_lines.append(
+            {"line": save.line, "walletAddress": save.wallet, "items": list(save.exclusives)}
+        )
 
 
 def _line(batch: list[Prepared], wallet: str | None) -> int | None:

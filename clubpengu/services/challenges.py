@@ -6,6 +6,8 @@ monitor runs only once a minute). At most one pending challenge per pair, in eit
 direction: the partial unique index refuses a second one from the same challenger, and
 a look-up refuses one the other way round. Accepting hands over to MatchService.create,
 whose transaction moves the challenge to `accepted` only while it is still pending.
+A wagered challenge passes the wager gates (services/wager_gates.py) when it is sent and
+again when it is accepted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from clubpengu.services.notices import (
     Notify,
     Player,
 )
+from clubpengu.services.wager_gates import WagerGates
 
 logger = logging.getLogger(__name__)
 PENDING = "pending"
@@ -61,6 +64,7 @@ class ChallengeService:
         ttl_seconds: float,
         max_wager: int,
         clock: Callable[[], datetime] = utcnow,
+        gates: WagerGates | None = None,
     ) -> None:
         self.challenges = client[db_name][Challenge.Settings.name]
         self.economy = economy
@@ -70,13 +74,15 @@ class ChallengeService:
         self.ttl = timedelta(seconds=ttl_seconds)
         self.max_wager = max_wager
         self.clock = clock
+        self.gates = gates
 
     async def send(
         self, challenger: Player, target: Player, game_id: str, wager: int, room: str
     ) -> ChallengeSent:
         """Create a pending challenge and tell the target. Raises InvalidMessage
-        (wager, self), NotFound (game), InsufficientFunds (either side), Conflict (a
-        pending challenge between them, or either is already playing)."""
+        (wager, self), NotFound (game), InsufficientFunds (either side), WagerLocked,
+        WagerLimit, Conflict (a pending challenge between them, or either is already
+        playing)."""
         if not 0 <= wager <= self.max_wager:
             raise InvalidMessage(f"wager: must be from 0 to {self.max_wager}")
         if challenger.wallet == target.wallet:
@@ -86,6 +92,7 @@ class ChallengeService:
             raise InsufficientFunds(f"You need {wager} coins to offer this wager")
         if await self.economy.balance(target.wallet) < wager:
             raise InsufficientFunds(f"{target.username} cannot afford a wager of {wager}")
+        await self._check_gates(challenger.wallet, target.wallet, wager)
         await self._check_not_playing(challenger, target)
         reverse = {"challengerWallet": target.wallet, "targetWallet": challenger.wallet}
         if await self.challenges.find_one(reverse | {"status": PENDING}):
@@ -106,6 +113,11 @@ class ChallengeService:
             f"challenge:{challenge_id}", self.ttl.total_seconds(), lambda: self._expire(challenge)
         )
         return ChallengeSent(challenge_id, target.player_id, game.id, wager, expires)
+
+    async def _check_gates(self, challenger: str, target: str, wager: int) -> None:
+        """The wager gates, when this node has them (free matches pass them all)."""
+        if self.gates is not None:
+            await self.gates.check(challenger, target, wager)
 
     async def _check_not_playing(self, *players: Player) -> None:
         """One look-up for both players (a match of either is enough to refuse)."""
@@ -130,11 +142,13 @@ class ChallengeService:
 
     async def accept(self, wallet: str, challenge_id: str) -> Match:
         """The target accepts: escrow and a new match (MatchService.create); the
-        challenger is told. Raises NotFound, Conflict, Expired, InsufficientFunds."""
+        challenger is told. Raises NotFound, Conflict, Expired, InsufficientFunds,
+        WagerLocked, WagerLimit (the day's room may have shrunk since the challenge)."""
         found = await self._pending(challenge_id, "targetWallet", wallet)
         if found["expiresAt"] <= self.clock():
             await self._end(found, "expired", "expired")
             raise Expired("The challenge has expired")
+        await self._check_gates(found["challengerWallet"], wallet, int(found["wager"]))
         match = await self.matches.create(found)
         self._cancel_timer(found)
         other = 1 - match.wallets.index(wallet)  # the challenger, told the match started

@@ -1,51 +1,75 @@
-"""In-game migration of a localStorage save (seed 000 §3): once, for a new player only,
-applied atomically — coins through the ledger (type `migration`), unlocks, stamps, look,
-puffles, `migrationSource`/`migratedAt`, and an AuditLog entry, in one transaction."""
+"""In-game migration of a localStorage save (seed 000 §3), bounded: a save cannot tell an
+honest player from a forged one, so what a save may bring by itself is small.
+
+- Open only while MIGRATION_ENABLED, before MIGRATION_UNTIL, and within MIGRATION_WINDOW of
+  the wallet's first sign-in; once per wallet, and only before it has progress
+  (services/progress.py).
+- A save under every review threshold (coins, puffles, only items the catalogue sells) is
+  applied at once, in one transaction: coins through the ledger (type `migration`, key
+  `migration:<wallet>`), unlocks, stamps, look, puffles, the claim (status `applied`), the
+  User's `migrationClaim`, and an AuditLog entry.
+- Any other save is held: its claim (status `pending`) and the User's `migrationClaim`
+  are written, and nothing of it is credited until staff decide
+  (services/migration_review.py).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from clubpengu.errors import Conflict, NotFound
-from clubpengu.models import AuditLog, Puffle, User
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from clubpengu.errors import Conflict, InvalidMessage, MigrationClosed, NotFound
+from clubpengu.models import AuditLog, ClaimStatus, MigrationClaim, Puffle, User
 from clubpengu.models.base import utcnow
+from clubpengu.models.user import MigrationOutcome
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
-from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
+from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner, review_reasons
+from clubpengu.services.progress import has_progress
 from clubpengu.services.transaction_runner import Session
 
 MIGRATION = "migration"
 SOURCE = "localStorage"
+MAX_SAVE_BYTES = 64 * 1024  # what a claim keeps of the save as sent
+PENDING_REVIEW = "pending_review"  # a held claim, as the player is told
+
+
+@dataclass(frozen=True)
+class MigrationRules:
+    """MIGRATION_ENABLED, MIGRATION_UNTIL, MIGRATION_WINDOW (None: no window) and the
+    review thresholds MIGRATION_REVIEW_COINS and MIGRATION_REVIEW_PUFFLES."""
+
+    enabled: bool = True
+    until: datetime | None = None
+    window: timedelta | None = timedelta(hours=1)
+    review_coins: int = 1000
+    review_puffles: int = 2
 
 
 @dataclass(frozen=True)
 class MigrationResult:
     plan: MigrationPlan
+    status: str  # "applied" or "pending_review"
+    claim_id: str
+    held: list[str]
     balance: int
     look: dict[str, str]
 
 
 def migration_key(wallet: str) -> str:
+    """The ledger key of a wallet's migrated coins: one claim per wallet, so it is also the
+    claim's key, whether applied at once, approved by staff or bulk-imported."""
     return f"{MIGRATION}:{wallet}"
 
 
-def has_progress(user: User) -> bool:
-    """Anything a player can only have by playing, or by migrating before."""
-    return bool(
-        user.migrated_at
-        or user.coins
-        or user.unlocked_cosmetics
-        or [m for m in user.unlocked_mounts if m != "none"]
-        or user.stamps
-        or user.inventory
-    )
-
-
 def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) -> dict[str, Any]:
-    """The `$set` a plan makes on the user (coins are the ledger's)."""
+    """The fields a plan gives a new user document (the bulk import; coins are the ledger's)."""
     changes: dict[str, Any] = {
         "stamps": plan.stamps,
         "unlockedCosmetics": plan.cosmetics,
@@ -61,6 +85,30 @@ def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) 
     return changes
 
 
+def user_update(
+    plan: MigrationPlan, look: dict[str, str] | None, outcome: MigrationOutcome, now: datetime
+) -> dict[str, Any]:
+    """The update a plan makes on an existing user: unlocks and stamps added to what the
+    server gave already (a promo's items stay), the look (None: left as it is), the
+    migration marker and the outcome the player sees."""
+    sets: dict[str, Any] = {
+        "migrationSource": SOURCE,
+        "migratedAt": now,
+        "migrationClaim": outcome.model_dump(by_alias=True),
+        "updatedAt": now,
+    }
+    if look is not None:
+        sets["customization"] = look
+    if plan.username:
+        sets["username"] = plan.username
+    added = {
+        "stamps": {"$each": plan.stamps},
+        "unlockedCosmetics": {"$each": plan.cosmetics},
+        "unlockedMounts": {"$each": plan.mounts},
+    }
+    return {"$set": sets, "$addToSet": added}
+
+
 def puffle_documents(wallet: str, plan: MigrationPlan, now: datetime) -> list[dict[str, Any]]:
     return [
         Puffle(
@@ -71,10 +119,17 @@ def puffle_documents(wallet: str, plan: MigrationPlan, now: datetime) -> list[di
 
 
 def audit_document(
-    wallet: str, plan: MigrationPlan, actor: str, source: str, now: datetime
+    wallet: str,
+    plan: MigrationPlan,
+    actor: str,
+    source: str,
+    now: datetime,
+    *,
+    action: str = MIGRATION,
+    **details: Any,
 ) -> dict[str, Any]:
     document: dict[str, Any] = AuditLog(
-        action=MIGRATION,
+        action=action,
         actor=actor,
         wallet_address=wallet,
         source=source,
@@ -82,9 +137,19 @@ def audit_document(
         details={
             "accepted": plan.accepted(),
             "dropped": [d.public() for d in plan.dropped],
+            **details,
         },
     ).model_dump(by_alias=True, exclude={"id", "revision_id"})
     return document
+
+
+def submitted_text(local_data: dict[str, Any]) -> str:
+    """The save as sent, as JSON text (field names of any kind are safe in a string).
+    Raises InvalidMessage when it is larger than a claim keeps."""
+    text = json.dumps(local_data, ensure_ascii=False, separators=(",", ":"))
+    if len(text.encode()) > MAX_SAVE_BYTES:
+        raise InvalidMessage(f"localData: at most {MAX_SAVE_BYTES // 1024} KiB")
+    return text
 
 
 class MigrationService:
@@ -92,63 +157,132 @@ class MigrationService:
         self,
         economy: EconomyService,
         planner: MigrationPlanner,
+        rules: MigrationRules | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.economy = economy
         self.planner = planner
+        self.rules = rules or MigrationRules()
         self.clock = clock
 
     async def migrate(self, wallet: str, local_data: dict[str, Any]) -> MigrationResult:
-        """Apply `local_data` to `wallet`'s new account. Raises NotFound (no user),
-        Conflict (the player has progress or migrated already); nothing changes then."""
+        """Apply `local_data` to `wallet`'s new account, or hold it for review. Raises
+        MigrationClosed (off, past MIGRATION_UNTIL or the wallet's window), InvalidMessage
+        (too large), NotFound (no user), Conflict (progress, or a save brought already);
+        nothing changes then."""
+        now = self.clock()
+        self._check_open(now)
+        submitted = submitted_text(local_data)
         user = await User.find_one(User.wallet_address == wallet)
         if user is None:
             raise NotFound("No player for this wallet")
         if has_progress(user):
-            raise Conflict("This account already has progress; nothing was migrated")
+            raise Conflict("This account already has progress or a save; nothing was migrated")
+        self._check_window(user, now)
         plan = self.planner.plan(local_data)
-        now = self.clock()
+        held = review_reasons(
+            plan,
+            self.planner.exclusives(plan),
+            max_coins=self.rules.review_coins,
+            max_puffles=self.rules.review_puffles,
+        )
+        claim = MigrationClaim(
+            id=ObjectId(), wallet_address=wallet, submitted=submitted, plan=plan.accepted(),
+            dropped=[d.public() for d in plan.dropped], held=held, coins=plan.coins,
+            status=ClaimStatus.PENDING if held else ClaimStatus.APPLIED, created_at=now,
+            credited=0 if held else plan.coins,
+        )  # fmt: skip
+        if held:
+            await self._hold(claim, plan, now)
+            return MigrationResult(plan, PENDING_REVIEW, str(claim.id), held, user.coins, {})
         look = dict(user.customization) | plan.customization
-        writes = self._writes(wallet, plan, dict(user.customization), now)
-        counts = {"dropped": len(plan.dropped), "puffles": len(plan.puffles)}
-        if plan.coins > 0:
-            result = await self.economy.apply(
-                wallet,
-                plan.coins,
-                MIGRATION,
-                idempotency_key=migration_key(wallet),
-                actor=f"player:{wallet}",
-                reason="coins from a localStorage save",
-                proof={"source": SOURCE},
-                extra_writes=writes,
-                log_fields=counts,
-            )
-            if result.replayed:
-                raise Conflict("This account already migrated")
-            balance = result.balance
-        else:
-            await self.economy.run_transaction(writes)
-            log_economy([], type=MIGRATION, wallet=wallet, actor=f"player:{wallet}", **counts)
-            balance = 0
-        return MigrationResult(plan, balance, look)
+        balance = await self._apply(claim, plan, look, now)
+        return MigrationResult(plan, ClaimStatus.APPLIED.value, str(claim.id), [], balance, look)
 
-    def _writes(
-        self, wallet: str, plan: MigrationPlan, look: dict[str, str], now: datetime
-    ) -> Callable[[Session], Any]:
-        async def writes(session: Session) -> None:
-            # The filter is the once-only guard: a second migration matches nothing.
-            updated = await User.get_pymongo_collection().update_one(
-                {"walletAddress": wallet, "migratedAt": None},
-                {"$set": user_changes(plan, look, now)},
-                session=session,
+    def _check_open(self, now: datetime) -> None:
+        if not self.rules.enabled:
+            raise MigrationClosed("Bringing a save is switched off on this server")
+        if self.rules.until is not None and now >= self.rules.until:
+            until = self.rules.until.date().isoformat()
+            raise MigrationClosed(f"Bringing a save closed on {until}")
+
+    def _check_window(self, user: User, now: datetime) -> None:
+        window = self.rules.window
+        if window is not None and now - user.created_at > window:
+            minutes = round(window.total_seconds() / 60)
+            raise MigrationClosed(
+                f"A save can be brought only in the first {minutes} minutes after "
+                "a wallet's first sign-in"
             )
-            if updated.matched_count != 1:
-                raise Conflict("This account already migrated")
+
+    async def _hold(self, claim: MigrationClaim, plan: MigrationPlan, now: datetime) -> None:
+        wallet = claim.wallet_address
+        outcome = MigrationOutcome(claim_id=str(claim.id), status=PENDING_REVIEW, coins=plan.coins)
+
+        async def writes(session: Session) -> None:
+            await _claim_user(session, wallet, {"$set": {
+                "migrationClaim": outcome.model_dump(by_alias=True), "updatedAt": now,
+            }})  # fmt: skip
+            await _insert_claim(session, claim)
+            audit = audit_document(wallet, plan, f"player:{wallet}", "in_game", now,
+                                   action="migration_held", claimId=str(claim.id),
+                                   held=claim.held)  # fmt: skip
+            await AuditLog.get_pymongo_collection().insert_one(audit, session=session)
+
+        await self.economy.run_transaction(writes)
+        log_economy([], type="migration_held", wallet=wallet, actor=f"player:{wallet}",
+                    claim=str(claim.id), held=len(claim.held))  # fmt: skip
+
+    async def _apply(
+        self, claim: MigrationClaim, plan: MigrationPlan, look: dict[str, str], now: datetime
+    ) -> int:
+        """The claim applied at once; the balance after it."""
+        wallet = claim.wallet_address
+        outcome = MigrationOutcome(
+            claim_id=str(claim.id), status=ClaimStatus.APPLIED.value, coins=plan.coins
+        )
+
+        async def writes(session: Session) -> None:
+            await _claim_user(session, wallet, user_update(plan, look, outcome, now))
+            await _insert_claim(session, claim)
             puffles = puffle_documents(wallet, plan, now)
             if puffles:
                 await Puffle.get_pymongo_collection().insert_many(puffles, session=session)
-            await AuditLog.get_pymongo_collection().insert_one(
-                audit_document(wallet, plan, f"player:{wallet}", "in_game", now), session=session
-            )
+            audit = audit_document(wallet, plan, f"player:{wallet}", "in_game", now,
+                                   claimId=str(claim.id))  # fmt: skip
+            await AuditLog.get_pymongo_collection().insert_one(audit, session=session)
 
-        return writes
+        counts = {"dropped": len(plan.dropped), "puffles": len(plan.puffles)}
+        if plan.coins <= 0:
+            await self.economy.run_transaction(writes)
+            log_economy([], type=MIGRATION, wallet=wallet, actor=f"player:{wallet}", **counts)
+            return await self.economy.balance(wallet)
+        result = await self.economy.apply(
+            wallet, plan.coins, MIGRATION, idempotency_key=migration_key(wallet),
+            actor=f"player:{wallet}", reason="coins from a localStorage save",
+            proof={"source": SOURCE}, extra_writes=writes, log_fields=counts,
+        )  # fmt: skip
+        if result.replayed:
+            raise Conflict("This account already migrated")
+        return result.balance
+
+
+async def _claim_user(session: Session, wallet: str, update: dict[str, Any]) -> None:
+    """`update` on the wallet's user, only while it has brought no save: the filter is the
+    once-only guard, so a second migration matches nothing. Raises Conflict."""
+    updated = await User.get_pymongo_collection().update_one(
+        {"walletAddress": wallet, "migratedAt": None, "migrationClaim": None},
+        update,
+        session=session,
+    )
+    if updated.matched_count != 1:
+        raise Conflict("This account already brought a save")
+
+
+async def _insert_claim(session: Session, claim: MigrationClaim) -> None:
+    try:
+        await MigrationClaim.get_pymongo_collection().insert_one(
+            claim.model_dump(by_alias=True), session=session
+        )
+    except DuplicateKeyError:
+        raise Conflict("This account already brought a save") from None

@@ -71,6 +71,34 @@ class MigrationPlan:
             "puffles": self.puffles,
         }
 
+    @classmethod
+    def from_accepted(cls, accepted: dict[str, Any]) -> MigrationPlan:
+        """The plan whose `accepted()` this is (a held claim's, when staff approve it)."""
+        return cls(
+            username=accepted.get("username"),
+            coins=int(accepted.get("coins", 0)),
+            stamps=list(accepted.get("stamps", [])),
+            cosmetics=list(accepted.get("unlockedCosmetics", [])),
+            mounts=list(accepted.get("unlockedMounts", ["none"])),
+            customization=dict(accepted.get("customization", {})),
+            puffles=list(accepted.get("puffles", [])),
+        )
+
+
+def review_reasons(
+    plan: MigrationPlan, exclusives: list[str], *, max_coins: int, max_puffles: int
+) -> list[str]:
+    """Why a save must wait for staff (empty: it may be applied at once): more coins or
+    puffles than the review thresholds, or any item the catalogue does not sell."""
+    reasons = []
+    if plan.coins > max_coins:
+        reasons.append(f"coins: {plan.coins} (more than {max_coins})")
+    if exclusives:
+        reasons.append(f"not for sale: {', '.join(exclusives)}")
+    if len(plan.puffles) > max_puffles:
+        reasons.append(f"puffles: {len(plan.puffles)} (more than {max_puffles})")
+    return reasons
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -119,6 +147,17 @@ class MigrationPlanner:
 
         colors = PuffleCatalog.load().colors
         return cls(catalog, colors, max_coins=max_coins, max_puffles=max_puffles)
+
+    def exclusives(self, plan: MigrationPlan) -> list[str]:
+        """The unlocks of `plan` that the catalogue does not sell (starters aside): items a
+        player can only have been given, so a save may not grant them by itself."""
+        found = []
+        for item_id in [*plan.cosmetics, *plan.mounts]:
+            item = self.catalog.get(item_id)
+            sold = item is None or getattr(item, "for_sale", True)
+            if not sold and not getattr(item, "starter", False):
+                found.append(item_id)
+        return found
 
     def plan(self, local_data: dict[str, Any]) -> MigrationPlan:
         plan = MigrationPlan()

@@ -65,7 +65,18 @@ class ChallengeEnded:
     reason: str
 
 
-Notice = CoinsChanged | MatchUpdate | ChallengeReceived | ChallengeEnded
+@dataclass(frozen=True)
+class MigrationReviewed:
+    """Staff decided the wallet's held save: `approved` (its `coins` credited) or
+    `rejected`, with their reason."""
+
+    claim_id: str
+    status: str
+    coins: int
+    reason: str | None
+
+
+Notice = CoinsChanged | MatchUpdate | ChallengeReceived | ChallengeEnded | MigrationReviewed
 # Deliver a notice to a wallet's live connection; must not block and must not raise for
 # a wallet with no connection (the notice is then simply not seen).
 Notify = Callable[[str, Notice], None]

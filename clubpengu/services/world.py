@@ -18,6 +18,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from clubpengu.background import Spawn
@@ -40,6 +41,7 @@ from clubpengu.services.auth import AuthService, SessionInfo, short
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.progress import bonus_due
 from clubpengu.services.sanctions import (
     ban_in_force,
     connection_mute,
@@ -73,6 +75,8 @@ class Joined:
 class WorldRules:
     require_wallet_auth: bool = True
     daily_bonus: bool = True  # pay the daily bonus on a join (DAILY_BONUS_COINS > 0)
+    # ... to a wallet that has played or is this old (DAILY_BONUS_MIN_AGE)
+    bonus_min_age: timedelta = timedelta(0)
 
 
 def _player_id() -> str:
@@ -235,7 +239,9 @@ class WorldService:
         self.events.record("join", user.wallet_address, room=room_id)
         self.stats.queue(user.wallet_address, "world.roomsVisited")
         connection.attributes.setdefault("joined_at", time.monotonic())
-        if self.rules.daily_bonus:
+        if self.rules.daily_bonus and bonus_due(
+            user, self.economy.clock(), self.rules.bonus_min_age
+        ):
             # The daily bonus arrives as a `coins` notice just after `joined`.
             self.spawn(self.economy.daily_bonus(user.wallet_address), "daily-bonus")
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})

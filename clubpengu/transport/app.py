@@ -16,12 +16,15 @@ from starlette.routing import Route, WebSocketRoute
 
 from clubpengu.config import Settings
 from clubpengu.errors import DomainError
+from clubpengu.models.base import utcnow
 from clubpengu.node import build_node
+from clubpengu.parts import Clock
 from clubpengu.transport import render
 from clubpengu.transport.dispatch import build_router
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.http_economy import routes as economy_routes
 from clubpengu.transport.http_errors import http_domain_error
 from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_moderation import routes as moderation_routes
@@ -36,14 +39,18 @@ logger = logging.getLogger(__name__)
 
 
 def build_app(
-    settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None
+    settings: Settings,
+    client: AsyncMongoClient[dict[str, Any]] | None = None,
+    *,
+    clock: Clock = utcnow,
 ) -> Starlette:
     """The app of one node. `client` (tests share one) is used instead of connecting, and
-    is not closed on shutdown."""
+    is not closed on shutdown. `clock` (tests and scripts/farm_sim.py only; never a
+    setting) replaces the wall clock for every service, so simulated days pass at once."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        node = await build_node(settings, client, render=render.notice)
+        node = await build_node(settings, client, render=render.notice, clock=clock)
         router = build_router(node)
         app.state.node = node
         app.state.sockets = Sockets.of(node, router)
@@ -64,6 +71,7 @@ def build_app(
         *admin_routes(),
         *moderation_routes(),
         *staff_routes(),
+        *economy_routes(),
         *page_routes(),
     ]
     middleware = [Middleware(SecurityHeaders), Middleware(ExposeSocket)]

@@ -38,6 +38,9 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.BANNED: 403,
     ErrorCode.MUTED: 403,
+    ErrorCode.MIGRATION_CLOSED: 403,
+    ErrorCode.WAGER_LOCKED: 403,
+    ErrorCode.WAGER_LIMIT: 409,
 }
 
 

@@ -26,7 +26,7 @@ DEFAULT_REPORT_DAYS = 30
 MAX_MISMATCHES_LISTED = 100
 
 
-def _window(text: str) -> timedelta:
+def parse_window(text: str) -> timedelta:
     try:
         window = timedelta(seconds=parse_duration("window", text))
     except ConfigError as error:
@@ -40,7 +40,7 @@ async def overview(request: Request, node: Node, session: SessionInfo) -> Any:
     """This node's live connections, every room's instances and populations (the `rooms`
     listing), and the activity of the last `window`."""
     text = request.query_params.get("window", DEFAULT_WINDOW)
-    window = _window(text)
+    window = parse_window(text)
     now = utcnow()
     db = node.client[node.settings.mongodb_db]
     activity = await staff.recent_activity(db, now - window, now)

@@ -15,6 +15,7 @@ from clubpengu.services.notices import (
     CoinsChanged,
     MatchUpdate,
     MatchView,
+    MigrationReviewed,
     Notice,
 )
 from clubpengu.services.world import Joined
@@ -32,6 +33,8 @@ def notice(notice: Notice) -> Frame:
         return challenge(notice)
     if isinstance(notice, ChallengeEnded):
         return challenge_ended(notice)
+    if isinstance(notice, MigrationReviewed):
+        return migration_reviewed(notice)
     assert_never(notice)
 
 
@@ -42,6 +45,17 @@ def coins(change: CoinsChanged) -> Frame:
         "coins": change.balance,
         "delta": change.delta,
         "reason": change.reason,
+    }
+
+
+def migration_reviewed(reviewed: MigrationReviewed) -> Frame:
+    """The push that tells a player staff decided their held save (docs/protocol.md §9)."""
+    return {
+        "type": "migration_reviewed",
+        "claimId": reviewed.claim_id,
+        "status": reviewed.status,
+        "coins": reviewed.coins,
+        "reason": reviewed.reason,
     }
 
 
@@ -116,6 +130,7 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         frame["reason"] = match.result
         mine = match.wallets[seat]
         frame["result"] = "draw" if winner is None else ("win" if winner == mine else "loss")
+        frame["refunded"] = match.stakes_refunded
     return frame
 
 

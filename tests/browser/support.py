@@ -12,6 +12,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 from pymongo import MongoClient
 
 from tests.support import (
+    NO_FARM_LIMITS,
     ROOT,
     ServeProcess,
     Wallet,
@@ -91,6 +92,9 @@ def serve_site(
             "ADMIN_WALLETS": admin.address,
             "ANALYST_WALLETS": analyst.address,
             "DAILY_BONUS_COINS": "25",
+            # The pages show the bonus of a first join (the default waits a day or a game).
+            "DAILY_BONUS_MIN_AGE": "0",
+            **NO_FARM_LIMITS,
             **env,
         },
     )

@@ -23,7 +23,7 @@ import httpx
 import websockets
 
 from clubpengu.db import EmbeddedDatabase, free_port
-from tests.support import CLUBPENGU, Client, ServeProcess, Wallet, sign_in
+from tests.support import CLUBPENGU, NO_FARM_LIMITS, Client, ServeProcess, Wallet, sign_in
 from tests.waiting import eventually
 
 CHAOS_SECRET = "chaos-secret-" + "x" * 40
@@ -76,6 +76,7 @@ def serve_env(database_uri: str, database: str, admin: Wallet, **extra: str) -> 
         "CHAT_RATE": "100/s",
         "MESSAGE_RATE": "200/s",
         "DAILY_BONUS_COINS": "0",
+        **NO_FARM_LIMITS,
         **extra,
     }
 

@@ -358,7 +358,8 @@ def _expected_result(ending: str) -> str:
 def _expected_entries(pair: Pair, match: dict[str, Any]) -> list[tuple[str, str, int]]:
     wallets = [p.wallet.address for p in pair.players]
     escrow = [("match_escrow", w, -WAGER) for w in wallets]
-    if match["winnerWallet"] is None:
+    # A forfeit or abandonment before the loser's MATCH_MIN_MOVES moves refunds both stakes.
+    if match["winnerWallet"] is None or match.get("stakesRefunded"):
         settled = [("match_refund", w, WAGER) for w in wallets]
     else:
         settled = [("match_payout", match["winnerWallet"], 2 * WAGER)]

@@ -17,7 +17,15 @@ import websockets
 from pymongo import MongoClient
 
 from tests.redis_server import RedisServer
-from tests.support import Client, ServeProcess, Wallet, start_serve, stop_serve, wait_healthy
+from tests.support import (
+    NO_FARM_LIMITS,
+    Client,
+    ServeProcess,
+    Wallet,
+    start_serve,
+    stop_serve,
+    wait_healthy,
+)
 
 CLUSTER_DB = "clubpengu_cluster"
 SECRET = "cluster-secret-" + "x" * 40
@@ -82,6 +90,7 @@ def node_env(cluster: Cluster, node_id: str, rooms: Path, extra: dict[str, str])
         "CHAT_RATE": "100/s",
         "MESSAGE_RATE": "100/s",
         "DAILY_BONUS_COINS": "0",
+        **NO_FARM_LIMITS,
         **extra,
     }
 

@@ -85,6 +85,35 @@ async def test_an_import_writes_users_ledger_and_audit_and_a_rerun_adds_nothing(
     assert verify.ok
 
 
+async def test_the_import_keeps_granting_exclusives_and_reports_them(
+    mongo_client: Any, tmp_path: Path
+) -> None:
+    forged = [Wallet().address for _ in range(3)]
+    honest = Wallet().address
+    path = tmp_path / "saves.jsonl"
+    with path.open("w") as handle:
+        for wallet in forged:  # three crafted lines: the issue's
+            local = {"clubpenguin_save": {"coins": 50_000},
+                     "unlocked_cosmetics": ["crown", "gold_medal", "party_hat"],
+                     "unlocked_mounts": ["penguin_band_bus"]}  # fmt: skip
+            handle.write(json.dumps({"walletAddress": wallet, "localData": local}) + "\n")
+        local = {"unlocked_cosmetics": ["party_hat"]}
+        handle.write(json.dumps({"walletAddress": honest, "localData": local}) + "\n")
+
+    report = await _importer(mongo_client).run(path)
+
+    assert (report.imported, report.coins_imported) == (4, 150_000)  # as before: trusted
+    assert report.saves_with_exclusives == 3
+    assert report.exclusives == {"crown": 3, "gold_medal": 3, "penguin_band_bus": 3}
+    assert [line["line"] for line in report.exclusive_lines] == [1, 2, 3]
+    assert report.exclusive_lines[0] == {
+        "line": 1, "walletAddress": forged[0], "items": ["crown", "gold_medal", "penguin_band_bus"]
+    }  # fmt: skip
+    assert "EXCLUSIVE          crown: 3 saves" in report.as_text()
+    user = await User.find_one(User.wallet_address == forged[0])
+    assert user is not None and user.coins == 50_000 and "crown" in user.unlocked_cosmetics
+
+
 class _SignInDuringTheImport(BulkImporter):
     """Inserts a user for `wallet` right after the batch's existence check: a player who
     signs in between the check and the batch's transaction."""

@@ -79,6 +79,8 @@ async def test_the_sweeper_settles_an_abandoned_match(
     settings: Settings, mongo_client: Mongo
 ) -> None:
     a, b = Wallet(), Wallet()
+    # The idle seat made no move, which by default refunds both stakes; here the payout.
+    settings = settings.with_overrides(match_min_moves=0)
     async with run_server(settings, mongo_client) as first:
         match_id, clients, wallets = await _match_between(first, a, b)
         await clients[0].call({"type": "match_move", "matchId": match_id, "move": {"cell": 4}})

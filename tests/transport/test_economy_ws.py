@@ -155,7 +155,10 @@ async def test_the_daily_bonus_is_paid_once_per_day_on_join(
     settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
     wallet = Wallet()
-    async with run_server(settings.with_overrides(daily_bonus_coins=25), mongo_client) as server:
+    # A wallet a second old is paid here (no minimum age); the default waits a day or a
+    # game: tests/transport/test_sign_up_pressure_ws.py.
+    anyone = settings.with_overrides(daily_bonus_coins=25, daily_bonus_min_age=0.0)
+    async with run_server(anyone, mongo_client) as server:
         client, signed, _ = await enter(server.ws_url, wallet)
         bonus = await client.recv_type("coins")
         await client.close()

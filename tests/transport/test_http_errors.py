@@ -33,6 +33,9 @@ EXPECTED_STATUS = {
     "unavailable": 503,
     "banned": 403,
     "muted": 403,
+    "migration_closed": 403,
+    "wager_locked": 403,
+    "wager_limit": 409,
 }
 
 

@@ -187,7 +187,10 @@ async def test_the_challenger_leaving_cancels_the_challenge(server: RunningServe
 async def test_the_idle_player_forfeits_on_the_turn_timer(
     settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
-    async with run_server(settings.with_overrides(match_turn_seconds=0.5), mongo_client) as server:
+    # One move each is not a game: by default that refunds both stakes (tested with the wager
+    # gates, tests/transport/test_wager_gates_ws.py); here it pays, to test the timer alone.
+    timed = settings.with_overrides(match_turn_seconds=0.5, match_min_moves=0)
+    async with run_server(timed, mongo_client) as server:
         clients, wallets, start = await _start(server, wager=20)
         await _play(clients, start["matchId"], [4])
         end = await clients[0].recv_type("match_end", timeout=5)
@@ -199,7 +202,7 @@ async def test_the_idle_player_forfeits_on_the_turn_timer(
 async def test_a_disconnect_forfeits_after_the_grace(
     settings: Settings, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
-    fast = settings.with_overrides(match_disconnect_grace_seconds=0.2)
+    fast = settings.with_overrides(match_disconnect_grace_seconds=0.2, match_min_moves=0)
     async with run_server(fast, mongo_client) as server:
         clients, wallets, _ = await _start(server, wager=20)
         await clients[1].close()

@@ -1,15 +1,30 @@
-"""In-game migration of a localStorage save, over the WebSocket against the real ledger."""
+"""In-game migration of a localStorage save, over the WebSocket against the real ledger, with
+the economy's default settings (the daily bonus on, the review thresholds, the window)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from clubpengu.models import AuditLog, Puffle, Transaction, User
+from clubpengu.config import Settings
+from clubpengu.models import AuditLog, MigrationClaim, Puffle, Transaction, User
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.migration_plan import MigrationPlanner
-from tests.support import RunningServer, Wallet, enter
+from tests.support import (
+    Client,
+    MovableClock,
+    RunningServer,
+    Wallet,
+    connect,
+    economy_defaults,
+    enter,
+    run_server,
+    sign_in,
+)
 
 SAVE: dict[str, Any] = {
     "penguin_name": "Waddles",
@@ -20,6 +35,23 @@ SAVE: dict[str, Any] = {
     "puffles": [{"name": "Blinky", "color": "blue"}, {"name": "Bad", "color": "plaid"}],
     "favourite_food": "fish",
 }
+# Under every review threshold: 1,000 coins, items the shop sells, two puffles.
+HONEST: dict[str, Any] = {
+    "penguin_name": "Waddles",
+    "clubpenguin_save": {"coins": 1000, "stamps": ["first_login"]},
+    "penguin_customization": {"head": "party_hat", "color": "red"},
+    "unlocked_cosmetics": ["party_hat", "red"],
+    "unlocked_mounts": ["none", "sled"],
+    "puffles": [{"name": "Blinky", "color": "blue"}],
+}
+# What a farm sends: far more coins, exclusives, ten puffles.
+FORGED: dict[str, Any] = {
+    "clubpenguin_save": {"coins": 10**9},
+    "unlocked_cosmetics": ["crown", "gold_medal", "party_hat"],
+    "unlocked_mounts": ["penguin_band_bus"],
+    "puffles": [{"name": f"Pet {n}", "color": "blue"} for n in range(10)],
+}
+Mongo = AsyncMongoClient[dict[str, Any]]
 
 
 def _planner(max_coins: int = 1000) -> MigrationPlanner:
@@ -69,48 +101,231 @@ def test_each_invalid_field_is_dropped_with_a_reason(data: dict[str, Any], field
     assert plan.coins == 0 and plan.cosmetics == [] and plan.customization == {}
 
 
-async def test_a_new_player_migrates_once(server: RunningServer) -> None:
-    wallet = Wallet()
-    client, signed, _ = await enter(server.ws_url, wallet)
-    assert signed["isNewUser"]
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
 
-    result = await client.call({"type": "migrate_data", "localData": SAVE})
-    pushed = await client.recv_type("coins")
-    again = await client.call({"type": "migrate_data", "localData": SAVE})
-    await client.close()
 
-    assert result["type"] == "migrate_result"
-    assert result["coins"] == 1200 and result["accepted"]["coins"] == 1200
-    assert {"field": "favourite_food", "reason": "unknown key"} in result["dropped"]
-    assert pushed == {"type": "coins", "coins": 1200, "delta": 1200, "reason": "migration"}
-    assert again["code"] == "conflict"
+@pytest.fixture
+async def server(
+    settings: Settings, mongo_client: Mongo, clock: MovableClock
+) -> AsyncIterator[RunningServer]:
+    """A node with the economy's default settings, on a clock the test moves."""
+    async with run_server(economy_defaults(settings), mongo_client, clock=clock) as running:
+        yield running
+
+
+async def _user(wallet: Wallet) -> User:
     user = await User.find_one(User.wallet_address == wallet.address)
     assert user is not None
-    assert (user.username, user.coins, user.migration_source) == ("Waddles", 1200, "localStorage")
+    return user
+
+
+async def _nothing_migrated(wallet: Wallet) -> None:
+    user = await _user(wallet)
+    assert user.migrated_at is None and user.migration_claim is None
+    assert await MigrationClaim.find(MigrationClaim.wallet_address == wallet.address).count() == 0
+    assert (
+        await Transaction.find({"walletAddress": wallet.address, "type": "migration"}).count() == 0
+    )
+    assert await Puffle.find(Puffle.owner_wallet == wallet.address).count() == 0
+
+
+async def test_a_save_under_the_thresholds_is_applied_at_once_and_only_once(
+    server: RunningServer,
+) -> None:
+    wallet = Wallet()
+    client, signed, _ = await enter(server.ws_url, wallet)
+    assert signed["isNewUser"] and signed["user"]["migration"] is None
+
+    result = await client.call({"type": "migrate_data", "localData": HONEST})
+    pushed = await client.recv_type("coins")
+    again = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+
+    assert result["type"] == "migrate_result" and result["status"] == "applied"
+    assert result["held"] == [] and result["coins"] == 1000 and result["accepted"]["coins"] == 1000
+    assert pushed == {"type": "coins", "coins": 1000, "delta": 1000, "reason": "migration"}
+    assert again["code"] == "conflict"
+    user = await _user(wallet)
+    assert (user.username, user.coins, user.migration_source) == ("Waddles", 1000, "localStorage")
     assert user.unlocked_mounts == ["none", "sled"] and user.customization["head"] == "party_hat"
+    assert user.migration_claim is not None and user.migration_claim.status == "applied"
+    claim = await MigrationClaim.find_one(MigrationClaim.wallet_address == wallet.address)
+    assert claim is not None and str(claim.id) == result["claimId"]
+    assert (claim.status, claim.coins, claim.credited, claim.held) == ("applied", 1000, 1000, [])
+    entries = await Transaction.find(Transaction.wallet_address == wallet.address).to_list()
+    assert [(e.type, e.amount, e.idempotency_key) for e in entries] == [
+        ("migration", 1000, f"migration:{wallet.address}")
+    ]
     assert [p.name for p in await Puffle.find(Puffle.owner_wallet == wallet.address).to_list()] == [
         "Blinky"
     ]
-    entries = await Transaction.find(Transaction.wallet_address == wallet.address).to_list()
-    assert [(e.type, e.amount) for e in entries] == [("migration", 1200)]
     audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
     assert audit is not None and audit.action == "migration" and audit.source == "in_game"
 
 
-async def test_a_player_with_progress_cannot_migrate(server: RunningServer) -> None:
+async def test_a_forged_save_is_held_for_review_and_credits_nothing(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, _ = await enter(server.ws_url, wallet)
-    await server.node.services.economy.apply(
-        wallet.address, 5, "admin_adjustment", idempotency_key="x", actor="t"
-    )
 
-    reply = await client.call({"type": "migrate_data", "localData": SAVE})
+    held = await client.call({"type": "migrate_data", "localData": FORGED})
+    again = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+    async with connect(server.ws_url) as later:
+        signed = await sign_in(later, wallet)
+
+    assert held["status"] == "pending_review" and held["coins"] == 0
+    assert held["held"] == [
+        "coins: 50000 (more than 1000)",
+        "not for sale: crown, gold_medal, penguin_band_bus",
+        "puffles: 10 (more than 2)",
+    ]
+    assert again["code"] == "conflict"
+    assert signed["user"]["migration"] == {
+        "claimId": held["claimId"], "status": "pending_review", "coins": 50000, "reason": None,
+        "decidedAt": None,
+    }  # fmt: skip
+    user = await _user(wallet)
+    assert user.coins == 0 and user.migrated_at is None and user.unlocked_cosmetics == []
+    claim = await MigrationClaim.find_one(MigrationClaim.wallet_address == wallet.address)
+    assert claim is not None and claim.status == "pending" and claim.credited == 0
+    assert '"coins":1000000000' in claim.submitted  # the save as it was sent
+    assert await Transaction.find(Transaction.wallet_address == wallet.address).count() == 0
+    assert await Puffle.find(Puffle.owner_wallet == wallet.address).count() == 0
+    audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
+    assert audit is not None and audit.action == "migration_held"
+
+
+async def test_gifts_are_not_progress_a_player_given_the_bonus_and_a_promo_still_migrates(
+    server: RunningServer,
+) -> None:
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet)
+    services = server.node.services
+    await services.promos.create("HELLO", coins=30, items=["tree_pin"], max_redemptions=5,
+                                 created_by="admin:test")  # fmt: skip
+    await client.call({"type": "redeem_promo", "code": "HELLO"})
+    await services.economy.daily_bonus(wallet.address)
+    await services.economy.apply(wallet.address, 5, "admin_adjustment", idempotency_key="gift",
+                                 actor="admin:test", reason="a staff gift")  # fmt: skip
+
+    result = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+
+    assert result["status"] == "applied"
+    user = await _user(wallet)
+    assert user.coins == 30 + 25 + 5 + 1000
+    assert set(user.unlocked_cosmetics) == {"tree_pin", "party_hat", "red"}  # the promo's stays
+
+
+async def test_after_the_first_join_with_the_default_settings_a_new_player_can_migrate(
+    server: RunningServer,
+) -> None:
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet)
+    await client.call({"type": "ping"})  # the join's daily bonus (if any) has had its turn
+
+    result = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+
+    assert result["status"] == "applied"
+
+
+async def _bought_something(server: RunningServer, client: Client, wallet: Wallet) -> None:
+    await server.node.services.economy.apply(wallet.address, 50, "admin_adjustment",
+                                             idempotency_key="g", actor="admin:test")  # fmt: skip
+    bought = await client.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "k"})
+    assert bought["type"] == "purchase_result", bought
+
+
+async def _played_a_free_match(server: RunningServer, client: Client, wallet: Wallet) -> None:
+    other, _, joined = await enter(server.ws_url, Wallet(), room="town")
+    sent = await client.call({"type": "challenge", "targetPlayerId": joined["playerId"],
+                              "game": "tictactoe", "wager": 0})  # fmt: skip
+    await other.recv_type("challenge")
+    started = await other.call({"type": "challenge_accept", "challengeId": sent["challengeId"]})
+    await other.call({"type": "match_forfeit", "matchId": started["matchId"]})
+    await client.recv_type("match_end")
+    await other.close()
+
+
+@pytest.mark.parametrize("play", [_bought_something, _played_a_free_match])
+async def test_a_player_who_has_played_cannot_migrate(server: RunningServer, play: Any) -> None:
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet, room="town")
+    await play(server, client, wallet)
+
+    reply = await client.call({"type": "migrate_data", "localData": HONEST})
     await client.close()
 
     assert reply["code"] == "conflict"
-    user = await User.find_one(User.wallet_address == wallet.address)
-    assert user is not None and user.coins == 5 and user.migrated_at is None
-    assert await AuditLog.count() == 0
+    await _nothing_migrated(wallet)
+    assert await AuditLog.find(AuditLog.wallet_address == wallet.address).count() == 0
+
+
+async def test_a_player_who_lost_a_wager_down_to_nothing_cannot_migrate(
+    settings: Settings, mongo_client: Mongo
+) -> None:
+    # The wager gates off (the fixture's), so that two new players can wager at all.
+    async with run_server(settings.with_overrides(daily_bonus_coins=25), mongo_client) as server:
+        first, second = Wallet(), Wallet()
+        client, _, _ = await enter(server.ws_url, first, room="town")
+        other, _, joined = await enter(server.ws_url, second, room="town")
+        for wallet in (first, second):
+            await server.node.services.economy.apply(
+                wallet.address, 30, "admin_adjustment", idempotency_key=f"g{wallet.address}",
+                actor="admin:test",
+            )  # fmt: skip
+        sent = await client.call({"type": "challenge", "targetPlayerId": joined["playerId"],
+                                  "game": "tictactoe", "wager": 30})  # fmt: skip
+        await other.recv_type("challenge")
+        started = await other.call({"type": "challenge_accept", "challengeId": sent["challengeId"]})
+        seats = {started["seat"]: (other, second), 1 - started["seat"]: (client, first)}
+        for turn, cell in enumerate((0, 3, 1, 4, 2)):  # seat 0 wins, seat 1 loses it all
+            await seats[turn % 2][0].call({"type": "match_move", "matchId": started["matchId"],
+                                           "move": {"cell": cell}})  # fmt: skip
+        loser_client, loser = seats[1]
+        reply = await loser_client.call({"type": "migrate_data", "localData": HONEST})
+        for each in (client, other):
+            await each.close()
+
+    assert (await _user(loser)).coins == 0
+    assert reply["code"] == "conflict"
+    await _nothing_migrated(loser)
+
+
+async def test_a_wallet_older_than_the_window_may_not_migrate(
+    server: RunningServer, clock: MovableClock
+) -> None:
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet)
+    clock.advance(minutes=61)
+
+    reply = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+
+    assert reply["code"] == "migration_closed"
+    assert "first 60 minutes" in reply["message"]
+    await _nothing_migrated(wallet)
+
+
+@pytest.mark.parametrize(
+    "closed",
+    [{"migration_enabled": False}, {"migration_until": datetime(2020, 1, 1, tzinfo=UTC)}],
+    ids=["disabled", "past_the_date"],
+)
+async def test_migration_switched_off_or_past_its_date_is_refused(
+    settings: Settings, mongo_client: Mongo, closed: dict[str, Any]
+) -> None:
+    async with run_server(economy_defaults(settings).with_overrides(**closed), mongo_client) as s:
+        wallet = Wallet()
+        client, _, _ = await enter(s.ws_url, wallet)
+        reply = await client.call({"type": "migrate_data", "localData": HONEST})
+        await client.close()
+
+    assert reply["code"] == "migration_closed"
+    await _nothing_migrated(wallet)
 
 
 async def test_a_save_that_is_not_an_object_is_invalid(server: RunningServer) -> None:
@@ -120,3 +335,18 @@ async def test_a_save_that_is_not_an_object_is_invalid(server: RunningServer) ->
     await client.close()
 
     assert reply["code"] == "invalid_message"
+
+
+async def test_a_save_larger_than_a_claim_keeps_is_invalid(
+    settings: Settings, mongo_client: Mongo
+) -> None:
+    big = economy_defaults(settings).with_overrides(max_frame_bytes=1 << 20)
+    async with run_server(big, mongo_client) as server:
+        wallet = Wallet()
+        client, _, _ = await enter(server.ws_url, wallet)
+        save = HONEST | {"padding": "x" * 70_000}
+        reply = await client.call({"type": "migrate_data", "localData": save})
+        await client.close()
+
+    assert reply["code"] == "invalid_message" and "64 KiB" in reply["message"]
+    await _nothing_migrated(wallet)

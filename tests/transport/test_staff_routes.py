@@ -45,6 +45,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/overview"): {A, N},
     ("GET", "/admin/ledger/verify"): {A, N},
     ("GET", "/admin/report"): {A, N},
+    ("GET", "/admin/migrations"): {A, N},
+    ("POST", "/admin/migrations/{claim_id}/approve"): {A},
+    ("POST", "/admin/migrations/{claim_id}/reject"): {A},
+    ("GET", "/admin/economy/suspicious"): {A, M, N},
 }
 CALLERS = ["banned", "muted", M, N, A]
 
@@ -86,7 +90,9 @@ def test_the_table_names_every_staff_route(settings: Settings) -> None:
 async def test_every_staff_route_answers_each_caller_by_its_role_now(
     staff: StaffServer, method: str, path: str
 ) -> None:
-    concrete = path.format(wallet=Wallet().address, code="NOPE", id=str(ObjectId()))
+    concrete = path.format(
+        wallet=Wallet().address, code="NOPE", id=str(ObjectId()), claim_id=str(ObjectId())
+    )
 
     statuses = {}
     for caller in CALLERS:

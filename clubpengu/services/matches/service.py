@@ -62,6 +62,7 @@ class MatchService:
         *,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        min_moves: int = 0,
     ) -> None:
         database = client[db_name]
         self.metrics = metrics or Metrics()
@@ -75,7 +76,7 @@ class MatchService:
         self.cache = MatchCache(self.timing.cache_size)
         self.listeners: list[Listener] = []
         self.timers = MatchTimers(self.timing.retry_after)
-        self.settler = Settler(self.matches, self.users, economy, clock)
+        self.settler = Settler(self.matches, self.users, economy, clock, min_moves)
         self.sweeper = Sweeper(
             self._expire,
             clock,
@@ -221,17 +222,26 @@ class MatchService:
     # --- settlement ---------------------------------------------------------------------
 
     async def settle(
-        self, match_id: str, winner: int | None, reason: str, *, version: int | None = None
+        self,
+        match_id: str,
+        winner: int | None,
+        reason: str,
+        *,
+        version: int | None = None,
+        given_up: bool = False,
     ) -> Settlement | None:
         """Settle an active match (a forfeit, a timeout, the sweeper). Only the first call
-        pays; later ones (or one whose `version` is stale) return None."""
+        pays; later ones (or one whose `version` is stale) return None. `given_up`: the
+        loser forfeited, timed out or left, so an early one refunds both stakes."""
         match = await self.get(match_id)
         if match.status != MatchStatus.ACTIVE:
             return None
         condition = {} if version is None else {"version": version}
 
         async def writes(session: Session) -> Settlement | None:
-            return await self.settler.writes(session, match, winner, reason, condition)
+            return await self.settler.writes(
+                session, match, winner, reason, condition, given_up=given_up
+            )
 
         settlement = await self.economy.run_transaction(writes)
         if settlement is not None:
@@ -259,7 +269,7 @@ class MatchService:
         if wallet not in match.wallets:
             raise Forbidden("You are not playing in this match")
         winner = 1 - match.wallets.index(wallet)
-        settlement = await self.settle(match_id, winner, reason)
+        settlement = await self.settle(match_id, winner, reason, given_up=True)
         if settlement is None:
             raise GameOver("The match is over")
         return settlement
@@ -269,7 +279,7 @@ class MatchService:
         settled = 0
         for match in await self.active_for(wallet):
             winner = 1 - match.wallets.index(wallet)
-            if await self.settle(str(match.id), winner, reason) is not None:
+            if await self.settle(str(match.id), winner, reason, given_up=True) is not None:
                 settled += 1
         return settled
 
@@ -296,7 +306,9 @@ class MatchService:
             return await self.settle(str(match.id), outcome.winner, outcome.reason)
         idle = game.seats_to_move(match.state)
         winner = 1 - idle[0] if len(idle) == 1 else None
-        return await self.settle(str(match.id), winner, reason, version=match.version)
+        return await self.settle(
+            str(match.id), winner, reason, version=match.version, given_up=True
+        )
 
     async def resume(self, wallet: str) -> list[Match]:
         """A player is back (sign-in or a restart): tell them each active match's state

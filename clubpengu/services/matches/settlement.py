@@ -6,6 +6,12 @@ caller adds: the version a timer armed with, the deciding move's version), so a 
 attempt matches nothing; the payout (`match_payout`, key `match:<id>:payout`) or both
 refunds (`match_refund`, `match:<id>:refund:<wallet>`) carry idempotency keys, so even
 then a double credit is impossible. `stats.games.<game>.wins|losses|draws` go with them.
+
+The wager gates' rules live in their own functions here: a player who gives up (forfeit,
+timeout, disconnect, abandoned) before making MATCH_MIN_MOVES moves gets both stakes
+refunded instead of paid out (`refunds_stakes`); a free match counts toward the gates
+only when it was played (`counts_as_played`); the day's wager counters are updated in
+the same transaction (services/wager_gates.py `counter_updates`).
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from clubpengu.games import Outcome
-from clubpengu.models import Match, MatchStatus
+from clubpengu.models import Match, MatchStatus, WagerDay
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.matches.moves import Stale
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.wager_gates import counter_updates
 
 ACTIVE = MatchStatus.ACTIVE.value
 COMPLETED = MatchStatus.COMPLETED.value
@@ -45,11 +52,14 @@ class Settler:
         users: AsyncCollection[dict[str, Any]],
         economy: EconomyService,
         clock: Callable[[], datetime],
+        min_moves: int = 0,
     ) -> None:
         self.matches = matches
         self.users = users
+        self.days = users.database[WagerDay.Settings.name]
         self.economy = economy
         self.clock = clock
+        self.min_moves = min_moves
 
     async def writes(
         self,
@@ -59,19 +69,23 @@ class Settler:
         reason: str,
         condition: dict[str, Any],
         move: dict[str, Any] | None = None,
+        *,
+        given_up: bool = False,
     ) -> Settlement | None:
         """The settlement's writes in the caller's transaction; None if already settled
         (or `condition` no longer holds). `move` is the deciding move's update, merged
-        into the same single write of the Match. On success `match` is updated to match
-        what was written."""
+        into the same single write of the Match; `given_up` says the loser forfeited,
+        timed out or left (not beaten by the rules). On success `match` is updated to
+        match what was written."""
         now = self.clock()
         winner_wallet = match.wallets[winner] if winner is not None else None
+        refunded = refunds_stakes(match, winner, given_up, self.min_moves)
         update: dict[str, Any] = dict(move or {})
         update["$set"] = {
             **update.get("$set", {}),
             "status": COMPLETED, "winnerWallet": winner_wallet, "result": reason,
             "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
-            "updatedAt": now,
+            "updatedAt": now, "stakesRefunded": refunded,
         }  # fmt: skip
         changed = await self.matches.update_one(
             {"_id": match.id, "status": ACTIVE, "settledAt": None, **condition},
@@ -81,14 +95,19 @@ class Settler:
         if changed.matched_count == 0:
             return None
         settlement = Settlement(winner, reason)
-        for entry in payouts(match, winner_wallet):
+        for entry in payouts(match, None if refunded else winner_wallet, refunded=refunded):
             settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
-        await self.users.bulk_write(results(match, winner), ordered=False, session=session)
+        played = counts_as_played(match, winner, self.min_moves)
+        await self.users.bulk_write(results(match, winner, played), ordered=False, session=session)
         match.status, match.winner_wallet, match.result = (
             MatchStatus.COMPLETED,
             winner_wallet,
             reason,
         )
+        match.stakes_refunded = refunded
+        counters = counter_updates(match, winner_wallet)
+        if counters:
+            await self.days.bulk_write(counters, ordered=False, session=session)
         match.turn, match.turn_deadline, match.ended_at, match.settled_at = None, None, now, now
         return settlement
 
@@ -110,8 +129,30 @@ class Settler:
         return writes
 
 
-def payouts(match: Match, winner_wallet: str | None) -> list[LedgerEntry]:
-    """The winner takes both wagers; a draw refunds each player's own."""
+def moves_by(match: Match, seat: int) -> int:
+    return sum(1 for entry in match.log if entry.seat == seat)
+
+
+def refunds_stakes(match: Match, winner: int | None, given_up: bool, min_moves: int) -> bool:
+    """A wagered match given up (forfeit, timeout, disconnect, abandoned) before the player
+    who gave up made `min_moves` moves refunds both stakes: a wager forfeited at once is
+    not a way to hand coins over."""
+    if not given_up or winner is None or not match.wager:
+        return False
+    return moves_by(match, 1 - winner) < min_moves
+
+
+def counts_as_played(match: Match, winner: int | None, min_moves: int) -> bool:
+    """The loser (both players, after a draw) made at least `min_moves` moves."""
+    seats = (0, 1) if winner is None else (1 - winner,)
+    return all(moves_by(match, seat) >= min_moves for seat in seats)
+
+
+def payouts(
+    match: Match, winner_wallet: str | None, *, refunded: bool = False
+) -> list[LedgerEntry]:
+    """The winner takes both wagers; a draw, or a match given up too early (`refunded`),
+    gives each player their own back."""
     if not match.wager:
         return []
     proof = {"matchId": str(match.id)}
@@ -125,17 +166,20 @@ def payouts(match: Match, winner_wallet: str | None) -> list[LedgerEntry]:
     return [
         LedgerEntry(
             wallet, match.wager, "match_refund", f"match:{match.id}:refund:{wallet}",
-            reason=f"{match.game} draw", proof=proof,
+            reason=f"{match.game} {'given up early' if refunded else 'draw'}", proof=proof,
         )
         for wallet in match.wallets
     ]  # fmt: skip
 
 
-def results(match: Match, winner: int | None) -> list[UpdateOne]:
-    """Each player's `stats.games.<game>.wins|losses|draws` + 1 (one round trip)."""
+def results(match: Match, winner: int | None, played: bool = True) -> list[UpdateOne]:
+    """Each player's `stats.games.<game>.wins|losses|draws` + 1, and `freeMatches` + 1 for
+    a free match that `played` (one round trip)."""
     updates = []
     for seat, wallet in enumerate(match.wallets):
         key = "draws" if winner is None else ("wins" if seat == winner else "losses")
-        inc = {"$inc": {f"stats.games.{match.game}.{key}": 1}}
-        updates.append(UpdateOne({"walletAddress": wallet}, inc))
+        inc = {f"stats.games.{match.game}.{key}": 1}
+        if played and not match.wager:
+            inc["freeMatches"] = 1
+        updates.append(UpdateOne({"walletAddress": wallet}, {"$inc": inc}))
     return updates

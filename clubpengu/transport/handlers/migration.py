@@ -1,4 +1,5 @@
-"""`migrate_data`: bring a localStorage save into a new account, once (seed 000 §3)."""
+"""`migrate_data`: bring a localStorage save into a new account, once (seed 000 §3): applied
+at once, or held for staff review (services/migration.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def register(router: Router, migration: MigrationService, hub: Hub) -> None:
             await hub.update_look(connection, result.look)
         return {
             "type": "migrate_result",
+            "status": result.status,
+            "claimId": result.claim_id,
+            "held": result.held,
             "accepted": result.plan.accepted(),
             "dropped": [dropped.public() for dropped in result.plan.dropped],
             "coins": result.balance,
