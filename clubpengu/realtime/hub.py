@@ -245,7 +245,22 @@ class Hub:
         exactly, else `prefer` or the fullest with a seat), leaving any other room, and
         tell the others; returns everyone's `<player>`. Raises RoomFull (or InvalidMessage
         for an instance that is not open), and then the member stays where it was."""
-        seat = await self.directory.reserve(spec, member.public(), instance, prefer)
+        seat = await self.reserve(member, spec, instance, prefer)
+        return await self.take_seat(member, spec, seat)
+
+    async def reserve(
+        self, member: Member, spec: RoomSpec, instance: str | None = None, prefer: str | None = None
+    ) -> str:
+        """A seat for `member` in an instance of the room, not yet taken (`take_seat`
+        takes it; `release_seat` gives it back). Raises RoomFull, InvalidMessage."""
+        return await self.directory.reserve(spec, member.public(), instance, prefer)
+
+    async def release_seat(self, seat: str, member: Member) -> None:
+        await self.directory.release(seat, member.player_id)
+
+    async def take_seat(self, member: Member, spec: RoomSpec, seat: str) -> list[dict[str, Any]]:
+        """Seat `member` in the instance `seat` reserved for it (`reserve`), leaving any
+        other room, and tell the others; returns everyone's `<player>`."""
         if member.room is not None and member.room.id == seat:
             return [other.public() for other in member.room.members.values()]
         try:
