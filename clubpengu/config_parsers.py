@@ -20,12 +20,17 @@ Parser: TypeAlias = Callable[[str, str, T], T]
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 SETTING = "clubpengu.setting"  # the key of a field's declaration in its metadata
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+# At most 12 digits: a longer number is no duration, and Python refuses to read an int of
+# more than 4,300 digits (a ValueError, not a clear refusal).
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_RATE = re.compile(r"^\s*(?:0|(\d+)\s*/\s*(\d*)\s*(ms|s|m|h))\s*$")
+_RATE = re.compile(r"^\s*(?:0|(\d{1,12})\s*/\s*(\d{0,12})\s*(ms|s|m|h))\s*$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _ZERO_DURATIONS = {"0", "0s", "0ms"}
+# A century: longer than anything a server waits for, and far inside what `timedelta` and
+# a datetime can add (a duration past theirs raised OverflowError: a 500, not a refusal).
+MAX_DURATION_SECONDS = 36_500 * 86_400.0
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PHRASE = re.compile(r"[\w' -]{1,40}")
 
@@ -80,11 +85,17 @@ def _words(raw: str) -> list[str]:
 
 
 def parse_duration(name: str, raw: str) -> float:
-    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0)."""
+    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0, at most a century). Raises
+    ConfigError naming `name`, never echoing more than 40 characters of `raw`."""
     match = _DURATION.match(raw)
     if not match or int(match.group(1)) <= 0:
-        raise ConfigError(f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw!r}")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        raise ConfigError(
+            f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw[:40]!r}"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ConfigError(f"{name}: at most 36500d")
+    return seconds
 
 
 def parse_rate(name: str, raw: str) -> Rate:
