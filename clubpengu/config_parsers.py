@@ -263,3 +263,30 @@ def phrases(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
         if not _PHRASE.fullmatch(word):
             raise ConfigError(f"{name}: {word!r} is not a plain word or phrase")
     return tuple(words)
+
+
+_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normal_origin(text: str) -> str | None:
+    """`scheme://host[:port]` lower-cased, without a default port; None if it is not a
+    web origin (paths, userinfo and `null` are not)."""
+    match = _ORIGIN.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def origins(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated web origins (`https://play.example.com`), or `*` for any."""
+    found = []
+    for item in _words(raw):
+        origin = "*" if item == "*" else normal_origin(item)
+        if origin is None:
+            raise ConfigError(f"{name}: {item!r} is not an origin like https://example.com")
+        found.append(origin)
+    return tuple(found)

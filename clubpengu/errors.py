@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     ROOM_FULL = "room_full"
     EXPIRED = "expired"
     UNAVAILABLE = "unavailable"
+    REQUEST_TIMEOUT = "request_timeout"  # HTTP only: a request body that arrived too slowly
 
 
 class CloseCode(IntEnum):

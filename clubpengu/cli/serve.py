@@ -95,6 +95,23 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Every uvicorn option `clubpengu serve` sets from Settings (the tests' servers use the
+    same): the WebSocket options; no `proxy_headers`, because uvicorn would believe
+    `X-Forwarded-For` from loopback before the app sees the request, and the app's
+    TRUSTED_PROXIES must be the only rule for the client's address (per-address limits,
+    hashed addresses); and its HTTP protocol with a deadline for a request's headers
+    (transport/header_deadline.py)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    from clubpengu.transport.header_deadline import with_header_deadline
+
+    return websocket_options(settings) | {
+        "proxy_headers": False,
+        "http": with_header_deadline(AutoHTTPProtocol, settings.http_header_timeout),
+    }
+
+
 def _check_rooms(settings: Settings) -> None:
     """A bad CLUBPENGU_ROOMS file stops start-up with one line naming file, entry, problem."""
     from clubpengu.realtime.rooms import CatalogueError, RoomCatalogue
@@ -135,7 +152,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
         log_config=None,
         timeout_graceful_shutdown=5,
         server_header=False,
-        **websocket_options(settings),
+        **server_options(settings),
     )
     # Everything built so far (modules, classes, settings) lives as long as the process:
     # keep it out of every future garbage collection, which shortens the full ones.

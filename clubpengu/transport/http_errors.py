@@ -36,6 +36,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROOM_FULL: 400,
     ErrorCode.EXPIRED: 400,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.REQUEST_TIMEOUT: 408,
 }
 
 

@@ -31,6 +31,7 @@ EXPECTED_STATUS = {
     "room_full": 400,
     "expired": 400,
     "unavailable": 503,
+    "request_timeout": 408,
 }
 
 
