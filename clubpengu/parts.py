@@ -19,9 +19,11 @@ from pymongo import AsyncMongoClient
 from clubpengu.background import Spawn
 from clubpengu.config import Settings
 from clubpengu.metrics import Metrics
+from clubpengu.realtime.admission import Admission, default_max_connections
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.chat import WordListFilter
+from clubpengu.realtime.counters.base import SharedCounters
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
 from clubpengu.realtime.grace import ReconnectGrace
@@ -66,6 +68,19 @@ class Realtime:
     relay: RoomRelay
     grace: ReconnectGrace
     watchdog: SlowClientWatchdog
+    admission: Admission
+    counters: SharedCounters | None  # shared by the nodes (REDIS_URL), else None
+
+
+def _counters(settings: Settings, bus: EventBus) -> SharedCounters | None:
+    """Counters every node shares (per-address limits), in Redis; none for one node."""
+    if settings.redis_url is None:
+        return None
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.counters.redis import RedisCounters
+
+    assert isinstance(bus, RedisBus)
+    return RedisCounters(bus, settings.jwt_secret)
 
 
 def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]:
@@ -116,6 +131,12 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
     relay = RoomRelay(hub, bus, settings.node_id)
     hub.relay = relay
     connections = ConnectionRegistry()
+    counters = _counters(settings, bus)
+    admission = Admission(
+        settings.max_connections or default_max_connections(),
+        settings.max_connections_per_ip,
+        counters,
+    )
     return Realtime(
         bus=bus,
         sessions=SessionRegistry(bus, settings.node_id, owners),
@@ -124,6 +145,8 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
         relay=relay,
         grace=ReconnectGrace(settings.reconnect_grace),
         watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds, metrics=metrics),
+        admission=admission,
+        counters=counters,
     )
 
 
@@ -229,7 +252,9 @@ def build_services(
     puffles = PuffleCatalog.load()
     services = Services(
         auth=auth,
-        sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
+        sign_in_limits=SignInLimits(
+            settings.auth_rate_per_ip, settings.auth_rate_per_connection, realtime.counters
+        ),
         presence=presence,
         events=events,
         stats=stats,

@@ -21,6 +21,9 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `nodes` | the nodes holding seats |
 | `node:<node>` | a node's heartbeat (TTL NODE_TIMEOUT, refreshed every third of it) |
 | `reaped:<node>` | set for an hour when a silent node's seats were released |
+| `limit:<kind>:<address>` | a token bucket shared by the nodes (`signin`: sign-in attempts), |
+| | as `tokens`, `at` (ms); the address as a keyed hash (realtime/counters/redis.py) |
+| `conns:<address>` | an address's open sockets: connection id → when its count lapses (ms) |
 
 The room directory's Lua scripts (realtime/directory/lua/) spell these names too (a
 script may only build key names itself). Keys and channels live in separate namespaces
@@ -57,3 +60,11 @@ def room_members_key(instance: str) -> str:
 
 def positions_key(instance: str) -> str:
     return f"pos:{instance}"
+
+
+def address_limit_key(kind: str, hashed_address: str) -> str:
+    return f"limit:{kind}:{hashed_address}"
+
+
+def address_count_key(hashed_address: str) -> str:
+    return f"conns:{hashed_address}"

@@ -66,7 +66,7 @@ async def post_challenge(request: Request) -> JSONResponse:
     if wallet is not None and not isinstance(wallet, str):
         raise InvalidMessage("walletAddress: a string is required")
     ip = request_ip(request, node.settings.trusted_proxies)
-    if not node.services.sign_in_limits.allow(None, ip):
+    if not await node.services.sign_in_limits.allow(None, ip):
         return _failure(AuthFailureCode.RATE_LIMITED)
     result = await auth.http_challenge(wallet)
     if isinstance(result, AuthFailureCode):
@@ -86,7 +86,7 @@ async def post_verify(request: Request) -> JSONResponse:
     auth = node.services.auth
     data = await json_body(request)
     ip = request_ip(request, node.settings.trusted_proxies)
-    if not node.services.sign_in_limits.allow(None, ip):
+    if not await node.services.sign_in_limits.allow(None, ip):
         node.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
         return _failure(AuthFailureCode.RATE_LIMITED)
     wallet, signature = _text_field(data, "walletAddress"), _text_field(data, "signature")
