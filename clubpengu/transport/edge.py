@@ -12,7 +12,8 @@ socket, and request bodies capped in size and time while they stream.
   refused the moment it passes the cap. The body must have arrived within
   HTTP_BODY_TIMEOUT of the request's headers, or the answer is 408. Either answer closes
   the connection, so the rest of a large upload is never read (uvicorn stops reading a
-  request whose unread body passes 64 KiB until the app asks for more).
+  request whose unread body passes 64 KiB until the app asks for more). A client that
+  leaves mid-body is logged at debug level, not as a server error with a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clubpengu.config_parsers import normal_origin
@@ -133,6 +135,9 @@ class EdgeGuard:
 
         try:
             await self.app(scope, limited_receive, watched_send)
+        except ClientDisconnect:
+            # The client went away mid-body: nothing to answer, and not a server error.
+            logger.debug("client left before its body arrived")
         except _BodyRefused as refused:
             if started:  # too late for an answer: the connection just ends
                 return

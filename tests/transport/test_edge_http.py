@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -268,3 +269,20 @@ async def test_metrics_ask_for_the_token_when_one_is_set(
 
     assert bare.status_code == 401 and wrong.status_code == 401
     assert right.status_code == 200 and "clubpengu_" in right.text
+
+
+async def test_a_client_that_leaves_mid_body_logs_no_error(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with _raw(server) as (_reader, writer):
+        writer.write(_post_head("/auth/verify", "Content-Length: 1000\r\n") + b'{"challengeId"')
+        await writer.drain()
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.3)
+    async with httpx.AsyncClient() as http:  # the server carries on
+        health = await http.get(server.url + "/health")
+
+    assert health.status_code == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
