@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clubpengu.config_parsers import (
+    PHRASE,
     ConfigError,
     Network,
     Rate,
@@ -54,6 +55,7 @@ __all__ = [
     "Settings",
     "declared_settings",
     "ensure_jwt_secret",
+    "filter_words",
     "load_settings",
     "parse_dotenv",
     "parse_duration",
@@ -247,6 +249,10 @@ class Settings:
         "a socket that has neither signed in nor joined by then is closed 1008; 0: off")
     metrics_token: str | None = setting("METRICS_TOKEN", None, optional_text,
         "a bearer token GET /metrics requires; unset: /metrics is open", secret=True)
+    # Names and chat: the word filter's list from a file as well as CHAT_FILTER_WORDS
+    # (read at start-up by `filter_words`).
+    chat_filter_file: Path | None = setting("CHAT_FILTER_FILE", None, optional_path,
+        "a file of words or phrases for the filter, one a line (# comments)")
     # fmt: on
 
     @property
@@ -356,3 +362,26 @@ def ensure_jwt_secret(settings: Settings) -> Settings:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     return settings.with_overrides(jwt_secret=secret)
+
+
+def filter_words(settings: Settings) -> tuple[str, ...]:
+    """The word filter's list: CHAT_FILTER_WORDS and the lines of CHAT_FILTER_FILE (blank
+    lines and `#` comments left out). Raises ConfigError naming the file and line."""
+    words = list(settings.chat_filter_words)
+    path = settings.chat_filter_file
+    if path is None:
+        return tuple(words)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"CHAT_FILTER_FILE: cannot read {path}: {error}") from None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip().lower()
+        if not line:
+            continue
+        if not PHRASE.fullmatch(line):
+            raise ConfigError(
+                f"CHAT_FILTER_FILE: {path.name} line {number}: not a plain word or phrase"
+            )
+        words.append(line)
+    return tuple(dict.fromkeys(words))

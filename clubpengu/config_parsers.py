@@ -32,7 +32,7 @@ _ZERO_DURATIONS = {"0", "0s", "0ms"}
 # a datetime can add (a duration past theirs raised OverflowError: a 500, not a refusal).
 MAX_DURATION_SECONDS = 36_500 * 86_400.0
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_PHRASE = re.compile(r"[\w' -]{1,40}")
+PHRASE = re.compile(r"[\w' -]{1,40}")
 
 
 class ConfigError(Exception):
@@ -260,7 +260,7 @@ def phrases(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
     """Comma-separated words or phrases, lower-cased; set but empty: none at all."""
     words = [word.lower() for word in _words(raw)]
     for word in words:
-        if not _PHRASE.fullmatch(word):
+        if not PHRASE.fullmatch(word):
             raise ConfigError(f"{name}: {word!r} is not a plain word or phrase")
     return tuple(words)
 

@@ -17,12 +17,11 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from clubpengu.background import Spawn
-from clubpengu.config import Settings
+from clubpengu.config import Settings, filter_words
 from clubpengu.metrics import Metrics
 from clubpengu.realtime.admission import Admission, default_max_connections
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.chat import WordListFilter
 from clubpengu.realtime.counters.base import SharedCounters
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
@@ -45,6 +44,7 @@ from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
 from clubpengu.services.migration import MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.names import NamePolicy
 from clubpengu.services.notices import Notify
 from clubpengu.services.presence import PresenceService
 from clubpengu.services.promos import PromoService
@@ -54,6 +54,7 @@ from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.services.world import WorldRules, WorldService
+from clubpengu.wordfilter import WordFilter
 
 STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 Client = AsyncMongoClient[dict[str, Any]]
@@ -70,6 +71,7 @@ class Realtime:
     watchdog: SlowClientWatchdog
     admission: Admission
     counters: SharedCounters | None  # shared by the nodes (REDIS_URL), else None
+    words: WordFilter  # the word filter: chat, and every name (services/names.py)
 
 
 def _counters(settings: Settings, bus: EventBus) -> SharedCounters | None:
@@ -120,11 +122,13 @@ def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> R
 
 
 def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metrics) -> Realtime:
+    """The realtime parts. Reads CHAT_FILTER_FILE (ConfigError when it is bad)."""
     bus, owners = _bus(settings, metrics)
+    words = WordFilter(filter_words(settings))
     hub = Hub(
         catalogue,
         directory=_directory(settings, bus, catalogue),
-        chat_filter=WordListFilter(settings.chat_filter_words),
+        chat_filter=words,
         phases=settings.tick_phases,
         metrics=metrics,
     )
@@ -147,6 +151,7 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
         watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds, metrics=metrics),
         admission=admission,
         counters=counters,
+        words=words,
     )
 
 
@@ -217,9 +222,14 @@ def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher
     )
 
 
-def _migration(settings: Settings, economy: EconomyService, catalog: Catalog) -> MigrationService:
+def _migration(
+    settings: Settings, economy: EconomyService, catalog: Catalog, names: NamePolicy
+) -> MigrationService:
     planner = MigrationPlanner.for_catalog(
-        catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+        catalog,
+        max_coins=settings.migration_max_coins,
+        max_puffles=settings.puffle_limit,
+        names=names,
     )
     return MigrationService(economy, planner)
 
@@ -250,6 +260,7 @@ def build_services(
         auth, presence, events, stats, economy, spawn, rules,
     )  # fmt: skip
     puffles = PuffleCatalog.load()
+    names = NamePolicy(realtime.words)
     services = Services(
         auth=auth,
         sign_in_limits=SignInLimits(
@@ -261,8 +272,10 @@ def build_services(
         economy=economy,
         shop=ShopService(client, db, economy, catalog),
         promos=PromoService(client, db, economy, catalog),
-        migration=_migration(settings, economy, catalog),
-        puffles=PuffleService(client, db, economy, puffles, catalog, limit=settings.puffle_limit),
+        migration=_migration(settings, economy, catalog, names),
+        puffles=PuffleService(
+            client, db, economy, puffles, catalog, limit=settings.puffle_limit, names=names
+        ),
         matches=matches,
         challenges=challenges,
         world=world,

@@ -18,7 +18,13 @@ from clubpengu.cli.common import (
     add_data_dir,
     configuration_error,
 )
-from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
+from clubpengu.config import (
+    ConfigError,
+    Settings,
+    ensure_jwt_secret,
+    filter_words,
+    load_settings,
+)
 from clubpengu.dbusers import app_login
 from clubpengu.logs import configure_logging
 
@@ -139,6 +145,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
     try:
         settings = _settings_for_serve(args)
         _check_rooms(settings)
+        filter_words(settings)  # a bad CHAT_FILTER_FILE stops start-up with one line
     except ConfigError as error:
         return configuration_error(error)
     configure_logging(settings.log_level, settings.node_id)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from beanie import Document, Indexed
-from pydantic import Field
+from pydantic import Field, model_validator
 from pymongo import ASCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, CamelModel, utcnow
@@ -39,14 +39,17 @@ class User(Document):
     `last_ip_hash` is a salted hash; the raw address is never stored.
 
     Every index costs each insert (sign-ups, the bulk import of saves), so only queries
-    that exist get one: the wallet (unique), presence, and `createdAt` (the report's new
-    players). Nothing looks players up by `username`, so it has none.
+    that exist get one: the wallet (unique), presence, `createdAt` (the report's new
+    players), and `usernameLower` (unique: no two players share a name, whatever its
+    case; services/usernames.py). It is filled from `username` when not given; a write
+    that changes `username` must set it too.
     """
 
     model_config = CAMEL
 
     wallet_address: Annotated[str, Indexed(unique=True)]
     username: str
+    username_lower: str | None = None
     coins: int = Field(default=0, ge=0)
     customization: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CUSTOMIZATION))
     unlocked_cosmetics: list[str] = Field(default_factory=list)
@@ -77,7 +80,20 @@ class User(Document):
         indexes = [
             IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
             IndexModel([("createdAt", ASCENDING)], name="by_created"),
+            # Partial: a document written without the field (by hand) is not refused.
+            IndexModel(
+                [("usernameLower", ASCENDING)],
+                name="username_lower",
+                unique=True,
+                partialFilterExpression={"usernameLower": {"$type": "string"}},
+            ),
         ]
+
+    @model_validator(mode="after")
+    def _key_the_username(self) -> User:
+        if self.username_lower is None:
+            self.username_lower = self.username.lower()
+        return self
 
     def public_profile(self) -> dict[str, Any]:
         """The `user` object of `auth_success` and `joined` (PROTOCOL.md §1)."""

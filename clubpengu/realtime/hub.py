@@ -22,7 +22,7 @@ import orjson
 
 from clubpengu.errors import InvalidMessage, NotInRoom
 from clubpengu.metrics import Metrics
-from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
+from clubpengu.realtime.chat import ChatFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
@@ -30,6 +30,7 @@ from clubpengu.realtime.instances import instance_id, names_instance, parse_inst
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.relay import NullRelay, Relay
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
+from clubpengu.wordfilter import WordFilter
 
 logger = logging.getLogger(__name__)
 _PLAYER_LEFT = '{"type":"player_left"'
@@ -189,7 +190,7 @@ class Hub:
         self.catalogue = catalogue
         self.metrics = metrics or Metrics()
         self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
-        self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
+        self.chat_filter: ChatFilter = chat_filter or WordFilter(())
         self.clock = clock
         # Set by the node once built (a RoomRelay needs the hub); a hub alone relays nothing.
         self.relay: Relay = NullRelay()

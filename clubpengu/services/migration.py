@@ -9,16 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from clubpengu.errors import Conflict, NotFound
 from clubpengu.models import AuditLog, Puffle, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
+from clubpengu.services.names import lower
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.usernames import free_username, is_username_clash
 
 MIGRATION = "migration"
 SOURCE = "localStorage"
+
+
+MIGRATION_NAME_ATTEMPTS = 3  # another player may take the free name meanwhile
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class MigrationResult:
     plan: MigrationPlan
     balance: int
     look: dict[str, str]
+    wished_username: str | None = None  # the save's name, when another player had it
 
 
 def migration_key(wallet: str) -> str:
@@ -57,6 +65,7 @@ def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) 
     }
     if plan.username:
         changes["username"] = plan.username
+        changes["usernameLower"] = lower(plan.username)
     return changes
 
 
@@ -99,13 +108,29 @@ class MigrationService:
 
     async def migrate(self, wallet: str, local_data: dict[str, Any]) -> MigrationResult:
         """Apply `local_data` to `wallet`'s new account. Raises NotFound (no user),
-        Conflict (the player has progress or migrated already); nothing changes then."""
+        Conflict (the player has progress or migrated already); nothing changes then. The
+        save's name is a wish: taken by another player, it gets a number (`Waddles2`)."""
         user = await User.find_one(User.wallet_address == wallet)
         if user is None:
             raise NotFound("No player for this wallet")
         if has_progress(user):
             raise Conflict("This account already has progress; nothing was migrated")
         plan = self.planner.plan(local_data)
+        wish = plan.username
+        for attempt in range(MIGRATION_NAME_ATTEMPTS):
+            if wish is not None:
+                plan.username = await free_username(User.get_pymongo_collection(), wish)
+            try:
+                result = await self._apply(wallet, user, plan)
+            except DuplicateKeyError as error:
+                if not is_username_clash(error) or attempt == MIGRATION_NAME_ATTEMPTS - 1:
+                    raise
+                continue
+            renamed = wish if wish is not None and plan.username != wish else None
+            return MigrationResult(result.plan, result.balance, result.look, renamed)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _apply(self, wallet: str, user: User, plan: MigrationPlan) -> MigrationResult:
         now = self.clock()
         look = dict(user.customization) | plan.customization
         writes = self._writes(wallet, plan, dict(user.customization), now)

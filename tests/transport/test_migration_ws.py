@@ -87,6 +87,7 @@ async def test_a_new_player_migrates_once(server: RunningServer) -> None:
     user = await User.find_one(User.wallet_address == wallet.address)
     assert user is not None
     assert (user.username, user.coins, user.migration_source) == ("Waddles", 1200, "localStorage")
+    assert user.username_lower == "waddles" and result["renamed"] is None
     assert user.unlocked_mounts == ["none", "sled"] and user.customization["head"] == "party_hat"
     assert [p.name for p in await Puffle.find(Puffle.owner_wallet == wallet.address).to_list()] == [
         "Blinky"
@@ -95,6 +96,32 @@ async def test_a_new_player_migrates_once(server: RunningServer) -> None:
     assert [(e.type, e.amount) for e in entries] == [("migration", 1200)]
     audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
     assert audit is not None and audit.action == "migration" and audit.source == "in_game"
+
+
+async def test_a_save_s_name_another_player_has_is_given_a_number_and_reported(
+    server: RunningServer,
+) -> None:
+    await User(wallet_address=Wallet().address, username="waddles").insert()
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet)
+
+    result = await client.call({"type": "migrate_data", "localData": SAVE})
+    await client.close()
+
+    assert result["accepted"]["username"] == "Waddles2"
+    assert result["renamed"] == {"from": "Waddles", "to": "Waddles2"}
+    user = await User.find_one(User.wallet_address == wallet.address)
+    assert user is not None and (user.username, user.username_lower) == ("Waddles2", "waddles2")
+    audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
+    assert audit is not None and audit.details["accepted"]["username"] == "Waddles2"
+
+
+@pytest.mark.parametrize("name", ["L0serKing", "Admin", "Mod_Squad"])
+def test_a_save_s_name_is_held_to_the_name_policy(name: str) -> None:
+    plan = _planner().plan({"penguin_name": name})
+
+    assert plan.username is None
+    assert [d.field for d in plan.dropped] == ["penguin_name"]
 
 
 async def test_a_player_with_progress_cannot_migrate(server: RunningServer) -> None:
