@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clubpengu.config_parsers import (
+    PHRASE,
     ConfigError,
     Network,
     Rate,
@@ -34,6 +35,7 @@ from clubpengu.config_parsers import (
     optional_moment,
     optional_path,
     optional_text,
+    origins,
     parse_duration,
     parse_rate,
     path,
@@ -55,6 +57,7 @@ __all__ = [
     "Settings",
     "declared_settings",
     "ensure_jwt_secret",
+    "filter_words",
     "load_settings",
     "parse_dotenv",
     "parse_duration",
@@ -260,6 +263,32 @@ class Settings:
         "LEDGER_VERIFY_INTERVAL", 6 * 3600.0, duration(allow_zero=True),
         "how often each node verifies the ledger; 0: never",
     )
+    # The edge (docs/operations.md, "Limits at the edge"): what a client address may open
+    # and send, how long a request may take to arrive, which pages may open sockets, and
+    # who may read /metrics. Each per-address limit is turned off by 0 (load tests run
+    # thousands of clients from one address).
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 16 * 1024, integer(256, 1 << 24),
+        "largest HTTP request body; a larger one is 413, refused before it is read")
+    http_header_timeout: float = setting("HTTP_HEADER_TIMEOUT", 10.0, duration(),
+        "a request whose headers have not all arrived by then is dropped")
+    http_body_timeout: float = setting("HTTP_BODY_TIMEOUT", 30.0, duration(),
+        "a request whose body has not all arrived by then is answered 408")
+    allowed_origins: tuple[str, ...] = setting("ALLOWED_ORIGINS", (), origins,
+        "browser origins allowed besides the server's own; * allows any")
+    max_connections: int | None = setting("MAX_CONNECTIONS", None, optional_integer(1, 10**7),
+        "open WebSockets on this node; unset: the process's file limit less headroom")
+    max_connections_per_ip: int = setting("MAX_CONNECTIONS_PER_IP", 20, integer(),
+        "open WebSockets per client address (across nodes with REDIS_URL); 0: off")
+    message_rate_per_ip: Rate = setting("MESSAGE_RATE_PER_IP", Rate(400, 1.0), rate,
+        "messages per client address across all its sockets on a node; 0: off")
+    sign_in_deadline: float = setting("SIGN_IN_DEADLINE", 30.0, duration(allow_zero=True),
+        "a socket that has neither signed in nor joined by then is closed 1008; 0: off")
+    metrics_token: str | None = setting("METRICS_TOKEN", None, optional_text,
+        "a bearer token GET /metrics requires; unset: /metrics is open", secret=True)
+    # Names and chat: the word filter's list from a file as well as CHAT_FILTER_WORDS
+    # (read at start-up by `filter_words`).
+    chat_filter_file: Path | None = setting("CHAT_FILTER_FILE", None, optional_path,
+        "a file of words or phrases for the filter, one a line (# comments)")
     # fmt: on
 
     @property
@@ -369,3 +398,26 @@ def ensure_jwt_secret(settings: Settings) -> Settings:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     return settings.with_overrides(jwt_secret=secret)
+
+
+def filter_words(settings: Settings) -> tuple[str, ...]:
+    """The word filter's list: CHAT_FILTER_WORDS and the lines of CHAT_FILTER_FILE (blank
+    lines and `#` comments left out). Raises ConfigError naming the file and line."""
+    words = list(settings.chat_filter_words)
+    path = settings.chat_filter_file
+    if path is None:
+        return tuple(words)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"CHAT_FILTER_FILE: cannot read {path}: {error}") from None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip().lower()
+        if not line:
+            continue
+        if not PHRASE.fullmatch(line):
+            raise ConfigError(
+                f"CHAT_FILTER_FILE: {path.name} line {number}: not a plain word or phrase"
+            )
+        words.append(line)
+    return tuple(dict.fromkeys(words))

@@ -21,14 +21,19 @@ Parser: TypeAlias = Callable[[str, str, T], T]
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 SETTING = "clubpengu.setting"  # the key of a field's declaration in its metadata
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+# At most 12 digits: a longer number is no duration, and Python refuses to read an int of
+# more than 4,300 digits (a ValueError, not a clear refusal).
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-_RATE = re.compile(r"^\s*(?:0|(\d+)\s*/\s*(\d*)\s*(ms|s|m|h))\s*$")
+_RATE = re.compile(r"^\s*(?:0|(\d{1,12})\s*/\s*(\d{0,12})\s*(ms|s|m|h))\s*$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _ZERO_DURATIONS = {"0", "0s", "0ms"}
+# A century: longer than anything a server waits for, and far inside what `timedelta` and
+# a datetime can add (a duration past theirs raised OverflowError: a 500, not a refusal).
+MAX_DURATION_SECONDS = 36_500 * 86_400.0
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_PHRASE = re.compile(r"[\w' -]{1,40}")
+PHRASE = re.compile(r"[\w' -]{1,40}")
 
 
 class ConfigError(Exception):
@@ -81,11 +86,17 @@ def _words(raw: str) -> list[str]:
 
 
 def parse_duration(name: str, raw: str) -> float:
-    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0)."""
+    """`30`, `30s`, `5m`, `7d`, `250ms` -> seconds (> 0, at most a century). Raises
+    ConfigError naming `name`, never echoing more than 40 characters of `raw`."""
     match = _DURATION.match(raw)
     if not match or int(match.group(1)) <= 0:
-        raise ConfigError(f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw!r}")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        raise ConfigError(
+            f"{name}: expected a positive duration like 30s, 5m or 7d, got {raw[:40]!r}"
+        )
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ConfigError(f"{name}: at most 36500d")
+    return seconds
 
 
 def parse_rate(name: str, raw: str) -> Rate:
@@ -265,6 +276,33 @@ def phrases(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
     """Comma-separated words or phrases, lower-cased; set but empty: none at all."""
     words = [word.lower() for word in _words(raw)]
     for word in words:
-        if not _PHRASE.fullmatch(word):
+        if not PHRASE.fullmatch(word):
             raise ConfigError(f"{name}: {word!r} is not a plain word or phrase")
     return tuple(words)
+
+
+_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normal_origin(text: str) -> str | None:
+    """`scheme://host[:port]` lower-cased, without a default port; None if it is not a
+    web origin (paths, userinfo and `null` are not)."""
+    match = _ORIGIN.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def origins(name: str, raw: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated web origins (`https://play.example.com`), or `*` for any."""
+    found = []
+    for item in _words(raw):
+        origin = "*" if item == "*" else normal_origin(item)
+        if origin is None:
+            raise ConfigError(f"{name}: {item!r} is not an origin like https://example.com")
+        found.append(origin)
+    return tuple(found)

@@ -32,6 +32,7 @@ from pymongo.errors import OperationFailure
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
+from clubpengu.services.usernames import backfill_usernames
 
 logger = logging.getLogger(__name__)
 
@@ -254,12 +255,15 @@ OBSOLETE_INDEXES: tuple[tuple[str, str], ...] = (
     ("transactions", "walletAddress_1"),
     ("transactions", "by_type"),
     ("audit_logs", "by_action"),  # replaced by by_action_page, which pages by _id
+    ("users", "by_username_lower"),  # replaced by the unique username_lower
 )
 _NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
 
 
 async def init_models(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
-    """Bind every Beanie model to `db_name`, create their indexes and drop obsolete ones."""
+    """Bind every Beanie model to `db_name`, create their indexes and drop obsolete ones.
+    Usernames are made unique first, where the unique index is not there yet."""
+    await backfill_usernames(client[db_name])
     await init_beanie(database=client[db_name], document_models=list(ALL_MODELS))
     for collection, index in OBSOLETE_INDEXES:
         try:

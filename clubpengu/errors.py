@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     MIGRATION_CLOSED = "migration_closed"
     WAGER_LOCKED = "wager_locked"
     WAGER_LIMIT = "wager_limit"
+    REQUEST_TIMEOUT = "request_timeout"  # HTTP only: a request body that arrived too slowly
 
 
 class CloseCode(IntEnum):

@@ -154,6 +154,7 @@ class Node:
         self.monitors = start_monitors(
             self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
         )
+        self._count_addresses()
 
     def _start_ticker(self) -> None:
         """The tick loop, spread over the hub's phases, with the full garbage collections
@@ -168,6 +169,17 @@ class Node:
             self.realtime.hub, settings.tick_rate, lead, pacer.after_tick, metrics=self.metrics
         )
         self.ticker.start()
+
+    def _count_addresses(self) -> None:
+        """With counts shared by the nodes, keep this node's from lapsing."""
+        admission = self.realtime.admission
+        if admission.shared is None or admission.per_address <= 0:
+            return
+        from clubpengu.realtime.counters.redis import COUNT_LAPSE
+
+        task = PeriodicTask("address-counts", COUNT_LAPSE / 3, admission.refresh)
+        task.start()
+        self.monitors.append(task)
 
     def _watch(self) -> None:
         """What /metrics reads from the node's parts when it is scraped."""

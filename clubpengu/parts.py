@@ -18,12 +18,13 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from clubpengu.background import Spawn
-from clubpengu.config import Settings
+from clubpengu.config import Settings, filter_words
 from clubpengu.metrics import Metrics
 from clubpengu.models.base import utcnow
+from clubpengu.realtime.admission import Admission, default_max_connections
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
-from clubpengu.realtime.chat import WordListFilter
+from clubpengu.realtime.counters.base import SharedCounters
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
 from clubpengu.realtime.grace import ReconnectGrace
@@ -55,6 +56,7 @@ from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.migration_review import MigrationReview
 from clubpengu.services.moderation import ModerationService
+from clubpengu.services.names import NamePolicy
 from clubpengu.services.notices import Notify
 from clubpengu.services.player_reports import ReportService
 from clubpengu.services.presence import PresenceService
@@ -66,6 +68,7 @@ from clubpengu.services.shop import ShopService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.services.wager_gates import WagerGates, WagerRules
 from clubpengu.services.world import WorldRules, WorldService
+from clubpengu.wordfilter import WordFilter
 
 STATS_STOP_SECONDS = 4.0  # the final stats flush must fit in the 10 s shutdown budget
 Client = AsyncMongoClient[dict[str, Any]]
@@ -83,6 +86,20 @@ class Realtime:
     relay: RoomRelay
     grace: ReconnectGrace
     watchdog: SlowClientWatchdog
+    admission: Admission
+    counters: SharedCounters | None  # shared by the nodes (REDIS_URL), else None
+    words: WordFilter  # the word filter: chat, and every name (services/names.py)
+
+
+def _counters(settings: Settings, bus: EventBus) -> SharedCounters | None:
+    """Counters every node shares (per-address limits), in Redis; none for one node."""
+    if settings.redis_url is None:
+        return None
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+    from clubpengu.realtime.counters.redis import RedisCounters
+
+    assert isinstance(bus, RedisBus)
+    return RedisCounters(bus, settings.jwt_secret)
 
 
 def _bus(settings: Settings, metrics: Metrics) -> tuple[EventBus, SessionOwners]:
@@ -122,17 +139,25 @@ def _directory(settings: Settings, bus: EventBus, catalogue: RoomCatalogue) -> R
 
 
 def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metrics) -> Realtime:
+    """The realtime parts. Reads CHAT_FILTER_FILE (ConfigError when it is bad)."""
     bus, owners = _bus(settings, metrics)
+    words = WordFilter(filter_words(settings))
     hub = Hub(
         catalogue,
         directory=_directory(settings, bus, catalogue),
-        chat_filter=WordListFilter(settings.chat_filter_words),
+        chat_filter=words,
         phases=settings.tick_phases,
         metrics=metrics,
     )
     relay = RoomRelay(hub, bus, settings.node_id)
     hub.relay = relay
     connections = ConnectionRegistry()
+    counters = _counters(settings, bus)
+    admission = Admission(
+        settings.max_connections or default_max_connections(),
+        settings.max_connections_per_ip,
+        counters,
+    )
     return Realtime(
         bus=bus,
         sessions=SessionRegistry(bus, settings.node_id, owners, connections),
@@ -141,6 +166,9 @@ def build_realtime(settings: Settings, catalogue: RoomCatalogue, metrics: Metric
         relay=relay,
         grace=ReconnectGrace(settings.reconnect_grace),
         watchdog=SlowClientWatchdog(connections, settings.slow_client_seconds, metrics=metrics),
+        admission=admission,
+        counters=counters,
+        words=words,
     )
 
 
@@ -254,10 +282,17 @@ def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher
 
 
 def _migration(
-    settings: Settings, economy: EconomyService, catalog: Catalog, clock: Clock
+    settings: Settings,
+    economy: EconomyService,
+    catalog: Catalog,
+    names: NamePolicy,
+    clock: Clock,
 ) -> MigrationService:
     planner = MigrationPlanner.for_catalog(
-        catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+        catalog,
+        max_coins=settings.migration_max_coins,
+        max_puffles=settings.puffle_limit,
+        names=names,
     )
     window = settings.migration_window_seconds
     rules = MigrationRules(
@@ -306,22 +341,32 @@ def build_services(
     chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention)
     moderation = ModerationService(client, db, economy, audit, auth, realtime.sessions)
     reports = ReportService(client, db, economy, moderation, audit, chat_log, settings.report_rate)
+    names = NamePolicy(realtime.words)
     services = Services(
         auth=auth,
         audit=audit,
-        sign_in_limits=SignInLimits(settings.auth_rate_per_ip, settings.auth_rate_per_connection),
+        sign_in_limits=SignInLimits(
+            settings.auth_rate_per_ip, settings.auth_rate_per_connection, realtime.counters
+        ),
         presence=presence,
         events=events,
         stats=stats,
         economy=economy,
         shop=ShopService(client, db, economy, catalog, clock=clock),
         promos=PromoService(client, db, economy, catalog, audit=audit, clock=clock),
-        migration=_migration(settings, economy, catalog, clock),
+        migration=_migration(settings, economy, catalog, names, clock),
         migration_review=MigrationReview(
             economy, notify, audit, puffle_limit=settings.puffle_limit, clock=clock
         ),
         puffles=PuffleService(
-            client, db, economy, puffles, catalog, limit=settings.puffle_limit, clock=clock
+            client,
+            db,
+            economy,
+            puffles,
+            catalog,
+            limit=settings.puffle_limit,
+            names=names,
+            clock=clock,
         ),
         matches=matches,
         challenges=challenges,

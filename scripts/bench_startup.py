@@ -19,14 +19,14 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import free_port
+from benchlib import NO_ADDRESS_LIMITS, free_port
 
 
 def one_run(reuse_dir: Path | None) -> float:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = reuse_dir or Path(tmp) / "data"
-        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"} | NO_ADDRESS_LIMITS
         started = time.monotonic()
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("clubpengu")), "serve", "--port", str(port),

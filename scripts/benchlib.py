@@ -27,6 +27,13 @@ NO_FARM_LIMITS = {
     "NEW_ACCOUNTS_PER_IP_PER_DAY": "0", "WAGER_MIN_ACCOUNT_AGE": "0", "WAGER_MIN_MATCHES": "0",
     "WAGER_PAIR_DAILY_LIMIT": "0", "WAGER_DAILY_WIN_LIMIT": "0",
 }  # fmt: skip
+# Benchmarks run thousands of clients from one address: every per-address limit is off
+# (docs/operations.md, "Limits at the edge").
+NO_ADDRESS_LIMITS = {
+    "AUTH_RATE_PER_IP": "0",
+    "MAX_CONNECTIONS_PER_IP": "0",
+    "MESSAGE_RATE_PER_IP": "0",
+}
 
 
 def free_port() -> int:
@@ -79,8 +86,8 @@ def serve_node(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     # A benchmark signs in many wallets from one address and wagers with wallets made a
-    # second ago: the sign-in limit and the farm defences are off (docs/economy.md).
-    full_env.update({"AUTH_RATE_PER_IP": "0", "LOG_LEVEL": "warning"} | NO_FARM_LIMITS | env)
+    # second ago: the per-address limits and the farm defences are off (docs/economy.md).
+    full_env.update(NO_ADDRESS_LIMITS | {"LOG_LEVEL": "warning"} | NO_FARM_LIMITS | env)
     clubpengu = Path(sys.executable).with_name("clubpengu")
     command = [str(clubpengu), "serve", "--port", str(port), "--data-dir", str(data_dir)]
     log = open(data_dir.parent / f"serve-{port}.log", "wb")  # noqa: SIM115

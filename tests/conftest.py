@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from clubpengu.config import Settings
+from clubpengu.config import Rate, Settings
 from clubpengu.db import EmbeddedDatabase, init_models
 from clubpengu.models import ALL_MODELS, User
 from tests.redis_server import RedisServer, running_redis
@@ -83,6 +83,10 @@ def settings(mongo_uri: str, tmp_path: Path) -> Settings:
         wager_min_matches=0,
         wager_pair_daily_limit=0,
         wager_daily_win_limit=0,
+        # Every test client comes from 127.0.0.1: the per-address limits are off unless a
+        # test of them turns them on (tests/transport/test_connection_limits.py).
+        max_connections_per_ip=0,
+        message_rate_per_ip=Rate(0, 1.0),
     )
 
 

@@ -25,7 +25,7 @@ import uvicorn
 import websockets
 from pymongo import AsyncMongoClient
 
-from clubpengu.cli.serve import _Server, websocket_options
+from clubpengu.cli.serve import _Server, server_options
 from clubpengu.config import Settings
 from clubpengu.db import free_port
 from clubpengu.models import User
@@ -115,7 +115,7 @@ async def run_server(
         lifespan="on",
         log_config=None,
         timeout_graceful_shutdown=5,
-        **websocket_options(settings),
+        **server_options(settings),
     )
     server = _Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

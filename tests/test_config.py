@@ -50,6 +50,10 @@ def test_defaults_follow_the_seed() -> None:
         ("MODERATOR_WALLETS", "mod1"),
         ("REPORT_RATE", "five an hour"),
         ("CHAT_LOG_RETENTION", "0"),
+        ("JWT_EXPIRY", "99999999999999999999d"),
+        ("JWT_EXPIRY", "36501d"),
+        ("CHALLENGE_TTL", "9" * 5000),
+        ("MOVE_RATE", "9" * 5000 + "/s"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:

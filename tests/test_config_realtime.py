@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS, ConfigError, Rate, load_settings
+from clubpengu.config import (
+    DEFAULT_CHAT_FILTER_WORDS,
+    ConfigError,
+    Rate,
+    filter_words,
+    load_settings,
+)
 from tests.support import CLUBPENGU
 
 
@@ -136,3 +142,30 @@ def test_serve_with_a_bad_room_capacity_exits_with_one_line(tmp_path: Path) -> N
     assert (
         line == "clubpengu: configuration error: ROOM_CAPACITY: must be between 1 and 10000, got -5"
     )
+
+
+def test_the_filter_list_adds_the_lines_of_chat_filter_file(tmp_path: Path) -> None:
+    listed = tmp_path / "words.txt"
+    listed.write_text("# the moderators' list\nGrumpy\n\nsnow   cone  # a phrase\ngrumpy\n")
+
+    settings = load_settings(
+        {"CHAT_FILTER_WORDS": "grr", "CHAT_FILTER_FILE": str(listed)}, dotenv_path=None
+    )
+
+    assert filter_words(settings) == ("grr", "grumpy", "snow   cone")
+
+
+@pytest.mark.parametrize("content", ["ok\nnot<allowed>\n", None])
+def test_a_bad_chat_filter_file_names_the_file_and_line(
+    tmp_path: Path, content: str | None
+) -> None:
+    listed = tmp_path / "words.txt"
+    if content is not None:
+        listed.write_text(content)
+    settings = load_settings({"CHAT_FILTER_FILE": str(listed)}, dotenv_path=None)
+
+    with pytest.raises(ConfigError) as refused:
+        filter_words(settings)
+
+    assert str(refused.value).startswith("CHAT_FILTER_FILE: ")
+    assert ("words.txt line 2" in str(refused.value)) == (content is not None)

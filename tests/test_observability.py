@@ -158,6 +158,21 @@ def test_prometheus_scrapes_each_node_directly_and_loads_the_rules() -> None:
     assert job["metrics_path"] == "/metrics"
     assert config["rule_files"] == ["alerts.yml"]
     assert (PROMETHEUS_DIR / "alerts.yml").is_file()
+    assert job["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/etc/prometheus/metrics_token",
+    }
+
+
+def test_compose_gives_the_nodes_and_prometheus_the_same_metrics_token() -> None:
+    compose = _compose()
+    services = compose["services"]
+
+    assert services["app-1"]["environment"]["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
+    assert compose["configs"]["metrics_token"]["content"].startswith("${METRICS_TOKEN:?")
+    assert {"source": "metrics_token", "target": "/etc/prometheus/metrics_token"} in services[
+        "prometheus"
+    ]["configs"]
 
 
 def test_compose_runs_prometheus_and_grafana_on_pinned_images_with_the_repository_s_files() -> None:

@@ -20,12 +20,14 @@ from clubpengu.cli.common import (
     with_settings,
 )
 from clubpengu.cli.database import cli_database
-from clubpengu.config import Settings
+from clubpengu.config import Settings, filter_words
 from clubpengu.services.bulk_import import BulkImporter, ImportReport
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.names import NamePolicy
 from clubpengu.services.transaction_runner import RetryPolicy
+from clubpengu.wordfilter import WordFilter
 
 BAR_WIDTH = 30
 MAX_BATCH_SIZE = 5000
@@ -83,7 +85,10 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
         importer = BulkImporter(
             economy,
             MigrationPlanner.for_catalog(
-                catalog, max_coins=settings.migration_max_coins, max_puffles=settings.puffle_limit
+                catalog,
+                max_coins=settings.migration_max_coins,
+                max_puffles=settings.puffle_limit,
+                names=NamePolicy(WordFilter(filter_words(settings))),
             ),
             batch_size=args.batch_size,
             actor=f"import:{getpass.getuser()}",

@@ -18,7 +18,13 @@ from clubpengu.cli.common import (
     add_data_dir,
     configuration_error,
 )
-from clubpengu.config import ConfigError, Settings, ensure_jwt_secret, load_settings
+from clubpengu.config import (
+    ConfigError,
+    Settings,
+    ensure_jwt_secret,
+    filter_words,
+    load_settings,
+)
 from clubpengu.dbusers import app_login
 from clubpengu.logs import configure_logging
 
@@ -95,6 +101,23 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Every uvicorn option `clubpengu serve` sets from Settings (the tests' servers use the
+    same): the WebSocket options; no `proxy_headers`, because uvicorn would believe
+    `X-Forwarded-For` from loopback before the app sees the request, and the app's
+    TRUSTED_PROXIES must be the only rule for the client's address (per-address limits,
+    hashed addresses); and its HTTP protocol with a deadline for a request's headers
+    (transport/header_deadline.py)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    from clubpengu.transport.header_deadline import with_header_deadline
+
+    return websocket_options(settings) | {
+        "proxy_headers": False,
+        "http": with_header_deadline(AutoHTTPProtocol, settings.http_header_timeout),
+    }
+
+
 def _check_rooms(settings: Settings) -> None:
     """A bad CLUBPENGU_ROOMS file stops start-up with one line naming file, entry, problem."""
     from clubpengu.realtime.rooms import CatalogueError, RoomCatalogue
@@ -122,6 +145,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
     try:
         settings = _settings_for_serve(args)
         _check_rooms(settings)
+        filter_words(settings)  # a bad CHAT_FILTER_FILE stops start-up with one line
     except ConfigError as error:
         return configuration_error(error)
     configure_logging(settings.log_level, settings.node_id)
@@ -135,7 +159,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
         log_config=None,
         timeout_graceful_shutdown=5,
         server_header=False,
-        **websocket_options(settings),
+        **server_options(settings),
     )
     # Everything built so far (modules, classes, settings) lives as long as the process:
     # keep it out of every future garbage collection, which shortens the full ones.

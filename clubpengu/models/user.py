@@ -62,17 +62,17 @@ class User(Document):
 
     Every index costs each insert (sign-ups, the bulk import of saves), so only queries
     that exist get one: the wallet (unique, also staff search by wallet prefix), presence,
-    `createdAt` (the report's new players) and `usernameLower` (staff search by name
-    prefix, case-insensitive). `moderation` holds the ban and mute in force, if any: the
-    sign-in and the join read the User anyway, so checking them costs no query.
+    `createdAt` (the report's new players), and `usernameLower` (unique: no two players
+    share a name, whatever its case, services/usernames.py; also staff search by name
+    prefix). It is filled from `username` when not given; a write that changes `username`
+    must set it too. `moderation` holds the ban and mute in force, if any: the sign-in and
+    the join read the User anyway, so checking them costs no query.
     """
 
     model_config = CAMEL
 
     wallet_address: Annotated[str, Indexed(unique=True)]
     username: str
-    # The username lower-cased, kept with it by every write of a name (a validator for
-    # documents built here; `$set` of a name sets both).
     username_lower: str | None = None
     coins: int = Field(default=0, ge=0)
     customization: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CUSTOMIZATION))
@@ -110,12 +110,19 @@ class User(Document):
         indexes = [
             IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
             IndexModel([("createdAt", ASCENDING)], name="by_created"),
-            IndexModel([("usernameLower", ASCENDING)], name="by_username_lower"),
+            # Partial: a document written without the field (by hand) is not refused.
+            IndexModel(
+                [("usernameLower", ASCENDING)],
+                name="username_lower",
+                unique=True,
+                partialFilterExpression={"usernameLower": {"$type": "string"}},
+            ),
         ]
 
     @model_validator(mode="after")
-    def _lower_name(self) -> User:
-        self.username_lower = self.username.lower()
+    def _key_the_username(self) -> User:
+        if self.username_lower is None:
+            self.username_lower = self.username.lower()
         return self
 
     def public_profile(self) -> dict[str, Any]:

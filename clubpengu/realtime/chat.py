@@ -3,14 +3,12 @@
 Rules (docs/protocol.md, "Chat"): the text is trimmed, must then be 1..200 characters
 (code points), and may not contain control characters (Unicode category Cc: newlines,
 tabs, escapes) or the bidirectional overrides that make text display in a misleading
-order. A filter then masks words; it never drops a message.
+order. A filter then masks words (wordfilter.py); it never drops a message.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Iterable
 from typing import Protocol
 
 from clubpengu.errors import InvalidMessage
@@ -52,25 +50,3 @@ class ChatFilter(Protocol):
     """Anything with `apply(text) -> text` can filter chat (a service, a model ...)."""
 
     def apply(self, text: str) -> str: ...
-
-
-class WordListFilter:
-    """Masks listed words and phrases with asterisks, case-insensitively, whole words only
-    ("class" survives a filter on "ass"). Masking keeps the length, so the sender sees
-    that something was filtered."""
-
-    def __init__(self, words: Iterable[str]) -> None:
-        alternatives = sorted({w.strip().lower() for w in words if w.strip()}, key=len)
-        self._pattern = (
-            re.compile(
-                r"(?<!\w)(?:" + "|".join(re.escape(w) for w in reversed(alternatives)) + r")(?!\w)",
-                re.IGNORECASE,
-            )
-            if alternatives
-            else None
-        )
-
-    def apply(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(lambda match: "*" * len(match.group()), text)

@@ -47,6 +47,11 @@ class ReconnectGrace:
         handle = asyncio.get_running_loop().call_later(delay, self._fire, wallet)
         self._parked[wallet] = (member, handle)
 
+    def peek(self, wallet: str) -> Member | None:
+        """The wallet's parked member, left parked."""
+        entry = self._parked.get(wallet)
+        return entry[0] if entry is not None else None
+
     def take(self, wallet: str, connection_id: str | None = None) -> Member | None:
         """The wallet's parked member, no longer parked; None if there is none (or if
         `connection_id` is given and the member was parked from another connection)."""

@@ -22,7 +22,7 @@ import orjson
 
 from clubpengu.errors import InvalidMessage, Muted, NotFound, NotInRoom
 from clubpengu.metrics import Metrics
-from clubpengu.realtime.chat import ChatFilter, WordListFilter, check_emote, clean_chat_text
+from clubpengu.realtime.chat import ChatFilter, check_emote, clean_chat_text
 from clubpengu.realtime.connection import Connection, Shared, dumps
 from clubpengu.realtime.directory.base import RoomDirectory
 from clubpengu.realtime.directory.local import LocalDirectory
@@ -31,6 +31,7 @@ from clubpengu.realtime.moderation import ChatRecorder
 from clubpengu.realtime.movement import MoveBudget, clamp_move
 from clubpengu.realtime.relay import NullRelay, Relay
 from clubpengu.realtime.rooms import RoomCatalogue, RoomSpec
+from clubpengu.wordfilter import WordFilter
 
 logger = logging.getLogger(__name__)
 _PLAYER_LEFT = '{"type":"player_left"'
@@ -190,7 +191,7 @@ class Hub:
         self.catalogue = catalogue
         self.metrics = metrics or Metrics()
         self.directory: RoomDirectory = directory or LocalDirectory(catalogue, 0.0)
-        self.chat_filter: ChatFilter = chat_filter or WordListFilter(())
+        self.chat_filter: ChatFilter = chat_filter or WordFilter(())
         # Set by the node: keeps each line for player reports (services/chat_log.py).
         self.chat_recorder: ChatRecorder | None = None
         self.clock = clock
@@ -261,7 +262,22 @@ class Hub:
         exactly, else `prefer` or the fullest with a seat), leaving any other room, and
         tell the others; returns everyone's `<player>`. Raises RoomFull (or InvalidMessage
         for an instance that is not open), and then the member stays where it was."""
-        seat = await self.directory.reserve(spec, member.public(), instance, prefer)
+        seat = await self.reserve(member, spec, instance, prefer)
+        return await self.take_seat(member, spec, seat)
+
+    async def reserve(
+        self, member: Member, spec: RoomSpec, instance: str | None = None, prefer: str | None = None
+    ) -> str:
+        """A seat for `member` in an instance of the room, not yet taken (`take_seat`
+        takes it; `release_seat` gives it back). Raises RoomFull, InvalidMessage."""
+        return await self.directory.reserve(spec, member.public(), instance, prefer)
+
+    async def release_seat(self, seat: str, member: Member) -> None:
+        await self.directory.release(seat, member.player_id)
+
+    async def take_seat(self, member: Member, spec: RoomSpec, seat: str) -> list[dict[str, Any]]:
+        """Seat `member` in the instance `seat` reserved for it (`reserve`), leaving any
+        other room, and tell the others; returns everyone's `<player>`."""
         if member.room is not None and member.room.id == seat:
             return [other.public() for other in member.room.members.values()]
         try:

@@ -24,6 +24,9 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `reaped:<node>` | set for an hour when a silent node's seats were released |
 | `count:<name>:<day>:<key>` | a count of one UTC day (services/counters.py): new wallets |
 | | of one address's keyed hash (`new_accounts`); TTL two days |
+| `limit:<kind>:<address>` | a token bucket shared by the nodes (`signin`: sign-in attempts), |
+| | as `tokens`, `at` (ms); the address as a keyed hash (realtime/counters/redis.py) |
+| `conns:<address>` | an address's open sockets: connection id → when its count lapses (ms) |
 
 The room directory's Lua scripts (realtime/directory/lua/) spell these names too (a
 script may only build key names itself). Keys and channels live in separate namespaces
@@ -65,3 +68,11 @@ def positions_key(instance: str) -> str:
 
 def count_key(name: str, day: str, key: str) -> str:
     return f"count:{name}:{day}:{key}"
+
+
+def address_limit_key(kind: str, hashed_address: str) -> str:
+    return f"limit:{kind}:{hashed_address}"
+
+
+def address_count_key(hashed_address: str) -> str:
+    return f"conns:{hashed_address}"

@@ -26,16 +26,19 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+from pymongo.errors import DuplicateKeyError
 
-from clubpengu.errors import ErrorCode, NotAuthenticated
+from clubpengu.errors import Conflict, ErrorCode, NotAuthenticated
 from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import iso as iso
 from clubpengu.models.base import utcnow
 from clubpengu.services.counters import NewAccountLimit
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.names import default_username
 from clubpengu.services.sanctions import ban_in_force
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.usernames import is_username_clash
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 MAX_WALLET_TEXT = 64  # base58 of 32 bytes is at most 44 characters
 MAX_SIGNATURE_TEXT = 128  # base58 of 64 bytes is at most 88 characters
+DEFAULT_NAME_ATTEMPTS = 8  # generated names tried on the first sign-in (4, then 6 digits)
 
 
 class AuthFailureCode(StrEnum):
@@ -293,13 +297,24 @@ class AuthService:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()
 
     async def _upsert_user(self, wallet: str, ip: str) -> tuple[User, bool]:
+        """The wallet's User, created with a generated name on the first sign-in. A name
+        another player has (the unique index says so) is drawn again, with more digits
+        after a few clashes; a returning player costs no more than before."""
+        for attempt in range(DEFAULT_NAME_ATTEMPTS):
+            digits = 4 if attempt < DEFAULT_NAME_ATTEMPTS // 2 else 6
+            try:
+                return await self._upsert_with_name(wallet, ip, default_username(digits=digits))
+            except DuplicateKeyError as error:
+                if not is_username_clash(error):
+                    raise
+                logger.info("generated name taken; drawing another", extra={"attempt": attempt})
+        raise Conflict("Could not find a free name; try again")
+
+    async def _upsert_with_name(self, wallet: str, ip: str, name: str) -> tuple[User, bool]:
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
-            wallet_address=wallet,
-            username=f"Penguin{secrets.randbelow(10_000):04d}",
-            created_at=now,
-            updated_at=now,
+            wallet_address=wallet, username=name, created_at=now, updated_at=now
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
         for key in on_login:
             fresh.pop(key, None)

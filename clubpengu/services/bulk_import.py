@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -55,7 +54,9 @@ from clubpengu.services.migration import (
     user_changes,
 )
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
+from clubpengu.services.names import default_username, lower
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.usernames import free_usernames, is_username_clash
 
 logger = logging.getLogger(__name__)
 MAX_LINE = 1 << 20
@@ -81,6 +82,8 @@ class ImportReport:
     saves_with_exclusives: int = 0
     exclusives: dict[str, int] = field(default_factory=dict)
     exclusive_lines: list[dict[str, Any]] = field(default_factory=list)
+    renamed: int = 0  # saves whose name another player had: given a number
+    renamed_names: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +101,7 @@ class ImportReport:
             f"  fields dropped     {self.items_dropped}",
             f"  verified           {self.verified}",
             f"  with exclusives    {self.saves_with_exclusives}",
+            f"  renamed (taken)    {self.renamed}",
         ]
         for item, count in sorted(self.exclusives.items()):
             lines.append(f"  EXCLUSIVE          {item}: {count} saves")
@@ -107,6 +111,8 @@ class ImportReport:
             lines.append(f"  VERIFY FAILED      {failure}")
         for bad in self.invalid_lines[:20]:
             lines.append(f"  invalid line {bad['line']}: {bad['reason']}")
+        for name in self.renamed_names[:20]:
+            lines.append(f"  renamed line {name['line']}: {name['wished']} -> {name['given']}")
         return "\n".join(lines)
 
 
@@ -262,7 +268,7 @@ class BulkImporter:
         plan = save.plan
         user = User(
             wallet_address=save.wallet,
-            username=plan.username or f"Penguin{secrets.randbelow(10_000):04d}",
+            username=plan.username or default_username(),
             coins=plan.coins,
             created_at=now,
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
@@ -289,10 +295,15 @@ class BulkImporter:
         report.skipped_existing += len(unique) - len(fresh)
         if not fresh:
             return
+        renamed = await self._name(fresh)
         if not dry_run:
             try:
                 await self.economy.run_transaction(_inserts(fresh))
             except (BulkWriteError, DuplicateKeyError) as error:
+                if is_username_clash(error):
+                    # A player took one of the names meanwhile: name the batch again.
+                    await self._write(fresh, report, dry_run)
+                    return
                 # Someone signed in (or another import ran) between the check and the
                 # write: the batch was rolled back; redo it without that wallet.
                 clash = clashing_wallet(error)
@@ -307,10 +318,29 @@ class BulkImporter:
                 return
             await self._verify(fresh, report)
         report.imported += len(fresh)
+        report.renamed += len(renamed)
+        room = MAX_INVALID_LISTED - len(report.renamed_names)
+        report.renamed_names += renamed[: max(room, 0)]
         report.coins_imported += sum(prepared.save.plan.coins for prepared in fresh)
         report.items_dropped += sum(len(prepared.save.plan.dropped) for prepared in fresh)
         for prepared in fresh:
             _count_exclusives(report, prepared.save)
+
+    async def _name(self, batch: list[Prepared]) -> list[dict[str, Any]]:
+        """Give each save a name nobody has: a save's own name is a wish, given a number
+        when another player has it. The renamed saves (line, wished, given)."""
+        users = User.get_pymongo_collection()
+        wishes = [p.save.plan.username or p.user["username"] for p in batch]
+        given = await free_usernames(users, wishes)
+        renamed: list[dict[str, Any]] = []
+        for prepared, name in zip(batch, given, strict=True):
+            prepared.user["username"], prepared.user["usernameLower"] = name, lower(name)
+            wished = prepared.save.plan.username
+            if wished is not None and name != wished:
+                renamed.append({"line": prepared.save.line, "wished": wished, "given": name})
+                prepared.audit["details"]["accepted"]["username"] = name
+                prepared.audit["details"]["usernameWished"] = wished
+        return renamed
 
     async def _existing(self, wallets: list[str]) -> set[str]:
         found: set[str] = set()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,10 @@ from clubpengu.models.user import MigrationOutcome
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner, review_reasons
+from clubpengu.services.names import lower
 from clubpengu.services.progress import has_progress
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.usernames import free_username, is_username_clash
 
 MIGRATION = "migration"
 SOURCE = "localStorage"
@@ -52,6 +54,9 @@ class MigrationRules:
     review_puffles: int = 2
 
 
+MIGRATION_NAME_ATTEMPTS = 3  # another player may take the free name meanwhile
+
+
 @dataclass(frozen=True)
 class MigrationResult:
     plan: MigrationPlan
@@ -60,6 +65,7 @@ class MigrationResult:
     held: list[str]
     balance: int
     look: dict[str, str]
+    wished_username: str | None = None  # the save's name, when another player had it
 
 
 def migration_key(wallet: str) -> str:
@@ -81,7 +87,7 @@ def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) 
     }
     if plan.username:
         changes["username"] = plan.username
-        changes["usernameLower"] = plan.username.lower()  # staff search by name
+        changes["usernameLower"] = lower(plan.username)
     return changes
 
 
@@ -101,6 +107,7 @@ def user_update(
         sets["customization"] = look
     if plan.username:
         sets["username"] = plan.username
+        sets["usernameLower"] = lower(plan.username)
     added = {
         "stamps": {"$each": plan.stamps},
         "unlockedCosmetics": {"$each": plan.cosmetics},
@@ -169,7 +176,8 @@ class MigrationService:
         """Apply `local_data` to `wallet`'s new account, or hold it for review. Raises
         MigrationClosed (off, past MIGRATION_UNTIL or the wallet's window), InvalidMessage
         (too large), NotFound (no user), Conflict (progress, or a save brought already);
-        nothing changes then."""
+        nothing changes then. The save's name is a wish: taken by another player, it gets a
+        number (`Waddles2`)."""
         now = self.clock()
         self._check_open(now)
         submitted = submitted_text(local_data)
@@ -180,6 +188,25 @@ class MigrationService:
             raise Conflict("This account already has progress or a save; nothing was migrated")
         self._check_window(user, now)
         plan = self.planner.plan(local_data)
+        wish = plan.username
+        for attempt in range(MIGRATION_NAME_ATTEMPTS):
+            if wish is not None:
+                plan.username = await free_username(User.get_pymongo_collection(), wish)
+            try:
+                result = await self._claim(wallet, user, plan, submitted, now)
+            except DuplicateKeyError as error:
+                if not is_username_clash(error) or attempt == MIGRATION_NAME_ATTEMPTS - 1:
+                    raise
+                continue
+            if wish is not None and plan.username != wish:
+                result = replace(result, wished_username=wish)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _claim(
+        self, wallet: str, user: User, plan: MigrationPlan, submitted: str, now: datetime
+    ) -> MigrationResult:
+        """The save applied at once, or held for review (its name then waits with it)."""
         held = review_reasons(
             plan,
             self.planner.exclusives(plan),

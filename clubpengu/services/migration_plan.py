@@ -5,13 +5,15 @@ why. Pure code: the in-game migration and the bulk import both use it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{2,19}$")
+from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
+from clubpengu.services.names import NamePolicy, tidy
+from clubpengu.wordfilter import WordFilter
+
 STAMP = re.compile(r"^[a-z0-9_]{1,40}$")
-PUFFLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ]{0,15}$")
 MAX_STAMPS = 500
 MAX_LIST = 1000
 KNOWN_KEYS = (
@@ -130,23 +132,28 @@ class MigrationPlanner:
         *,
         max_coins: int,
         max_puffles: int,
-        is_clean: Callable[[str], bool] = lambda text: True,
+        names: NamePolicy | None = None,
     ) -> None:
         self.catalog = catalog
         self.puffle_colors = puffle_colors
         self.max_coins = max_coins
         self.max_puffles = max_puffles
-        self.is_clean = is_clean
+        self.names = names or NamePolicy(WordFilter(DEFAULT_CHAT_FILTER_WORDS))
 
     @classmethod
     def for_catalog(
-        cls, catalog: CatalogLike, *, max_coins: int, max_puffles: int
+        cls,
+        catalog: CatalogLike,
+        *,
+        max_coins: int,
+        max_puffles: int,
+        names: NamePolicy | None = None,
     ) -> MigrationPlanner:
         """A planner over the item catalogue and the packaged puffle colours."""
         from clubpengu.services.puffle_catalog import PuffleCatalog
 
         colors = PuffleCatalog.load().colors
-        return cls(catalog, colors, max_coins=max_coins, max_puffles=max_puffles)
+        return cls(catalog, colors, max_coins=max_coins, max_puffles=max_puffles, names=names)
 
     def exclusives(self, plan: MigrationPlan) -> list[str]:
         """The unlocks of `plan` that the catalogue does not sell (starters aside): items a
@@ -172,14 +179,15 @@ class MigrationPlanner:
         return plan
 
     def _username(self, plan: MigrationPlan, name: Any) -> None:
+        """The save's name, taken as a wish: the name policy's rules here, and a number
+        added later if another player has it (services/usernames.py)."""
         if name is None:
             return
-        if not isinstance(name, str) or not USERNAME.match(name.strip()):
-            plan.drop("penguin_name", "3-20 letters, digits, spaces or _, starting with a letter")
-        elif not self.is_clean(name):
-            plan.drop("penguin_name", "not allowed by the word filter")
+        problem = self.names.username_problem(name)
+        if problem is not None:
+            plan.drop("penguin_name", problem)
         else:
-            plan.username = name.strip()
+            plan.username = tidy(name)
 
     def _save(self, plan: MigrationPlan, save: Any) -> None:
         if save is None:
@@ -256,9 +264,7 @@ class MigrationPlanner:
             name, color = puffle.get("name"), puffle.get("color")
             if not isinstance(color, str) or color not in self.puffle_colors:
                 plan.drop(where, "unknown puffle colour")
-            elif not isinstance(name, str) or not PUFFLE_NAME.match(name):
-                plan.drop(where, "puffle names are 1-16 letters, digits or spaces")
-            elif not self.is_clean(name):
-                plan.drop(where, "puffle name not allowed by the word filter")
+            elif (problem := self.names.puffle_name_problem(name)) is not None:
+                plan.drop(where, f"puffle name: {problem}")
             else:
-                plan.puffles.append({"name": name, "color": color})
+                plan.puffles.append({"name": tidy(str(name)), "color": color})

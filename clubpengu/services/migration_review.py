@@ -37,6 +37,7 @@ from clubpengu.services.migration import (
 from clubpengu.services.migration_plan import MigrationPlan
 from clubpengu.services.notices import MigrationReviewed, Notify
 from clubpengu.services.transaction_runner import Session
+from clubpengu.services.usernames import free_username
 
 MAX_PAGE = 200
 
@@ -121,6 +122,8 @@ class MigrationReview:
         self._check_pending(claim)
         now = self.clock()
         plan = await self._fitting(MigrationPlan.from_accepted(claim.plan), claim.wallet_address)
+        if plan.username is not None:  # free when held; another player may have taken it since
+            plan.username = await free_username(User.get_pymongo_collection(), plan.username)
         writes = self._approval(claim, plan, actor, role, reason, now)
         try:
             if plan.coins > 0:

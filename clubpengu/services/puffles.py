@@ -9,7 +9,6 @@ effect, conditioned on the `statsAt` it read (a concurrent care is retried, not 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +17,16 @@ from typing import Any
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
+from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models import Puffle, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.catalog import Catalog, ItemType
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.names import NamePolicy
 from clubpengu.services.puffle_catalog import PuffleCatalog
 from clubpengu.services.transaction_runner import Session
+from clubpengu.wordfilter import WordFilter
 
 STATS = ("hunger", "happiness", "cleanliness", "energy")
 # Points lost per hour, per stat: a puffle left alone for a day is hungry and bored.
@@ -36,17 +38,7 @@ CARE = {
     "bathe": ("soap", {"cleanliness": 40.0}),
     "rest": ("bed", {"energy": 50.0}),
 }
-NAME = re.compile(r"^[A-Za-z0-9 ]{1,16}$")
-_BLOCKED = frozenset({"damn", "hell", "crap", "stupid", "idiot"})
 CARE_ATTEMPTS = 5
-
-NameFilter = Callable[[str], bool]
-
-
-def default_name_filter(name: str) -> bool:
-    """True when `name` passes the word filter. A stand-in for the chat filter: the chat
-    change brings its own list, and start-up should pass that filter here."""
-    return not any(word.lower() in _BLOCKED for word in name.split())
 
 
 def current_stats(puffle: Puffle, now: datetime) -> dict[str, float]:
@@ -99,7 +91,7 @@ class PuffleService:
         *,
         limit: int,
         clock: Callable[[], datetime] = utcnow,
-        name_filter: NameFilter = default_name_filter,
+        names: NamePolicy | None = None,
     ) -> None:
         database = client[db_name]
         self.users = database[User.Settings.name]
@@ -109,15 +101,12 @@ class PuffleService:
         self.items = items
         self.limit = limit
         self.clock = clock
-        self.name_filter = name_filter
+        self.names = names or NamePolicy(WordFilter(DEFAULT_CHAT_FILTER_WORDS))
 
     def check_name(self, name: str) -> str:
-        """1-16 letters, digits and spaces, not blank, past the word filter."""
-        if not NAME.fullmatch(name) or not name.strip():
-            raise InvalidMessage("name: use 1-16 letters, digits and spaces")
-        if not self.name_filter(name):
-            raise InvalidMessage("name: please choose a friendlier name")
-        return " ".join(name.split())
+        """1-16 letters, digits and spaces, past the word filter (services/names.py).
+        Raises InvalidMessage."""
+        return self.names.puffle_name(name)
 
     async def adopt(self, wallet: str, color: str, name: str) -> Puffle:
         """Pay the colour's price (ledger type `puffle_adoption`) and create the puffle, in

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from clubpengu.realtime.counters.base import CountersUnavailable, SharedCounters
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,16 +100,38 @@ class TokenBucket:
 
 class SignInLimits:
     """Sign-in attempts are limited per connection and per client IP (AUTH_RATE_*, per
-    minute), over the WebSocket and HTTP alike."""
+    minute), over the WebSocket and HTTP alike. With `shared` counters (REDIS_URL) the
+    per-IP limit holds across every node, in one round trip an attempt; when they cannot
+    answer, this node counts alone (and says so once in the log)."""
 
     WINDOW = 60.0
 
-    def __init__(self, per_ip: float, per_connection: float) -> None:
+    def __init__(
+        self, per_ip: float, per_connection: float, shared: SharedCounters | None = None
+    ) -> None:
+        self.rate_per_ip = per_ip
         self.per_ip = RateLimiter(per_ip, self.WINDOW)
         self.per_connection = RateLimiter(per_connection, self.WINDOW)
+        self.shared = shared
+        self._shared_down = False
 
-    def allow(self, connection_key: str | None, ip: str) -> bool:
+    async def allow(self, connection_key: str | None, ip: str) -> bool:
         """Whether one more attempt is allowed; `connection_key` None for HTTP."""
         if connection_key is not None and not self.per_connection.allow(connection_key):
             return False
+        if not self.per_ip.enabled:
+            return True
+        if self.shared is not None:
+            try:
+                allowed = await self.shared.take(f"signin:{ip}", self.rate_per_ip, self.WINDOW)
+            except CountersUnavailable as error:
+                if not self._shared_down:
+                    self._shared_down = True
+                    logger.warning(
+                        "shared sign-in limits unreachable; counting on this node only",
+                        extra={"error": str(error)},
+                    )
+            else:
+                self._shared_down = False
+                return allowed
         return self.per_ip.allow(ip)

@@ -12,13 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clubpengu.errors import InvalidMessage
 from clubpengu.models import AuthSession, ConnectionLog, Event, Moderation, Puffle, User
 from clubpengu.services import puffles
 from clubpengu.services.moderation import public_sanction
+from clubpengu.services.names import lower
 from clubpengu.services.report import run_report, sections
+from clubpengu.services.usernames import USERNAME_FIELD, USERNAME_INDEX
 
 RECENT_SESSIONS = 20
 RECENT_CONNECTIONS = 20
@@ -121,9 +125,23 @@ def _prefix_range(prefix: str) -> dict[str, str]:
 
 def prefix_query(field: str, prefix: str, after: str = "") -> dict[str, Any]:
     """Documents whose `field` starts with `prefix` (and comes after `after`): one range
-    of the field's index, walked in order by a sort on the field."""
+    of the field's index, walked in order by a sort on the field. For `usernameLower`,
+    `$type` says what the range implies anyway, so that its partial index (names only)
+    may serve it on a real MongoDB too."""
     bounds = _prefix_range(prefix) | ({"$gt": after} if after else {})
+    if field == USERNAME_FIELD:
+        bounds["$type"] = "string"
     return {field: bounds}
+
+
+def prefix_search(
+    users: AsyncCollection[dict[str, Any]], field: str, prefix: str, after: str = ""
+) -> AsyncCursor[dict[str, Any]]:
+    """The players whose `field` starts with `prefix`, in the field's order. The unique
+    `usernameLower` index is partial (names only), and SecantusDB's planner does not pick a
+    partial index by itself: it is named."""
+    cursor = users.find(prefix_query(field, prefix, after), _FOUND).sort(field, 1)
+    return cursor.hint(USERNAME_INDEX) if field == USERNAME_FIELD else cursor
 
 
 def _found(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -158,15 +176,13 @@ async def search_players(
     wallet_like = set(text) <= _BASE58
     found: list[dict[str, Any]] = []
     if wallet_like and phase in ("", "w"):
-        query = prefix_query("walletAddress", text, after)
-        cursor = users.find(query, _FOUND).sort("walletAddress", 1)
+        cursor = prefix_search(users, "walletAddress", text, after)
         found = await cursor.limit(limit + 1).to_list()
         if len(found) > limit:
             page = found[:limit]
             return [_found(doc, now) for doc in page], "w:" + page[-1]["walletAddress"]
         after = ""
-    query = prefix_query("usernameLower", text.lower(), after if phase == "n" else "")
-    cursor = users.find(query, _FOUND).sort("usernameLower", 1)
+    cursor = prefix_search(users, "usernameLower", lower(text), after if phase == "n" else "")
     slots = limit - len(found)
     named = await cursor.limit(slots + 1).to_list()
     more, named = len(named) > slots, named[:slots]

@@ -33,7 +33,7 @@ from clubpengu.errors import (
 from clubpengu.models import User
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.grace import ReconnectGrace
-from clubpengu.realtime.hub import Hub, Member
+from clubpengu.realtime.hub import Hub, Member, Room
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.realtime.sessions import SessionRegistry
@@ -69,6 +69,16 @@ class Joined:
     players: list[dict[str, Any]]
     user: User | None = None
     guest: str | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """How a join enters: a new member with the seat reserved for it, or (all None) the
+    place kept for the wallet's reconnect."""
+
+    member: Member | None = None
+    spec: RoomSpec | None = None
+    seat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,11 +180,66 @@ class WorldService:
     async def _join_as_player(
         self, connection: Connection, token: str | None, room: str | None
     ) -> Joined:
+        # Everything that can refuse the join (a ban, the token, the player, the room, the
+        # instance, a free seat) is settled before the wallet's live session is touched:
+        # a join that fails kicks nobody and changes nothing. From data already at hand,
+        # so a successful join costs no extra database command.
         user = await self._user_for(connection, token)
         session = await self._session_for(connection, token)
         if session.wallet != user.wallet_address:
             raise NotAuthenticated("The session has ended; sign in again")
+        entry = await self._plan_entry(connection, room, user)
         connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
+        try:
+            await self._take_over(connection, session, user)
+        except BaseException:
+            await self._cancel(entry)
+            raise
+        return await self._complete(connection, entry, room, user, session)
+
+    async def _plan_entry(self, connection: Connection, room: str | None, user: User) -> _Entry:
+        """Where the join will put the player: back in the place kept for a reconnect, or
+        a seat reserved now in the room asked for. Raises InvalidMessage, RoomFull."""
+        kept = self._kept_room(user.wallet_address)
+        if kept is not None and room in (None, kept.id, kept.spec.id):
+            return _Entry()
+        spec, instance, prefer = self._destination(room, user)
+        x, y = _start_position(user, spec)
+        member = Member(
+            connection, _player_id(), user.wallet_address, user.username,
+            dict(user.customization), x, y,
+        )  # fmt: skip
+        seat = await self.hub.reserve(member, spec, instance, prefer)
+        return _Entry(member, spec, seat)
+
+    def _kept_room(self, wallet: str) -> Room | None:
+        """The room of the place this join would take back: one kept for the wallet's
+        reconnect, or that of an older connection of this node, which hands its place
+        over when it is kicked."""
+        parked = self.grace.peek(wallet)
+        if parked is not None and parked.room is not None:
+            return parked.room
+        for older in self.sessions.live(wallet):
+            member = self.hub.member(older)
+            if member is not None and member.room is not None:
+                return member.room
+        return None
+
+    def _destination(self, room: str | None, user: User) -> tuple[RoomSpec, str | None, str | None]:
+        """The room asked for (an exact instance or none), or, without one, the room the
+        player was last in, preferring the same instance. Raises InvalidMessage."""
+        if room is not None:
+            spec, instance = self.hub.resolve(room)
+            return spec, instance, None
+        catalogue = self.hub.catalogue
+        known_last = catalogue.get(user.last_room or "")
+        spec = known_last or catalogue.rooms[catalogue.default]
+        return spec, None, user.last_instance if known_last else None
+
+    async def _take_over(self, connection: Connection, session: SessionInfo, user: User) -> None:
+        """Make this connection the wallet's live session; older ones are kicked (4001),
+        and one of this node that is in a room hands its place over. Raises Conflict when
+        a newer join of the wallet won meanwhile."""
         connection.wallet, connection.session_id = session.wallet, session.session_id
         connection.role, connection.username = session.role, user.username
         for older in self.sessions.live(session.wallet):
@@ -184,32 +249,31 @@ class WorldService:
         await self.sessions.claim(connection, ttl)
         if connection.closed:  # a newer join of the wallet won while this one claimed
             raise Conflict("Replaced by a newer session of this wallet")
-        parked = self.grace.take(session.wallet)
-        if parked is not None and parked.room is not None:
-            if room in (None, parked.room.id, parked.room.spec.id):
-                return await self._resume(connection, parked, user, session)
-            await self.hub.remove(parked)  # it asked for another room: the old place ends
-        return await self._enter(connection, room, user, session)
 
-    async def _enter(
-        self, connection: Connection, room: str | None, user: User, session: SessionInfo
+    async def _cancel(self, entry: _Entry) -> None:
+        if entry.seat is not None and entry.member is not None:
+            await self.hub.release_seat(entry.seat, entry.member)
+
+    async def _complete(
+        self,
+        connection: Connection,
+        entry: _Entry,
+        room: str | None,
+        user: User,
+        session: SessionInfo,
     ) -> Joined:
-        prefer = None
-        if room is not None:
-            spec, instance = self.hub.resolve(room)
-        else:  # back to the room they were last in, the same instance if it has a seat
-            catalogue = self.hub.catalogue
-            known_last = catalogue.get(user.last_room or "")
-            spec, instance = known_last or catalogue.rooms[catalogue.default], None
-            prefer = user.last_instance if known_last else None
-        x, y = _start_position(user, spec)
-        member = Member(
-            connection, _player_id(), user.wallet_address, user.username,
-            dict(user.customization), x, y,
-        )  # fmt: skip
+        parked = self.grace.take(session.wallet)
+        if entry.member is None:
+            if parked is not None and parked.room is not None:
+                return await self._resume(connection, parked, user, session)
+            # The kept place ended while this join took over: enter as new.
+            entry = await self._plan_entry(connection, room, user)
+        elif parked is not None and parked.room is not None:
+            await self.hub.remove(parked)  # it asked for another room: the old place ends
+        assert entry.member is not None and entry.spec is not None and entry.seat is not None
         connection.hold()  # `joined` first, then the room's traffic (Connection.hold)
-        players = await self.hub.join(member, spec, instance, prefer)
-        return await self._joined(connection, member, user, session, players)
+        players = await self.hub.take_seat(entry.member, entry.spec, entry.seat)
+        return await self._joined(connection, entry.member, user, session, players)
 
     async def _resume(
         self, connection: Connection, member: Member, user: User, session: SessionInfo

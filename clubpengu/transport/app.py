@@ -21,6 +21,7 @@ from clubpengu.node import build_node
 from clubpengu.parts import Clock
 from clubpengu.transport import render
 from clubpengu.transport.dispatch import build_router
+from clubpengu.transport.edge import EdgeGuard
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_verify
@@ -74,7 +75,14 @@ def build_app(
         *economy_routes(),
         *page_routes(),
     ]
-    middleware = [Middleware(SecurityHeaders), Middleware(ExposeSocket)]
+    edge = Middleware(
+        EdgeGuard,
+        allowed_origins=settings.allowed_origins,
+        trusted_proxies=settings.trusted_proxies,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.http_body_timeout,
+    )
+    middleware = [Middleware(SecurityHeaders), edge, Middleware(ExposeSocket)]
     # A refusal is its code and status; a database out of reach is a 503 `unavailable`
     # on every HTTP route, not a bare 500.
     handlers: dict[Any, Any] = {DomainError: http_domain_error}

@@ -12,16 +12,16 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[Net
     """Walk X-Forwarded-For from the right, skipping trusted proxies, only when the direct
     peer is itself trusted; otherwise the header is ignored (anyone can send it)."""
     address = peer or "unknown"
-    if not forwarded_for or not trusted or not _is_trusted(address, trusted):
+    if not forwarded_for or not trusted or not is_trusted(address, trusted):
         return address
     for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
-        if not _is_trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             return hop
         address = hop
     return address
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from clubpengu.errors import BadJson, Forbidden, FrameTooLarge, NotAuthenticated
+from clubpengu.errors import BadJson, Forbidden, FrameTooLarge, InvalidMessage, NotAuthenticated
 from clubpengu.services.auth import AuthFailureCode, AuthService, BanRefusal, SessionInfo, iso
 from clubpengu.transport.client_ip import Network, client_ip
 from clubpengu.transport.handlers.auth import banned, success
@@ -52,14 +52,27 @@ def _failure(code: AuthFailureCode) -> JSONResponse:
     )
 
 
+def _text_field(data: dict[str, Any], name: str) -> str:
+    """A required text field of the body; missing or not text is `invalid_message` (400),
+    as over the WebSocket: the auth failure codes are for text that is not a wallet or a
+    signature."""
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise InvalidMessage(f"{name}: a string is required")
+    return value
+
+
 async def post_challenge(request: Request) -> JSONResponse:
     node = node_of(request)
     auth = node.services.auth
     data = await json_body(request)
+    wallet = data.get("walletAddress")
+    if wallet is not None and not isinstance(wallet, str):
+        raise InvalidMessage("walletAddress: a string is required")
     ip = request_ip(request, node.settings.trusted_proxies)
-    if not node.services.sign_in_limits.allow(None, ip):
+    if not await node.services.sign_in_limits.allow(None, ip):
         return _failure(AuthFailureCode.RATE_LIMITED)
-    result = await auth.http_challenge(data.get("walletAddress"))
+    result = await auth.http_challenge(wallet)
     if isinstance(result, AuthFailureCode):
         return _failure(result)
     challenge_id, challenge = result
@@ -77,11 +90,12 @@ async def post_verify(request: Request) -> JSONResponse:
     auth = node.services.auth
     data = await json_body(request)
     ip = request_ip(request, node.settings.trusted_proxies)
-    if not node.services.sign_in_limits.allow(None, ip):
+    if not await node.services.sign_in_limits.allow(None, ip):
         node.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
         return _failure(AuthFailureCode.RATE_LIMITED)
+    wallet, signature = _text_field(data, "walletAddress"), _text_field(data, "signature")
     challenge = await auth.take_http_challenge(data.get("challengeId"))
-    result = await auth.sign_in(challenge, data.get("walletAddress"), data.get("signature"), ip)
+    result = await auth.sign_in(challenge, wallet, signature, ip)
     if isinstance(result, AuthFailureCode):
         return _failure(result)
     if isinstance(result, BanRefusal):

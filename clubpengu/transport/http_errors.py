@@ -41,6 +41,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.MIGRATION_CLOSED: 403,
     ErrorCode.WAGER_LOCKED: 403,
     ErrorCode.WAGER_LIMIT: 409,
+    ErrorCode.REQUEST_TIMEOUT: 408,
 }
 
 

@@ -91,11 +91,12 @@ def _report_range(request: Request) -> tuple[datetime, datetime]:
     params = request.query_params
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     end = _day("to", params["to"]) if params.get("to") else today + timedelta(days=1)
-    start = (
-        _day("from", params["from"])
-        if params.get("from")
-        else end - timedelta(days=DEFAULT_REPORT_DAYS)
-    )
+    if params.get("from"):
+        start = _day("from", params["from"])
+    elif end - datetime.min.replace(tzinfo=UTC) < timedelta(days=DEFAULT_REPORT_DAYS):
+        raise InvalidMessage("to: too early")  # 30 days before it is before year 1
+    else:
+        start = end - timedelta(days=DEFAULT_REPORT_DAYS)
     if end <= start:
         raise InvalidMessage("to: must be after from")
     if end - start > timedelta(days=MAX_REPORT_DAYS):

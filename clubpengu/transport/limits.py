@@ -1,9 +1,11 @@
 """Per-connection message limits (docs/protocol.md, Conventions: rate_limited, close 1008).
 
 Three token buckets per connection: moves, chat (emotes too: both reach the whole room),
-and every other message. A refused message is answered `rate_limited`; a connection that
-keeps being refused — at least once a second for `abuse_seconds` — is closed with 1008, as
-is one that sends `oversize_count` oversized frames within `oversize_window` seconds.
+and every other message; and one per client address for every message of all its sockets
+on this node (MESSAGE_RATE_PER_IP; the router keeps those). A refused message is answered
+`rate_limited`; a connection that keeps being refused — at least once a second for
+`abuse_seconds` — is closed with 1008, as is one that sends `oversize_count` oversized
+frames within `oversize_window` seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ STREAK_GAP_SECONDS = 1.0
 OVERSIZE_COUNT = 5
 OVERSIZE_WINDOW_SECONDS = 10.0
 _CATEGORY = {"move": 0, "chat": 1, "emote": 1}
+NO_LIMIT = Rate(0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,16 @@ class LimitsConfig:
     chat: Rate
     message: Rate
     abuse_seconds: float
+    per_address: Rate = NO_LIMIT  # every message of an address's sockets on this node
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LimitsConfig:
         return cls(
-            settings.move_rate, settings.chat_rate, settings.message_rate, settings.abuse_seconds
+            settings.move_rate,
+            settings.chat_rate,
+            settings.message_rate,
+            settings.abuse_seconds,
+            settings.message_rate_per_ip,
         )
 
 
@@ -57,10 +65,15 @@ class ConnectionLimits:
         now = self.clock()
         if self._buckets[_CATEGORY.get(kind, 2)].allow(now):
             return True
+        self.refused(now)
+        return False
+
+    def refused(self, now: float | None = None) -> None:
+        """Count a refusal toward the abuse streak (also one for the address's budget)."""
+        now = self.clock() if now is None else now
         if self._streak_start is None or now - self._last_refusal > STREAK_GAP_SECONDS:
             self._streak_start = now
         self._last_refusal = now
-        return False
 
     @property
     def abusive(self) -> bool:

@@ -24,18 +24,19 @@ class Ping(Frame):
 
 
 # --- sign-in (docs/protocol.md §1) -------------------------------------------------------
-# Wallet and signature are typed loosely here on purpose: a malformed one is answered with
-# `auth_failure` and its protocol code (invalid_wallet / invalid_signature), not with a
-# generic `invalid_message`.
+# A missing or non-string wallet or signature is `invalid_message`, as a missing field is
+# everywhere; text that is not a wallet or a signature is answered with `auth_failure` and
+# its protocol code (invalid_wallet / invalid_signature), checked by the auth service.
+AuthText = Annotated[str, Field(strict=True)]
 
 
 class AuthRequest(Frame):
-    wallet_address: Any = None
+    wallet_address: AuthText | None = None
 
 
 class AuthVerify(Frame):
-    wallet_address: Any = None
-    signature: Any = None
+    wallet_address: AuthText
+    signature: AuthText
 
 
 class Logout(Frame):

@@ -24,6 +24,7 @@ from clubpengu.errors import (
 )
 from clubpengu.metrics import UNKNOWN, Metrics
 from clubpengu.realtime.connection import Connection
+from clubpengu.services.ratelimit import RateLimiter
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
 from clubpengu.transport.outage import MESSAGE as UNAVAILABLE_MESSAGE
@@ -90,6 +91,14 @@ class Router:
         self.limits = limits
         self.clock = clock
         self._limits: dict[str, ConnectionLimits] = {}
+        # Per node, not shared through Redis: a round trip per message would cost more
+        # than the message; an address's sockets usually share a node (sticky balancing).
+        budget = limits.per_address if limits is not None else None
+        self._per_address = (
+            RateLimiter(budget.count, budget.seconds, clock=clock)
+            if budget is not None and budget.enabled
+            else None
+        )
 
     def add(
         self,
@@ -135,13 +144,20 @@ class Router:
         """Raise RateLimited when the connection is over its limit for `kind`; mark it for
         closing (1008) when it has been over the limit for too long."""
         limits = self._connection_limits(connection)
-        if limits is None or limits.allow(kind):
+        if limits is None:
+            return
+        if not limits.allow(kind):
+            message = f"Too many {_RATE_NAMES.get(kind, 'messages')}; slow down"
+        elif self._per_address is not None and not self._per_address.allow(connection.ip):
+            limits.refused()
+            message = "Too many messages from your address; slow down"
+        else:
             return
         self.metrics.rate_limited()
         if limits.abusive and connection.close_after_reply is None:
             logger.warning("closing an abusive connection", extra={"conn": connection.id})
             connection.close_after_reply = (WS_1008_POLICY_VIOLATION, "rate limit exceeded")
-        raise RateLimited(f"Too many {_RATE_NAMES.get(kind, 'messages')}; slow down")
+        raise RateLimited(message)
 
     def _parse_counted(self, connection: Connection, text: str) -> tuple[dict[str, Any], Any]:
         try:

@@ -3,6 +3,7 @@ go through the connection's own writer (realtime/connection.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -12,14 +13,17 @@ from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from clubpengu.config import Settings
+from clubpengu.errors import CloseCode, ErrorCode
 from clubpengu.logs import bind_connection
 from clubpengu.metrics import Metrics
 from clubpengu.node import Node
+from clubpengu.realtime.admission import Admission, Refusal
 from clubpengu.realtime.connection import Connection, dumps
 from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.services.auth import AuthService, short
 from clubpengu.services.connection_log import ConnectionLogService, ConnectionRecord
 from clubpengu.transport.client_ip import client_ip
+from clubpengu.transport.edge import refuse_upgrade
 from clubpengu.transport.router import Router
 from clubpengu.transport.socket_access import ABORT_KEY, FRAME_KEY, RECEIVE_KEY, SEND_KEY
 
@@ -64,6 +68,7 @@ class Sockets:
     connection_log: ConnectionLogService
     auth: AuthService
     metrics: Metrics
+    admission: Admission
 
     @classmethod
     def of(cls, node: Node, router: Router) -> Sockets:
@@ -74,6 +79,7 @@ class Sockets:
             node.services.connection_log,
             node.services.auth,
             node.metrics,
+            node.realtime.admission,
         )
 
 
@@ -83,7 +89,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if sockets.connections.closing:
         await websocket.close(1001)
         return
-    await websocket.accept()
     peer = websocket.client.host if websocket.client else None
     connection = Connection(
         transport=_StarletteTransport(websocket),
@@ -92,15 +97,44 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         max_queue=settings.outgoing_queue_limit,
         metrics=sockets.metrics,
     )
+    refusal = await sockets.admission.admit(connection.ip, connection.id)
+    if refusal is not None:
+        await _refuse(websocket, refusal)
+        return
+    try:
+        await websocket.accept()
+        await _serve(sockets, websocket, connection)
+    finally:
+        sockets.admission.release(connection.ip, connection.id)
+
+
+async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:
+    """Refused before the upgrade: the client gets an HTTP answer and no socket, which
+    costs the node no handshake and no per-connection state."""
+    status, message = _REFUSALS[refusal]
+    logger.warning("socket refused", extra={"refusal": refusal.value})
+    await refuse_upgrade(websocket.scope, websocket.send, status, ErrorCode.RATE_LIMITED, message)
+
+
+_REFUSALS = {
+    Refusal.ADDRESS_FULL: (429, "Too many open connections from your address"),
+    Refusal.NODE_FULL: (503, "This server is full; try again shortly"),
+}
+
+
+async def _serve(sockets: Sockets, websocket: WebSocket, connection: Connection) -> None:
     bind_connection(connection.id)  # every line this task logs names the connection
     opened = time.monotonic()
     connection.start()
     sockets.connections.add(connection)
     logger.info("connection open", extra={"conn": connection.id})
+    deadline = _sign_in_deadline(connection, sockets.settings.sign_in_deadline)
     peer_code: int | None = None
     try:
         peer_code = await _read_loop(sockets.router, websocket, connection)
     finally:
+        if deadline is not None:
+            deadline.cancel()
         sockets.connections.remove(connection)
         sockets.router.forget(connection)
         await connection.finish(peer_code)
@@ -114,6 +148,20 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 "dropped": connection.dropped,
             },
         )
+
+
+def _sign_in_deadline(connection: Connection, seconds: float) -> asyncio.TimerHandle | None:
+    """Close with 1008 a socket that has neither signed in nor joined (as a guest) within
+    `seconds`: `ping` and `rooms` do not count. None when the deadline is off."""
+    if seconds <= 0:
+        return None
+
+    def check() -> None:
+        if connection.wallet is None and connection.player_id is None:
+            logger.info("closing: no sign-in in time", extra={"conn": connection.id})
+            connection.close_soon(CloseCode.CLOSE_1008_POLICY_VIOLATION, "sign in first")
+
+    return asyncio.get_running_loop().call_later(seconds, check)
 
 
 async def _read_loop(router: Router, websocket: WebSocket, connection: Connection) -> int | None:

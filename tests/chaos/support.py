@@ -72,6 +72,8 @@ def serve_env(database_uri: str, database: str, admin: Wallet, **extra: str) -> 
         "JWT_SECRET": CHAOS_SECRET,
         "ADMIN_WALLETS": admin.address,
         "AUTH_RATE_PER_IP": "0",
+        "MAX_CONNECTIONS_PER_IP": "0",
+        "MESSAGE_RATE_PER_IP": "0",
         "AUTH_RATE_PER_CONNECTION": "0",
         "CHAT_RATE": "100/s",
         "MESSAGE_RATE": "200/s",

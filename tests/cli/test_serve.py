@@ -13,6 +13,7 @@ import pytest
 import websockets
 from pymongo import MongoClient
 
+from clubpengu.config import Settings
 from tests.support import pid_alive, serving, start_serve, stop_serve, wait_healthy
 from tests.waiting import wait_until
 
@@ -108,3 +109,14 @@ def test_serve_logs_json_lines_without_peer_addresses(tmp_path: Path) -> None:
     records = serve.log_records()
     assert any(r.get("msg") == "connection open" and r.get("conn") for r in records)
     assert "127.0.0.1:" not in log.replace(f"127.0.0.1:{serve.port}", "")
+
+
+def test_serve_leaves_the_client_address_to_trusted_proxies_and_times_headers(
+    settings: Settings,
+) -> None:
+    from clubpengu.cli.serve import server_options
+
+    options = server_options(settings.with_overrides(http_header_timeout=7.0))
+
+    assert options["proxy_headers"] is False
+    assert options["http"].header_timeout == 7.0

@@ -86,6 +86,8 @@ def node_env(cluster: Cluster, node_id: str, rooms: Path, extra: dict[str, str])
         "CLUBPENGU_ROOMS": str(rooms),
         "ADMIN_WALLETS": cluster.admin.address,
         "AUTH_RATE_PER_IP": "0",
+        "MAX_CONNECTIONS_PER_IP": "0",
+        "MESSAGE_RATE_PER_IP": "0",
         "AUTH_RATE_PER_CONNECTION": "0",
         "CHAT_RATE": "100/s",
         "MESSAGE_RATE": "100/s",

@@ -3,6 +3,7 @@ the word filter, the emote list, and the `ok` acknowledgement of a rid."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,11 +92,12 @@ async def test_listed_words_are_masked_not_dropped(settings: Settings, mongo_cli
     async with world(settings, mongo_client, chat_filter_words=("snowball fight", "grr")) as server:
         client, _, _ = await enter(server.ws_url, Wallet(), room="town")
 
-        await client.send({"type": "chat", "text": "GRR, a Snowball Fight! grrr"})
+        await client.send({"type": "chat", "text": "GRR, a Snowball Fight! grrr, gr"})
         heard = await client.recv_type("chat")
         await client.close()
 
-    assert heard["text"] == "***, a **************! grrr"
+    # Repeated letters count once, but the listed word's double letter must be there.
+    assert heard["text"] == "***, a **************! ****, gr"
 
 
 async def test_the_default_word_list_masks(server: RunningServer) -> None:
@@ -138,3 +140,19 @@ async def test_chat_before_joining_is_not_in_room(server: RunningServer) -> None
         reply = await acked(client, {"type": "chat", "text": "hello?"})
 
     assert reply["code"] == "not_in_room"
+
+
+async def test_words_from_the_filter_file_are_masked_in_chat(
+    settings: Settings, mongo_client: Mongo, tmp_path: Path
+) -> None:
+    listed = tmp_path / "words.txt"
+    listed.write_text("# ours\ngrumpy\n")
+    changes = {"chat_filter_file": listed, "chat_filter_words": ()}
+    async with world(settings, mongo_client, **changes) as server:
+        client, _, _ = await enter(server.ws_url, Wallet(), room="town")
+
+        await client.send({"type": "chat", "text": "so GRUMPYYY today"})
+        heard = await client.recv_type("chat")
+        await client.close()
+
+    assert heard["text"] == "so ******** today"

@@ -39,7 +39,7 @@ def economy(mongo_client: Client, pushes: Pushes) -> EconomyService:
 
 async def add_player(economy: EconomyService, wallet: str, coins: int = 0) -> None:
     """A user with `coins` granted through the ledger (one `grant` entry)."""
-    await User(wallet_address=wallet, username=f"P-{wallet[:8]}").insert()
+    await User(wallet_address=wallet, username=f"P-{wallet}").insert()  # names are unique
     if coins:
         await economy.apply(wallet, coins, "grant", idempotency_key=f"seed:{wallet}")
 

@@ -51,6 +51,31 @@ def _importer(mongo_client: Any, batch_size: int = 50) -> BulkImporter:
     return BulkImporter(economy, planner, batch_size=batch_size, actor="import:test")
 
 
+async def test_a_save_s_taken_name_is_given_a_number_and_reported(
+    mongo_client: Any, tmp_path: Path
+) -> None:
+    await User(wallet_address=Wallet().address, username="pengu1").insert()
+    path = tmp_path / "saves.jsonl"
+    wallets = _write_saves(path, 3)
+    with path.open("a") as handle:  # a second save wishing for a name of the same file
+        extra = Wallet().address
+        local = {"penguin_name": "PENGU2"}
+        handle.write(json.dumps({"walletAddress": extra, "localData": local}) + "\n")
+
+    report = await _importer(mongo_client).run(path)
+
+    names = {u.wallet_address: u.username for u in await User.find_all().to_list()}
+    assert names[wallets[0]] == "Pengu0" and names[wallets[2]] == "Pengu2"
+    assert names[wallets[1]] == "Pengu12"
+    assert names[extra] == "PENGU22"
+    assert report.renamed == 2
+    assert {(r["wished"], r["given"]) for r in report.renamed_names} == {
+        ("Pengu1", "Pengu12"),
+        ("PENGU2", "PENGU22"),
+    }
+    assert "renamed (taken)    2" in report.as_text()
+
+
 async def test_a_dry_run_writes_nothing(mongo_client: Any, tmp_path: Path) -> None:
     _write_saves(tmp_path / "saves.jsonl", 30, bad_lines=2)
 

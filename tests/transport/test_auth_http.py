@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 import jwt
+import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
+from clubpengu.models import AuthChallenge, User
 from tests.conftest import TEST_SECRET
 from tests.support import RunningServer, Wallet, http_sign_in, http_token, run_server
 
@@ -61,6 +63,27 @@ async def test_http_sign_in_rejects_bad_json(server: RunningServer) -> None:
 
     assert response.status_code == 400
     assert response.json()["code"] == "bad_json"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"signature": "x"}, {"walletAddress": 5, "signature": "x"}, {"walletAddress": "W"}],
+)
+async def test_http_verify_without_text_wallet_or_signature_is_400_invalid_message(
+    server: RunningServer, fields: dict[str, object]
+) -> None:
+    wallet = Wallet()
+    async with httpx.AsyncClient() as http:
+        challenge = (await http.post(server.url + "/auth/challenge")).json()
+        sent = {k: wallet.address if v == "W" else v for k, v in fields.items()}
+        response = await http.post(
+            server.url + "/auth/verify", json={"challengeId": challenge["challengeId"], **sent}
+        )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_message"
+    assert await User.count() == 0
+    assert await AuthChallenge.count() == 1  # the refused request used nothing up
 
 
 async def test_an_http_challenge_for_a_malformed_wallet_is_refused(server: RunningServer) -> None:

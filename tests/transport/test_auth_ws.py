@@ -113,9 +113,8 @@ async def test_a_replayed_signature_fails_on_the_same_and_on_a_new_connection(
 @pytest.mark.parametrize(
     ("wallet_address", "signature", "code"),
     [
-        ("0OIl", None, "invalid_wallet"),
-        (12, None, "invalid_wallet"),
-        (None, "zz", "invalid_wallet"),
+        ("0OIl", "zz", "invalid_wallet"),
+        ("", "zz", "invalid_wallet"),
         ("VALID", "0OIl", "invalid_signature"),
         ("VALID", "", "invalid_signature"),
     ],
@@ -136,6 +135,49 @@ async def test_malformed_input_gets_its_failure_code(
 
     assert reply == {"type": "auth_failure", "error": code}
     assert await User.count() == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"signature": "zz"},
+        {"walletAddress": "VALID"},
+        {"walletAddress": 12, "signature": "zz"},
+        {"walletAddress": None, "signature": "zz"},
+        {"walletAddress": "VALID", "signature": ["zz"]},
+        {"walletAddress": "VALID", "signature": None},
+    ],
+)
+async def test_a_missing_or_ill_typed_wallet_or_signature_is_invalid_message(
+    server: RunningServer, fields: dict[str, object]
+) -> None:
+    wallet = Wallet()
+    async with connect(server.ws_url) as client:
+        challenge = await client.request({"type": "auth_request"})
+        sent = {k: wallet.address if v == "VALID" else v for k, v in fields.items()}
+        reply = await client.request({"type": "auth_verify", "rid": 1, **sent})
+        # The refused message used nothing up: the challenge still signs in.
+        signed = await client.request(
+            {
+                "type": "auth_verify",
+                "walletAddress": wallet.address,
+                "signature": wallet.sign(challenge["nonce"]),
+            }
+        )
+
+    assert reply["type"] == "error" and reply["code"] == "invalid_message", reply
+    assert reply["rid"] == 1
+    assert signed["type"] == "auth_success"
+    assert await User.count() == 1
+
+
+async def test_an_ill_typed_wallet_in_auth_request_is_invalid_message(
+    server: RunningServer,
+) -> None:
+    async with connect(server.ws_url) as client:
+        reply = await client.request({"type": "auth_request", "walletAddress": 12})
+
+    assert reply["type"] == "error" and reply["code"] == "invalid_message"
 
 
 @pytest.mark.parametrize(

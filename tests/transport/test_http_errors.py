@@ -36,6 +36,7 @@ EXPECTED_STATUS = {
     "migration_closed": 403,
     "wager_locked": 403,
     "wager_limit": 409,
+    "request_timeout": 408,
 }
 
 

@@ -149,6 +149,7 @@ async def test_a_save_under_the_thresholds_is_applied_at_once_and_only_once(
     assert again["code"] == "conflict"
     user = await _user(wallet)
     assert (user.username, user.coins, user.migration_source) == ("Waddles", 1000, "localStorage")
+    assert user.username_lower == "waddles" and result["renamed"] is None
     assert user.unlocked_mounts == ["none", "sled"] and user.customization["head"] == "party_hat"
     assert user.migration_claim is not None and user.migration_claim.status == "applied"
     claim = await MigrationClaim.find_one(MigrationClaim.wallet_address == wallet.address)
@@ -163,6 +164,32 @@ async def test_a_save_under_the_thresholds_is_applied_at_once_and_only_once(
     ]
     audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
     assert audit is not None and audit.action == "migration" and audit.source == "in_game"
+
+
+async def test_a_save_s_name_another_player_has_is_given_a_number_and_reported(
+    server: RunningServer,
+) -> None:
+    await User(wallet_address=Wallet().address, username="waddles").insert()
+    wallet = Wallet()
+    client, _, _ = await enter(server.ws_url, wallet)
+
+    result = await client.call({"type": "migrate_data", "localData": HONEST})
+    await client.close()
+
+    assert result["accepted"]["username"] == "Waddles2"
+    assert result["renamed"] == {"from": "Waddles", "to": "Waddles2"}
+    user = await User.find_one(User.wallet_address == wallet.address)
+    assert user is not None and (user.username, user.username_lower) == ("Waddles2", "waddles2")
+    audit = await AuditLog.find_one(AuditLog.wallet_address == wallet.address)
+    assert audit is not None and audit.details["accepted"]["username"] == "Waddles2"
+
+
+@pytest.mark.parametrize("name", ["L0serKing", "Admin", "Mod_Squad"])
+def test_a_save_s_name_is_held_to_the_name_policy(name: str) -> None:
+    plan = _planner().plan({"penguin_name": name})
+
+    assert plan.username is None
+    assert [d.field for d in plan.dropped] == ["penguin_name"]
 
 
 async def test_a_forged_save_is_held_for_review_and_credits_nothing(server: RunningServer) -> None:

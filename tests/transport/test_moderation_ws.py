@@ -15,9 +15,10 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.models import AuthSession, Moderation, Sanction, User
 from clubpengu.models.base import utcnow
-from tests.realtime.support import closed_with, silent
+from tests.realtime.support import closed_with
 from tests.support import Wallet, connect, enter, sign_in
 from tests.transport.staff_support import StaffServer, http_token, staff_server
+from tests.waiting import silent
 
 Client = AsyncMongoClient[dict[str, Any]]
 

@@ -57,7 +57,7 @@ class AuthHandlers:
         self.metrics = metrics
 
     async def auth_request(self, connection: Connection, message: AuthRequest) -> dict[str, Any]:
-        if not self.limits.allow(connection.id, connection.ip):
+        if not await self.limits.allow(connection.id, connection.ip):
             return failure(AuthFailureCode.RATE_LIMITED)
         challenge = self.auth.challenge(message.wallet_address)
         if isinstance(challenge, AuthFailureCode):
@@ -72,7 +72,7 @@ class AuthHandlers:
     async def auth_verify(self, connection: Connection, message: AuthVerify) -> dict[str, Any]:
         if connection.player_id is not None:
             raise Conflict("Already in the world on this connection")
-        if not self.limits.allow(connection.id, connection.ip):
+        if not await self.limits.allow(connection.id, connection.ip):
             self.metrics.sign_in(AuthFailureCode.RATE_LIMITED)
             return failure(AuthFailureCode.RATE_LIMITED)
         challenge: Challenge | None = connection.attributes.pop(CHALLENGE, None)

@@ -27,6 +27,12 @@ def register(router: Router, migration: MigrationService, hub: Hub) -> None:
             "accepted": result.plan.accepted(),
             "dropped": [dropped.public() for dropped in result.plan.dropped],
             "coins": result.balance,
+            # The save's name was taken by another player: it was given a number.
+            "renamed": (
+                {"from": result.wished_username, "to": result.plan.username}
+                if result.wished_username is not None
+                else None
+            ),
         }
 
     router.add("migrate_data", MigrateData, migrate_data)

@@ -1,0 +1,1 @@
+"""Counters that several nodes share (REDIS_URL): rate limits and per-address counts."""

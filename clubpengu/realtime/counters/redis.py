@@ -1,0 +1,66 @@
+"""Shared counters in Redis (REDIS_URL): the sign-in limit per address as a token bucket
+(`limit:<kind>:<address>`), and each address's open sockets as a sorted set of connection
+ids scored by when their count lapses (`conns:<address>`) — one script, one round trip,
+each. A node refreshes its connections' counts every third of COUNT_LAPSE, so the counts
+of a node that died go away by themselves within it.
+
+Addresses are not stored as such: a key names an address by a keyed hash (the key derived
+from the JWT secret, which every node shares), as the connection log does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Any
+
+from clubpengu.realtime.bus.backends.redis import RedisBus
+from clubpengu.realtime.counters.base import CountersUnavailable
+from clubpengu.realtime.lua import read_script
+from clubpengu.realtime.names import address_count_key, address_limit_key
+
+BUCKET = read_script("clubpengu.realtime.counters", "bucket.lua")
+OPEN = read_script("clubpengu.realtime.counters", "open.lua")
+REFRESH = read_script("clubpengu.realtime.counters", "refresh.lua")
+COUNT_LAPSE = 60.0  # seconds an open socket stays counted without a refresh
+HASH_BYTES = 16
+
+
+class RedisCounters:
+    def __init__(self, bus: RedisBus, secret: str) -> None:
+        self.bus = bus
+        self._key = hmac.new(secret.encode(), b"address-counters", hashlib.sha256).digest()
+
+    def _hashed(self, address: str) -> str:
+        digest = hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()
+        return digest[: HASH_BYTES * 2]
+
+    async def _run(self, script: str, key: str, *args: Any) -> Any:
+        if not self.bus.up:
+            raise CountersUnavailable("redis is down")
+        try:
+            async with asyncio.timeout(self.bus.timeout):
+                return await self.bus.client.eval(script, 1, key, *args)
+        except Exception as error:
+            raise CountersUnavailable(type(error).__name__) from error
+
+    async def take(self, key: str, rate: float, per: float) -> bool:
+        kind, _, address = key.partition(":")
+        redis_key = address_limit_key(kind, self._hashed(address))
+        refill = rate / (per * 1000.0)
+        return bool(await self._run(BUCKET, redis_key, rate, repr(refill)))
+
+    async def open(self, key: str, member: str, limit: int) -> bool:
+        redis_key = address_count_key(self._hashed(key))
+        lapse = int(COUNT_LAPSE * 1000)
+        return bool(await self._run(OPEN, redis_key, member, limit, lapse))
+
+    def close(self, key: str, member: str) -> None:
+        self.bus.send("ZREM", address_count_key(self._hashed(key)), member)
+
+    async def refresh(self, members: Iterable[tuple[str, str]]) -> None:
+        lapse = int(COUNT_LAPSE * 1000)
+        for key, member in members:
+            self.bus.send("EVAL", REFRESH, 1, address_count_key(self._hashed(key)), member, lapse)
