@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from clubpengu.db import journal_barrier
 from clubpengu.errors import (
     Conflict,
     DomainError,
@@ -108,7 +109,7 @@ class EconomyService:
         self.metrics = metrics or Metrics()
         self.users = database[USERS]
         self.transactions = database[TRANSACTIONS]
-        self.runner = TransactionRunner(client, retry)
+        self.runner = TransactionRunner(client, retry, journal=journal_barrier(client, db_name))
         self.clock = clock
         self.notify = notify
         # 0 turns the bonus off (DAILY_BONUS_COINS=0); anything else must be a valid amount.
