@@ -5,6 +5,10 @@ A challenge names the domain, carries 128+ bits of fresh randomness, an issue an
 time, and the wallet when the client named one. It is single-use: whoever asks to verify
 takes it, success or not. `sign_in` never raises for bad input; it returns one of
 PROTOCOL.md's failure codes.
+
+A successful sign-in is two commands: the user's `findAndModify` (created or updated), then
+the session's insert, the one that waits for the journal (docs/durability.md): the token
+stands for it, and the journal is written in order, so the user's write is in it too.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+from pymongo import ReturnDocument
 
+from clubpengu.db import Collection, without_journal_wait
 from clubpengu.errors import ErrorCode, NotAuthenticated
 from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
@@ -166,8 +172,10 @@ class AuthService:
             issued_at=challenge.issued_at,
             expires_at=challenge.expires_at,
         )
-        await stored.insert()
-        return str(stored.id), challenge
+        # Not journaled: a challenge lost to a crash of the database is simply asked again.
+        document = stored.model_dump(by_alias=True, exclude={"id", "revision_id"})
+        inserted = await _unjournaled(AuthChallenge).insert_one(document)
+        return str(inserted.inserted_id), challenge
 
     async def take_http_challenge(self, challenge_id: Any) -> Challenge | None:
         """Remove and return a stored challenge; None if unknown or already taken."""
@@ -177,7 +185,8 @@ class AuthService:
             oid = None
         if oid is None:
             return None
-        raw = await AuthChallenge.get_pymongo_collection().find_one_and_delete({"_id": oid})
+        # Not journaled by itself: the session insert that follows a good signature is.
+        raw = await _unjournaled(AuthChallenge).find_one_and_delete({"_id": oid})
         if raw is None:
             return None
         stored = AuthChallenge.model_validate(raw)
@@ -244,6 +253,9 @@ class AuthService:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()
 
     async def _upsert_user(self, wallet: str, ip: str) -> tuple[User, bool]:
+        """Create the user or record this login, in one command; the user as it is now, and
+        whether this call created it. The database returns the document as it was before
+        (none: created here), and the login's fields are applied to it here."""
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
@@ -254,19 +266,22 @@ class AuthService:
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
         for key in on_login:
             fresh.pop(key, None)
-        result = await User.get_pymongo_collection().update_one(
-            {"walletAddress": wallet}, {"$set": on_login, "$setOnInsert": fresh}, upsert=True
+        fresh["_id"] = ObjectId()
+        before = await _unjournaled(User).find_one_and_update(
+            {"walletAddress": wallet},
+            {"$set": on_login, "$setOnInsert": fresh},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
         )
-        user = await User.find_one(User.wallet_address == wallet)
-        assert user is not None
-        return user, result.upserted_id is not None
+        user = User.model_validate({**(fresh if before is None else before), **on_login})
+        return user, before is None
 
     async def _open_session(self, wallet: str, role: str | None, ip: str) -> SessionInfo:
         expires = self.clock() + self.config.jwt_expiry
         session = AuthSession(
             wallet_address=wallet, expires_at=expires, role=role, ip_hash=self.hash_ip(ip)
         )
-        await session.insert()
+        await session.insert()  # journaled (the client's default): see the module docstring
         return SessionInfo(wallet, str(session.id), role, expires)
 
     # --- tokens ---------------------------------------------------------------------------
@@ -366,6 +381,10 @@ class AuthService:
                 {"$set": {"revokedAt": self.clock(), "revokedReason": reason}},
             )
         return [str(session_id) for session_id in ids]
+
+
+def _unjournaled(model: type[AuthChallenge] | type[User]) -> Collection:
+    return without_journal_wait(model.get_pymongo_collection())
 
 
 def short(wallet: str) -> str:
