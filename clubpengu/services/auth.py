@@ -6,9 +6,10 @@ time, and the wallet when the client named one. It is single-use: whoever asks t
 takes it, success or not. `sign_in` never raises for bad input; it returns one of
 PROTOCOL.md's failure codes.
 
-A successful sign-in is two commands: the user's `findAndModify` (created or updated), then
-the session's insert, the one that waits for the journal (docs/durability.md): the token
-stands for it, and the journal is written in order, so the user's write is in it too.
+A successful sign-in writes the user (created, or its login recorded; a returning user is
+then read back), then the session, the one write that waits for the journal
+(docs/durability.md): the token stands for it, and the journal is written in order, so
+the user's write is in it too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from pymongo import ReturnDocument
 
 from clubpengu.db import Collection, without_journal_wait
 from clubpengu.errors import ErrorCode, NotAuthenticated
@@ -185,9 +185,12 @@ class AuthService:
             oid = None
         if oid is None:
             return None
-        # Not journaled by itself: the session insert that follows a good signature is.
-        raw = await _unjournaled(AuthChallenge).find_one_and_delete({"_id": oid})
-        if raw is None:
+        # Read, then delete: whoever deletes it took it (single use). Not one
+        # find_one_and_delete, which scans the whole collection on SecantusDB. Not
+        # journaled by itself: the session insert that follows a good signature is.
+        challenges = _unjournaled(AuthChallenge)
+        raw = await challenges.find_one({"_id": oid})
+        if raw is None or (await challenges.delete_one({"_id": oid})).deleted_count == 0:
             return None
         stored = AuthChallenge.model_validate(raw)
         return Challenge(stored.text, stored.wallet_address, stored.issued_at, stored.expires_at)
@@ -253,9 +256,10 @@ class AuthService:
         return hmac.new(self._ip_key, ip.encode(), hashlib.sha256).hexdigest()
 
     async def _upsert_user(self, wallet: str, ip: str) -> tuple[User, bool]:
-        """Create the user or record this login, in one command; the user as it is now, and
-        whether this call created it. The database returns the document as it was before
-        (none: created here), and the login's fields are applied to it here."""
+        """Create the user or record this login; the user as it is now, and whether this call
+        created it. A new user is known from what was written (one command); a returning
+        one is read back (two). Not one `findAndModify`: SecantusDB runs its write step as a
+        scan of the whole collection (docs/secantusdb-retryable-writes.md, "findAndModify")."""
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
@@ -266,15 +270,17 @@ class AuthService:
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
         for key in on_login:
             fresh.pop(key, None)
-        fresh["_id"] = ObjectId()
-        before = await _unjournaled(User).find_one_and_update(
-            {"walletAddress": wallet},
-            {"$set": on_login, "$setOnInsert": fresh},
-            upsert=True,
-            return_document=ReturnDocument.BEFORE,
+        users = _unjournaled(User)
+        result = await users.update_one(
+            {"walletAddress": wallet}, {"$set": on_login, "$setOnInsert": fresh}, upsert=True
         )
-        user = User.model_validate({**(fresh if before is None else before), **on_login})
-        return user, before is None
+        if result.upserted_id is not None:
+            created = {**fresh, **on_login, "_id": result.upserted_id}
+            return User.model_validate(created), True
+        stored = await users.find_one({"walletAddress": wallet})
+        if stored is None:  # removed between the two commands (staff tools): sign in again
+            raise RuntimeError("the user vanished during sign-in")
+        return User.model_validate(stored), False
 
     async def _open_session(self, wallet: str, role: str | None, ip: str) -> SessionInfo:
         expires = self.clock() + self.config.jwt_expiry
