@@ -97,19 +97,22 @@ def flushes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Phase:
-    """CPU of the server and the database, and the commands sent, over one phase."""
+    """CPU of the server, the database and the load generator, and the commands sent, over
+    one phase."""
 
-    def __init__(self, server: Any, port: int) -> None:
+    def __init__(self, server: Any, port: int, generators: list[int]) -> None:
         self.port = port
         self.samplers = {"server": ProcessSampler(server.process.pid),
                          "database": ProcessSampler(server.database_pid())}  # fmt: skip
-        for sampler in self.samplers.values():
+        self.generators = [ProcessSampler(pid) for pid in generators]
+        for sampler in [*self.samplers.values(), *self.generators]:
             sampler.start()
         self.before = commands(port)
         self.started = time.monotonic()
 
     def end(self) -> dict[str, Any]:
         cpu = {name: round(s.cpu_percent(), 1) for name, s in self.samplers.items()}
+        cpu["load_generator"] = round(sum(g.cpu_percent() for g in self.generators), 1)
         sent = commands(self.port) - self.before
         return {"seconds": round(time.monotonic() - self.started, 1), "cpu_percent": cpu,
                 "commands": dict(sent)}  # fmt: skip
@@ -126,27 +129,40 @@ def run_storm(
         start = time.monotonic() + 1.0
         specs = [(i, seed, "town", start + i / args.rate) for i, seed in enumerate(seeds)]
         settings = {"timeout": args.timeout, "drain": 1.0, "nice": args.nice}
-        arrivals = Phase(server, server.port)
         procs = [context.Process(target=worker, args=(server.port, specs[w :: args.workers],
                                                       settings, control))
                  for w in range(args.workers)]  # fmt: skip
         for proc in procs:
             proc.start()
+        generators = [proc.pid for proc in procs if proc.pid is not None]
+        arrivals = Phase(server, server.port, generators)
         for _ in procs:
             control["settled"].get(timeout=args.n / args.rate + args.timeout + 600)
         figures: dict[str, Any] = {"arrivals": arrivals.end()}
-        walk = Phase(server, server.port)
+        walk = Phase(server, server.port, generators)
         time.sleep(args.walk)
         figures["walk"] = walk.end()
         if args.sigterm:
             figures["sigterm"] = sigterm(server, log_path, args.sigterm_in_flush)
         control["stop"].set()
-        results = [r for _ in procs for r in control["results"].get(timeout=120)]
+        parts = [control["results"].get(timeout=120) for _ in procs]
         for proc in procs:
             proc.join(30)
         figures["flushes"] = flushes(log_records(log_path))
+    results = [r for part in parts for r in part["clients"]]
     figures |= clients_summary(results, start, figures["walk"], kind)
+    figures["generator_lag"] = lag_summary([lag for part in parts for lag in part["lags"]], results)
     return figures
+
+
+def lag_summary(lags: list[tuple[float, float]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """How late the load generator's own loop ran (beyond one 1 ms slot), during the
+    arrivals and during the walk: its latencies include that much."""
+    seats = [r["times"]["joined"] for r in results if "joined" in r["times"]]
+    walk_from = max(seats, default=0.0)
+    arrivals = [late for when, late in lags if when < walk_from]
+    walking = [late for when, late in lags if when >= walk_from]
+    return {"arrivals_ms": summary_ms(arrivals), "walk_ms": summary_ms(walking)}
 
 
 def sigterm(server: Any, log_path: Path, in_flush: bool) -> dict[str, Any]:
@@ -219,14 +235,20 @@ def report(f: dict[str, Any], args: argparse.Namespace) -> None:
     per = {k: round(v / max(1, f["joined"]), 2) for k, v in sorted(a["commands"].items())}
     print(f"  database commands per sign-in + join: {round(sum(per.values()), 2)}  {per}")
     print(f"  arrivals {a['seconds']} s: CPU % of a core server {a['cpu_percent']['server']}, "
-          f"database {a['cpu_percent']['database']}")  # fmt: skip
+          f"database {a['cpu_percent']['database']}, load generator "
+          f"{a['cpu_percent']['load_generator']}")  # fmt: skip
     m = f["moves_after_seating_ms"]
     if m.get("count"):
         print(f"  walk {w['seconds']} s: move->moves p50 {m['p50']} ms  p95 {m['p95']} ms  "
               f"p99 {m['p99']} ms  max {m['max']} ms; "
               f"delivered {f['moves_delivered']}")  # fmt: skip
     print(f"  walk CPU % of a core: server {w['cpu_percent']['server']}, database "
-          f"{w['cpu_percent']['database']}; commands {w['commands']}")  # fmt: skip
+          f"{w['cpu_percent']['database']}, load generator {w['cpu_percent']['load_generator']};"
+          f" commands {w['commands']}")  # fmt: skip
+    for phase, lag in f["generator_lag"].items():
+        if lag.get("count"):
+            print(f"  load generator's loop late (> 1 ms) in the {phase[:-3]}: {lag['count']} "
+                  f"times, p99 {lag['p99']} ms, max {lag['max']} ms")  # fmt: skip
     for flush in f["flushes"]:
         print(f"  stats flush at {flush['ts']}: {flush['players']} players in {flush['seconds']} s")
     if "sigterm" in f:

@@ -187,14 +187,22 @@ def _reason(frame: dict[str, Any]) -> str:
     return f"unexpected {frame.get('type')}"
 
 
-async def _walk(clients: list[Client], stop: asyncio.Event) -> None:
-    """Every seated client moves every 100 ms, its slot fixed by its index, until `stop`."""
+async def _walk(
+    clients: list[Client], stop: asyncio.Event, lags: list[tuple[float, float]]
+) -> None:
+    """Every seated client moves every 100 ms, its slot fixed by its index, until `stop`.
+    `lags` gets (when, how late) for each slot: this loop's own lag, which the
+    latencies it measures include."""
     groups = [clients[i::SLOTS] for i in range(SLOTS)]
     period = 1.0 / MOVE_HZ / SLOTS
     started = time.monotonic()
     tick = 0
     while not stop.is_set():
-        await asyncio.sleep(max(0.0, started + tick * period - time.monotonic()))
+        due = started + tick * period
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        now = time.monotonic()
+        if now - due > period:
+            lags.append((due, now - due))
         for client in groups[tick % SLOTS]:
             if client.walking:
                 client.move()
@@ -202,11 +210,12 @@ async def _walk(clients: list[Client], stop: asyncio.Event) -> None:
 
 
 async def run_worker(port: int, specs: list[tuple[int, bytes, str, float]],
-                     settings: dict[str, Any], control: Any) -> list[dict[str, Any]]:  # fmt: skip
+                     settings: dict[str, Any], control: Any) -> dict[str, Any]:  # fmt: skip
     """Open each client at its time, walk the seated ones until told to stop, report."""
     clients = [Client(i, SeededWallet(seed), room, at) for i, seed, room, at in specs]
     stop = asyncio.Event()
-    walker = asyncio.create_task(_walk(clients, stop))
+    lags: list[tuple[float, float]] = []
+    walker = asyncio.create_task(_walk(clients, stop, lags))
 
     async def open_at(client: Client) -> None:
         await asyncio.sleep(max(0.0, client.opens_at - time.monotonic()))
@@ -218,7 +227,7 @@ async def run_worker(port: int, specs: list[tuple[int, bytes, str, float]],
     stop.set()
     await walker
     await asyncio.sleep(settings["drain"])  # the last batches arrive
-    results = [c.result() for c in clients]
+    results = {"clients": [c.result() for c in clients], "lags": lags}
     for client in clients:
         if client.socket is not None:
             client.socket.close()
