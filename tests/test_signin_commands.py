@@ -145,9 +145,9 @@ NEW = (
     )
 )
 NOT_YET = (
-    "needs the join orchestration change (docs/durability.md, 'Commands per sign-in + "
-    "join'): reuse the signed-in user, and skip the puffle, match and bonus look-ups for "
-    "a user the sign-in just created"
+    "needs the join orchestration change (docs/signin-storm.md, 'Still to port' 1-3): "
+    "reuse the signed-in user; skip the puffle, match and bonus look-ups for a user the "
+    "sign-in just created; the bonus day on the user"
 )
 
 
