@@ -61,9 +61,14 @@ FLUSHED = re.compile(r"stats flushed: (\d+) players, (\d+) ops in (\d+) bulk wri
 
 
 def commands(port: int) -> Counter[str]:
-    """Database commands sent so far, by kind (the /metrics histogram's counts)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
-        text = response.read().decode()
+    """Database commands sent so far, by kind (the /metrics histogram's counts); empty when
+    an overloaded server does not answer in two minutes."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=120) as response:
+            text = response.read().decode()
+    except OSError as error:
+        print(f"  (/metrics did not answer: {error})")
+        return Counter()
     counts: Counter[str] = Counter()
     for line in text.splitlines():
         match = COMMANDS.match(line)

@@ -52,12 +52,19 @@ class GroupWriter(Generic[T]):
         """Items submitted and not yet written (the group in flight included)."""
         return sum(len(group.items) for group in self._groups)
 
-    async def submit(self, item: T) -> None:
+    async def submit(self, item: T, within: float | None = None) -> bool:
+        """Wait until the item's group is written, at most `within` seconds if given: then
+        False, and the write goes on without the caller. Raises what `write` raised."""
         group = self._add(item)
         if group.done is None:
             group.done = asyncio.get_running_loop().create_future()
         # Shielded: a caller that gives up must not cancel the group the others wait for.
-        await asyncio.shield(group.done)
+        try:
+            async with asyncio.timeout(within):
+                await asyncio.shield(group.done)
+        except TimeoutError:
+            return False
+        return True
 
     def submit_nowait(self, item: T) -> None:
         self._add(item)
@@ -96,12 +103,12 @@ class GroupWriter(Generic[T]):
                 raise
             except Exception as error:
                 self._groups.popleft()
-                if group.done is None:
-                    logger.warning(
-                        "%s: %d writes failed", self._name, len(group.items),
-                        extra={"error": type(error).__name__},
-                    )  # fmt: skip
-                else:
+                # Logged here too: a caller may have stopped waiting (`within`).
+                logger.warning(
+                    "%s: %d writes failed", self._name, len(group.items),
+                    extra={"error": type(error).__name__},
+                )  # fmt: skip
+                if group.done is not None:
                     group.done.set_exception(error)
                     group.done.exception()  # retrieved: a caller that gave up is no error
             else:

@@ -3,7 +3,10 @@
 Presence is cheap state (docs/durability.md): its writes do not wait for the journal, and
 the writes of many players are made together (services/group_writer.py), so a sign-in
 storm or a shutdown that closes every socket costs a few bulk writes, not one command per
-player. Each call still returns only once its write is acknowledged, in the order made.
+player. A join returns once its write is acknowledged; a leave waits for it at most
+`leave_wait` seconds: a socket's last task must end promptly even when the database is
+slow (at shutdown the server cancels what is still running after a few seconds), and a
+leave written a moment later changes nothing for anyone. Writes apply in the order made.
 """
 
 from __future__ import annotations
@@ -42,10 +45,20 @@ async def _write(updates: list[UpdateOne]) -> None:
     await _users().bulk_write(updates, ordered=True)
 
 
+LEAVE_WAIT_SECONDS = 1.0
+
+
 class PresenceService:
-    def __init__(self, node_id: str, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        leave_wait: float = LEAVE_WAIT_SECONDS,
+    ) -> None:
         self.node_id = node_id
         self.clock = clock
+        self.leave_wait = leave_wait
         self.writer: GroupWriter[UpdateOne] = GroupWriter(_write, name="presence")
 
     async def connected(self, wallet: str, player_id: str, room: str, instance: str) -> None:
@@ -88,9 +101,11 @@ class PresenceService:
                     "lastY": place.y,
                 }
             )
-        await self.writer.submit(
-            UpdateOne({"walletAddress": wallet, "currentPlayerId": player_id}, {"$set": fields})
+        update = UpdateOne(
+            {"walletAddress": wallet, "currentPlayerId": player_id}, {"$set": fields}
         )
+        if not await self.writer.submit(update, within=self.leave_wait):
+            logger.debug("leave still being written", extra={"pending": self.writer.pending})
 
     async def reset_node(self, node_id: str | None = None) -> int:
         """Mark disconnected every user a node left marked connected (after a crash)."""

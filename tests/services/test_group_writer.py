@@ -72,7 +72,7 @@ async def test_a_failed_group_fails_its_callers_only_and_the_next_group_is_writt
     write.gate.set()
     results = await asyncio.gather(first, second, return_exceptions=True)
 
-    assert isinstance(results[0], RuntimeError) and results[1] is None
+    assert isinstance(results[0], RuntimeError) and results[1] is True
     assert write.groups == [[0], [1]]
 
 
@@ -142,3 +142,32 @@ async def test_a_leave_made_right_after_a_join_is_written_after_it(counted: Upda
 
     user = await User.find_one(User.wallet_address == "OrderWallet0001")
     assert user is not None and not user.is_connected and user.last_x == 1
+
+
+async def test_a_leave_waits_for_a_slow_database_at_most_leave_wait_and_still_lands(
+    mongo_uri: str, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    slow: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, tz_aware=True, appname="slow-presence"
+    )
+    await init_models(slow, TEST_DB)
+    await User(wallet_address="SlowWallet00001", username="Penguin0001").insert()
+    presence = PresenceService("node-1", leave_wait=0.1)
+    await presence.connected("SlowWallet00001", "p1", "town", "town")
+    hold = {"failCommands": ["update"], "appName": "slow-presence", "blockConnection": True,
+            "blockTimeMS": 800}  # fmt: skip
+    await mongo_client.admin.command(
+        {"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": hold}
+    )
+    try:
+        started = asyncio.get_running_loop().time()
+        await presence.disconnected("SlowWallet00001", "p1")
+        waited = asyncio.get_running_loop().time() - started
+        written = await presence.writer.flush(within=10)
+    finally:
+        await mongo_client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+    user = await User.find_one(User.wallet_address == "SlowWallet00001")
+    await slow.close()
+
+    assert waited < 0.5 and written
+    assert user is not None and not user.is_connected
