@@ -41,6 +41,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -182,7 +183,12 @@ def sigterm(server: Any, log_path: Path, in_flush: bool) -> dict[str, Any]:
             time.sleep(0.05)
     sent = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
-    code = server.process.wait(60)
+    try:
+        code: int | str = server.process.wait(60)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+        code = "killed: no exit within 60 s"
     exit_s = time.monotonic() - sent
     after = log_records(log_path, offset)
     bad = [r for r in after if r.get("level") in {"error", "critical", "raw"} or "exc" in r]
