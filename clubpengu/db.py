@@ -2,16 +2,23 @@
 
 With MONGODB_URI unset, `EmbeddedDatabase` runs `secantusd` (SecantusDB, a MongoDB
 wire-protocol server on WiredTiger) as a child process on a free loopback port, with its
-files in the data directory, and stops it on shutdown. It flushes its journal on every
-commit, so a write it acknowledged survives the process being killed. The child is
-started in its own session (a Ctrl-C in the terminal reaches only the server, which then
-shuts the database down after it has flushed) and with PR_SET_PDEATHSIG, so the kernel
-kills it if the parent dies without cleaning up; a pid file lets the next start reap one
-that survived anyway (non-Linux hosts).
+files in the data directory, and stops it on shutdown. The child is started in its own
+session (a Ctrl-C in the terminal reaches only the server, which then shuts the database
+down after it has flushed) and with PR_SET_PDEATHSIG, so the kernel kills it if the parent
+dies without cleaning up; a pid file lets the next start reap one that survived anyway
+(non-Linux hosts).
+
+Which writes wait for the journal on the embedded database (docs/durability.md): its URI
+asks for `journal=true`, so every write does unless it opts out with
+`without_journal_wait` (presence, logs, counters: a kill -9 of the database may lose their
+last tens of milliseconds). SecantusDB does not journal a transaction's commit on request,
+so the ledger's transactions end with a `JournalBarrier`. The URI also turns retryable
+writes off (docs/secantusdb-retryable-writes.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -28,7 +35,9 @@ from urllib.parse import quote_plus
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
+from pymongo.write_concern import WriteConcern
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
@@ -122,11 +131,10 @@ class EmbeddedDatabase:
             "--port", str(self.port),
             "--storage-path", str(storage),
             "--log-level", "WARNING",
-            # Flush the journal before a commit is acknowledged. Without it WiredTiger
-            # keeps the last commits in its own buffer, and a killed database process
-            # lost the ledger entries and balances it had acknowledged in the last tens
-            # of milliseconds (tests/chaos). A replica set gets the same from w:majority.
-            "--sync-on-commit",
+            # No --sync-on-commit: it flushed the journal on every commit of every write,
+            # each statement of a bulk write included (a stats flush of 1,000 players was
+            # 1,000 fsyncs). Writes that must survive a kill -9 of the database ask for it
+            # with `j: true` (the URI's default), which SecantusDB honours per write.
             *self.extra_args,
         ]  # fmt: skip
         log = open(self.data_dir / "secantusd.log", "ab")  # noqa: SIM115 - owned by the child
@@ -202,11 +210,18 @@ class EmbeddedDatabase:
 
 
 def embedded_uri(port: int, user: str | None = None, password: str | None = None) -> str:
+    """The URI of an embedded database. `journal=true`: a write is acknowledged once it is
+    in the journal, unless it says otherwise (`without_journal_wait`). `retryWrites=false`:
+    SecantusDB keeps a record of every retryable write for 30 minutes and scans (past
+    10,000 of them, sorts) them all on every write, which slowed single writes tenfold
+    after ~12,000 of them; on a loopback child the driver's one retry buys little, and the
+    ledger's idempotency keys and transaction runner give exactly-once where it matters."""
     credentials = ""
     if user is not None and password is not None:
         credentials = f"{quote_plus(user)}:{quote_plus(password)}@"
     suffix = "&authSource=admin" if credentials else ""
-    return f"mongodb://{credentials}127.0.0.1:{port}/?directConnection=true{suffix}"
+    options = "directConnection=true&retryWrites=false&journal=true"
+    return f"mongodb://{credentials}127.0.0.1:{port}/?{options}{suffix}"
 
 
 def running_embedded_port(data_dir: Path) -> int | None:
@@ -245,6 +260,79 @@ def make_client(
         tz_aware=True,
         appname=f"clubpengu/{settings.node_id}",
     )
+
+
+Collection = AsyncCollection[dict[str, Any]]
+
+
+def without_journal_wait(collection: Collection) -> Collection:
+    """`collection` with `j: false` in its write concern (the rest of it kept): for writes
+    that may be lost to a kill -9 of the database (presence, logs, counters), so they do
+    not wait for a journal flush each. Unchanged when the client does not ask for the
+    journal (a replica set's `w: majority` journals anyway)."""
+    concern = collection.write_concern.document
+    if not concern.get("j"):
+        return collection
+    return collection.with_options(write_concern=WriteConcern(**{**concern, "j": False}))
+
+
+BARRIER_COLLECTION = "journal_barrier"
+_BARRIER_ID = "barrier"
+
+
+class JournalBarrier:
+    """`await wait()` returns once every write this process had acknowledged before the call
+    is in the database's journal.
+
+    For SecantusDB, which journals a transaction's commit only with --sync-on-commit (for
+    every write) and ignores the commit's `j: true`: one journaled write (`$inc` of one
+    document in `journal_barrier`) flushes the journal up to itself, and the journal is
+    written in order, so every commit acknowledged before it started is covered. Callers
+    that arrive while a barrier write is in flight share the next one (started after it),
+    so under load one write covers many commits. Raises PyMongoError when the write fails.
+    """
+
+    def __init__(self, collection: Collection) -> None:
+        self._collection = collection.with_options(write_concern=WriteConcern(j=True))
+        self._next: asyncio.Future[None] | None = None  # the round not started yet
+        self._writer: asyncio.Task[None] | None = None
+        self.writes = 0
+
+    async def wait(self) -> None:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        round_ = self._next
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_rounds(), name="journal-barrier")
+        # Shielded: a caller that gives up must not cancel the round the others wait for.
+        await asyncio.shield(round_)
+
+    async def _write_rounds(self) -> None:
+        while self._next is not None:
+            round_, self._next = self._next, None
+            try:
+                await self._collection.update_one(
+                    {"_id": _BARRIER_ID}, {"$inc": {"writes": 1}}, upsert=True
+                )
+            except asyncio.CancelledError:
+                round_.cancel()
+                raise
+            except Exception as error:
+                round_.set_exception(error)
+                round_.exception()  # retrieved: a round nobody awaits any more is no error
+            else:
+                self.writes += 1
+                round_.set_result(None)
+
+
+def journal_barrier(
+    client: AsyncMongoClient[dict[str, Any]], db_name: str
+) -> JournalBarrier | None:
+    """A barrier for `client` when it asks for journaled writes (the embedded database's URI
+    does), else None: MongoDB journals a transaction with its `w: majority` commit."""
+    if not client.write_concern.document.get("j"):
+        return None
+    return JournalBarrier(client[db_name][BARRIER_COLLECTION])
 
 
 # Indexes earlier versions created that no query uses any more (see the models'

@@ -97,7 +97,11 @@ def serve_node(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         yield Server(process, port, data_dir)
     finally:
         process.terminate()
-        process.wait(20)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:  # report the run's own error, not this one
+            process.kill()
+            process.wait()
         log.close()
 
 

@@ -103,9 +103,14 @@ class BenchSocket(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(host: str, port: int, on_text: Callable[[bytes], None]) -> BenchSocket:
+async def connect(
+    host: str,
+    port: int,
+    on_text: Callable[[bytes], None],
+    protocol_class: type[BenchSocket] = BenchSocket,
+) -> BenchSocket:
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(lambda: BenchSocket(on_text), host, port)
+    _, protocol = await loop.create_connection(lambda: protocol_class(on_text), host, port)
     key = base64.b64encode(os.urandom(16)).decode()
     assert protocol.transport is not None
     protocol.transport.write(

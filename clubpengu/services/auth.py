@@ -5,6 +5,11 @@ A challenge names the domain, carries 128+ bits of fresh randomness, an issue an
 time, and the wallet when the client named one. It is single-use: whoever asks to verify
 takes it, success or not. `sign_in` never raises for bad input; it returns one of
 docs/protocol.md §1's failure codes.
+
+A successful sign-in writes the user (created, or its login recorded; a returning user is
+then read back), then the session, the one write that waits for the journal
+(docs/durability.md): the token stands for it, and the journal is written in order, so
+the user's write is in it too.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pymongo.errors import DuplicateKeyError
 
+from clubpengu.db import Collection, without_journal_wait
 from clubpengu.errors import Conflict, ErrorCode, NotAuthenticated
 from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
@@ -201,8 +207,10 @@ class AuthService:
             issued_at=challenge.issued_at,
             expires_at=challenge.expires_at,
         )
-        await stored.insert()
-        return str(stored.id), challenge
+        # Not journaled: a challenge lost to a crash of the database is simply asked again.
+        document = stored.model_dump(by_alias=True, exclude={"id", "revision_id"})
+        inserted = await _unjournaled(AuthChallenge).insert_one(document)
+        return str(inserted.inserted_id), challenge
 
     async def take_http_challenge(self, challenge_id: Any) -> Challenge | None:
         """Remove and return a stored challenge; None if unknown or already taken."""
@@ -212,8 +220,12 @@ class AuthService:
             oid = None
         if oid is None:
             return None
-        raw = await AuthChallenge.get_pymongo_collection().find_one_and_delete({"_id": oid})
-        if raw is None:
+        # Read, then delete: whoever deletes it took it (single use). Not one
+        # find_one_and_delete, which scans the whole collection on SecantusDB. Not
+        # journaled by itself: the session insert that follows a good signature is.
+        challenges = _unjournaled(AuthChallenge)
+        raw = await challenges.find_one({"_id": oid})
+        if raw is None or (await challenges.delete_one({"_id": oid})).deleted_count == 0:
             return None
         stored = AuthChallenge.model_validate(raw)
         return Challenge(stored.text, stored.wallet_address, stored.issued_at, stored.expires_at)
@@ -311,6 +323,10 @@ class AuthService:
         raise Conflict("Could not find a free name; try again")
 
     async def _upsert_with_name(self, wallet: str, ip: str, name: str) -> tuple[User, bool]:
+        """Create the user or record this login; the user as it is now, and whether this call
+        created it. A new user is known from what was written (one command); a returning
+        one is read back (two). Not one `findAndModify`: SecantusDB runs its write step as a
+        scan of the whole collection (docs/secantusdb-retryable-writes.md, "findAndModify")."""
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
@@ -318,19 +334,24 @@ class AuthService:
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
         for key in on_login:
             fresh.pop(key, None)
-        result = await User.get_pymongo_collection().update_one(
+        users = _unjournaled(User)
+        result = await users.update_one(
             {"walletAddress": wallet}, {"$set": on_login, "$setOnInsert": fresh}, upsert=True
         )
-        user = await User.find_one(User.wallet_address == wallet)
-        assert user is not None
-        return user, result.upserted_id is not None
+        if result.upserted_id is not None:
+            created = {**fresh, **on_login, "_id": result.upserted_id}
+            return User.model_validate(created), True
+        stored = await users.find_one({"walletAddress": wallet})
+        if stored is None:  # removed between the two commands (staff tools): sign in again
+            raise RuntimeError("the user vanished during sign-in")
+        return User.model_validate(stored), False
 
     async def _open_session(self, wallet: str, role: str | None, ip: str) -> SessionInfo:
         expires = self.clock() + self.config.jwt_expiry
         session = AuthSession(
             wallet_address=wallet, expires_at=expires, role=role, ip_hash=self.hash_ip(ip)
         )
-        await session.insert()
+        await session.insert()  # journaled (the client's default): see the module docstring
         return SessionInfo(wallet, str(session.id), role, expires)
 
     # --- tokens ---------------------------------------------------------------------------
@@ -435,6 +456,10 @@ class AuthService:
                 session=session,
             )
         return [str(session_id) for session_id in ids]
+
+
+def _unjournaled(model: type[AuthChallenge] | type[User]) -> Collection:
+    return without_journal_wait(model.get_pymongo_collection())
 
 
 def short(wallet: str) -> str:

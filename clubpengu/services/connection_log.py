@@ -1,5 +1,10 @@
 """Writes a ConnectionLog when a connection ends, in the background: a close never waits
-for the database, and shutdown flushes what is still being written."""
+for the database, and shutdown flushes what is still being written.
+
+A log, not state (docs/durability.md): the entries do not wait for the journal, and the
+entries of connections that end together (a shutdown closing every socket, a crowd
+leaving) go in one `insert_many` (services/group_writer.py).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from clubpengu.background import TrackedTasks
+from clubpengu.db import without_journal_wait
 from clubpengu.models import ConnectionLog
 from clubpengu.models.base import utcnow
+from clubpengu.services.group_writer import GroupWriter
 
 logger = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 5.0
@@ -36,7 +43,7 @@ class ConnectionLogService:
         self.node_id = node_id
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
-        self._writes = TrackedTasks()
+        self._writer: GroupWriter[dict[str, Any]] = GroupWriter(_insert, name="connection-log")
 
     def record(self, record: ConnectionRecord) -> None:
         """Schedule the write and return at once."""
@@ -53,19 +60,20 @@ class ConnectionLogService:
             ip_hash=record.ip_hash,
             expires_at=now + self.ttl,
         )
-        self._writes.spawn(self._write(document), name=f"connlog-{record.connection_id}")
-
-    async def _write(self, document: ConnectionLog) -> None:
-        try:
-            await document.insert()
-        except Exception:
-            # A lost log line must not take anything else down; the log says so.
-            logger.exception("connection log write failed", extra={"conn": document.connection_id})
+        # A failed write is logged by the writer; a lost log line takes nothing else down.
+        self._writer.submit_nowait(
+            document.model_dump(by_alias=True, exclude={"id", "revision_id"})
+        )
 
     async def flush(self) -> None:
         """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""
-        await self._writes.wait(FLUSH_TIMEOUT)
+        await self._writer.flush(FLUSH_TIMEOUT)
 
     @property
     def pending(self) -> int:
-        return len(self._writes)
+        return self._writer.pending
+
+
+async def _insert(documents: list[dict[str, Any]]) -> None:
+    collection = without_journal_wait(ConnectionLog.get_pymongo_collection())
+    await collection.insert_many(documents, ordered=False)

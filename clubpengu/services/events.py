@@ -4,7 +4,8 @@ Recording is a list append on the caller's path (sign-in, join, room change); a 
 inserts what accumulated about once a second with one unordered `insert_many`, and on
 shutdown. Events are history, not state: if the database is down, a failed batch is kept
 and retried, but the buffer is capped (oldest dropped, with a warning) so an outage cannot
-exhaust memory.
+exhaust memory; and a batch does not wait for the journal (a kill -9 of the database may
+lose the last tens of milliseconds of it, docs/durability.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from clubpengu.background import PeriodicTask
+from clubpengu.db import without_journal_wait
 from clubpengu.models.base import utcnow
 from clubpengu.models.event import Event
 
@@ -66,7 +68,8 @@ class EventRecorder:
             if not batch:
                 return 0
             try:
-                await Event.get_pymongo_collection().insert_many(batch, ordered=False)
+                events = without_journal_wait(Event.get_pymongo_collection())
+                await events.insert_many(batch, ordered=False)
             except PyMongoError:
                 logger.warning("event batch not written; will retry", extra={"events": len(batch)})
                 self._buffer[:0] = batch[-(self.max_buffer - len(self._buffer)) :]

@@ -1,4 +1,13 @@
-"""Presence on the User document: who is connected, on which node, and where they were."""
+"""Presence on the User document: who is connected, on which node, and where they were.
+
+Presence is cheap state (docs/durability.md): its writes do not wait for the journal, and
+the writes of many players are made together (services/group_writer.py), so a sign-in
+storm or a shutdown that closes every socket costs a few bulk writes, not one command per
+player. A join returns once its write is acknowledged; a leave waits for it at most
+`leave_wait` seconds: a socket's last task must end promptly even when the database is
+slow (at shutdown the server cancels what is still running after a few seconds), and a
+leave written a moment later changes nothing for anyone. Writes apply in the order made.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pymongo import UpdateOne
+
+from clubpengu.db import Collection, without_journal_wait
 from clubpengu.models import User
 from clubpengu.models.base import utcnow
+from clubpengu.services.group_writer import GroupWriter
 
 logger = logging.getLogger(__name__)
 
@@ -23,15 +36,35 @@ class Place:
     y: float
 
 
+def _users() -> Collection:
+    return without_journal_wait(User.get_pymongo_collection())
+
+
+async def _write(updates: list[UpdateOne]) -> None:
+    # Ordered: a player's leave must not overtake their join made just before it.
+    await _users().bulk_write(updates, ordered=True)
+
+
+LEAVE_WAIT_SECONDS = 1.0
+
+
 class PresenceService:
-    def __init__(self, node_id: str, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        leave_wait: float = LEAVE_WAIT_SECONDS,
+    ) -> None:
         self.node_id = node_id
         self.clock = clock
+        self.leave_wait = leave_wait
+        self.writer: GroupWriter[UpdateOne] = GroupWriter(_write, name="presence")
 
     async def connected(self, wallet: str, player_id: str, room: str, instance: str) -> None:
         """`room` is the catalogue room, `instance` the live instance of it."""
         now = self.clock()
-        await User.get_pymongo_collection().update_one(
+        update = UpdateOne(
             {"walletAddress": wallet},
             {
                 "$set": {
@@ -45,11 +78,12 @@ class PresenceService:
                 }
             },
         )
+        await self.writer.submit(update)
 
-    async def disconnected(self, wallet: str, player_id: str, place: Place | None = None) -> bool:
+    async def disconnected(self, wallet: str, player_id: str, place: Place | None = None) -> None:
         """Record the leave, with where the player was (`place`) so that the next join
         puts them back there; unless a newer connection of the wallet already took over
-        (then `currentPlayerId` is not ours and its presence must stay). True if written."""
+        (then `currentPlayerId` is not ours and its presence must stay)."""
         now = self.clock()
         fields: dict[str, object] = {
             "isConnected": False,
@@ -67,15 +101,16 @@ class PresenceService:
                     "lastY": place.y,
                 }
             )
-        result = await User.get_pymongo_collection().update_one(
+        update = UpdateOne(
             {"walletAddress": wallet, "currentPlayerId": player_id}, {"$set": fields}
         )
-        return result.modified_count == 1
+        if not await self.writer.submit(update, within=self.leave_wait):
+            logger.debug("leave still being written", extra={"pending": self.writer.pending})
 
     async def reset_node(self, node_id: str | None = None) -> int:
         """Mark disconnected every user a node left marked connected (after a crash)."""
         now = self.clock()
-        result = await User.get_pymongo_collection().update_many(
+        result = await _users().update_many(
             {"isConnected": True, "nodeId": node_id or self.node_id},
             {"$set": {"isConnected": False, "nodeId": None, "lastLogoutAt": now}},
         )

@@ -3,6 +3,12 @@
 Seed 000 §5.2. Steps walked, chats sent, emotes, rooms visited ... are counted on the
 hot path with a synchronous `queue()` and written by one unordered `bulk_write` of `$inc`
 updates per flush, instead of one database write per event.
+
+Counters, not state (docs/durability.md): a flush does not wait for the journal. SecantusDB
+runs each update of a bulk write as its own storage transaction, so a journaled flush of
+1,000 players was 1,000 journal flushes, each holding the users collection's lock, in
+turn with every other write to it: under a sign-in storm that made a flush of 700 players
+take 40 s.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError, WriteError
 
+from clubpengu.db import without_journal_wait
 from clubpengu.metrics import Metrics
 from clubpengu.models.user import User
 
@@ -46,7 +53,8 @@ PERMANENT_WRITE_ERRORS = frozenset({2, 14, 28, 40, 52, 121, 10334, 17419})
 @dataclass
 class FlushReport:
     """What one `flush()` did. `requeued` players' counters were put back for a later flush;
-    `dropped` counters were refused for good (unknown wallet or a permanent write error)."""
+    `dropped` counters were refused for good (unknown wallet or a permanent write error);
+    `joined`: another flush was writing, this call waited for it and wrote nothing."""
 
     players: int = 0
     ops: int = 0
@@ -54,6 +62,7 @@ class FlushReport:
     requeued: int = 0
     dropped: int = 0
     seconds: float = 0.0
+    joined: bool = False  # a flush was already writing: this call wrote nothing itself
 
     @property
     def ok(self) -> bool:
@@ -144,7 +153,7 @@ class StatsBatcher:
         self._unwritten: Batch = {}  # the flush's batch, minus what has been acknowledged
         self._paths: set[str] = set()  # validated counter paths
         self._prefixes: set[str] = set()  # their proper prefixes (`movement` of `movement.steps`)
-        self._flush_lock = asyncio.Lock()  # one flush at a time
+        self._flushing: asyncio.Event | None = None  # set when the flush in progress ends
         self._io_lock = asyncio.Lock()  # held around each bulk write and get_stats' read
         self._tasks: set[asyncio.Task[None]] = set()  # immediate writes (batching off)
         self._runner: asyncio.Task[None] | None = None
@@ -163,6 +172,9 @@ class StatsBatcher:
     ) -> StatsBatcher:
         """A batcher writing to `db_name`'s users collection through `client`."""
         return cls(client[db_name][User.Settings.name], **options)
+
+    def _writes(self) -> Collection:
+        return without_journal_wait(self._users())
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -239,32 +251,38 @@ class StatsBatcher:
     async def flush(self) -> FlushReport:
         """Write everything pending now; see the class docstring for what happens on failure.
 
-        At most one flush runs at a time: a second caller waits for the first and then
-        writes what was queued meanwhile, so when `await flush()` returns, every increment
-        queued before the call has been attempted (immediate writes included). Database
-        errors are handled here (logged, counters put back) and not raised.
+        Flushes never overlap and never queue up behind each other: a call made while a
+        flush is writing waits for that one and returns an empty report (`joined`) without
+        writing; what was queued meanwhile is the next flush's. Otherwise, when it returns,
+        every increment queued before the call has been attempted (immediate writes
+        included). Database errors are handled here (logged, counters put back), not raised.
         """
         if self._tasks:
             await asyncio.wait(list(self._tasks))
-        async with self._flush_lock:
-            batch, self._pending = self._pending, {}
-            if not batch:
-                return FlushReport()
-            self._unwritten = batch
-            started = self._clock()
-            report = FlushReport(players=len(batch))
-            # With "stats flushed" it brackets the window in which a crash loses the batch
-            # being written (the chaos tests kill the server inside it).
-            logger.info("stats flush started: %d players", len(batch))
-            try:
-                await self._write_batch(report)
-            finally:
-                # A database failure, an unexpected error or a cancellation left these unwritten.
-                report.requeued += len(self._unwritten)
-                _merge(self._pending, self._unwritten)
-                self._unwritten = {}
-                report.seconds = self.last_flush_seconds = self._clock() - started
-                self._count(report)
+        if self._flushing is not None:
+            await self._flushing.wait()
+            return FlushReport(joined=True)
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return FlushReport()
+        self._flushing = asyncio.Event()
+        self._unwritten = batch
+        started = self._clock()
+        report = FlushReport(players=len(batch))
+        # With "stats flushed" it brackets the window in which a crash loses the batch
+        # being written (the chaos tests kill the server inside it).
+        logger.info("stats flush started: %d players", len(batch))
+        try:
+            await self._write_batch(report)
+        finally:
+            # A database failure, an unexpected error or a cancellation left these unwritten.
+            report.requeued += len(self._unwritten)
+            _merge(self._pending, self._unwritten)
+            self._unwritten = {}
+            report.seconds = self.last_flush_seconds = self._clock() - started
+            self._count(report)
+            self._flushing.set()
+            self._flushing = None
         return report
 
     async def _write_batch(self, report: FlushReport) -> None:
@@ -281,7 +299,7 @@ class StatsBatcher:
         report.bulk_writes += 1
         async with self._io_lock:
             try:
-                result = await self._users().bulk_write(ops, ordered=False)
+                result = await self._writes().bulk_write(ops, ordered=False)
                 matched, errors = result.matched_count, []
             except BulkWriteError as error:
                 matched, errors = error.details["nMatched"], error.details["writeErrors"]
@@ -377,7 +395,7 @@ class StatsBatcher:
 
     async def _write_one(self, wallet: str, path: str, increment: Number) -> None:
         try:
-            result = await self._users().update_one(
+            result = await self._writes().update_one(
                 {"walletAddress": wallet}, {"$inc": {"stats." + path: increment}}
             )
         except PyMongoError as error:
@@ -457,11 +475,17 @@ class StatsBatcher:
             )
 
     async def _final_flush(self) -> None:
-        for attempt in range(1, self._stop_attempts + 1):
+        attempt = 0
+        while attempt < self._stop_attempts:
             try:
-                if (await self.flush()).ok:
+                report = await self.flush()
+                if report.joined:
+                    continue  # someone else's flush ended: this one writes what is left
+                attempt += 1
+                if report.ok:
                     return
             except Exception:
+                attempt += 1
                 logger.exception("stats flush crashed")
             if attempt < self._stop_attempts:
                 await self._sleep(self.retry_delay())

@@ -10,6 +10,11 @@ driver specification (transactions-convenient-api) says, but with a short deadli
   raised by the callback (insufficient funds, not found ...) or a `DuplicateKeyError`
   (the caller decides what a clash on a unique index means).
 
+On the embedded database a committed transaction is not yet in the journal (SecantusDB
+journals a commit only when every write pays for it); a runner given a `JournalBarrier`
+waits for one after the commit, so what it returns survives a kill -9 of the database. If
+that wait fails, the outcome is unknown: `Unavailable`, retry with the same key.
+
 pymongo's own `ClientSession.with_transaction` does the same but keeps retrying for
 120 s, far longer than a player waits for a purchase; here the policy is bounded in both
 attempts and time, and running out raises `Unavailable` (code `unavailable`, "try
@@ -36,6 +41,7 @@ from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from clubpengu.db import JournalBarrier
 from clubpengu.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -92,7 +98,8 @@ class RetryPolicy:
 class TransactionRunner:
     """Runs callbacks in transactions on one client; see the module docstring.
 
-    `sleep` and `monotonic` are injectable so a test can run the policy without waiting.
+    `sleep` and `monotonic` are injectable so a test can run the policy without waiting;
+    `journal` (db.journal_barrier) is waited for after each commit when given.
     """
 
     def __init__(
@@ -102,9 +109,11 @@ class TransactionRunner:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        journal: JournalBarrier | None = None,
     ) -> None:
         self.client = client
         self.policy = policy or RetryPolicy()
+        self.journal = journal
         self._sleep = sleep
         self._monotonic = monotonic
 
@@ -121,11 +130,26 @@ class TransactionRunner:
             while True:
                 attempt += 1
                 try:
-                    return await self._attempt(session, callback, started)
+                    result = await self._attempt(session, callback, started)
+                    break
                 except PyMongoError as error:
                     if not error.has_error_label(TRANSIENT):
                         raise
                     await self._before_retry(error, attempt, started, "transaction")
+        await self._journaled()
+        return result
+
+    async def _journaled(self) -> None:
+        """Wait until the commit is in the journal (embedded database only)."""
+        if self.journal is None:
+            return
+        try:
+            await self.journal.wait()
+        except PyMongoError as error:
+            logger.warning("journal barrier failed", extra={"error": type(error).__name__})
+            raise Unavailable(
+                "The result is not known yet; send the request again with the same key"
+            ) from error
 
     async def _attempt(
         self, session: Session, callback: TransactionCallback[T], started: float

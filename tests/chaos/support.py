@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import websockets
 
-from clubpengu.db import EmbeddedDatabase, free_port
+from clubpengu.db import EmbeddedDatabase, embedded_uri, free_port
 from tests.support import CLUBPENGU, NO_FARM_LIMITS, Client, ServeProcess, Wallet, sign_in
 from tests.waiting import eventually
 
@@ -42,7 +42,8 @@ class OwnedDatabase:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        """As `clubpengu serve` talks to its embedded database (journaled by default)."""
+        return embedded_uri(self.port)
 
     def start(self) -> None:
         self._process = EmbeddedDatabase(self.directory, port=self.port, extra_args=self.extra_args)

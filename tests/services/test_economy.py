@@ -349,14 +349,14 @@ async def test_a_transaction_cut_off_by_the_database_dying_waits_for_a_server_on
     the retry waits another; the answer is `unavailable` after about one wait."""
     selection = 3.0
     database = EmbeddedDatabase(tmp_path, extra_args=["--enable-test-commands"])
-    watch = _CommandWatch("findAndModify")
+    watch = _CommandWatch("update")  # the balance's update, the transaction's first write
     client: Client = AsyncMongoClient(
         database.start(), serverSelectionTimeoutMS=int(selection * 1000), event_listeners=[watch]
     )
     await client[TEST_DB].users.insert_one({"walletAddress": A, "coins": 0})
     await client.admin.command(
         {"configureFailPoint": "failCommand", "mode": {"times": 1},
-         "data": {"failCommands": ["findAndModify"], "blockConnection": True,
+         "data": {"failCommands": ["update"], "blockConnection": True,
                   "blockTimeMS": 10_000}}
     )  # fmt: skip
     economy = EconomyService(client, TEST_DB)

@@ -79,10 +79,13 @@ async def batcher_client(
     mongo_uri: str, listener: UpdateListener
 ) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
     # After a state-change error (91) the driver waits for its monitor's next check; the
-    # shortest heartbeat keeps that to half a second instead of ten.
+    # shortest heartbeat keeps that to half a second instead of ten. Retryable writes on, as
+    # against MongoDB (the embedded database's URI turns them off): these tests show how
+    # the batcher and the driver's one retry work together.
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_uri, appname=APP, event_listeners=[listener], heartbeatFrequencyMS=500
-    )
+        mongo_uri, appname=APP, event_listeners=[listener], heartbeatFrequencyMS=500,
+        retryWrites=True,
+    )  # fmt: skip
     yield client
     await client.close()
 
@@ -251,6 +254,34 @@ async def test_concurrent_flushes_write_each_increment_once(
     assert sorted(report.players for report in reports) == [0, 0, 2]
     assert len(listener.commands) == 1
     assert (await stored(mongo_client, ALICE))["movement"] == {"steps": 7}
+
+
+@pytest.mark.usefixtures("players")
+async def test_a_flush_asked_for_while_one_is_writing_starts_none_and_the_next_takes_the_rest(
+    make_batcher: Callable[..., StatsBatcher],
+    batcher_client: AsyncMongoClient[dict[str, Any]],
+    listener: UpdateListener,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    batcher = make_batcher()
+    batcher.queue(ALICE, "movement.steps", 1)
+
+    async with fail_point(batcher_client, {"times": 1}, blockConnection=True, blockTimeMS=300):
+        first = asyncio.create_task(batcher.flush())
+        await listener.sent.wait()  # the first flush's bulk write is held at the database
+        batcher.queue(ALICE, "movement.steps", 2)
+        batcher.queue(BOB, "movement.steps", 4)
+        second = await batcher.flush()
+        sent_meanwhile = len(listener.commands)
+        written = await first
+    pending_after = batcher.pending_count
+    third = await batcher.flush()
+
+    assert second.joined and second.players == 0 and sent_meanwhile == 1
+    assert written.ok and written.players == 1 and pending_after == 2
+    assert third.ok and third.players == 2 and len(listener.commands) == 2
+    assert (await stored(mongo_client, ALICE))["movement"] == {"steps": 3}
+    assert (await stored(mongo_client, BOB))["movement"] == {"steps": 4}
 
 
 # -- failures ------------------------------------------------------------------------------
