@@ -96,11 +96,11 @@ async def _sign_in_and_join(
 
 async def _settle(server: RunningServer) -> None:
     """Wait for the background work the node started (the bonus, a leave's writes)."""
-    runtime = server.runtime
+    node = server.node
     for _ in range(200):
-        await runtime.drain_tasks(within=5.0)
-        await runtime.connection_log.flush()
-        if not runtime.tasks and not runtime.connections:
+        await node.tasks.wait(within=5.0)
+        await node.services.connection_log.flush()
+        if not node.tasks and not len(node.realtime.connections):
             break
         await asyncio.sleep(0.01)
 
