@@ -129,7 +129,10 @@ async def test_presence_logs_and_counters_are_written_without_waiting_for_the_jo
     await User(wallet_address=WALLET, username="Penguin0001").insert()
     writes.seen.clear()
     presence, events = PresenceService("node-1"), EventRecorder("node-1", timedelta(days=1))
-    log, stats = ConnectionLogService("node-1", 3600, "secret"), StatsBatcher.for_database(client, TEST_DB)
+    log, stats = (
+        ConnectionLogService("node-1", 3600, "secret"),
+        StatsBatcher.for_database(client, TEST_DB),
+    )
 
     await presence.connected(WALLET, "p1", "town", "town")
     events.record("join", WALLET, room="town")

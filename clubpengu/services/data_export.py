@@ -4,7 +4,8 @@ piece as the database cursors return it, so a long history never sits in memory 
     {"schema": "clubpengu.data-export", "version": 1, "walletAddress": "...",
      "generatedAt": "...", "collections": {"users": [...], "transactions": [...], ...}}
 
-Every collection of the registry (services/data_registry.py) appears, in its order, with
+Every collection of the registry (services/data_registry.py) that can hold a player's data
+appears, in its order, with
 the documents its filter finds (sorted by `_id`), as stored (camelCase names), less the
 fields it never exports. Ids become strings, times ISO-8601.
 """
@@ -23,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from clubpengu.errors import RateLimited
 from clubpengu.models.base import iso, utcnow
 from clubpengu.services.counters import DailyCounter
-from clubpengu.services.data_registry import POLICIES
+from clubpengu.services.data_registry import EXPORTED
 from clubpengu.services.keyed_hash import KeyedHash
 
 SCHEMA = "clubpengu.data-export"
@@ -50,7 +51,7 @@ async def pieces(
     """The document, in pieces whose concatenation is the JSON text."""
     head = {"schema": SCHEMA, "version": VERSION, "walletAddress": wallet, "generatedAt": iso(now)}
     yield dumps(head)[:-1] + ',"collections":{'
-    for index, policy in enumerate(POLICIES):
+    for index, policy in enumerate(EXPORTED):
         yield ("," if index else "") + dumps(policy.collection) + ":["
         projection = {name: 0 for name in policy.omit} or None
         cursor = db[policy.collection].find(policy.find(wallet), projection, batch_size=BATCH)

@@ -29,6 +29,7 @@ class Erase(StrEnum):
     DELETE = "delete"  # the wallet's documents are deleted
     PSEUDONYMISE = "pseudonymise"  # kept, the wallet replaced by its tombstone
     JOB = "job"  # the erasure's own record: the job drops the wallet when it ends
+    NONE = "none"  # holds nothing about a player: not exported, nothing to erase
 
 
 Filter = Callable[[str], dict[str, Any]]
@@ -58,6 +59,10 @@ def field_is(*fields: str) -> Filter:
         return {"$or": [{name: wallet} for name in fields]}
 
     return find
+
+
+def nothing(wallet: str) -> dict[str, Any]:
+    return {"_id": {"$exists": False}}
 
 
 def actor_forms(wallet: str) -> list[str]:
@@ -185,6 +190,10 @@ POLICIES: tuple[Policy, ...] = (
         "erasure_jobs", field_is("walletAddress"), Erase.JOB, "kept for good, without the "
         "wallet", "proof that an erasure was carried out (the tombstone, when, the steps)",
     ),
+    Policy(
+        "journal_barrier", nothing, Erase.NONE, "one document, rewritten",
+        "the database's journal barrier (clubpengu/db.py): a counter, no player data",
+    ),
     # Last: the profile, balance, inventory and stats. Its balance is closed first.
     Policy(
         "users", field_is("walletAddress"), Erase.DELETE, "until erased",
@@ -193,6 +202,7 @@ POLICIES: tuple[Policy, ...] = (
 )  # fmt: skip
 
 BY_COLLECTION = {policy.collection: policy for policy in POLICIES}
+EXPORTED = tuple(policy for policy in POLICIES if policy.erase is not Erase.NONE)
 
 
 def pseudonymised(value: Any, wallet: str, tombstone: str, name: str | None) -> Any:

@@ -149,9 +149,11 @@ class ErasureService:
             {"$set": {"dueAt": now, "reason": text, "requestedBy": staff.actor,
                       "source": staff.source}},
         )  # fmt: skip
+        # Named by its tombstone: a second run, after the audit step of the first, would
+        # otherwise leave the wallet in the trail.
         await self.audit.record(
-            staff.actor, staff.role, Action.ERASE, wallet, text, source=staff.source,
-            tombstone=job.tombstone, jobId=str(job.id),
+            staff.actor, staff.role, Action.ERASE, job.tombstone, text, source=staff.source,
+            jobId=str(job.id),
         )  # fmt: skip
         assert job.id is not None
         return await self.run(job.id)
@@ -264,18 +266,13 @@ class ErasureService:
                 {"_id": job_id}, {"$set": {"startedAt": now, "username": job.username}}
             )
         logger.info("erasure started", extra={"wallet": short(job.wallet_address)})
-        for step in self.steps():
-            if step.name in job.steps_done:
-                continue
-            count = await step.run(job)
-            job.steps_done.append(step.name)
-            await self.jobs.update_one(
-                {"_id": job_id},
-                {
-                    "$addToSet": {"stepsDone": step.name},
-                    "$set": {f"counts.{step.name}": count, "leaseUntil": self.clock() + LEASE},
-                },
-            )
+        try:
+            await self._steps(job)
+        except BaseException:
+            # Let the next run (the sweep, or staff erasing again) take it over at once; a
+            # node that dies here leaves the lease to run out instead.
+            await self.jobs.update_one({"_id": job_id}, {"$set": {"leaseUntil": None}})
+            raise
         await self.jobs.update_one(
             {"_id": job_id},
             {"$set": {"status": DONE, "finishedAt": self.clock(), "leaseUntil": None},
@@ -283,6 +280,20 @@ class ErasureService:
         )  # fmt: skip
         logger.info("erasure done", extra={"tombstone": job.tombstone})
         return await self._job(job_id)
+
+    async def _steps(self, job: ErasureJob) -> None:
+        for step in self.steps():
+            if step.name in job.steps_done:
+                continue
+            count = await step.run(job)
+            job.steps_done.append(step.name)
+            await self.jobs.update_one(
+                {"_id": job.id},
+                {
+                    "$addToSet": {"stepsDone": step.name},
+                    "$set": {f"counts.{step.name}": count, "leaseUntil": self.clock() + LEASE},
+                },
+            )
 
     async def _job(self, job_id: ObjectId) -> ErasureJob:
         raw = await self.jobs.find_one({"_id": job_id})
