@@ -345,3 +345,30 @@ async def test_only_admins_erase_and_a_bad_wallet_changes_nothing(served: Runnin
     assert refused.status_code == 403
     assert bad.status_code == 400
     assert await User.find_one(User.wallet_address == player.address) is not None
+
+
+async def test_staff_see_a_players_devices_with_their_reconnects(served: RunningServer) -> None:
+    wallet = Wallet()
+    for _ in range(2):
+        async with connect(served.ws_url) as client:
+            await sign_in(client, wallet, clientDeviceId="phone-1")
+    await served.node.services.connection_log.flush()
+    token = await http_token(served.url, ADMIN)
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def both_closed() -> dict[str, Any] | None:
+            await served.node.services.connection_log.flush()
+            url = f"{served.url}/admin/users/{wallet.address}/connections"
+            page: dict[str, Any] = (await http.get(url, headers=headers)).json()
+            done = [c for c in page["connections"] if c["disconnectedAt"]]
+            return page if len(done) == 2 else None
+
+        page = await eventually(both_closed, "both connections closed in the history")
+        devices = (
+            await http.get(f"{served.url}/admin/users/{wallet.address}/devices", headers=headers)
+        ).json()["devices"]
+
+    assert [(d["connections"], d["reconnects"]) for d in devices] == [(2, 1)]
+    assert devices[0]["deviceHash"] and "phone-1" not in devices[0]["deviceHash"]
+    assert all(c["userAgent"] is None or len(c["userAgent"]) <= 48 for c in page["connections"])
