@@ -117,6 +117,14 @@ class Settings:
         "player reports a player may send; 0: no limit")
     chat_log_retention: float = setting("CHAT_LOG_RETENTION", 30 * DAY, duration(),
         "how long chat lines are kept for reports")
+    # Players' data (docs/privacy.md): exports per wallet a day, how long a player's own
+    # erasure request waits (they may cancel meanwhile), how often due erasures are run.
+    data_exports_per_day: int = setting("DATA_EXPORTS_PER_DAY", 3, integer(),
+        "exports of their data a wallet may ask for a day; 0: no limit")
+    erasure_grace: float = setting("ERASURE_GRACE", 7 * DAY, duration(allow_zero=True),
+        "how long a player's own erasure request waits before it is carried out")
+    erasure_sweep_interval: float = setting("ERASURE_SWEEP_INTERVAL", 60.0, duration(),
+        "how often a node looks for due erasures to run")
     require_wallet_auth: bool = setting("REQUIRE_WALLET_AUTH", True, flag,
         "false admits guests who own and persist nothing")
     stats_batching: bool = setting("STATS_BATCHING", True, flag,

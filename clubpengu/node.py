@@ -154,6 +154,11 @@ class Node:
         self.monitors = start_monitors(
             self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
         )
+        erasures = PeriodicTask(
+            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.run_due
+        )
+        erasures.start()
+        self.monitors.append(erasures)
         self._count_addresses()
 
     def _start_ticker(self) -> None:

@@ -48,7 +48,9 @@ from clubpengu.services.counters import (
     NewAccountLimit,
     RedisDailyCounter,
 )
+from clubpengu.services.data_export import ExportLimit
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.erasure import ErasureService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
@@ -193,6 +195,8 @@ class Services:
     chat_log: ChatLog
     moderation: ModerationService
     reports: ReportService
+    erasure: ErasureService
+    exports: ExportLimit
 
 
 def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
@@ -342,6 +346,20 @@ def build_services(
     moderation = ModerationService(client, db, economy, audit, auth, realtime.sessions)
     reports = ReportService(client, db, economy, moderation, audit, chat_log, settings.report_rate)
     names = NamePolicy(realtime.words)
+    connection_log = ConnectionLogService(
+        settings.node_id, settings.connection_log_ttl, settings.jwt_secret, clock
+    )
+    erasure = ErasureService(
+        client, db, auth, economy, audit, realtime.sessions,
+        secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
+        flushes=(events.flush, connection_log.flush, chat_log.flush, stats.flush), clock=clock,
+    )  # fmt: skip
+    exports = ExportLimit(
+        _daily_counter(settings, realtime),
+        settings.data_exports_per_day,
+        settings.jwt_secret,
+        clock,
+    )
     services = Services(
         auth=auth,
         audit=audit,
@@ -371,10 +389,12 @@ def build_services(
         matches=matches,
         challenges=challenges,
         world=world,
-        connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+        connection_log=connection_log,
         chat_log=chat_log,
         moderation=moderation,
         reports=reports,
+        erasure=erasure,
+        exports=exports,
     )
     _hook(settings, realtime, services)
     return services

@@ -14,7 +14,7 @@ import getpass
 import json
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clubpengu.cli.common import Commands, ExitCode, add_actions, add_command, fail
@@ -22,8 +22,10 @@ from clubpengu.cli.database import Client, with_database
 from clubpengu.config import Settings
 from clubpengu.services import staff_actions
 from clubpengu.services.audit import CLI, AuditTrail, Staff
+from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.erasure import ErasureService, public_job
 from clubpengu.services.promos import PromoService
 
 HISTORY_LIMIT = 10_000
@@ -101,6 +103,18 @@ def add_parser(commands: Commands) -> None:
     history.add_argument("--json", action="store_true", help="print JSON lines")
     history.set_defaults(func=with_database(show_history))
 
+    erase = add_command(
+        actions,
+        "erase",
+        "Erase a player's data now (docs/privacy.md): sessions revoked, profile, puffles, "
+        "history deleted, ledger, matches and audit kept under a tombstone. Safe to run "
+        "again: it finishes an erasure stopped half-way.",
+        "clubpengu admin erase 7xKX...AsU --reason 'GDPR request #4411'",
+    )
+    erase.add_argument("wallet", metavar="WALLET", help="the player's wallet address")
+    erase.add_argument("--reason", required=True, help="why (3-200 characters); audited")
+    erase.set_defaults(func=with_database(erase_player))
+
 
 def _iso_time(text: str) -> datetime:
     try:
@@ -124,6 +138,21 @@ async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Cli
         f"transaction {result.transaction_id}, idempotency key {key}"
     )
     return ExitCode.OK
+
+
+async def erase_player(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
+    economy = EconomyService(client, settings.mongodb_db)
+    audit = AuditTrail(client, settings.mongodb_db)
+    auth = AuthService(
+        AuthConfig(settings.auth_domain, timedelta(0), settings.jwt_secret, timedelta(0))
+    )
+    erasure = ErasureService(
+        client, settings.mongodb_db, auth, economy, audit, None,
+        secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
+    )  # fmt: skip
+    job = await erasure.erase_now(cli_staff(), args.wallet, args.reason)
+    print(json.dumps(public_job(job)))
+    return ExitCode.OK if job.status == "done" else ExitCode.FAILURE
 
 
 async def create_promo(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:

@@ -7,6 +7,7 @@ from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
+from clubpengu.models.erasure_job import ErasureJob
 from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
@@ -36,6 +37,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PlayerReport,
     MigrationClaim,
     WagerDay,
+    ErasureJob,
 )
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "ChatLine",
     "ClaimStatus",
     "ConnectionLog",
+    "ErasureJob",
     "Event",
     "Match",
     "MatchLogEntry",

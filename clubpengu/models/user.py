@@ -102,6 +102,9 @@ class User(Document):
     # Free matches finished as played (the loser, or both after a draw, made MATCH_MIN_MOVES
     # moves): what the wager gates count, kept here so a challenge needs no count query.
     free_matches: int = Field(default=0, ge=0)
+    # The player asked for their data to be erased: it will be then, unless they cancel
+    # (services/erasure.py). Kept here because the sign-in reads the User anyway.
+    erasure_due_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

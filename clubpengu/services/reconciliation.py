@@ -17,6 +17,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from clubpengu.services.data_registry import TOMBSTONE_PREFIX
 from clubpengu.services.transaction_runner import Session, TransactionRunner
 
 Progress = Callable[[int, int], None]  # (users checked, users in total), every PROGRESS_EVERY
@@ -36,6 +37,8 @@ class LedgerMismatch:
 
     @property
     def problem(self) -> str:
+        if self.balance is None and self.wallet.startswith(TOMBSTONE_PREFIX):
+            return "an erased wallet's entries do not sum to zero"
         if self.balance is None:
             return "ledger entries for a wallet with no user"
         if self.balance < 0:
@@ -89,7 +92,9 @@ async def verify_ledger(
             progress(report.users, max(total, report.users))
     if progress is not None:
         progress(report.users, report.users)
-    candidates.extend(sums)  # entries whose wallet has no user
+    # Entries whose wallet has no user; but an erased wallet's (its tombstone) are kept
+    # without one, closed to zero by the erasure (services/erasure.py).
+    candidates.extend(wallet for wallet, (total, _) in sums.items() if not _closed(wallet, total))
     for wallet in candidates:
         mismatch = await runner.run(_recheck(users, transactions, wallet))
         if mismatch is not None:
@@ -117,8 +122,17 @@ async def _compare(
         wallet, (0, 0)
     )
     if user is None:
-        return LedgerMismatch(wallet, None, ledger, entries) if entries else None
+        return (
+            LedgerMismatch(wallet, None, ledger, entries)
+            if entries and not _closed(wallet, ledger)
+            else None
+        )
     coins = user.get("coins", 0)
     if coins == ledger and coins >= 0:
         return None
     return LedgerMismatch(wallet, coins, ledger, entries)
+
+
+def _closed(wallet: str, total: int) -> bool:
+    """An erased wallet's entries, kept under its tombstone, summing to zero."""
+    return wallet.startswith(TOMBSTONE_PREFIX) and total == 0

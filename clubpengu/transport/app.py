@@ -29,6 +29,7 @@ from clubpengu.transport.http_economy import routes as economy_routes
 from clubpengu.transport.http_errors import http_domain_error
 from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_moderation import routes as moderation_routes
+from clubpengu.transport.http_privacy import routes as privacy_routes
 from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.outage import OUTAGE_ERRORS, http_unavailable
 from clubpengu.transport.pages import routes as page_routes
@@ -71,6 +72,7 @@ def build_app(
         WebSocketRoute("/ws", websocket_endpoint),
         *admin_routes(),
         *moderation_routes(),
+        *privacy_routes(),
         *staff_routes(),
         *economy_routes(),
         *page_routes(),

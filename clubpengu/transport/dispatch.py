@@ -12,6 +12,7 @@ from clubpengu.transport.handlers import (
     economy,
     matches,
     migration,
+    privacy,
     puffles,
     reports,
     room,
@@ -34,8 +35,10 @@ def build_router(node: Node) -> Router:
     services, spawn = node.services, node.tasks.spawn
     router = Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings), metrics=metrics)
     router.add("ping", Ping, _ping, public=True)
-    auth.register(router, services.auth, sessions, services.sign_in_limits, metrics)
-    world.register(router, services.world, hub)
+    auth.register(
+        router, services.auth, sessions, services.sign_in_limits, metrics, services.connection_log
+    )
+    world.register(router, services.world, hub, services.connection_log)
     stats.register(router, services.stats)
     economy.register(router, services.shop, services.promos, hub)
     migration.register(router, services.migration, hub)
@@ -44,4 +47,6 @@ def build_router(node: Node) -> Router:
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
     room.register(router, hub, services.stats)
     reports.register(router, services.reports, hub)
+    db = node.client[settings.mongodb_db]
+    privacy.register(router, db, services.exports, services.erasure, spawn)
     return router

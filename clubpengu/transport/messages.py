@@ -30,8 +30,13 @@ class Ping(Frame):
 AuthText = Annotated[str, Field(strict=True)]
 
 
+# A client-chosen id of the device (kept in its storage), hashed before it is stored.
+DeviceId = Annotated[str, Field(strict=True, min_length=1, max_length=128)]
+
+
 class AuthRequest(Frame):
     wallet_address: AuthText | None = None
+    client_device_id: DeviceId | None = None
 
 
 class AuthVerify(Frame):
@@ -50,6 +55,7 @@ class Join(Frame):
     token: str | None = Field(default=None, max_length=4096)
     room: str | None = Field(default=None, min_length=1, max_length=64)
     client_version: str | None = Field(default=None, max_length=64)
+    client_device_id: DeviceId | None = None
 
 
 class ChangeRoom(Frame):
@@ -181,3 +187,18 @@ class Report(Frame):
     player_id: str = Field(min_length=1, max_length=40)
     category: Literal["chat", "name", "cheating", "other"]
     text: str | None = Field(default=None, max_length=500)
+
+
+# --- the player's data (docs/protocol.md §14) --------------------------------------------
+
+
+class DataExport(Frame):
+    pass
+
+
+class DataErasureRequest(Frame):
+    pass
+
+
+class DataErasureCancel(Frame):
+    pass
