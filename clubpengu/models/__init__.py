@@ -6,8 +6,10 @@ from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
+from clubpengu.models.coin_notice import CoinNotice
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
+from clubpengu.models.import_run import ImportRun
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
@@ -36,6 +38,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PlayerReport,
     MigrationClaim,
     WagerDay,
+    CoinNotice,
+    ImportRun,
 )
 
 __all__ = [
@@ -47,8 +51,10 @@ __all__ = [
     "ChallengeStatus",
     "ChatLine",
     "ClaimStatus",
+    "CoinNotice",
     "ConnectionLog",
     "Event",
+    "ImportRun",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",

@@ -27,7 +27,8 @@ Collection = AsyncCollection[dict[str, Any]]
 @dataclass(frozen=True)
 class LedgerMismatch:
     """A wallet whose balance is negative or differs from the sum of its entries.
-    `balance` is None when entries exist for a wallet that has no user document."""
+    `balance` is None when entries that do not net to zero exist for a wallet that has
+    no user document (a removed player's reversed entries net to zero)."""
 
     wallet: str
     balance: int | None
@@ -89,7 +90,9 @@ async def verify_ledger(
             progress(report.users, max(total, report.users))
     if progress is not None:
         progress(report.users, report.users)
-    candidates.extend(sums)  # entries whose wallet has no user
+    # Entries whose wallet has no user: a mismatch unless they net to zero (a player removed
+    # with their coins reversed, as an import's rollback does).
+    candidates.extend(wallet for wallet, (total_sum, _) in sums.items() if total_sum != 0)
     for wallet in candidates:
         mismatch = await runner.run(_recheck(users, transactions, wallet))
         if mismatch is not None:
@@ -117,7 +120,7 @@ async def _compare(
         wallet, (0, 0)
     )
     if user is None:
-        return LedgerMismatch(wallet, None, ledger, entries) if entries else None
+        return LedgerMismatch(wallet, None, ledger, entries) if ledger else None
     coins = user.get("coins", 0)
     if coins == ledger and coins >= 0:
         return None
