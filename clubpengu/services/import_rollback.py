@@ -54,14 +54,15 @@ class RollbackReport:
     def as_text(self) -> str:
         would = "" if self.apply else "would be "
         mode = "" if self.apply else " (dry run: nothing changed; --yes to apply)"
-        lines = [
-            f"rollback of import run {self.run_id}{mode}",
-            f"  players in the run  {self.players}",
-            f"  {would}removed{' ' * (13 - len(would))}{self.removed}",
-            f"  coins {would}reversed{' ' * (6 - len(would))}{self.coins_reversed}",
-            f"  already removed     {self.already_removed}",
-            f"  kept (played since) {self.kept}",
+        rows = [
+            ("players in the run", self.players),
+            (f"{would}removed", self.removed),
+            (f"coins {would}reversed", self.coins_reversed),
+            ("already removed", self.already_removed),
+            ("kept (played since)", self.kept),
         ]
+        lines = [f"rollback of import run {self.run_id}{mode}"]
+        lines += [f"  {label:<24} {value}" for label, value in rows]
         for kept in self.kept_players[:50]:
             lines.append(f"  KEPT {kept['wallet']}: {kept['why']}")
         if self.kept > 50:
