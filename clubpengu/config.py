@@ -9,6 +9,7 @@ message is the one line the operator sees (it names the variable).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -69,6 +70,8 @@ JWT_SECRET_FILE = "jwt_secret"
 # A deliberately small, mild default; operators replace it with CHAT_FILTER_WORDS.
 DEFAULT_CHAT_FILTER_WORDS = ("damn", "crap", "idiot", "stupid", "dumb", "loser")
 DAY = 86400.0
+_UNSET = object()
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,12 @@ class Settings:
         "how long a player's own erasure request waits before it is carried out")
     erasure_sweep_interval: float = setting("ERASURE_SWEEP_INTERVAL", 60.0, duration(),
         "how often a node looks for due erasures to run")
+    # The old server's names of these two flags are read too, so that its environment
+    # keeps working (docs/configuration.md#aliases).
     require_wallet_auth: bool = setting("REQUIRE_WALLET_AUTH", True, flag,
-        "false admits guests who own and persist nothing")
+        "false admits guests who own and persist nothing", aliases=("FEATURE_REQUIRE_AUTH",))
     stats_batching: bool = setting("STATS_BATCHING", True, flag,
-        "batch high-frequency stat counters")
+        "batch high-frequency stat counters", aliases=("FEATURE_STATS_BATCH",))
     stats_flush_interval_seconds: float = setting("STATS_FLUSH_INTERVAL", 30.0, duration(),
         "how often batched stat counters are written")
     max_frame_bytes: int = setting("MAX_FRAME_BYTES", 16 * 1024, integer(256, 1 << 20),
@@ -365,12 +370,38 @@ def load_settings(
     defaults = {item.name: item.default for item in fields(Settings)}
     values = {}
     for name, declaration in declared_settings().items():
-        raw = env.get(declaration.variable)
-        if raw is not None:
-            values[name] = declaration.parse(declaration.variable, raw, defaults[name])
+        found = _read(declaration, env, defaults[name])
+        if found is not _UNSET:
+            values[name] = found
     settings = Settings(**values)
     _check_together(settings)
     return settings
+
+
+def _read(declaration: Setting[Any], env: Mapping[str, str], default: Any) -> Any:
+    """A setting's value from `env` (_UNSET when unset): under its own name, else under one
+    of its aliases (logged, so that an operator sees which name took effect). The name
+    and an alias set to different values is an error: which one was meant?"""
+    found = [
+        (variable, declaration.parse(variable, env[variable], default))
+        for variable in (declaration.variable, *declaration.aliases)
+        if variable in env
+    ]
+    if not found:
+        return _UNSET
+    variable, value = found[0]
+    if any(other != value for _, other in found[1:]):
+        names = " and ".join(name for name, _ in found)
+        raise ConfigError(
+            f"{declaration.variable}: {names} are both set, to different values; "
+            f"keep {declaration.variable} only"
+        )
+    if variable != declaration.variable:
+        logger.warning(
+            f"{variable} read as {declaration.variable} (the old name; rename it)",
+            extra={"variable": declaration.variable, "alias": variable},
+        )
+    return value
 
 
 def _check_together(settings: Settings) -> None:

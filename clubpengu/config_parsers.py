@@ -59,15 +59,23 @@ class Setting(Generic[T]):
     variable: str
     parse: Parser[T]
     meaning: str
+    # Other names the variable is read under (an older server's), never two at once.
+    aliases: tuple[str, ...] = ()
 
 
 def setting(
-    variable: str, default: T, parse: Parser[T], meaning: str, *, secret: bool = False
+    variable: str,
+    default: T,
+    parse: Parser[T],
+    meaning: str,
+    *,
+    secret: bool = False,
+    aliases: tuple[str, ...] = (),
 ) -> T:
-    """A field of Settings read from `variable`. Typed as its value, so that mypy checks
-    the default and the parser against the field's annotation; a `secret` is kept out of
-    the repr."""
-    declared = Setting(variable, parse, meaning)
+    """A field of Settings read from `variable` (or one of its `aliases`). Typed as its
+    value, so that mypy checks the default and the parser against the field's annotation;
+    a `secret` is kept out of the repr."""
+    declared = Setting(variable, parse, meaning, aliases)
     value: T = field(default=default, repr=not secret, metadata={SETTING: declared})
     return value
 

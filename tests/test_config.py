@@ -183,3 +183,26 @@ def test_serve_in_production_refuses_the_embedded_database(tmp_path: Path) -> No
 
     assert result.returncode == 2
     assert "MONGODB_URI: must be set when CLUBPENGU_ENV=production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("alias", "field"),
+    [("FEATURE_REQUIRE_AUTH", "require_wallet_auth"), ("FEATURE_STATS_BATCH", "stats_batching")],
+)
+def test_the_old_server_s_flag_names_are_read_as_ours_and_logged(
+    alias: str, field: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings({alias: "false"}, dotenv_path=None)
+
+    assert getattr(settings, field) is False
+    assert any(alias in record.getMessage() for record in caplog.records)
+
+
+def test_a_flag_and_its_alias_set_alike_is_fine_and_set_apart_is_an_error() -> None:
+    same = load_settings({"STATS_BATCHING": "0", "FEATURE_STATS_BATCH": "false"}, dotenv_path=None)
+    assert same.stats_batching is False
+
+    with pytest.raises(ConfigError, match="STATS_BATCHING and FEATURE_STATS_BATCH are both set"):
+        load_settings({"STATS_BATCHING": "true", "FEATURE_STATS_BATCH": "false"}, dotenv_path=None)
+    with pytest.raises(ConfigError, match="FEATURE_REQUIRE_AUTH: expected"):
+        load_settings({"FEATURE_REQUIRE_AUTH": "maybe"}, dotenv_path=None)

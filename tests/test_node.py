@@ -26,6 +26,7 @@ STOP_ORDER = [
     "directory",
     "connection-log",
     "sessions",
+    "outside-notices",
     "background",
     "events",
     "chat-log",

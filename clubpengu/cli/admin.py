@@ -4,7 +4,9 @@
 They go through the same services as the server, so every change lands in the ledger
 (actor `admin:cli:<operating-system user>`) and in the audit trail (actor
 `cli:<operating-system user>`, role `operator`). With MONGODB_URI they create any missing
-indexes there; without it they work on the embedded database in the data directory.
+indexes there; without it they work on the embedded database in the data directory
+(`--data-dir`). A coin change reaches the player online within a second, through the
+node that holds them (services/outside_notices.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from clubpengu.cli.common import Commands, ExitCode, add_actions, add_command, fail
-from clubpengu.cli.database import Client, with_database
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_actions,
+    add_command,
+    add_database_options,
+    fail,
+)
+from clubpengu.cli.database import Access, Client, with_database
 from clubpengu.config import Settings
 from clubpengu.services import staff_actions
 from clubpengu.services.audit import CLI, AuditTrail, Staff
@@ -64,6 +73,7 @@ def add_parser(commands: Commands) -> None:
         "--idempotency-key",
         help="run the same adjustment twice safely (default: a new key, printed)",
     )
+    add_database_options(adjust)
     adjust.set_defaults(func=with_database(adjust_coins))
 
     promo = add_command(
@@ -84,6 +94,7 @@ def add_parser(commands: Commands) -> None:
     promo.add_argument("--max-redemptions", type=int, required=True, help="how many wallets")
     promo.add_argument("--expires", type=_iso_time, help="ISO 8601 time; UTC if no offset")
     promo.add_argument("--inactive", action="store_true", help="create it switched off")
+    add_database_options(promo)
     promo.set_defaults(func=with_database(create_promo))
 
     history = add_command(
@@ -101,7 +112,10 @@ def add_parser(commands: Commands) -> None:
         help=f"most entries to show, 1 to {HISTORY_LIMIT} (default 100)",
     )
     history.add_argument("--json", action="store_true", help="print JSON lines")
-    history.set_defaults(func=with_database(show_history))
+    add_database_options(history)
+    history.set_defaults(
+        func=with_database(show_history, Access.READ, init=False, check=_check_limit)
+    )
 
     erase = add_command(
         actions,
@@ -126,7 +140,8 @@ def _iso_time(text: str) -> datetime:
 
 async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     key = f"admin:{args.idempotency_key or uuid.uuid4().hex}"
-    economy = EconomyService(client, settings.mongodb_db)
+    # The player, if online, is told by their node (services/outside_notices.py).
+    economy = EconomyService(client, settings.mongodb_db, notify=args.outbox)
     audit = AuditTrail(client, settings.mongodb_db)
     result = await staff_actions.adjust_coins(
         economy, audit, cli_staff(), args.wallet, args.amount, args.reason, key,
@@ -172,10 +187,14 @@ async def create_promo(args: argparse.Namespace, settings: Settings, client: Cli
     return ExitCode.OK
 
 
-async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
-    """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
+def _check_limit(args: argparse.Namespace) -> ExitCode | None:
     if not 1 <= args.limit <= HISTORY_LIMIT:
         return fail(f"--limit must be 1 to {HISTORY_LIMIT}", ExitCode.USAGE)
+    return None
+
+
+async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
+    """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
     database = client[settings.mongodb_db]
     query = {"walletAddress": args.wallet}
     events = await database.events.find(query).sort("at", -1).limit(args.limit).to_list()

@@ -6,9 +6,11 @@ from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
+from clubpengu.models.coin_notice import CoinNotice
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.erasure_job import ErasureJob
 from clubpengu.models.event import AuditLog, Event
+from clubpengu.models.import_run import ImportRun
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
@@ -38,6 +40,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     MigrationClaim,
     WagerDay,
     ErasureJob,
+    CoinNotice,
+    ImportRun,
 )
 
 __all__ = [
@@ -49,9 +53,11 @@ __all__ = [
     "ChallengeStatus",
     "ChatLine",
     "ClaimStatus",
+    "CoinNotice",
     "ConnectionLog",
     "ErasureJob",
     "Event",
+    "ImportRun",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",

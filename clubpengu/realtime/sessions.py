@@ -206,6 +206,18 @@ class SessionRegistry:
         elif self.owners.remote:
             self.owners.route(wallet, orjson.dumps({"t": PUSH, "wallet": wallet, "frame": text}))
 
+    def push_here(self, wallet: str, frame: dict[str, Any]) -> bool:
+        """Deliver `frame` to the wallet's live connection on this node only (every node
+        is asked the same, so routing it too would tell the player twice); False when
+        there is none here."""
+        live = self._by_wallet.get(wallet)
+        if not live:
+            return False
+        text = dumps(frame)
+        for connection in live:
+            connection.send_text(text)
+        return True
+
     async def revoke(self, session_id: str, keep: str | None = None) -> None:
         """Close every connection of the session (but `keep`) with 4003, on every node."""
         event = {"sid": session_id, "keep": keep, "node": self.node_id}

@@ -115,6 +115,10 @@ def _promo_codes(wallet: str) -> dict[str, Any]:
     return {"createdBy": {"$in": actor_forms(wallet)}}
 
 
+def _import_runs(wallet: str) -> dict[str, Any]:
+    return {"actor": {"$in": actor_forms(wallet)}}
+
+
 LEDGER_WHY = (
     "the ledger: every balance is the sum of its entries, checked by `clubpengu ledger "
     "verify`, and the economy report adds them up; deleting a player's entries would break "
@@ -148,6 +152,10 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "promo_codes", _promo_codes, Erase.PSEUDONYMISE, "kept for good",
         "codes made by a staff member stay valid after that member's erasure",
+    ),
+    Policy(
+        "import_runs", _import_runs, Erase.PSEUDONYMISE, "kept for good",
+        "which saves an import run wrote and who ran it: its rollback reads them",
     ),
     # Deleted.
     Policy(
@@ -185,6 +193,10 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "wager_days", _wager_days, Erase.DELETE, "two days",
         "a day's wager counters, read only on their day", ttl=True,
+    ),
+    Policy(
+        "coin_notices", field_is("walletAddress"), Erase.DELETE, "one hour",
+        "a balance changed outside the nodes, until a node has told the player", ttl=True,
     ),
     Policy(
         "erasure_jobs", field_is("walletAddress"), Erase.JOB, "kept for good, without the "

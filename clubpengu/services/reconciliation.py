@@ -28,7 +28,8 @@ Collection = AsyncCollection[dict[str, Any]]
 @dataclass(frozen=True)
 class LedgerMismatch:
     """A wallet whose balance is negative or differs from the sum of its entries.
-    `balance` is None when entries exist for a wallet that has no user document."""
+    `balance` is None when entries that do not net to zero exist for a wallet that has
+    no user document (a removed player's reversed entries net to zero)."""
 
     wallet: str
     balance: int | None
@@ -92,9 +93,10 @@ async def verify_ledger(
             progress(report.users, max(total, report.users))
     if progress is not None:
         progress(report.users, report.users)
-    # Entries whose wallet has no user; but an erased wallet's (its tombstone) are kept
-    # without one, closed to zero by the erasure (services/erasure.py).
-    candidates.extend(wallet for wallet, (total, _) in sums.items() if not _closed(wallet, total))
+    # Entries whose wallet has no user: a mismatch unless they net to zero (an erased
+    # wallet's, kept under its tombstone, services/erasure.py; a player removed with their
+    # coins reversed, as an import's rollback does).
+    candidates.extend(wallet for wallet, (total_sum, _) in sums.items() if total_sum != 0)
     for wallet in candidates:
         mismatch = await runner.run(_recheck(users, transactions, wallet))
         if mismatch is not None:
@@ -122,17 +124,8 @@ async def _compare(
         wallet, (0, 0)
     )
     if user is None:
-        return (
-            LedgerMismatch(wallet, None, ledger, entries)
-            if entries and not _closed(wallet, ledger)
-            else None
-        )
+        return LedgerMismatch(wallet, None, ledger, entries) if ledger else None
     coins = user.get("coins", 0)
     if coins == ledger and coins >= 0:
         return None
     return LedgerMismatch(wallet, coins, ledger, entries)
-
-
-def _closed(wallet: str, total: int) -> bool:
-    """An erased wallet's entries, kept under its tombstone, summing to zero."""
-    return wallet.startswith(TOMBSTONE_PREFIX) and total == 0

@@ -17,12 +17,12 @@ from clubpengu.realtime.census import connection_counts
 from clubpengu.services import staff
 from clubpengu.services.auth import SessionInfo
 from clubpengu.services.reconciliation import LedgerReport
+from clubpengu.services.report import DEFAULT_REPORT_DAYS, default_range
 from clubpengu.transport.http_admin import READERS, endpoint
 
 DEFAULT_WINDOW = "24h"
 MAX_WINDOW = timedelta(days=31)
 MAX_REPORT_DAYS = 366
-DEFAULT_REPORT_DAYS = 30
 MAX_MISMATCHES_LISTED = 100
 
 
@@ -89,8 +89,8 @@ def _day(name: str, text: str) -> datetime:
 
 def _report_range(request: Request) -> tuple[datetime, datetime]:
     params = request.query_params
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    end = _day("to", params["to"]) if params.get("to") else today + timedelta(days=1)
+    _, default_end = default_range(utcnow())
+    end = _day("to", params["to"]) if params.get("to") else default_end
     if params.get("from"):
         start = _day("from", params["from"])
     elif end - datetime.min.replace(tzinfo=UTC) < timedelta(days=DEFAULT_REPORT_DAYS):
@@ -105,7 +105,8 @@ def _report_range(request: Request) -> tuple[datetime, datetime]:
 
 
 async def report(request: Request, node: Node, session: SessionInfo) -> Any:
-    """The analysts' report for [from, to) (UTC days; default the last 30 days)."""
+    """The analysts' report for [from, to) (UTC days; default: services/report.py's
+    `default_range`, the same as `clubpengu report`'s)."""
     start, end = _report_range(request)
     db = node.client[node.settings.mongodb_db]
     return {

@@ -271,5 +271,6 @@ async def test_the_cli_draws_a_progress_bar_on_a_terminal(
     updates = terminal.getvalue().split("\r")[1:]
     assert code == 0
     assert len(updates) >= 3
-    assert updates[-1].startswith("[" + "#" * 30 + "] 100%  read 30  imported 30  skipped 0")
+    assert updates[-1].startswith("[" + "#" * 30 + "] imported 30/30 saves (100%), ")
+    assert "saves/s, 0s left, 0 invalid, 0 skipped" in updates[-1]
     assert terminal.getvalue().endswith("\n")
