@@ -47,4 +47,20 @@ export class Api {
   post(path, body) {
     return request("POST", path, { token: this.token, body });
   }
+
+  patch(path, body) {
+    return request("PATCH", path, { token: this.token, body });
+  }
+
+  /** End this page's session on the server (POST /auth/logout): its token stops working
+   * everywhere, not only in this page. An ended session (401) counts as signed out. */
+  async signOut() {
+    if (!this.token) return;
+    try {
+      await request("POST", "/auth/logout", { token: this.token });
+    } catch (error) {
+      if (error.status !== 401) throw error;
+    }
+    this.token = null;
+  }
 }
