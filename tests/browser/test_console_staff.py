@@ -261,7 +261,6 @@ async def test_the_match_list_and_a_players_match_history(admin: Tab, db: Db) ->
     done = page.locator(f'#matches-table tr[data-match-id="{finished}"]')
     await expect(done).to_contain_text("Beta (won)")
     await expect(done.locator('td[data-key="reason"]')).to_have_text("three_in_a_row")
-    await screenshot(page, "console-matches.png")
 
     await done.locator(f'a[data-wallet="{alpha.address}"]').click()
 
@@ -377,7 +376,6 @@ async def test_the_audit_trail_is_filtered_by_action_and_actor(admin: Tab, site:
     resolved = page.locator("#audit-table tbody tr", has_text="phishing for passwords")
     await expect(resolved).to_have_count(1)
     await expect(resolved.locator('td[data-key="role"]')).to_have_text("moderator")
-    await screenshot(page, "console-audit.png")
 
 
 # --- roles -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // with `roles` is only built for those roles. To add a card (buddies, devices, …): one
 // entry here, or `PLAYER_SECTIONS.push(…)` from a panel's module.
 import { h } from "../shared/dom.js";
+import { shortWallet } from "../shared/wallet.js";
 import { READERS } from "./roles.js";
 import { durationSelect, durationValue, facts, field, message, pagedList, playerLink, show, table, when } from "./ui.js";
 
@@ -67,7 +68,7 @@ function puffles({ record }) {
 
 function sanctionText(sanction) {
   if (!sanction) return "no";
-  return `until ${sanction.until ? when(sanction.until) : "lifted"} — ${sanction.reason} (by ${sanction.by})`;
+  return `until ${sanction.until ? when(sanction.until) : "lifted"} — ${sanction.reason} (by ${shortWallet(sanction.by ?? "")})`;
 }
 
 /** The ban and mute in force and, for moderators and admins, the buttons to change them:
