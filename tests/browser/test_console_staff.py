@@ -500,3 +500,42 @@ async def test_every_panel_fits_a_phone_and_sign_out_stays_on_screen(
     assert overflow == {}
     await client.close()
     await tabs.close(tab)
+
+
+async def test_an_admin_switches_a_leaked_promo_code_off_and_on(admin: Tab, db: Db) -> None:
+    page = admin.page
+    await view(admin, "promos")
+    await page.fill("#promo-code", "LEAKED5")
+    await page.fill("#promo-coins", "5")
+    await page.fill("#promo-max", "5")
+    await page.click('#promo-form button[type="submit"]')
+    row = page.locator('#promos-table tr[data-code="LEAKED5"]')
+
+    await row.locator(".promo-toggle").click()
+
+    await expect(row.locator('td[data-key="active"]')).to_have_text("no")
+    promo = await db.promo_codes.find_one({"code": "LEAKED5"})
+    assert promo is not None and promo["active"] is False
+    await row.locator(".promo-toggle").click()
+    await expect(row.locator('td[data-key="active"]')).to_have_text("yes")
+    audited = await db.audit_logs.count_documents(
+        {"action": "promo.update", "target": "promo:LEAKED5"}
+    )
+    assert audited == 2
+
+
+async def test_a_session_ended_elsewhere_is_said_so(tabs: Tabs, site: Site) -> None:
+    tab = await tabs.new("ended", site.url + "/console", site.moderator)
+    async with tab.page.expect_response(lambda r: r.url.endswith("/auth/verify")) as verified:
+        await tab.page.click("#sign-in-phantom")
+    token = (await (await verified.value).json())["token"]
+    await expect(tab.page.locator("body")).to_have_class("signed-in")
+    async with httpx.AsyncClient(base_url=site.url, timeout=10) as http:
+        await http.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
+
+    await view(tab, "reports")
+
+    await expect(tab.page.locator("#status")).to_contain_text("this session has ended")
+    errors = tabs.take_errors()  # the browser logs the refused call itself
+    assert errors and all("401" in error for error in errors), errors
+    await tabs.close(tab)

@@ -81,6 +81,7 @@ function start(role, wallet) {
   $("#sign-out").hidden = false;
   const nav = $("#nav");
   const context = { api, role, wallet, say, go, can: (action) => can(role, action) };
+  api.onSessionEnded = (error) => say(`${error.message} — this session has ended; sign out and sign in again.`, "error");
   for (const panel of PANELS) {
     if (!panel.roles.includes(role)) continue; // not built at all for this role
     const section = h("section", { id: `view-${panel.name}`, class: "view", hidden: true });
