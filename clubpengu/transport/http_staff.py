@@ -1,5 +1,6 @@
 """Read-only staff routes behind the console (admins and analysts alike): the overview, the
-ledger check and the analysts' report. Thin: parse the query, call services, answer JSON."""
+ledger check and the analysts' report; and the match list (moderators too: it is about
+players). Thin: parse the query, call services, answer JSON."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from clubpengu.errors import InvalidMessage
 from clubpengu.models.base import utcnow
 from clubpengu.node import Node
 from clubpengu.realtime.census import connection_counts
-from clubpengu.services import staff
+from clubpengu.services import staff, staff_matches
 from clubpengu.services.auth import SessionInfo
 from clubpengu.services.reconciliation import LedgerReport
 from clubpengu.services.report import DEFAULT_REPORT_DAYS, default_range
-from clubpengu.transport.http_admin import READERS, endpoint
+from clubpengu.transport.http_admin import READERS, STAFF, endpoint
 
 DEFAULT_WINDOW = "24h"
 MAX_WINDOW = timedelta(days=31)
@@ -116,9 +117,23 @@ async def report(request: Request, node: Node, session: SessionInfo) -> Any:
     }
 
 
+async def matches(request: Request, node: Node, session: SessionInfo) -> Any:
+    """`?status=live|finished&wallet=&before=&limit=`, newest first."""
+    params = request.query_params
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise InvalidMessage("limit: expected a number") from None
+    page, following = await staff_matches.match_page(
+        params.get("status") or None, params.get("wallet") or None, params.get("before"), limit
+    )
+    return {"matches": page, "next": following}
+
+
 def routes() -> list[Route]:
     return [
         Route("/admin/overview", endpoint(READERS, overview), methods=["GET"]),
         Route("/admin/ledger/verify", endpoint(READERS, verify_ledger), methods=["GET"]),
         Route("/admin/report", endpoint(READERS, report), methods=["GET"]),
+        Route("/admin/matches", endpoint(STAFF, matches), methods=["GET"]),
     ]

@@ -49,6 +49,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/admin/migrations/{claim_id}/approve"): {A},
     ("POST", "/admin/migrations/{claim_id}/reject"): {A},
     ("GET", "/admin/economy/suspicious"): {A, M, N},
+    ("GET", "/admin/matches"): {A, M, N},
 }
 CALLERS = ["banned", "muted", M, N, A]
 
