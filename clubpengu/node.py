@@ -145,6 +145,7 @@ class Node:
         services.chat_log.start()
         services.stats.start()
         await services.presence.reset_node()
+        await services.connection_log.close_left_open()
         await realtime.hub.directory.start()
         services.matches.start()
         if self.settings.tick_rate > 0:

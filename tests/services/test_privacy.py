@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from clubpengu.config import Settings
 from clubpengu.models import (
     AuditLog,
     Challenge,
+    ConnectionLog,
     Match,
     MatchLogEntry,
     MatchPlayer,
@@ -33,7 +35,7 @@ from clubpengu.models import (
 )
 from clubpengu.models.migration_claim import ClaimStatus
 from clubpengu.services.audit import Staff
-from clubpengu.services.data_registry import BY_COLLECTION, TOMBSTONE_PREFIX
+from clubpengu.services.data_registry import BY_COLLECTION, POLICIES, TOMBSTONE_PREFIX
 from clubpengu.services.erasure import Step
 from tests.conftest import TEST_DB
 from tests.support import (
@@ -372,3 +374,49 @@ async def test_staff_see_a_players_devices_with_their_reconnects(served: Running
     assert [(d["connections"], d["reconnects"]) for d in devices] == [(2, 1)]
     assert devices[0]["deviceHash"] and "phone-1" not in devices[0]["deviceHash"]
     assert all(c["userAgent"] is None or len(c["userAgent"]) <= 48 for c in page["connections"])
+
+
+async def test_a_restarted_node_closes_the_history_entries_it_left_open(
+    privacy_settings: Settings, mongo_client: Mongo
+) -> None:
+    """What a node killed outright left open (no close time) is marked closed by its next
+    start, and only that node's: another node's open entries are its own business."""
+    now = datetime.now(UTC)
+    mine, other_node = privacy_settings.node_id, f"{privacy_settings.node_id}-other"
+    left = ConnectionLog(
+        node_id=mine, connection_id="c1", connected_at=now, expires_at=now + timedelta(days=1)
+    )
+    elsewhere = ConnectionLog(
+        node_id=other_node, connection_id="c1", connected_at=now, expires_at=now
+    )
+    await left.insert()
+    await elsewhere.insert()
+
+    async with run_server(privacy_settings, mongo_client):
+        closed = await ConnectionLog.get(left.id)
+        untouched = await ConnectionLog.get(elsewhere.id)
+
+    assert closed is not None and closed.closed_by == "restart"
+    assert closed.disconnected_at is not None and closed.disconnected_at >= now
+    assert closed.expires_at > now + timedelta(days=1)
+    assert untouched is not None and untouched.disconnected_at is None
+    assert untouched.closed_by is None
+
+
+def test_the_retention_table_of_the_docs_is_the_registry() -> None:
+    """docs/privacy.md's retention table, row by row, is what the registry says: the same
+    collections in the same order, the same erasure, retention, TTL and reason."""
+    text = (Path(__file__).parents[2] / "docs" / "privacy.md").read_text()
+    table = text.split("## Retention", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("| `")
+    ]
+    documented = [(name.strip("`"), erase, kept, ttl, why) for name, erase, kept, ttl, why in rows]
+    registry = [
+        (p.collection, p.erase.value, p.retention, "yes" if p.ttl else "no", p.why)
+        for p in POLICIES
+    ]
+
+    assert documented == registry
