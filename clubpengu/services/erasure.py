@@ -37,7 +37,7 @@ from clubpengu.models import ErasureJob
 from clubpengu.models.base import utcnow
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.audit import AuditTrail, Staff
-from clubpengu.services.auth import AuthService, decode_wallet, short
+from clubpengu.services.auth import ERASING, AuthService, decode_wallet, short
 from clubpengu.services.data_registry import (
     POLICIES,
     TOMBSTONE_PREFIX,
@@ -57,7 +57,8 @@ CLOSE_WAIT = 5.0  # seconds this node waits for the wallet's connections to end
 ERASURE_TYPE = "erasure"  # the ledger entry that closes the balance
 PLAYER = "player"
 PENDING, RUNNING, DONE, CANCELLED = "pending", "running", "done", "cancelled"
-REVOKE, CLOSE_LEDGER = "revoke", "close_ledger"
+REVOKE, CLOSE_LEDGER, RECHECK = "revoke", "close_ledger", "recheck"
+USERS = "users"
 
 
 class Action:
@@ -128,11 +129,16 @@ class ErasureService:
 
     def steps(self) -> list[Step]:
         steps = [Step(REVOKE, self._revoke), Step(CLOSE_LEDGER, self._close_ledger)]
+        deleted = []
         for policy in self.policies:
             if policy.erase is Erase.PSEUDONYMISE:
                 steps.append(Step(policy.collection, self._pseudonymiser(policy)))
+            elif policy.collection == USERS:
+                steps.append(Step(USERS, self._empty_user))
             elif policy.erase is Erase.DELETE:
-                steps.append(Step(policy.collection, self._deleter(policy)))
+                deleted.append(self._deleter(policy))
+                steps.append(Step(policy.collection, deleted[-1]))
+        steps.append(Step(RECHECK, self._recheck(deleted)))
         return steps
 
     # --- requests -------------------------------------------------------------------------
@@ -267,12 +273,17 @@ class ErasureService:
             )
         logger.info("erasure started", extra={"wallet": short(job.wallet_address)})
         try:
+            await self._mark_user(job)
             await self._steps(job)
         except BaseException:
             # Let the next run (the sweep, or staff erasing again) take it over at once; a
             # node that dies here leaves the lease to run out instead.
             await self.jobs.update_one({"_id": job_id}, {"$set": {"leaseUntil": None}})
             raise
+        # The stand-in goes last: from here the wallet may sign in, as a new player.
+        await self.db[USERS].delete_one(
+            {"walletAddress": job.wallet_address, ERASING: {"$ne": None}}
+        )
         await self.jobs.update_one(
             {"_id": job_id},
             {"$set": {"status": DONE, "finishedAt": self.clock(), "leaseUntil": None},
@@ -307,6 +318,46 @@ class ErasureService:
         return user.get("username") if user else None
 
     # --- the steps ------------------------------------------------------------------------
+
+    def _stand_in(self, job: ErasureJob) -> dict[str, Any]:
+        """The User a wallet has while its erasure runs, once its own is emptied (or when
+        it had none): `erasingSince` refuses its sign-ins and joins (services/auth.py), and
+        it holds nothing but the wallet, which the job's end deletes with it."""
+        assert job.started_at is not None
+        return {
+            "walletAddress": _wallet(job), "username": job.tombstone,
+            "usernameLower": job.tombstone, ERASING: job.started_at,
+            "createdAt": job.started_at, "updatedAt": job.started_at,
+        }  # fmt: skip
+
+    async def _mark_user(self, job: ErasureJob) -> None:
+        """Before any step: the wallet's User marked as being erased (a stand-in made when
+        there is none), so no sign-in makes new data while the job runs."""
+        stand_in = self._stand_in(job)
+        fresh = {k: v for k, v in stand_in.items() if k not in ("walletAddress", ERASING)}
+        await self.db[USERS].update_one(
+            {"walletAddress": _wallet(job)},
+            {"$set": {ERASING: stand_in[ERASING]}, "$setOnInsert": fresh},
+            upsert=True,
+        )
+
+    async def _empty_user(self, job: ErasureJob) -> int:
+        """The user step: the User replaced by its stand-in (deleted when the job ends)."""
+        result = await self.db[USERS].replace_one(
+            {"walletAddress": _wallet(job)}, self._stand_in(job), upsert=True
+        )
+        return result.matched_count
+
+    def _recheck(
+        self, deleters: list[Callable[[ErasureJob], Awaitable[int]]]
+    ) -> Callable[[ErasureJob], Awaitable[int]]:
+        """The deletes once more, after the user: what another node wrote meanwhile (a
+        leave's event, a chat line still batched) is gone too."""
+
+        async def recheck(job: ErasureJob) -> int:
+            return sum([await delete(job) for delete in deleters])
+
+        return recheck
 
     async def _revoke(self, job: ErasureJob) -> int:
         wallet = _wallet(job)

@@ -5,6 +5,7 @@ when run again; a player's own request waits the grace and can be cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,7 @@ from tests.support import (
     connect,
     enter,
     grant,
+    http_sign_in,
     http_token,
     run_server,
     sign_in,
@@ -420,3 +422,65 @@ def test_the_retention_table_of_the_docs_is_the_registry() -> None:
     ]
 
     assert documented == registry
+
+
+async def ws_sign_in_reply(url: str, wallet: Wallet) -> dict[str, Any]:
+    async with connect(url) as client:
+        challenge = await client.request({"type": "auth_request"})
+        return await client.request(
+            {"type": "auth_verify", "walletAddress": wallet.address,
+             "signature": wallet.sign(challenge["nonce"])}
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("held_before", ["revoke", "recheck"])
+async def test_no_sign_in_while_the_wallets_erasure_runs(
+    served: RunningServer, mongo_client: Mongo, monkeypatch: pytest.MonkeyPatch,
+    held_before: str,
+) -> None:  # fmt: skip
+    """Held before its first step (the player's data all there, the token still live) or
+    before its last (the user already emptied): a sign-in over the WebSocket or HTTP and a
+    join with a token are refused with `erasure_in_progress`, and write nothing of the
+    wallet; once the job is done the wallet signs in as a new player."""
+    wallet = Wallet()
+    client, _, _ = await enter(served.ws_url, wallet, room="town")
+    token = (await http_sign_in(served.url, wallet)).token
+    await client.close()
+    erasure = served.node.services.erasure
+    steps = erasure.steps()
+    at = next(i for i, step in enumerate(steps) if step.name == held_before)
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(job: Any) -> int:
+        reached.set()
+        await release.wait()
+        return await steps[at].run(job)
+
+    monkeypatch.setattr(
+        erasure, "steps", lambda: [*steps[:at], Step(held_before, held), *steps[at + 1 :]]
+    )
+    running = asyncio.create_task(
+        erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR request 3")
+    )
+    await asyncio.wait_for(reached.wait(), 30)
+    try:
+        over_ws = await ws_sign_in_reply(served.ws_url, wallet)
+        over_http = (await http_sign_in(served.url, wallet)).response
+        async with connect(served.ws_url) as joining:
+            join = await joining.request({"type": "join", "token": token, "room": "town"})
+        await served.node.services.events.flush()
+        failed = await mongo_client[TEST_DB]["events"].find({"kind": "sign_in_failed"}).to_list()
+    finally:
+        release.set()
+        job = await running
+    async with connect(served.ws_url) as after:
+        again = await sign_in(after, wallet)
+
+    assert over_ws["type"] == "auth_failure" and over_ws["error"] == "erasure_in_progress"
+    assert over_http.status_code == 409
+    assert over_http.json() == {"type": "auth_failure", "error": "erasure_in_progress"}
+    assert join["type"] == "error" and join["code"] == "erasure_in_progress", join
+    assert [e["walletAddress"] for e in failed if e["data"]["code"] == "erasure_in_progress"]
+    assert all(e["walletAddress"] is None for e in failed)
+    assert job.status == "done"
+    assert again["isNewUser"] is True
