@@ -156,7 +156,7 @@ class Node:
             self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
         )
         erasures = PeriodicTask(
-            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.run_due
+            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.sweep
         )
         erasures.start()
         self.monitors.append(erasures)

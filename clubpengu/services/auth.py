@@ -39,6 +39,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import iso as iso
 from clubpengu.models.base import utcnow
+from clubpengu.realtime.erased import ErasedWallets
 from clubpengu.services.counters import NewAccountLimit
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.names import default_username
@@ -174,8 +175,10 @@ class AuthService:
         events: EventRecorder | None = None,
         metrics: Metrics | None = None,
         new_accounts: NewAccountLimit | None = None,
+        erased: ErasedWallets | None = None,
     ) -> None:
         self.config = config
+        self.erased = erased
         self.clock = clock
         self.events = events
         self.metrics = metrics or Metrics()
@@ -286,6 +289,8 @@ class AuthService:
             self.metrics.sign_in(str(ErrorCode.INTERNAL))  # the database failed
             raise
         self.metrics.sign_in("ok")
+        if self.erased is not None:  # back after an erasure, as a new player: write again
+            self.erased.discard(wallet)
         logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
         if self.events is not None:
             self.events.record("sign_in", wallet, newUser=is_new)
@@ -439,6 +444,8 @@ class AuthService:
         if session is None or session.wallet_address != claims["sub"]:
             raise NotAuthenticated("The session has ended; sign in again")
         wallet = session.wallet_address
+        if self.erased is not None:  # a live session: the wallet is back (see sign_in)
+            self.erased.discard(wallet)
         return SessionInfo(wallet, str(session.id), self.config.role_of(wallet), session.expires_at)
 
     async def _live_session(self, session_id: Any) -> AuthSession | None:

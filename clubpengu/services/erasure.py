@@ -52,6 +52,9 @@ from clubpengu.services.sanctions import check_reason
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+# How far back `notice` looks before its last look: the clocks of the CLI and the node
+# may disagree a little, and a job's start is written just after its clock was read.
+NOTICE_OVERLAP = timedelta(minutes=1)
 BATCH = 500
 CLOSE_WAIT = 5.0  # seconds this node waits for the wallet's connections to end
 ERASURE_TYPE = "erasure"  # the ledger entry that closes the balance
@@ -121,6 +124,8 @@ class ErasureService:
         self.clock = clock
         self.policies = list(policies)
         self._tombstones = KeyedHash(secret, "erasure-tombstone")
+        self._noticed: dict[ObjectId, datetime] = {}  # jobs `notice` has looked at
+        self._noticed_until: datetime | None = None
 
     def tombstone(self, wallet: str) -> str:
         """The wallet's stand-in in what is kept: the same for the same wallet (so its
@@ -229,6 +234,40 @@ class ErasureService:
         raise RuntimeError("could not open an erasure job")
 
     # --- running --------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """The node's periodic look at the jobs (ERASURE_SWEEP_INTERVAL): close the
+        connections of wallets whose erasure another process started (`notice`), then run
+        the due jobs; the number run to the end."""
+        await self.notice()
+        return await self.run_due()
+
+    async def notice(self) -> int:
+        """Close this node's connections of wallets whose erasure started since the last
+        look, however it was started (the CLI without Redis reaches no node by itself);
+        the number closed. One query on the jobs' start; a job is looked at once."""
+        if self.live is None:
+            return 0
+        now = self.clock()
+        since = self._noticed_until if self._noticed_until is not None else now
+        self._noticed_until = now
+        self._noticed = {k: t for k, t in self._noticed.items() if t >= since - NOTICE_OVERLAP}
+        closed = 0
+        query = {"startedAt": {"$gte": since - NOTICE_OVERLAP}}
+        async for raw in self.jobs.find(
+            query, {"walletAddress": 1, "tombstone": 1, "startedAt": 1}
+        ):
+            if raw["_id"] in self._noticed:
+                continue
+            started: datetime = raw["startedAt"]
+            self._noticed[raw["_id"]] = started
+            if raw.get("walletAddress"):
+                wallets = [raw["walletAddress"]]
+            else:  # done: the job keeps only the tombstone
+                wallets = [w for w in self.live.wallets() if self.tombstone(w) == raw["tombstone"]]
+            for wallet in wallets:
+                closed += await self.live.erase_here(wallet, started)
+        return closed
 
     async def run_due(self) -> int:
         """Run every job that is due (and any left running by a node that stopped): the
@@ -362,14 +401,15 @@ class ErasureService:
     async def _revoke(self, job: ErasureJob) -> int:
         wallet = _wallet(job)
         revoked = await self.auth.revoke_wallet(wallet, "erased")
-        if self.live is None:  # the CLI: no bus to reach the nodes; sessions end anyway
+        if self.live is None:
+            # The CLI without Redis: the nodes find the started job by themselves (the
+            # erasure sweep, `notice`) and close the wallet's connections then.
             return len(revoked)
-        for session_id in revoked:
-            await self.live.revoke(session_id)
-        # The leaves of the closed connections write events, presence and the connection
-        # log: let this node's land before the deletes (another node's, in flight, may
-        # land after: the sweeper's next run of a job is not needed for them, since each
-        # delete step runs after this one and such a write finds no user to update).
+        # Every node (the bus; the CLI's, with REDIS_URL) closes the wallet's connections
+        # and drops what it still has batched of the wallet. The leaves of the closed
+        # connections write presence and the connection log's close: updates, never
+        # inserts, so one landing after the user's step finds nothing to write to.
+        await self.live.erase(wallet)
         for _ in range(int(CLOSE_WAIT / 0.05)):
             if not self.live.live(wallet):
                 break

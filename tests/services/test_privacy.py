@@ -484,3 +484,38 @@ async def test_no_sign_in_while_the_wallets_erasure_runs(
     assert all(e["walletAddress"] is None for e in failed)
     assert job.status == "done"
     assert again["isNewUser"] is True
+
+
+async def test_a_late_write_after_the_erasure_brings_nothing_of_the_wallet_back(
+    served: RunningServer, mongo_client: Mongo
+) -> None:
+    """What a node may still write of the wallet after its erasure ran — a leave's event
+    and presence, a batched chat line, stats counters, the connection's close — lands
+    nowhere: the inserts are dropped by the node that learned of the erasure, the
+    updates find no user (none of them upserts)."""
+    wallet = Wallet()
+    client, _, _ = await enter(served.ws_url, wallet, room="town")
+    await client.close()
+    player_id = "p-late"
+    services = served.node.services
+    await services.connection_log.flush()
+    entries = await mongo_client[TEST_DB]["connection_logs"].find().to_list()
+    job = await services.erasure.erase_now(
+        Staff(ADMIN.address, "admin"), wallet.address, "GDPR request 4"
+    )
+
+    services.events.record("leave", wallet.address, room="town")
+    services.chat_log.record("town", wallet.address, player_id, "Late", "late", "late")
+    await services.presence.disconnected(wallet.address, player_id)
+    services.stats.queue(wallet.address, "chatMessages")
+    for entry in entries:
+        services.connection_log.closed(entry["_id"], 1000, ["town"])
+    await services.events.flush()
+    await services.chat_log.flush()
+    await services.stats.flush()
+    await services.connection_log.flush()
+
+    assert job.status == "done"
+    db = mongo_client[TEST_DB]
+    for name in await collections(mongo_client):
+        assert not [d async for d in db[name].find() if mentions(d, wallet.address)], name
