@@ -126,8 +126,8 @@ class Settings:
         "exports of their data a wallet may ask for a day; 0: no limit")
     erasure_grace: float = setting("ERASURE_GRACE", 7 * DAY, duration(allow_zero=True),
         "how long a player's own erasure request waits before it is carried out")
-    erasure_sweep_interval: float = setting("ERASURE_SWEEP_INTERVAL", 60.0, duration(),
-        "how often a node looks for due erasures to run")
+    erasure_sweep_interval: float = setting("ERASURE_SWEEP_INTERVAL", 5.0, duration(),
+        "how often a node looks for due erasures to run, and for erasures started elsewhere")
     # The old server's names of these two flags are read too, so that its environment
     # keeps working (docs/configuration.md#aliases).
     require_wallet_auth: bool = setting("REQUIRE_WALLET_AUTH", True, flag,

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     MIGRATION_CLOSED = "migration_closed"
     WAGER_LOCKED = "wager_locked"
     WAGER_LIMIT = "wager_limit"
+    ERASURE_IN_PROGRESS = "erasure_in_progress"
     REQUEST_TIMEOUT = "request_timeout"  # HTTP only: a request body that arrived too slowly
 
 
@@ -156,6 +157,14 @@ class Banned(_Sanctioned):
 class Muted(_Sanctioned):
     code = ErrorCode.MUTED
     default_message = "You are muted"
+
+
+class ErasureInProgress(DomainError):
+    """The wallet's data is being erased (services/erasure.py): it may sign in again, as a
+    new player, once that is done."""
+
+    code = ErrorCode.ERASURE_IN_PROGRESS
+    default_message = "This account's data is being erased; try again in a few minutes"
 
 
 class MigrationClosed(DomainError):

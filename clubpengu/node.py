@@ -149,6 +149,7 @@ class Node:
         services.chat_log.start()
         services.stats.start()
         await services.presence.reset_node()
+        await services.connection_log.close_left_open()
         await realtime.hub.directory.start()
         services.matches.start()
         if self.settings.tick_rate > 0:
@@ -159,7 +160,7 @@ class Node:
             self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
         )
         erasures = PeriodicTask(
-            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.run_due
+            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.sweep
         )
         erasures.start()
         self.monitors.append(erasures)

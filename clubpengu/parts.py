@@ -229,6 +229,7 @@ def _auth(
         events=events,
         metrics=metrics,
         new_accounts=new_accounts,
+        erased=realtime.sessions.erased,
     )
 
 
@@ -322,7 +323,10 @@ def build_services(
     """Every service, once; `notify` tells a wallet's live connection, `spawn` runs work
     the node's shutdown waits for, `clock` is what they all ask for the time."""
     db = settings.mongodb_db
-    events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
+    erased = realtime.sessions.erased
+    events = EventRecorder(
+        settings.node_id, timedelta(seconds=settings.event_retention_seconds), erased=erased
+    )
     auth = _auth(settings, realtime, events, metrics, clock)
     presence = PresenceService(settings.node_id, clock)
     stats = _stats(settings, client, metrics)
@@ -342,7 +346,7 @@ def build_services(
     )  # fmt: skip
     puffles = PuffleCatalog.load()
     audit = AuditTrail(client, db)
-    chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention)
+    chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention, erased=erased)
     moderation = ModerationService(client, db, economy, audit, auth, realtime.sessions)
     reports = ReportService(client, db, economy, moderation, audit, chat_log, settings.report_rate)
     names = NamePolicy(realtime.words)

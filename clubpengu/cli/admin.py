@@ -12,10 +12,13 @@ node that holds them (services/outside_notices.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
+import os
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +32,7 @@ from clubpengu.cli.common import (
 )
 from clubpengu.cli.database import Access, Client, with_database
 from clubpengu.config import Settings
+from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services import staff_actions
 from clubpengu.services.audit import CLI, AuditTrail, Staff
 from clubpengu.services.auth import AuthConfig, AuthService
@@ -161,13 +165,34 @@ async def erase_player(args: argparse.Namespace, settings: Settings, client: Cli
     auth = AuthService(
         AuthConfig(settings.auth_domain, timedelta(0), settings.jwt_secret, timedelta(0))
     )
-    erasure = ErasureService(
-        client, settings.mongodb_db, auth, economy, audit, None,
-        secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
-    )  # fmt: skip
-    job = await erasure.erase_now(cli_staff(), args.wallet, args.reason)
+    async with _nodes(settings) as live:
+        erasure = ErasureService(
+            client, settings.mongodb_db, auth, economy, audit, live,
+            secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
+        )  # fmt: skip
+        job = await erasure.erase_now(cli_staff(), args.wallet, args.reason)
     print(json.dumps(public_job(job)))
     return ExitCode.OK if job.status == "done" else ExitCode.FAILURE
+
+
+@contextlib.asynccontextmanager
+async def _nodes(settings: Settings) -> AsyncIterator[SessionRegistry | None]:
+    """How the erasure reaches the running nodes' connections: with REDIS_URL, the bus
+    they listen on (the erasure is published as the HTTP route publishes it, and the bus
+    is drained before the command exits); without, nothing: the one node finds the
+    started job by itself within ERASURE_SWEEP_INTERVAL (docs/privacy.md)."""
+    if settings.redis_url is None:
+        yield None
+        return
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+
+    bus = RedisBus(settings.redis_url, timeout=settings.redis_timeout)
+    await bus.connect()
+    try:
+        # Never started: it listens to nothing and holds no connection; it only publishes.
+        yield SessionRegistry(bus, f"cli-{os.getpid()}")
+    finally:
+        await bus.disconnect()
 
 
 async def create_promo(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:

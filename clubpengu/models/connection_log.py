@@ -15,7 +15,8 @@ from clubpengu.models.base import CAMEL
 class ConnectionLog(Document):
     """Written when the connection opens, updated when it signs in, joins and closes
     (services/connection_log.py), so a node killed outright loses at most the close of its
-    open connections: their `disconnected_at` stays None.
+    open connections: their `disconnected_at` stays None until that node starts again
+    and marks them closed (`closed_by` "restart").
 
     `expires_at` carries the TTL index (`expireAfterSeconds=0`): the open time +
     CONNECTION_LOG_TTL at first, the close time + CONNECTION_LOG_TTL once closed, so
@@ -36,6 +37,9 @@ class ConnectionLog(Document):
     guest: bool = False
     rooms_visited: list[str] = Field(default_factory=list)
     close_code: int | None = None
+    # "restart": the node stopped without closing it; `disconnected_at` is then when the
+    # node (same NODE_ID) started again, an upper bound of the close.
+    closed_by: str | None = None
     client_version: str | None = None
     ip_hash: str | None = None
     device_hash: str | None = None

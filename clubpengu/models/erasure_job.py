@@ -49,4 +49,6 @@ class ErasureJob(Document):
             ),
             IndexModel([("status", ASCENDING), ("dueAt", ASCENDING)], name="due"),
             IndexModel([("tombstone", ASCENDING)], name="by_tombstone"),
+            # The nodes' look for erasures started elsewhere (ErasureService.notice).
+            IndexModel([("startedAt", ASCENDING)], name="started", sparse=True),
         ]

@@ -105,6 +105,10 @@ class User(Document):
     # The player asked for their data to be erased: it will be then, unless they cancel
     # (services/erasure.py). Kept here because the sign-in reads the User anyway.
     erasure_due_at: datetime | None = None
+    # Set when an erasure of the wallet starts, on the User (or on an empty stand-in, when
+    # there is none or once its data is gone) until it ends: the sign-in's own upsert
+    # filters on it, and the join reads the User anyway, so refusing costs no command.
+    erasing_since: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -7,7 +7,7 @@ Channels (pub/sub; at-most-once, nothing durable depends on them):
 | `room:<room id>` | a room's traffic: pushes as they happen, each node's movers once a tick |
 | `node:<node id>` | one node's inbox: kicks of its connections, pushes for its players |
 | `session:revoke` | revoked sessions, for every node |
-| `session:moderation` | bans (close the wallet's connections) and mutes, for every node |
+| `session:moderation` | bans and erasures (close the wallet's connections), mutes |
 
 Keys (Redis data; the source of truth stays MongoDB, these only coordinate live nodes):
 

@@ -34,6 +34,7 @@ MAX_DEVICE_ID = 128
 # Where the transport keeps, on the Connection, its entry's id and the device id it was sent.
 LOG_ID = "connection_log_id"
 DEVICE_ID = "client_device_id"
+CLOSED_BY_RESTART = "restart"  # `closedBy` of an entry closed by its node's next start
 
 
 @dataclass
@@ -126,6 +127,23 @@ class ConnectionLogService:
             "expiresAt": now + self.ttl,
         }
         self._writer.submit_nowait(_Write(log_id, fields=fields))
+
+    async def close_left_open(self) -> int:
+        """At start: mark closed the entries this node id left open when it last stopped
+        without closing them (killed, or the machine lost), `closedBy: "restart"` and the
+        restart's time as an upper bound of the close; the number marked. One command."""
+        now = self.clock()
+        result = await ConnectionLog.get_pymongo_collection().update_many(
+            {"nodeId": self.node_id, "disconnectedAt": None},
+            {"$set": {"disconnectedAt": now, "closedBy": CLOSED_BY_RESTART,
+                      "expiresAt": now + self.ttl}},
+        )  # fmt: skip
+        if result.modified_count:
+            logger.warning(
+                "closed the connection history a stopped node left open",
+                extra={"entries": result.modified_count},
+            )
+        return result.modified_count
 
     async def flush(self) -> None:
         """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""

@@ -37,7 +37,7 @@ from clubpengu.models import ErasureJob
 from clubpengu.models.base import utcnow
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.audit import AuditTrail, Staff
-from clubpengu.services.auth import AuthService, decode_wallet, short
+from clubpengu.services.auth import ERASING, AuthService, decode_wallet, short
 from clubpengu.services.data_registry import (
     POLICIES,
     TOMBSTONE_PREFIX,
@@ -52,12 +52,16 @@ from clubpengu.services.sanctions import check_reason
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+# How far back `notice` looks before its last look: the clocks of the CLI and the node
+# may disagree a little, and a job's start is written just after its clock was read.
+NOTICE_OVERLAP = timedelta(minutes=1)
 BATCH = 500
 CLOSE_WAIT = 5.0  # seconds this node waits for the wallet's connections to end
 ERASURE_TYPE = "erasure"  # the ledger entry that closes the balance
 PLAYER = "player"
 PENDING, RUNNING, DONE, CANCELLED = "pending", "running", "done", "cancelled"
-REVOKE, CLOSE_LEDGER = "revoke", "close_ledger"
+REVOKE, CLOSE_LEDGER, RECHECK = "revoke", "close_ledger", "recheck"
+USERS = "users"
 
 
 class Action:
@@ -120,6 +124,8 @@ class ErasureService:
         self.clock = clock
         self.policies = list(policies)
         self._tombstones = KeyedHash(secret, "erasure-tombstone")
+        self._noticed: dict[ObjectId, datetime] = {}  # jobs `notice` has looked at
+        self._noticed_until: datetime | None = None
 
     def tombstone(self, wallet: str) -> str:
         """The wallet's stand-in in what is kept: the same for the same wallet (so its
@@ -128,11 +134,16 @@ class ErasureService:
 
     def steps(self) -> list[Step]:
         steps = [Step(REVOKE, self._revoke), Step(CLOSE_LEDGER, self._close_ledger)]
+        deleted = []
         for policy in self.policies:
             if policy.erase is Erase.PSEUDONYMISE:
                 steps.append(Step(policy.collection, self._pseudonymiser(policy)))
+            elif policy.collection == USERS:
+                steps.append(Step(USERS, self._empty_user))
             elif policy.erase is Erase.DELETE:
-                steps.append(Step(policy.collection, self._deleter(policy)))
+                deleted.append(self._deleter(policy))
+                steps.append(Step(policy.collection, deleted[-1]))
+        steps.append(Step(RECHECK, self._recheck(deleted)))
         return steps
 
     # --- requests -------------------------------------------------------------------------
@@ -224,6 +235,40 @@ class ErasureService:
 
     # --- running --------------------------------------------------------------------------
 
+    async def sweep(self) -> int:
+        """The node's periodic look at the jobs (ERASURE_SWEEP_INTERVAL): close the
+        connections of wallets whose erasure another process started (`notice`), then run
+        the due jobs; the number run to the end."""
+        await self.notice()
+        return await self.run_due()
+
+    async def notice(self) -> int:
+        """Close this node's connections of wallets whose erasure started since the last
+        look, however it was started (the CLI without Redis reaches no node by itself);
+        the number closed. One query on the jobs' start; a job is looked at once."""
+        if self.live is None:
+            return 0
+        now = self.clock()
+        since = self._noticed_until if self._noticed_until is not None else now
+        self._noticed_until = now
+        self._noticed = {k: t for k, t in self._noticed.items() if t >= since - NOTICE_OVERLAP}
+        closed = 0
+        query = {"startedAt": {"$gte": since - NOTICE_OVERLAP}}
+        async for raw in self.jobs.find(
+            query, {"walletAddress": 1, "tombstone": 1, "startedAt": 1}
+        ):
+            if raw["_id"] in self._noticed:
+                continue
+            started: datetime = raw["startedAt"]
+            self._noticed[raw["_id"]] = started
+            if raw.get("walletAddress"):
+                wallets = [raw["walletAddress"]]
+            else:  # done: the job keeps only the tombstone
+                wallets = [w for w in self.live.wallets() if self.tombstone(w) == raw["tombstone"]]
+            for wallet in wallets:
+                closed += await self.live.erase_here(wallet, started)
+        return closed
+
     async def run_due(self) -> int:
         """Run every job that is due (and any left running by a node that stopped): the
         number finished."""
@@ -267,12 +312,17 @@ class ErasureService:
             )
         logger.info("erasure started", extra={"wallet": short(job.wallet_address)})
         try:
+            await self._mark_user(job)
             await self._steps(job)
         except BaseException:
             # Let the next run (the sweep, or staff erasing again) take it over at once; a
             # node that dies here leaves the lease to run out instead.
             await self.jobs.update_one({"_id": job_id}, {"$set": {"leaseUntil": None}})
             raise
+        # The stand-in goes last: from here the wallet may sign in, as a new player.
+        await self.db[USERS].delete_one(
+            {"walletAddress": job.wallet_address, ERASING: {"$ne": None}}
+        )
         await self.jobs.update_one(
             {"_id": job_id},
             {"$set": {"status": DONE, "finishedAt": self.clock(), "leaseUntil": None},
@@ -308,17 +358,58 @@ class ErasureService:
 
     # --- the steps ------------------------------------------------------------------------
 
+    def _stand_in(self, job: ErasureJob) -> dict[str, Any]:
+        """The User a wallet has while its erasure runs, once its own is emptied (or when
+        it had none): `erasingSince` refuses its sign-ins and joins (services/auth.py), and
+        it holds nothing but the wallet, which the job's end deletes with it."""
+        assert job.started_at is not None
+        return {
+            "walletAddress": _wallet(job), "username": job.tombstone,
+            "usernameLower": job.tombstone, ERASING: job.started_at,
+            "createdAt": job.started_at, "updatedAt": job.started_at,
+        }  # fmt: skip
+
+    async def _mark_user(self, job: ErasureJob) -> None:
+        """Before any step: the wallet's User marked as being erased (a stand-in made when
+        there is none), so no sign-in makes new data while the job runs."""
+        stand_in = self._stand_in(job)
+        fresh = {k: v for k, v in stand_in.items() if k not in ("walletAddress", ERASING)}
+        await self.db[USERS].update_one(
+            {"walletAddress": _wallet(job)},
+            {"$set": {ERASING: stand_in[ERASING]}, "$setOnInsert": fresh},
+            upsert=True,
+        )
+
+    async def _empty_user(self, job: ErasureJob) -> int:
+        """The user step: the User replaced by its stand-in (deleted when the job ends)."""
+        result = await self.db[USERS].replace_one(
+            {"walletAddress": _wallet(job)}, self._stand_in(job), upsert=True
+        )
+        return result.matched_count
+
+    def _recheck(
+        self, deleters: list[Callable[[ErasureJob], Awaitable[int]]]
+    ) -> Callable[[ErasureJob], Awaitable[int]]:
+        """The deletes once more, after the user: what another node wrote meanwhile (a
+        leave's event, a chat line still batched) is gone too."""
+
+        async def recheck(job: ErasureJob) -> int:
+            return sum([await delete(job) for delete in deleters])
+
+        return recheck
+
     async def _revoke(self, job: ErasureJob) -> int:
         wallet = _wallet(job)
         revoked = await self.auth.revoke_wallet(wallet, "erased")
-        if self.live is None:  # the CLI: no bus to reach the nodes; sessions end anyway
+        if self.live is None:
+            # The CLI without Redis: the nodes find the started job by themselves (the
+            # erasure sweep, `notice`) and close the wallet's connections then.
             return len(revoked)
-        for session_id in revoked:
-            await self.live.revoke(session_id)
-        # The leaves of the closed connections write events, presence and the connection
-        # log: let this node's land before the deletes (another node's, in flight, may
-        # land after: the sweeper's next run of a job is not needed for them, since each
-        # delete step runs after this one and such a write finds no user to update).
+        # Every node (the bus; the CLI's, with REDIS_URL) closes the wallet's connections
+        # and drops what it still has batched of the wallet. The leaves of the closed
+        # connections write presence and the connection log's close: updates, never
+        # inserts, so one landing after the user's step finds nothing to write to.
+        await self.live.erase(wallet)
         for _ in range(int(CLOSE_WAIT / 0.05)):
             if not self.live.live(wallet):
                 break

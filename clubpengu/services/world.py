@@ -27,6 +27,7 @@ from clubpengu.errors import (
     CloseCode,
     Conflict,
     DomainError,
+    ErasureInProgress,
     NotAuthenticated,
     NotInRoom,
 )
@@ -172,6 +173,8 @@ class WorldService:
         user = await User.find_one(User.wallet_address == wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
+        if user.erasing_since is not None:  # before the session: the erasure revokes it
+            raise ErasureInProgress()
         ban = ban_in_force(user.moderation, self.auth.clock())
         if ban is not None:  # on the User the join reads anyway: no query of its own
             raise Banned(until_text(ban.until))

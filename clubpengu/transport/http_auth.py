@@ -22,6 +22,7 @@ _FAILURE_STATUS = {
     AuthFailureCode.RATE_LIMITED: 429,
     AuthFailureCode.INVALID_WALLET: 400,
     AuthFailureCode.BANNED: 403,
+    AuthFailureCode.ERASURE_IN_PROGRESS: 409,
 }
 
 

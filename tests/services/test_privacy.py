@@ -5,9 +5,11 @@ when run again; a player's own request waits the grace and can be cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from clubpengu.config import Settings
 from clubpengu.models import (
     AuditLog,
     Challenge,
+    ConnectionLog,
     Match,
     MatchLogEntry,
     MatchPlayer,
@@ -33,7 +36,7 @@ from clubpengu.models import (
 )
 from clubpengu.models.migration_claim import ClaimStatus
 from clubpengu.services.audit import Staff
-from clubpengu.services.data_registry import BY_COLLECTION, TOMBSTONE_PREFIX
+from clubpengu.services.data_registry import BY_COLLECTION, POLICIES, TOMBSTONE_PREFIX
 from clubpengu.services.erasure import Step
 from tests.conftest import TEST_DB
 from tests.support import (
@@ -43,6 +46,7 @@ from tests.support import (
     connect,
     enter,
     grant,
+    http_sign_in,
     http_token,
     run_server,
     sign_in,
@@ -372,3 +376,146 @@ async def test_staff_see_a_players_devices_with_their_reconnects(served: Running
     assert [(d["connections"], d["reconnects"]) for d in devices] == [(2, 1)]
     assert devices[0]["deviceHash"] and "phone-1" not in devices[0]["deviceHash"]
     assert all(c["userAgent"] is None or len(c["userAgent"]) <= 48 for c in page["connections"])
+
+
+async def test_a_restarted_node_closes_the_history_entries_it_left_open(
+    privacy_settings: Settings, mongo_client: Mongo
+) -> None:
+    """What a node killed outright left open (no close time) is marked closed by its next
+    start, and only that node's: another node's open entries are its own business."""
+    now = datetime.now(UTC)
+    mine, other_node = privacy_settings.node_id, f"{privacy_settings.node_id}-other"
+    left = ConnectionLog(
+        node_id=mine, connection_id="c1", connected_at=now, expires_at=now + timedelta(days=1)
+    )
+    elsewhere = ConnectionLog(
+        node_id=other_node, connection_id="c1", connected_at=now, expires_at=now
+    )
+    await left.insert()
+    await elsewhere.insert()
+
+    async with run_server(privacy_settings, mongo_client):
+        closed = await ConnectionLog.get(left.id)
+        untouched = await ConnectionLog.get(elsewhere.id)
+
+    assert closed is not None and closed.closed_by == "restart"
+    assert closed.disconnected_at is not None and closed.disconnected_at >= now
+    assert closed.expires_at > now + timedelta(days=1)
+    assert untouched is not None and untouched.disconnected_at is None
+    assert untouched.closed_by is None
+
+
+def test_the_retention_table_of_the_docs_is_the_registry() -> None:
+    """docs/privacy.md's retention table, row by row, is what the registry says: the same
+    collections in the same order, the same erasure, retention, TTL and reason."""
+    text = (Path(__file__).parents[2] / "docs" / "privacy.md").read_text()
+    table = text.split("## Retention", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("| `")
+    ]
+    documented = [(name.strip("`"), erase, kept, ttl, why) for name, erase, kept, ttl, why in rows]
+    registry = [
+        (p.collection, p.erase.value, p.retention, "yes" if p.ttl else "no", p.why)
+        for p in POLICIES
+    ]
+
+    assert documented == registry
+
+
+async def ws_sign_in_reply(url: str, wallet: Wallet) -> dict[str, Any]:
+    async with connect(url) as client:
+        challenge = await client.request({"type": "auth_request"})
+        return await client.request(
+            {"type": "auth_verify", "walletAddress": wallet.address,
+             "signature": wallet.sign(challenge["nonce"])}
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("held_before", ["revoke", "recheck"])
+async def test_no_sign_in_while_the_wallets_erasure_runs(
+    served: RunningServer, mongo_client: Mongo, monkeypatch: pytest.MonkeyPatch,
+    held_before: str,
+) -> None:  # fmt: skip
+    """Held before its first step (the player's data all there, the token still live) or
+    before its last (the user already emptied): a sign-in over the WebSocket or HTTP and a
+    join with a token are refused with `erasure_in_progress`, and write nothing of the
+    wallet; once the job is done the wallet signs in as a new player."""
+    wallet = Wallet()
+    client, _, _ = await enter(served.ws_url, wallet, room="town")
+    token = (await http_sign_in(served.url, wallet)).token
+    await client.close()
+    erasure = served.node.services.erasure
+    steps = erasure.steps()
+    at = next(i for i, step in enumerate(steps) if step.name == held_before)
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(job: Any) -> int:
+        reached.set()
+        await release.wait()
+        return await steps[at].run(job)
+
+    monkeypatch.setattr(
+        erasure, "steps", lambda: [*steps[:at], Step(held_before, held), *steps[at + 1 :]]
+    )
+    running = asyncio.create_task(
+        erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR request 3")
+    )
+    await asyncio.wait_for(reached.wait(), 30)
+    try:
+        over_ws = await ws_sign_in_reply(served.ws_url, wallet)
+        over_http = (await http_sign_in(served.url, wallet)).response
+        async with connect(served.ws_url) as joining:
+            join = await joining.request({"type": "join", "token": token, "room": "town"})
+        await served.node.services.events.flush()
+        failed = await mongo_client[TEST_DB]["events"].find({"kind": "sign_in_failed"}).to_list()
+    finally:
+        release.set()
+        job = await running
+    async with connect(served.ws_url) as after:
+        again = await sign_in(after, wallet)
+
+    assert over_ws["type"] == "auth_failure" and over_ws["error"] == "erasure_in_progress"
+    assert over_http.status_code == 409
+    assert over_http.json() == {"type": "auth_failure", "error": "erasure_in_progress"}
+    assert join["type"] == "error" and join["code"] == "erasure_in_progress", join
+    assert [e["walletAddress"] for e in failed if e["data"]["code"] == "erasure_in_progress"]
+    assert all(e["walletAddress"] is None for e in failed)
+    assert job.status == "done"
+    assert again["isNewUser"] is True
+
+
+async def test_a_late_write_after_the_erasure_brings_nothing_of_the_wallet_back(
+    served: RunningServer, mongo_client: Mongo
+) -> None:
+    """What a node may still write of the wallet after its erasure ran — a leave's event
+    and presence, a batched chat line, stats counters, the connection's close — lands
+    nowhere: the inserts are dropped by the node that learned of the erasure, the
+    updates find no user (none of them upserts)."""
+    wallet = Wallet()
+    client, _, _ = await enter(served.ws_url, wallet, room="town")
+    await client.close()
+    player_id = "p-late"
+    services = served.node.services
+    await services.connection_log.flush()
+    entries = await mongo_client[TEST_DB]["connection_logs"].find().to_list()
+    job = await services.erasure.erase_now(
+        Staff(ADMIN.address, "admin"), wallet.address, "GDPR request 4"
+    )
+
+    services.events.record("leave", wallet.address, room="town")
+    services.chat_log.record("town", wallet.address, player_id, "Late", "late", "late")
+    await services.presence.disconnected(wallet.address, player_id)
+    services.stats.queue(wallet.address, "chatMessages")
+    for entry in entries:
+        services.connection_log.closed(entry["_id"], 1000, ["town"])
+    await services.events.flush()
+    await services.chat_log.flush()
+    await services.stats.flush()
+    await services.connection_log.flush()
+
+    assert job.status == "done"
+    db = mongo_client[TEST_DB]
+    for name in await collections(mongo_client):
+        assert not [d async for d in db[name].find() if mentions(d, wallet.address)], name
