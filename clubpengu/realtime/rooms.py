@@ -32,7 +32,7 @@ class RoomSpec(BaseModel):
     capacity: int = Field(ge=1, le=10_000)
     speed: float = Field(gt=0, le=100_000, description="units per second")
     game: bool = False
-    spread: float = Field(default=120, ge=0, le=100_000, description="arrival radius, units")
+    spread: float = Field(default=200, ge=0, le=100_000, description="arrival radius, units")
 
     @model_validator(mode="after")
     def _spawn_inside(self) -> RoomSpec:

@@ -263,7 +263,7 @@ export class MatchesPanel {
     const names = frame.players.map((p) => p.username);
     const canMove = mine && active && frame.toMove.includes(frame.seat);
     Object.assign(this.board.dataset, { matchId: frame.matchId, status: frame.status, game: frame.game,
-      mode: mine ? "play" : "watch", seq: String(frame.seq) });
+      mode: mine ? "play" : "watch", seq: String(frame.seq), seat: mine ? String(frame.seat) : "" });
     const turn = active
       ? (mine ? (canMove ? "Your move" : "Their move") : `${frame.toMove.map((s) => names[s]).join(" and ")} to move`)
       : this.outcome(frame, mine, names);

@@ -99,7 +99,7 @@ export class PufflesPanel {
     const full = this.limit !== null && this.puffles.length >= this.limit;
     const adopt = h("form", { id: "adopt-form", class: "adopt", onsubmit: (event) => this.adopt(event) },
       h("select", { name: "color", "aria-label": "Colour" }, this.colors.map((color) =>
-        h("option", { value: color.id, disabled: color.price > coins }, `${color.name} — ${color.price}`))),
+        h("option", { value: color.id }, `${color.name} — ${color.price}`))),
       h("input", { name: "name", maxlength: "16", required: true, placeholder: "Name", "aria-label": "Puffle name",
         autocomplete: "off" }),
       h("button", { name: "adopt", type: "submit", disabled: full }, "Adopt"));
