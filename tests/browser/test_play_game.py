@@ -124,6 +124,54 @@ async def test_two_pages_play_tictactoe_to_the_end_while_a_third_watches(
         await expect(player.page.locator("#match")).to_be_hidden()
 
 
+async def accepted(challenger: Player, target: Player, game: str) -> tuple[Player, Player]:
+    """`challenger` challenges, `target` accepts: the players of seat 0 and seat 1."""
+    await challenge(challenger, target, game)
+    await target.page.locator('#prompts [data-prompt="challenge"] button.accept').click()
+    seats = {await seat_of(challenger): challenger, await seat_of(target): target}
+    return seats[0], seats[1]
+
+
+async def forfeited(loser: Player, winner: Player) -> None:
+    await loser.page.click("#match button.forfeit")
+    for player in (loser, winner):
+        await expect(player.page.locator("#match")).to_have_attribute("data-status", "completed")
+    await expect(loser.page.locator("#match .turn")).to_contain_text("You lost (forfeit")
+    await expect(winner.page.locator("#match .turn")).to_contain_text("You won (forfeit")
+    for player in (loser, winner):
+        await player.page.click("#match button.close")
+
+
+async def test_connect_four_drops_discs_on_both_boards(town: Town) -> None:
+    first, second = await accepted(town.bob, town.alice, "connect_four")
+
+    await first.page.click('#match button.drop[data-column="3"]')
+    await expect(second.page.locator("#match .slot.disc-red")).to_have_count(1)
+    await second.page.click('#match button.drop[data-column="3"]')
+    for player in (first, second):
+        await expect(player.page.locator("#match .slot.disc-yellow")).to_have_count(1)
+    # Row 0 is the bottom: the first disc is in the last row drawn, the second above it.
+    slots = first.page.locator("#match .slot")
+    await expect(slots.nth(5 * 7 + 3)).to_have_class("slot disc-red")
+    await expect(slots.nth(4 * 7 + 3)).to_have_class("slot disc-yellow")
+
+    await forfeited(first, second)
+
+
+async def test_card_jitsu_plays_a_round_from_each_hand(town: Town) -> None:
+    first, second = await accepted(town.alice, town.bob, "card_jitsu")
+
+    for player in (first, second):
+        hand = player.page.locator("#match .hand button.jitsu-card")
+        await expect(hand).to_have_count(5)
+        await hand.first.click()
+    for player in (first, second):
+        await expect(player.page.locator("#match .last-round")).to_contain_text("Last round")
+        await expect(player.page.locator("#match .hand button.jitsu-card")).to_have_count(5)
+
+    await forfeited(second, first)
+
+
 async def frames_of(page: Page, kind: str) -> list[dict[str, Any]]:
     """The frames of one type that the protocol pane lists, parsed."""
     texts = await page.locator(f'#frames li[data-type="{kind}"] code.line').all_text_contents()
@@ -288,6 +336,8 @@ async def test_at_phone_width_sign_out_shows_and_the_panels_stack(tabs: Tabs, si
     assert sign_out["x"] >= 0 and sign_out["x"] + sign_out["width"] <= 390
     assert side["y"] >= room["y"] + room["height"]  # below the room, not beside it
     assert side["width"] <= 390 and room["width"] <= 390
+    protocol = await page.locator("#protocol").bounding_box()
+    assert protocol is not None and protocol["y"] >= side["y"] + side["height"]
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
     await screenshot(page, "play-phone.png")
     await page.click("#sign-out")
