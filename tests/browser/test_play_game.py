@@ -77,6 +77,18 @@ async def test_a_declined_challenge_tells_the_challenger(town: Town) -> None:
     await expect(bob.page.locator("#status")).to_contain_text("declined")
 
 
+async def test_a_cancelled_challenge_leaves_the_target(town: Town) -> None:
+    alice, carol = town.alice, town.carol
+
+    await challenge(alice, carol, "tictactoe")
+    prompt = carol.page.locator('#prompts [data-prompt="challenge"]')
+    await expect(prompt).to_have_count(1)
+    await alice.page.click("#challenges-sent button.cancel")
+
+    await expect(prompt).to_have_count(0)
+    await expect(alice.page.locator("#challenges-sent li")).to_have_count(0)
+
+
 async def test_two_pages_play_tictactoe_to_the_end_while_a_third_watches(
     town: Town, db: AsyncDatabase[dict[str, Any]]
 ) -> None:
@@ -297,6 +309,12 @@ async def test_a_large_save_is_held_for_review_and_still_cleared(
     wallet = await tab.page.locator("#me-name").get_attribute("data-wallet")
     claim = await db.migration_claims.find_one({"walletAddress": wallet})
     assert claim is not None and claim["status"] == "pending"
+
+    await as_admin(site, "POST", f"/admin/migrations/{claim['_id']}/approve",
+                   {"reason": "matches our export"})  # fmt: skip
+    told = tab.page.locator('#prompts [data-prompt="migration-reviewed"]')
+    await expect(told).to_contain_text("approved")
+    await expect(tab.page.locator("#coins")).to_have_text(str(40_000 + 25))  # and the bonus
     await tabs.close(tab)
 
 
