@@ -6,6 +6,7 @@ held for review, declined), and the page at phone width."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,7 @@ async def test_two_pages_play_tictactoe_to_the_end_while_a_third_watches(
     await prompt.locator("button.accept").click()
     seats = {await seat_of(alice): alice, await seat_of(bob): bob}
     first, second = seats[0], seats[1]
+    await expect(first.page.locator("#match .deadline")).to_contain_text("s left for this turn")
     watch = carol.page.locator("#room-matches button.watch")
     await watch.click()
     await expect(carol.page.locator("#match")).to_have_attribute("data-mode", "watch")
@@ -251,6 +253,16 @@ async def test_a_player_is_reported_from_the_roster(
     await expect(bob.page.locator("#report-result")).to_contain_text("Thank you")
     report = await db.player_reports.find_one({"text": "a rude name"})
     assert report is not None and report["category"] == "name"
+
+
+async def test_the_stats_panel_shows_the_counters(town: Town) -> None:
+    page = town.bob.page
+
+    await page.click("#load-stats")
+
+    await expect(page.locator('#stats-list [data-stat="world.roomsVisited"] dd')).to_have_text(
+        re.compile(r"^[1-9]\d*$")
+    )
 
 
 OLD_SAVE = {

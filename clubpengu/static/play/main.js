@@ -16,6 +16,7 @@ import { ReportsPanel } from "./reports.js";
 import { RoomSwitcher } from "./rooms.js";
 import { Roster } from "./roster.js";
 import { Shop } from "./shop.js";
+import { StatsPanel } from "./stats.js";
 import { World } from "./world.js";
 
 const CLIENT_VERSION = "play-2";
@@ -83,6 +84,7 @@ app.matches = panels.add(MatchesPanel, "games", "Games", $("#match"));
 app.puffles = panels.add(PufflesPanel, "puffles", "Puffles");
 app.promo = panels.add(PromoPanel, "promo", "Promo code");
 app.reports = panels.add(ReportsPanel, "report", "Report a player");
+app.stats = panels.add(StatsPanel, "stats", "Your stats");
 panels.attach(new Migration(app));
 
 function rosterChanged() {

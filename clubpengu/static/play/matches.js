@@ -32,6 +32,8 @@ export class MatchesPanel {
       h("button", { type: "button", id: "load-history", class: "secondary", onclick: () => this.loadHistory() },
         "Show"), this.history);
 
+    // The turn's time left, by this browser's clock (the server's turnDeadline decides).
+    setInterval(() => this.tick(), 1000);
     const on = (type, fn) => app.socket.on(type, fn);
     on("challenge", (frame) => this.challenged(frame));
     on("challenge_ended", (frame) => this.ended(frame));
@@ -155,6 +157,7 @@ export class MatchesPanel {
     if (this.watching) this.unwatch();
     this.match = frame;
     this.render();
+    this.tick();
     this.renderLists();
   }
 
@@ -276,8 +279,16 @@ export class MatchesPanel {
       h("h2", {}, `${GAMES[frame.game] ?? frame.game}: ${names.join(" vs ")}`,
         frame.wager ? h("small", {}, ` wager ${frame.wager}`) : null, mine ? null : h("small", {}, " (watching)")),
       h("p", { class: "turn", role: "status" }, turn),
+      active && frame.turnDeadline ? h("p", { class: "note deadline", dataset: { deadline: frame.turnDeadline } }) : null,
       drawBoard(frame.game, frame.view, canMove ? (move) => this.move(move) : null),
       h("p", {}, actions));
+  }
+
+  tick() {
+    const line = $(".deadline", this.board);
+    if (!line) return;
+    const left = Math.max(0, Math.ceil((Date.parse(line.dataset.deadline) - Date.now()) / 1000));
+    line.textContent = `${left} s left for this turn`;
   }
 
   outcome(frame, mine, names) {
