@@ -102,8 +102,8 @@ async def test_two_pages_play_tictactoe_to_the_end_while_a_third_watches(
     seats = {await seat_of(alice): alice, await seat_of(bob): bob}
     first, second = seats[0], seats[1]
     await expect(first.page.locator("#match .deadline")).to_contain_text("s left for this turn")
-    watch = carol.page.locator("#room-matches button.watch")
-    await watch.click()
+    await expect(carol.page.locator("#room-matches li")).to_contain_text("Tic-tac-toe")
+    await carol.entry(alice.player_id).locator("button.watch").click()
     await expect(carol.page.locator("#match")).to_have_attribute("data-mode", "watch")
     await expect(carol.entry(alice.player_id)).to_contain_text("playing tictactoe")
 

@@ -209,6 +209,7 @@ function signedOut(text) {
   $("#me-name").textContent = "";
   delete $("#me-name").dataset.wallet;
   $("#coins").textContent = "–";
+  app.prompts.clear();
   panels.tell("signedOut");
   say(text);
 }

@@ -37,6 +37,10 @@ export class Prompts {
     return card;
   }
 
+  clear() {
+    this.element.replaceChildren();
+  }
+
   remove(id) {
     for (const card of this.element.querySelectorAll(".prompt")) if (card.dataset.id === id) card.remove();
   }

@@ -39,7 +39,10 @@ export class Roster {
       h("button", { type: "button", class: "report secondary", title: "Report to the staff",
         onclick: () => this.app.reports.prepare(player.id) }, "Report"),
       h("button", { type: "button", class: "watch secondary", hidden: true, title: "Watch this match",
-        onclick: () => player.match && this.app.matches.watch(player.match.matchId) }, "Watch"),
+        onclick: () => {
+          const match = this.app.world.players.get(player.id)?.match;
+          if (match) this.app.matches.watch(match.matchId);
+        } }, "Watch"),
     ];
     return h("li", { dataset: { playerId: player.id, me: mine ? "true" : null } },
       player.name, h("small", { class: "look" }), h("span", { class: "badges" }),
