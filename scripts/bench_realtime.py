@@ -233,7 +233,7 @@ def _worker(port: int, specs: list[tuple[int, str]], args: dict[str, Any], start
 def rooms_file(n_rooms: int) -> Iterator[Path]:
     rooms = [
         {"id": f"bench_{i}", "name": f"Bench {i}", "width": 1520, "height": 960,
-         "spawn": [PATH_START, PATH_START], "capacity": ROOM_SIZE, "speed": 600}
+         "spawn": [PATH_START, PATH_START], "capacity": ROOM_SIZE, "speed": 600, "spread": 0}
         for i in range(n_rooms)
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:

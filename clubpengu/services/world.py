@@ -101,10 +101,10 @@ def _place(member: Member | None) -> Place | None:
     return Place(member.room.spec.id, member.room.id, member.x, member.y)
 
 
-def _start_position(user: User | None, spec: RoomSpec) -> tuple[float, float]:
-    if user and user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
+def _start_position(user: User, spec: RoomSpec) -> tuple[float, float]:
+    if user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
         return spec.clamp(user.last_x, user.last_y)
-    return spec.spawn
+    return spec.arrival(user.wallet_address)
 
 
 class WorldService:
@@ -334,9 +334,11 @@ class WorldService:
     async def _join_as_guest(self, connection: Connection, room: str | None) -> Joined:
         spec, instance = self.hub.resolve(room or self.hub.catalogue.default)
         username = f"Guest{secrets.randbelow(10_000):04d}"
+        player_id = _player_id()
         member = Member(
-            connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
-        )
+            connection, player_id, None, username, dict(GUEST_CUSTOMIZATION),
+            *spec.arrival(player_id),
+        )  # fmt: skip
         connection.hold()
         players = await self.hub.join(member, spec, instance)
         connection.guest, connection.username = True, username
@@ -353,7 +355,7 @@ class WorldService:
         if instance == current.id or (instance is None and spec.id == current.spec.id):
             raise Conflict(f"Already in {current.id}")
         old_position = member.x, member.y
-        member.x, member.y = spec.spawn
+        member.x, member.y = spec.arrival(connection.wallet or member.player_id)
         connection.hold()
         try:
             players = await self.hub.join(member, spec, instance)
