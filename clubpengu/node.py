@@ -141,6 +141,7 @@ class Node:
         realtime, services = self.realtime, self.services
         await realtime.bus.connect()
         await realtime.sessions.start()
+        await services.buddy_presence.start()
         services.events.start()
         services.chat_log.start()
         services.stats.start()
@@ -220,6 +221,7 @@ class Node:
             ("directory", realtime.hub.directory.stop),
             ("connection-log", services.connection_log.flush),
             ("sessions", realtime.sessions.stop),
+            ("buddies", services.buddy_presence.stop),
             ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
             ("events", services.events.stop),
             ("chat-log", services.chat_log.stop),

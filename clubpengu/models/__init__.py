@@ -4,10 +4,13 @@ from beanie import Document
 
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
+from clubpengu.models.buddy_request import BuddyRequest
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
+from clubpengu.models.friendship import Friendship
+from clubpengu.models.ignore import Ignore
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
@@ -36,6 +39,9 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PlayerReport,
     MigrationClaim,
     WagerDay,
+    Friendship,
+    BuddyRequest,
+    Ignore,
 )
 
 __all__ = [
@@ -43,12 +49,15 @@ __all__ = [
     "AuditLog",
     "AuthChallenge",
     "AuthSession",
+    "BuddyRequest",
     "Challenge",
     "ChallengeStatus",
     "ChatLine",
     "ClaimStatus",
     "ConnectionLog",
     "Event",
+    "Friendship",
+    "Ignore",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",

@@ -102,6 +102,9 @@ class User(Document):
     # Free matches finished as played (the loser, or both after a draw, made MATCH_MIN_MOVES
     # moves): what the wager gates count, kept here so a challenge needs no count query.
     free_matches: int = Field(default=0, ge=0)
+    # Set once the wallet has (or had) a buddy, an ignore or a buddy request: only then does
+    # a join read those lists, so a join of everyone else costs no extra command.
+    social: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -8,6 +8,7 @@ Channels (pub/sub; at-most-once, nothing durable depends on them):
 | `node:<node id>` | one node's inbox: kicks of its connections, pushes for its players |
 | `session:revoke` | revoked sessions, for every node |
 | `session:moderation` | bans (close the wallet's connections) and mutes, for every node |
+| `buddies` | buddies' presence (online, offline, moved) and new or ended friendships |
 
 Keys (Redis data; the source of truth stays MongoDB, these only coordinate live nodes):
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 REVOKE_CHANNEL = "session:revoke"
 MODERATION_CHANNEL = "session:moderation"
+BUDDIES_CHANNEL = "buddies"
 
 
 def room_channel(room_id: str) -> str:

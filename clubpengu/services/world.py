@@ -38,6 +38,7 @@ from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService, SessionInfo, short
+from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
@@ -126,6 +127,8 @@ class WorldService:
         self.economy = economy
         self.spawn = spawn
         self.rules = rules
+        # Set by the node: tells a player's buddies they came, moved and left.
+        self.buddies: BuddyPresence | None = None
 
     # --- joining ------------------------------------------------------------------------
 
@@ -300,6 +303,10 @@ class WorldService:
         await self.presence.connected(
             user.wallet_address, member.player_id, member.room.spec.id, room_id
         )
+        if self.buddies is not None:
+            await self.buddies.online(
+                connection, user.wallet_address, member.player_id, room_id, user.social
+            )
         self.events.record("join", user.wallet_address, room=room_id)
         self.stats.queue(user.wallet_address, "world.roomsVisited")
         connection.attributes.setdefault("joined_at", time.monotonic())
@@ -364,6 +371,8 @@ class WorldService:
         self.events.record("room_change", connection.wallet, fromRoom=current.id, toRoom=room_id)
         self.stats.queue(connection.wallet, "world.roomsVisited")
         await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
+        if self.buddies is not None:
+            await self.buddies.moved(connection.wallet, member.player_id, room_id)
         user = await User.find_one(User.wallet_address == connection.wallet)
         return Joined(member.player_id, room_id, players, user=user)
 
@@ -424,3 +433,5 @@ class WorldService:
             online = round(time.monotonic() - joined_at, 1)
             self.stats.queue(wallet, "world.secondsOnline", online)
         await self.presence.disconnected(wallet, player_id, place)
+        if self.buddies is not None:
+            await self.buddies.offline(wallet, player_id, connection)

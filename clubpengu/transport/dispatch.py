@@ -9,6 +9,7 @@ from clubpengu.node import Node
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.handlers import (
     auth,
+    buddies,
     economy,
     matches,
     migration,
@@ -44,4 +45,5 @@ def build_router(node: Node) -> Router:
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
     room.register(router, hub, services.stats)
     reports.register(router, services.reports, hub)
+    buddies.register(router, services.buddies, hub)
     return router
