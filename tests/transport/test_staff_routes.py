@@ -29,6 +29,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/me"): {A, M, N},
     ("GET", "/admin/users"): {A, M, N},
     ("GET", "/admin/users/{wallet}"): {A, M, N},
+    ("GET", "/admin/users/{wallet}/buddies"): {A, M, N},
     ("POST", "/admin/users/{wallet}/ban"): {A, M},
     ("POST", "/admin/users/{wallet}/unban"): {A, M},
     ("POST", "/admin/users/{wallet}/mute"): {A, M},
