@@ -105,15 +105,19 @@ class BuddyPresence:
     async def moved(self, wallet: str, session: str, room: str) -> None:
         await self._publish(MOVED, wallet, session, room)
 
-    async def offline(self, wallet: str, session: str, connection: Connection | None) -> None:
-        """The player left for good (not a drop still within its reconnect grace)."""
+    async def offline(
+        self, wallet: str, session: str, connection: Connection | None, *, replaced: bool = False
+    ) -> None:
+        """The player left for good (not a drop still within its reconnect grace), or
+        (`replaced`) a newer session of the wallet took over, perhaps on another node:
+        then this node lets the lists go and the buddies are told nothing."""
         if connection is not None and self._connections.get(wallet) not in (None, connection):
             return  # a newer connection of the wallet on this node holds the lists now
         buddies = self._lists.pop(wallet, set())
         self._connections.pop(wallet, None)
         for buddy in buddies:
             self._unwatch(buddy, wallet)
-        if buddies:
+        if buddies and not replaced:
             await self._publish(OFFLINE, wallet, session)
 
     def ignoring(self, wallet: str, ignored: frozenset[str]) -> None:

@@ -408,7 +408,7 @@ class WorldService:
         `connection_id` ends now (the others see `player_left`)."""
         member = self.grace.take(wallet, connection_id)
         if member is not None:
-            await self.expire(member)
+            await self.expire(member, replaced=True)
 
     async def banned(self, wallet: str) -> None:
         """The wallet was banned: the place kept for its reconnect ends now."""
@@ -416,16 +416,22 @@ class WorldService:
         if member is not None:
             await self.expire(member)
 
-    async def expire(self, member: Member) -> None:
-        """The grace is over (or the node stops): leave the room, record presence."""
+    async def expire(self, member: Member, *, replaced: bool = False) -> None:
+        """The grace is over (or the node stops, or a newer session of the wallet took
+        over: `replaced`): leave the room, record presence."""
         place = _place(member)
         self.sessions.disown(member.connection.id)
         await self.hub.remove(member)
         if member.wallet is not None:
-            await self._record_leave(member.wallet, member.player_id, place, member)
+            await self._record_leave(member.wallet, member.player_id, place, member, replaced)
 
     async def _record_leave(
-        self, wallet: str, player_id: str, place: Place | None, member: Member | None = None
+        self,
+        wallet: str,
+        player_id: str,
+        place: Place | None,
+        member: Member | None = None,
+        replaced: bool = False,
     ) -> None:
         connection = member.connection if member else None
         joined_at = connection.attributes.get("joined_at") if connection else None
@@ -434,4 +440,9 @@ class WorldService:
             self.stats.queue(wallet, "world.secondsOnline", online)
         await self.presence.disconnected(wallet, player_id, place)
         if self.buddies is not None:
-            await self.buddies.offline(wallet, player_id, connection)
+            # Kicked by a newer session (4001), here or on another node: the player is
+            # still online there, and their buddies must not see them leave.
+            replaced = replaced or (
+                connection is not None and connection.close_code == CloseCode.CLOSE_4001_REPLACED
+            )
+            await self.buddies.offline(wallet, player_id, connection, replaced=replaced)
