@@ -126,6 +126,13 @@ def run_pair(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return base, with_social
 
 
+def _cpu_per_move(figures: dict[str, Any]) -> float:
+    """Server CPU per move handled (its fan-out included), in microseconds: steadier than
+    the latency on a shared machine, where a run that gets less CPU also moves less."""
+    seconds = figures["cpu_percent"]["server"] / 100 * figures["duration_s"]
+    return round(seconds / max(1, figures["own_moves_sent"]) * 1e6, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="walkers")
@@ -143,9 +150,16 @@ def main() -> None:
         "without": [b["move_to_moves"]["p99"] for b, _ in pairs],
         "with": [w["move_to_moves"]["p99"] for _, w in pairs],
     }
-    print(f"=== walkers' move->moves p99 over {args.runs} pair(s): "
-          f"without {statistics.median(p99['without'])} ms ({p99['without']}), "
-          f"with {statistics.median(p99['with'])} ms ({p99['with']})")  # fmt: skip
+    cpu = {
+        "without": [_cpu_per_move(b) for b, _ in pairs],
+        "with": [_cpu_per_move(w) for _, w in pairs],
+    }
+    print(f"=== walkers' move->moves p99 over {args.runs} pair(s), median (each): "
+          f"without {round(statistics.median(p99['without']), 1)} ms ({p99['without']}), "
+          f"with {round(statistics.median(p99['with']), 1)} ms ({p99['with']})")  # fmt: skip
+    print(f"    server CPU per move handled (us): without {cpu['without']}, with {cpu['with']}; "
+          f"moves sent: without {[b['own_moves_sent'] for b, _ in pairs]}, "
+          f"with {[w['own_moves_sent'] for _, w in pairs]}")  # fmt: skip
     write_json(
         args.json, {"pairs": pairs, "p99_ms": p99, "args": vars(args) | {"json": str(args.json)}}
     )

@@ -17,9 +17,8 @@ buddy is (docs/buddies.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +44,8 @@ from clubpengu.services.notices import Buddy, BuddyAdded, BuddyRemoved, BuddyReq
 from clubpengu.services.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
+# Called with (accepter, requester) when they become buddies.
+Befriended = Callable[[str, str], Awaitable[None]]
 _USER_FIELDS = {"walletAddress": 1, "username": 1, "isConnected": 1, "lastInstance": 1, "_id": 0}
 
 
@@ -127,6 +128,9 @@ class BuddyService:
         self.rate = RateLimiter(rules.request_rate.count, rules.request_rate.seconds)
         # Set by the node once built (it needs `load`): tells every node's lists.
         self.presence: BuddyPresence | None = None
+        # Called once per new friendship (not for the second of two racing accepts), with
+        # both wallets: what follows a first buddy (a stamp) hangs here.
+        self.befriended: list[Befriended] = []
 
     # --- collections ----------------------------------------------------------------------
 
@@ -230,11 +234,15 @@ class BuddyService:
             raise BuddyLimit("Their buddy list is full")
         await self._mark_social(wallet, requester)
         low, high = pair(wallet, requester)
-        # Accepted the other way at the same moment: the unique pair makes it one.
-        with contextlib.suppress(DuplicateKeyError):
+        try:
             await self._friendships().insert_one(
                 {"low": low, "high": high, "createdAt": self.clock()}
             )
+        except DuplicateKeyError:
+            pass  # accepted the other way at the same moment: the unique pair makes it one
+        else:
+            for hook in self.befriended:
+                await hook(wallet, requester)
         await self._requests().delete_many(_between(wallet, requester))
         if self.presence is not None:
             await self.presence.linked(wallet, requester)

@@ -37,10 +37,18 @@ async def test_accepting_both_ways_at_once_makes_one_friendship(buddies: BuddySe
     await _asked("ann", "bob")
     await _asked("bob", "ann")
 
+    made: list[tuple[str, str]] = []
+
+    async def befriended(one: str, other: str) -> None:
+        made.append((one, other))
+
+    buddies.befriended.append(befriended)
+
     results = await asyncio.gather(buddies.accept("ann", "bob"), buddies.accept("bob", "ann"))
 
     assert [r.wallet for r in results] == ["bob", "ann"]
     assert await Friendship.find_all().count() == 1
+    assert len(made) == 1  # the hook of a first buddy (a stamp) runs once
     assert await BuddyRequest.find_all().count() == 0
 
 
