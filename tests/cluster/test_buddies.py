@@ -43,6 +43,26 @@ async def test_a_request_and_its_answer_reach_players_on_other_nodes(
     }  # fmt: skip
 
 
+async def test_a_request_to_someone_offline_arrives_at_their_next_join_on_any_node(
+    cluster: Cluster, room: str
+) -> None:
+    ann, bob = Wallet(), Wallet()
+    b, _, _ = await enter(cluster.nodes[1].ws_url, bob, room)
+    await b.close()
+    a, _, _ = await enter(cluster.nodes[0].ws_url, ann, room)
+
+    sent = await a.call({"type": "buddy_request", "walletAddress": bob.address})
+    b, _, _ = await enter(cluster.nodes[2].ws_url, bob, room)
+    asked = await b.recv_type("buddy_requested")
+    await b.call({"type": "buddy_accept", "walletAddress": ann.address})
+    added = await a.recv_type("buddy_added")
+    await _close(a, b)
+
+    assert sent["type"] == "buddy_request_sent"
+    assert asked["from"]["walletAddress"] == ann.address
+    assert added["buddy"]["walletAddress"] == bob.address
+
+
 async def test_buddy_online_reaches_every_online_buddy_on_every_node(
     cluster: Cluster, room: str
 ) -> None:
