@@ -26,6 +26,7 @@ STOP_ORDER = [
     "directory",
     "connection-log",
     "sessions",
+    "buddies",
     "background",
     "events",
     "chat-log",
