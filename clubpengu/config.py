@@ -206,6 +206,14 @@ class Settings:
         "moves the losing or forfeiting player must have made for a match to count")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
+    buddy_limit: int = setting("BUDDY_LIMIT", 100, integer(1, 1000),
+        "most buddies a player may have")
+    ignore_limit: int = setting("IGNORE_LIMIT", 100, integer(1, 1000),
+        "most wallets a player may ignore")
+    buddy_request_ttl: float = setting("BUDDY_REQUEST_TTL", 14 * DAY, duration(),
+        "how long a buddy request waits for an answer")
+    buddy_request_rate: Rate = setting("BUDDY_REQUEST_RATE", Rate(10, 60.0), rate,
+        "buddy requests a player may send; 0: no limit")
     match_turn_seconds: float = setting("MATCH_TURN_SECONDS", 30.0, duration(),
         "turn timer; the idle player forfeits")
     match_disconnect_grace_seconds: float = setting("MATCH_DISCONNECT_GRACE", 15.0, duration(),

@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     WAGER_LOCKED = "wager_locked"
     WAGER_LIMIT = "wager_limit"
     ERASURE_IN_PROGRESS = "erasure_in_progress"
+    BUDDY_LIMIT = "buddy_limit"
+    IGNORE_LIMIT = "ignore_limit"
     REQUEST_TIMEOUT = "request_timeout"  # HTTP only: a request body that arrived too slowly
 
 
@@ -186,3 +188,17 @@ class WagerLimit(DomainError):
 
     code = ErrorCode.WAGER_LIMIT
     default_message = "This wager would pass today's wager limit"
+
+
+class BuddyLimit(DomainError):
+    """A buddy list (the player's, or the other's on accepting) holds BUDDY_LIMIT buddies."""
+
+    code = ErrorCode.BUDDY_LIMIT
+    default_message = "Your buddy list is full"
+
+
+class IgnoreLimit(DomainError):
+    """The ignore list holds IGNORE_LIMIT wallets."""
+
+    code = ErrorCode.IGNORE_LIMIT
+    default_message = "Your ignore list is full"

@@ -145,6 +145,7 @@ class Node:
         await realtime.bus.connect()
         await realtime.sessions.start()
         self.outside_notices.start()
+        await services.buddy_presence.start()
         services.events.start()
         services.chat_log.start()
         services.stats.start()
@@ -231,6 +232,7 @@ class Node:
             ("connection-log", services.connection_log.flush),
             ("sessions", realtime.sessions.stop),
             ("outside-notices", self.outside_notices.stop),
+            ("buddies", services.buddy_presence.stop),
             ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
             ("events", services.events.stop),
             ("chat-log", services.chat_log.stop),

@@ -38,6 +38,8 @@ from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.realtime.ticker import SlowClientWatchdog
 from clubpengu.services.audit import AuditTrail
 from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.buddies import BuddyRules, BuddyService
+from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.catalog import Catalog
 from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.chat_log import ChatLog
@@ -197,6 +199,8 @@ class Services:
     reports: ReportService
     erasure: ErasureService
     exports: ExportLimit
+    buddies: BuddyService
+    buddy_presence: BuddyPresence
 
 
 def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
@@ -249,6 +253,7 @@ def _matches(
     notify: Notify,
     metrics: Metrics,
     clock: Clock,
+    buddies: BuddyService,
 ) -> tuple[MatchService, ChallengeService]:
     timing = Timing(
         turn_seconds=settings.match_turn_seconds,
@@ -271,8 +276,24 @@ def _matches(
         max_wager=settings.match_max_wager,
         clock=clock,
         gates=WagerGates(client, db, _wager_rules(settings), clock),
+        ignores=buddies.ignores,
     )
     return matches, challenges
+
+
+def _buddies(
+    settings: Settings, realtime: Realtime, notify: Notify, clock: Clock
+) -> tuple[BuddyService, BuddyPresence]:
+    rules = BuddyRules(
+        limit=settings.buddy_limit,
+        ignore_limit=settings.ignore_limit,
+        request_ttl=timedelta(seconds=settings.buddy_request_ttl),
+        request_rate=settings.buddy_request_rate,
+    )
+    buddies = BuddyService(notify, rules, clock)
+    presence = BuddyPresence(realtime.bus, settings.node_id, notify, buddies.load)
+    buddies.presence = presence
+    return buddies, presence
 
 
 def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher:
@@ -334,7 +355,8 @@ def build_services(
         client, db, clock=clock, daily_bonus_coins=settings.daily_bonus_coins, notify=notify,
         metrics=metrics,
     )  # fmt: skip
-    matches, challenges = _matches(settings, client, economy, notify, metrics, clock)
+    buddies, buddy_presence = _buddies(settings, realtime, notify, clock)
+    matches, challenges = _matches(settings, client, economy, notify, metrics, clock, buddies)
     rules = WorldRules(
         settings.require_wallet_auth,
         daily_bonus=bool(settings.daily_bonus_coins),
@@ -356,7 +378,8 @@ def build_services(
     erasure = ErasureService(
         client, db, auth, economy, audit, realtime.sessions,
         secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
-        flushes=(events.flush, connection_log.flush, chat_log.flush, stats.flush), clock=clock,
+        flushes=(events.flush, connection_log.flush, chat_log.flush, stats.flush),
+        unlinks=(buddies.forget,), clock=clock,
     )  # fmt: skip
     exports = ExportLimit(
         _daily_counter(settings, realtime),
@@ -399,6 +422,8 @@ def build_services(
         reports=reports,
         erasure=erasure,
         exports=exports,
+        buddies=buddies,
+        buddy_presence=buddy_presence,
     )
     _hook(settings, realtime, services)
     return services
@@ -409,6 +434,7 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
     another node are leaves (the world service); entering and leaving rooms matter to a
     player's matches; a shared directory's reaped and restored nodes."""
     world = services.world
+    world.buddies = services.buddy_presence
     realtime.grace.expire = world.expire
     realtime.sessions.displaced_hooks.append(world.displaced)
     realtime.sessions.banned_hooks.append(world.banned)

@@ -27,6 +27,7 @@ STOP_ORDER = [
     "connection-log",
     "sessions",
     "outside-notices",
+    "buddies",
     "background",
     "events",
     "chat-log",

@@ -4,12 +4,15 @@ from beanie import Document
 
 from clubpengu.models.auth_challenge import AuthChallenge
 from clubpengu.models.auth_session import AuthSession
+from clubpengu.models.buddy_request import BuddyRequest
 from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.coin_notice import CoinNotice
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.erasure_job import ErasureJob
 from clubpengu.models.event import AuditLog, Event
+from clubpengu.models.friendship import Friendship
+from clubpengu.models.ignore import Ignore
 from clubpengu.models.import_run import ImportRun
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
@@ -42,6 +45,9 @@ ALL_MODELS: tuple[type[Document], ...] = (
     ErasureJob,
     CoinNotice,
     ImportRun,
+    Friendship,
+    BuddyRequest,
+    Ignore,
 )
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "AuditLog",
     "AuthChallenge",
     "AuthSession",
+    "BuddyRequest",
     "Challenge",
     "ChallengeStatus",
     "ChatLine",
@@ -57,6 +64,8 @@ __all__ = [
     "ConnectionLog",
     "ErasureJob",
     "Event",
+    "Friendship",
+    "Ignore",
     "ImportRun",
     "Match",
     "MatchLogEntry",

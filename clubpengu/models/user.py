@@ -109,6 +109,9 @@ class User(Document):
     # there is none or once its data is gone) until it ends: the sign-in's own upsert
     # filters on it, and the join reads the User anyway, so refusing costs no command.
     erasing_since: datetime | None = None
+    # Set once the wallet has (or had) a buddy, an ignore or a buddy request: only then does
+    # a join read those lists, so a join of everyone else costs no extra command.
+    social: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -195,6 +195,19 @@ POLICIES: tuple[Policy, ...] = (
         "a day's wager counters, read only on their day", ttl=True,
     ),
     Policy(
+        "friendships", field_is("low", "high"), Erase.DELETE, "until either player ends it",
+        "the two players' buddy lists",
+    ),
+    Policy(
+        "buddy_requests", field_is("fromWallet", "toWallet"), Erase.DELETE,
+        "BUDDY_REQUEST_TTL (14 days) unless answered", "a request waits for its answer",
+        ttl=True,
+    ),
+    Policy(
+        "ignores", field_is("owner", "wallet"), Erase.DELETE, "until unignored",
+        "the ignorer's list: whose chat, requests and challenges it does not see",
+    ),
+    Policy(
         "coin_notices", field_is("walletAddress"), Erase.DELETE, "one hour",
         "a balance changed outside the nodes, until a node has told the player", ttl=True,
     ),

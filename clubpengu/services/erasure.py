@@ -61,6 +61,7 @@ ERASURE_TYPE = "erasure"  # the ledger entry that closes the balance
 PLAYER = "player"
 PENDING, RUNNING, DONE, CANCELLED = "pending", "running", "done", "cancelled"
 REVOKE, CLOSE_LEDGER, RECHECK = "revoke", "close_ledger", "recheck"
+UNLINK = "unlink"  # the wallet leaves other players' lists (buddies), told to them
 USERS = "users"
 
 
@@ -74,6 +75,7 @@ class Action:
 
 
 Flush = Callable[[], Awaitable[object]]
+Unlink = Callable[[str], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class ErasureService:
         secret: str,
         grace: timedelta,
         flushes: Sequence[Flush] = (),
+        unlinks: Sequence[Unlink] = (),
         clock: Callable[[], datetime] = utcnow,
         policies: Sequence[Policy] = POLICIES,
     ) -> None:
@@ -121,6 +124,7 @@ class ErasureService:
         self.auth, self.economy, self.audit, self.live = auth, economy, audit, live
         self.grace = grace
         self.flushes = list(flushes)
+        self.unlinks = list(unlinks)
         self.clock = clock
         self.policies = list(policies)
         self._tombstones = KeyedHash(secret, "erasure-tombstone")
@@ -133,7 +137,11 @@ class ErasureService:
         return TOMBSTONE_PREFIX + self._tombstones.hex(wallet)[:32]
 
     def steps(self) -> list[Step]:
-        steps = [Step(REVOKE, self._revoke), Step(CLOSE_LEDGER, self._close_ledger)]
+        steps = [
+            Step(REVOKE, self._revoke),
+            Step(CLOSE_LEDGER, self._close_ledger),
+            Step(UNLINK, self._unlink),
+        ]
         deleted = []
         for policy in self.policies:
             if policy.erase is Erase.PSEUDONYMISE:
@@ -417,6 +425,14 @@ class ErasureService:
         for flush in self.flushes:
             await flush()
         return len(revoked)
+
+    async def _unlink(self, job: ErasureJob) -> int:
+        """Before the lists are deleted (their policies): a node that holds them in memory
+        drops the wallet, and its buddies are told it is gone. The CLI has none to call;
+        the deletes that follow still empty the lists."""
+        for unlink in self.unlinks:
+            await unlink(_wallet(job))
+        return len(self.unlinks)
 
     async def _close_ledger(self, job: ErasureJob) -> int:
         """Take the balance to zero through the ledger. Idempotent by reading the balance:

@@ -39,6 +39,7 @@ from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService, SessionInfo, short
+from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
@@ -127,6 +128,8 @@ class WorldService:
         self.economy = economy
         self.spawn = spawn
         self.rules = rules
+        # Set by the node: tells a player's buddies they came, moved and left.
+        self.buddies: BuddyPresence | None = None
 
     # --- joining ------------------------------------------------------------------------
 
@@ -303,6 +306,10 @@ class WorldService:
         await self.presence.connected(
             user.wallet_address, member.player_id, member.room.spec.id, room_id
         )
+        if self.buddies is not None:
+            await self.buddies.online(
+                connection, user.wallet_address, member.player_id, room_id, user.social
+            )
         self.events.record("join", user.wallet_address, room=room_id)
         self.stats.queue(user.wallet_address, "world.roomsVisited")
         connection.attributes.setdefault("joined_at", time.monotonic())
@@ -369,6 +376,8 @@ class WorldService:
         self.events.record("room_change", connection.wallet, fromRoom=current.id, toRoom=room_id)
         self.stats.queue(connection.wallet, "world.roomsVisited")
         await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
+        if self.buddies is not None:
+            await self.buddies.moved(connection.wallet, member.player_id, room_id)
         user = await User.find_one(User.wallet_address == connection.wallet)
         return Joined(member.player_id, room_id, players, user=user)
 
@@ -404,7 +413,7 @@ class WorldService:
         `connection_id` ends now (the others see `player_left`)."""
         member = self.grace.take(wallet, connection_id)
         if member is not None:
-            await self.expire(member)
+            await self.expire(member, replaced=True)
 
     async def banned(self, wallet: str) -> None:
         """The wallet was banned: the place kept for its reconnect ends now."""
@@ -412,16 +421,22 @@ class WorldService:
         if member is not None:
             await self.expire(member)
 
-    async def expire(self, member: Member) -> None:
-        """The grace is over (or the node stops): leave the room, record presence."""
+    async def expire(self, member: Member, *, replaced: bool = False) -> None:
+        """The grace is over (or the node stops, or a newer session of the wallet took
+        over: `replaced`): leave the room, record presence."""
         place = _place(member)
         self.sessions.disown(member.connection.id)
         await self.hub.remove(member)
         if member.wallet is not None:
-            await self._record_leave(member.wallet, member.player_id, place, member)
+            await self._record_leave(member.wallet, member.player_id, place, member, replaced)
 
     async def _record_leave(
-        self, wallet: str, player_id: str, place: Place | None, member: Member | None = None
+        self,
+        wallet: str,
+        player_id: str,
+        place: Place | None,
+        member: Member | None = None,
+        replaced: bool = False,
     ) -> None:
         connection = member.connection if member else None
         joined_at = connection.attributes.get("joined_at") if connection else None
@@ -429,3 +444,10 @@ class WorldService:
             online = round(time.monotonic() - joined_at, 1)
             self.stats.queue(wallet, "world.secondsOnline", online)
         await self.presence.disconnected(wallet, player_id, place)
+        if self.buddies is not None:
+            # Kicked by a newer session (4001), here or on another node: the player is
+            # still online there, and their buddies must not see them leave.
+            replaced = replaced or (
+                connection is not None and connection.close_code == CloseCode.CLOSE_4001_REPLACED
+            )
+            await self.buddies.offline(wallet, player_id, connection, replaced=replaced)

@@ -9,6 +9,7 @@ from clubpengu.node import Node
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.handlers import (
     auth,
+    buddies,
     economy,
     matches,
     migration,
@@ -49,4 +50,5 @@ def build_router(node: Node) -> Router:
     reports.register(router, services.reports, hub)
     db = node.client[settings.mongodb_db]
     privacy.register(router, db, services.exports, services.erasure, spawn)
+    buddies.register(router, services.buddies, hub)
     return router

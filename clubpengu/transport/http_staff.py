@@ -16,9 +16,10 @@ from clubpengu.models.base import utcnow
 from clubpengu.node import Node
 from clubpengu.realtime.census import connection_counts
 from clubpengu.services import staff, staff_matches
-from clubpengu.services.auth import SessionInfo
+from clubpengu.services.auth import SessionInfo, decode_wallet
 from clubpengu.services.reconciliation import LedgerReport
 from clubpengu.services.report import DEFAULT_REPORT_DAYS, default_range
+from clubpengu.transport import render
 from clubpengu.transport.http_admin import READERS, STAFF, endpoint
 
 DEFAULT_WINDOW = "24h"
@@ -130,10 +131,20 @@ async def matches(request: Request, node: Node, session: SessionInfo) -> Any:
     return {"matches": page, "next": following}
 
 
+async def buddies(request: Request, node: Node, session: SessionInfo) -> Any:
+    """A player's buddies (online state and room), the requests to and from them (those
+    hidden by an ignore marked), whom they ignore and how many ignore them."""
+    wallet = request.path_params["wallet"]
+    if decode_wallet(wallet) is None:
+        raise InvalidMessage("wallet: not a Solana wallet address")
+    return render.staff_buddies(wallet, await node.services.buddies.staff_view(wallet))
+
+
 def routes() -> list[Route]:
     return [
         Route("/admin/overview", endpoint(READERS, overview), methods=["GET"]),
         Route("/admin/ledger/verify", endpoint(READERS, verify_ledger), methods=["GET"]),
         Route("/admin/report", endpoint(READERS, report), methods=["GET"]),
         Route("/admin/matches", endpoint(STAFF, matches), methods=["GET"]),
+        Route("/admin/users/{wallet}/buddies", endpoint(STAFF, buddies), methods=["GET"]),
     ]

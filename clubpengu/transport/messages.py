@@ -202,3 +202,24 @@ class DataErasureRequest(Frame):
 
 class DataErasureCancel(Frame):
     pass
+
+
+# --- buddies and ignore lists (docs/protocol.md, "Buddies") ------------------------------
+WalletText = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class BuddyRequestFrame(Frame):
+    """`buddy_request`: the player by `walletAddress`, or by `playerId` in your room."""
+
+    wallet_address: WalletText | None = None
+    player_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class BuddyWallet(Frame):
+    """`buddy_accept`, `buddy_decline`, `buddy_remove`, `find_buddy`, `ignore`, `unignore`."""
+
+    wallet_address: WalletText
+
+
+class Buddies(Frame):
+    pass

@@ -7,9 +7,15 @@ from typing import Any, assert_never
 
 from clubpengu.games import get_game
 from clubpengu.models import Match, MatchStatus
+from clubpengu.services.buddies import BuddyList, StaffView
 from clubpengu.services.challenges import ChallengeSent
 from clubpengu.services.matches import PastMatch
 from clubpengu.services.notices import (
+    Buddy,
+    BuddyAdded,
+    BuddyRemoved,
+    BuddyRequested,
+    BuddyStatus,
     ChallengeEnded,
     ChallengeReceived,
     CoinsChanged,
@@ -35,7 +41,61 @@ def notice(notice: Notice) -> Frame:
         return challenge_ended(notice)
     if isinstance(notice, MigrationReviewed):
         return migration_reviewed(notice)
+    return _buddy_notice(notice)
+
+
+def _buddy_notice(notice: BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus) -> Frame:
+    if isinstance(notice, BuddyRequested):
+        sender = notice.sender
+        who = {"walletAddress": sender.wallet, "username": sender.username}
+        return {"type": "buddy_requested", "from": who}
+    if isinstance(notice, BuddyAdded):
+        return {"type": "buddy_added", "buddy": buddy(notice.buddy)}
+    if isinstance(notice, BuddyRemoved):
+        return {"type": "buddy_removed", "walletAddress": notice.wallet}
+    if isinstance(notice, BuddyStatus):
+        frame: Frame = {"type": notice.event, "walletAddress": notice.wallet}
+        if notice.room is not None:
+            frame["room"] = notice.room
+        return frame
     assert_never(notice)
+
+
+def buddy(found: Buddy) -> Frame:
+    """A `<buddy>` of docs/protocol.md: the room only while online."""
+    frame: Frame = {"walletAddress": found.wallet, "username": found.username}
+    frame["online"] = found.online
+    if found.online and found.room is not None:
+        frame["room"] = found.room
+    return frame
+
+
+def _named(found: Buddy) -> Frame:
+    return {"walletAddress": found.wallet, "username": found.username}
+
+
+def buddies(listing: BuddyList) -> Frame:
+    """The `buddies` reply."""
+    return {
+        "type": "buddies",
+        "buddies": [buddy(b) for b in listing.buddies],
+        "requests": [_named(b) for b in listing.requests],
+        "ignored": [_named(b) for b in listing.ignored],
+    }
+
+
+def staff_buddies(wallet: str, view: StaffView) -> Frame:
+    """GET /admin/users/{wallet}/buddies."""
+    return {
+        "walletAddress": wallet,
+        "buddies": [buddy(b) for b in view.buddies],
+        "requestsReceived": [
+            _named(b) | {"hidden": hidden} for b, hidden in view.requests_received
+        ],
+        "requestsSent": [_named(b) for b in view.requests_sent],
+        "ignored": [_named(b) for b in view.ignored],
+        "ignoredBy": view.ignored_by,
+    }
 
 
 def coins(change: CoinsChanged) -> Frame:

@@ -19,8 +19,11 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.models import (
     AuditLog,
+    BuddyRequest,
     Challenge,
     ConnectionLog,
+    Friendship,
+    Ignore,
     Match,
     MatchLogEntry,
     MatchPlayer,
@@ -114,6 +117,12 @@ async def seed(server: RunningServer, wallet: Wallet, other: Wallet) -> None:
     await MigrationClaim(
         wallet_address=wallet.address, status=ClaimStatus.APPLIED, submitted="{}", plan={}
     ).insert()
+    low, high = sorted((wallet.address, other.address))
+    await Friendship(low=low, high=high).insert()
+    await BuddyRequest(
+        from_wallet=other.address, to_wallet=wallet.address, expires_at=now + timedelta(days=1)
+    ).insert()
+    await Ignore(owner=wallet.address, wallet=other.address).insert()
     del joined
 
 
