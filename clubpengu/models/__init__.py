@@ -8,12 +8,20 @@ from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
-from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.match import (
+    COMPUTER_WALLET,
+    Match,
+    MatchLogEntry,
+    MatchPlayer,
+    MatchStatus,
+    Opponent,
+)
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
 from clubpengu.models.player_report import PlayerReport, ReportResolution
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
+from clubpengu.models.reward_day import RewardDay
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
 from clubpengu.models.wager_day import WagerDay
@@ -36,10 +44,12 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PlayerReport,
     MigrationClaim,
     WagerDay,
+    RewardDay,
 )
 
 __all__ = [
     "ALL_MODELS",
+    "COMPUTER_WALLET",
     "AuditLog",
     "AuthChallenge",
     "AuthSession",
@@ -56,11 +66,13 @@ __all__ = [
     "MigrationClaim",
     "Moderation",
     "ModerationAction",
+    "Opponent",
     "PlayerReport",
     "PromoCode",
     "PromoRedemption",
     "Puffle",
     "ReportResolution",
+    "RewardDay",
     "Sanction",
     "Transaction",
     "User",
