@@ -1,0 +1,76 @@
+"""Many whole matches against the computer through the match service on the real
+database, a random person in the other seat: the computer's every move is accepted by the
+rules (the service would refuse an illegal one and the match would end by timeout), every
+match ends by the rules, and its log replays."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+
+from clubpengu.games import GAMES, get_game, replay
+from clubpengu.games.computer import Level
+from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
+from clubpengu.services.economy import EconomyService
+from clubpengu.services.matches import MatchService, Timing
+from clubpengu.services.matches.computer import computer_to_move
+from clubpengu.services.notices import ignore
+from tests.conftest import TEST_DB
+from tests.services.conftest import add_player
+from tests.waiting import eventually
+
+Mongo = AsyncMongoClient[dict[str, Any]]
+GAMES_EACH = 6
+
+
+@pytest.fixture
+async def node(mongo_client: Mongo) -> AsyncIterator[MatchService]:
+    economy = EconomyService(mongo_client, TEST_DB)
+    service = MatchService(mongo_client, TEST_DB, economy, ignore, Timing(), computer_workers=0)
+    yield service
+    await service.stop()
+
+
+async def _settled_or_ours(node: MatchService, match_id: str, seat: int) -> Match | None:
+    """The match once it waits for `seat` or is over (None while the computer thinks)."""
+    match = await node.get(match_id)
+    if match.status != MatchStatus.ACTIVE:
+        return match
+    game = get_game(match.game)
+    waiting = game.seats_to_move(match.state)
+    return match if seat in waiting and not computer_to_move(match) else None
+
+
+@pytest.mark.parametrize("game_id", sorted(GAMES))
+async def test_random_people_against_every_level_get_only_legal_moves_and_replays(
+    node: MatchService, game_id: str
+) -> None:
+    game = get_game(game_id)
+    rng = random.Random(f"computer:{game_id}")
+    for number in range(GAMES_EACH):
+        wallet = f"w{ObjectId()}"
+        await add_player(node.economy, wallet)
+        level = list(Level)[number % len(Level)]
+        match = await node.play_computer(wallet, game_id, level, None)
+        seat = match.wallets.index(wallet)
+        match_id = str(match.id)
+        while True:
+            match = await eventually(
+                partial(_settled_or_ours, node, match_id, seat), f"{game_id} waits for us"
+            )
+            if match.status != MatchStatus.ACTIVE:
+                break
+            move = rng.choice(game.legal_moves(match.state, seat))
+            await node.move(wallet, match_id, move)
+
+        outcome = game.outcome(match.state)
+        assert outcome is not None and match.result == outcome.reason, match.result
+        assert replay(game, match.seed, match.moves()) == match.state
+        assert match.computer_level == level
+        assert any(e.wallet_address == COMPUTER_WALLET for e in match.log)
