@@ -4,8 +4,8 @@ clubpengu/games/computer, computed off the event loop, and are played through th
 
 - `ComputerPool` computes a move in a bounded pool: COMPUTER_WORKERS processes (a search
   holds the GIL for up to a few hundred ms, which in a thread would stall every room's
-  tick), or one thread when it is 0. The pool starts with the first move it is asked
-  for, so a node nobody plays the computer on runs no extra process. At most
+  tick), or one thread when it is 0. The pool starts with the first match against the
+  computer (`warm`), so a node nobody plays the computer on runs no extra process. At most
   twice as many moves as workers are handed to the pool at once; the rest wait their turn on the
   event loop, one small coroutine per match, so a crowd of matches cannot pile work into
   the pool's own unbounded queue.
@@ -21,11 +21,15 @@ clubpengu/games/computer, computed off the event loop, and are played through th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
-from collections.abc import Awaitable, Callable, Coroutine
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from importlib import import_module
 from typing import Any
 
 from clubpengu.errors import DomainError
@@ -38,9 +42,25 @@ logger = logging.getLogger(__name__)
 QUEUED_PER_WORKER = 2
 
 
-def _warm() -> None:
-    """A worker's start: load the rules and the searches once, before the first move."""
-    import clubpengu.games.computer  # noqa: F401
+# A worker's start: load the rules and the searches before the first move. Named by a
+# stdlib function, not one of this module's: unpickling that would import this module,
+# and with it the services, the driver and the models, into every worker.
+RULES = "clubpengu.games.computer"
+
+
+@contextlib.contextmanager
+def _main_module_unnamed() -> Iterator[None]:
+    """A spawned worker runs the parent's `__main__` file again before its first task;
+    for `clubpengu serve` that is the console script, which imports the whole node (three
+    times the start-up and the memory of the rules alone). Without `__file__` for the
+    moment the workers start, they import only what their tasks need."""
+    main = sys.modules["__main__"]
+    path = main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
 
 
 class ComputerPool:
@@ -53,21 +73,40 @@ class ComputerPool:
         if self._executor is None:
             if self.workers == 0:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="computer")
-            else:
-                # spawn, not fork: the node's process has the driver's threads and sockets.
-                context = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_warm
-                )
+                return self._executor
+            # spawn, not fork: the node's process has the driver's threads and sockets.
+            context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=import_module, initargs=(RULES,)
+            )
+            with _main_module_unnamed():
+                # Each submit to a pool without an idle worker starts one: all start here.
+                for _ in range(self.workers):
+                    pool.submit(import_module, RULES)
+            self._executor = pool
         return self._executor
 
+    def warm(self) -> None:
+        """Start the pool now, without waiting, so that the first move does not pay for
+        a worker's start."""
+        self._pool()
+
     async def choose(self, match: Match, seat: int) -> Move:
-        """The computer's move in `seat` of `match` as it is now."""
+        """The computer's move in `seat` of `match` as it is now. A pool whose worker died
+        is replaced, and the move asked of the new one."""
         level = match.computer_level or "normal"
         seed = move_seed(match.seed, match.seq)
         work = partial(choose_move, match.game, match.state, seat, level, seed)
+        loop = asyncio.get_running_loop()
         async with self._slots:
-            move: Move = await asyncio.get_running_loop().run_in_executor(self._pool(), work)
+            pool = self._pool()
+            try:
+                move: Move = await loop.run_in_executor(pool, work)
+            except BrokenProcessPool:
+                if self._executor is pool:  # not yet replaced by another move's retry
+                    logger.warning("computer worker died; starting a new pool")
+                    self.stop()
+                move = await loop.run_in_executor(self._pool(), work)
         return move
 
     def stop(self) -> None:

@@ -174,6 +174,7 @@ class MatchService:
         game = get_game(game_id)
         if level not in set(Level):
             raise InvalidMessage(f"level: must be one of {', '.join(Level)}")
+        self.computer_pool.warm()
         names = await usernames(self.users, [wallet])
         now = self.clock()
         turn = self.timing.turn_seconds
