@@ -298,6 +298,15 @@ async def computer_matches(
     return phase
 
 
+def computer_players(
+    url: str, rooms: list[str], args: argparse.Namespace, signed: Any, start: Any, out: Any
+) -> None:
+    """The players against the computer, in a process of their own at the walkers'
+    priority (they are load, not the server)."""
+    os.nice(10)
+    out.put(asyncio.run(computer_matches(url, rooms, args, signed, start)))
+
+
 def server_children(pid: int, database: int) -> list[int]:
     """The server's child processes but the database: its computer workers (and, idle,
     the multiprocessing resource tracker)."""
@@ -315,7 +324,6 @@ def walkers_phase(
     """bench_realtime's walkers for `args.duration` s; with `match_rooms`, a player per room
     playing the computer at the same time. The walkers' and the matches' figures."""
     import multiprocessing as mp
-    import threading
 
     import bench_realtime
 
@@ -345,15 +353,22 @@ def walkers_phase(
         start.set()
 
     phase: ComputerPhase | None = None
+    players = None
     if match_rooms:
-        signed = threading.Event()
-        threading.Thread(target=lambda: (signed.wait(), go()), daemon=True).start()
-        phase = asyncio.run(computer_matches(server.ws_url, match_rooms, args, signed, start))
-    else:
-        go()
+        signed, played = context.Event(), context.Queue()
+        players = context.Process(
+            target=computer_players,
+            args=(server.ws_url, match_rooms, args, signed, start, played),
+        )
+        players.start()
+        signed.wait(600)
+    go()
     parts = [results.get(timeout=600) for _ in procs]
     for proc in procs:
         proc.join(30)
+    if players is not None:
+        phase = played.get(timeout=600)
+        players.join(30)
     cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
     if phase is not None:
         # The pool started within the phase: its whole CPU time is the phase's.

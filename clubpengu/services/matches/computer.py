@@ -4,11 +4,12 @@ clubpengu/games/computer, computed off the event loop, and are played through th
 
 - `ComputerPool` computes a move in a bounded pool: COMPUTER_WORKERS processes (a search
   holds the GIL for up to a few hundred ms, which in a thread would stall every room's
-  tick), or one thread when it is 0. The pool starts with the first match against the
-  computer (`warm`), so a node nobody plays the computer on runs no extra process. At most
-  twice as many moves as workers are handed to the pool at once; the rest wait their turn on the
-  event loop, one small coroutine per match, so a crowd of matches cannot pile work into
-  the pool's own unbounded queue.
+  tick; the workers run at a lower priority than the node), or one thread when it is 0.
+  The pool starts with the first match against the computer (`warm`), so a node nobody
+  plays the computer on runs no extra process. At most twice as many moves as workers
+  are handed to the pool at once; the rest wait their turn on the event loop, one small
+  coroutine per match, so a crowd of matches cannot pile work into the pool's own
+  unbounded queue.
 - `ComputerPlayer.wake(match)` starts the computer's move when the match waits for its
   seat, at most one at a time per match. A wake that comes while a move is being played
   (a person's card-jitsu pick landing just after the computer's) is remembered and the
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -42,10 +44,11 @@ logger = logging.getLogger(__name__)
 QUEUED_PER_WORKER = 2
 
 
-# A worker's start: load the rules and the searches before the first move. Named by a
-# stdlib function, not one of this module's: unpickling that would import this module,
-# and with it the services, the driver and the models, into every worker.
+# A worker's start: load the rules and the searches before the first move, lower its
+# priority. By stdlib functions, not one of this module's: unpickling that would import
+# this module, and with it the services, the driver and the models, into every worker.
 RULES = "clubpengu.games.computer"
+WORKER_NICE = 5
 
 
 @contextlib.contextmanager
@@ -76,8 +79,9 @@ class ComputerPool:
                 return self._executor
             # spawn, not fork: the node's process has the driver's threads and sockets.
             context = multiprocessing.get_context("spawn")
+            # Niced: a search may wait a little for a core, the rooms' ticks may not.
             pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=import_module, initargs=(RULES,)
+                self.workers, mp_context=context, initializer=os.nice, initargs=(WORKER_NICE,)
             )
             with _main_module_unnamed():
                 # Each submit to a pool without an idle worker starts one: all start here.
