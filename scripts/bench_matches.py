@@ -330,7 +330,8 @@ def walkers_phase(
     context = mp.get_context("fork")
     start, ready, results = context.Event(), context.Queue(), context.Queue()
     walk_args = {"duration": args.duration, "nice": 10}
-    shares = [walker_specs[w :: args.walker_workers] for w in range(args.walker_workers)]
+    workers = args.walker_workers if walker_specs else 0
+    shares = [walker_specs[w::workers] for w in range(workers)]
     procs = [
         context.Process(
             target=bench_realtime._worker,
@@ -401,7 +402,7 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
             [room for _, room in specs[args.walkers :]],
         )
         phases = []
-        if args.baseline:
+        if args.baseline and args.walkers:
             phases.append(("walkers alone", walkers_phase(server, walker_specs, args, [])))
         phases.append(("walkers + computer matches",
                        walkers_phase(server, walker_specs, args, match_rooms)))  # fmt: skip
@@ -417,8 +418,9 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
     for label, f in phases:
         w = f["walkers"]
         print(f"{label}: cpu % {f['cpu_percent']}")
-        print(f"  walkers move->moves  p50 {w['p50']} ms  p95 {w['p95']} ms  p99 {w['p99']} ms"
-              f"  max {w['max']} ms  ({w['count']} samples)")  # fmt: skip
+        if args.walkers:
+            print(f"  walkers move->moves  p50 {w['p50']} ms  p95 {w['p95']} ms  p99 {w['p99']} ms"
+                  f"  max {w['max']} ms  ({w['count']} samples)")  # fmt: skip
         if "match_move" in f:
             print(f"  {f['matches']} matches against the computer played, think "
                   f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
