@@ -5,6 +5,7 @@ match ends by the rules, and its log replays."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from functools import partial
@@ -74,3 +75,47 @@ async def test_random_people_against_every_level_get_only_legal_moves_and_replay
         assert replay(game, match.seed, match.moves()) == match.state
         assert match.computer_level == level
         assert any(e.wallet_address == COMPUTER_WALLET for e in match.log)
+
+
+@pytest.mark.parametrize("game_id", sorted(GAMES))
+def test_the_pool_only_ever_plays_moves_the_rules_accept(game_id: str) -> None:
+    """Whole games as the service plays them (the pool's `choose`: the match's level, its
+    seed and `move_seed`), the person's moves drawn by hypothesis: `apply` accepts every
+    move of the computer's, whatever came before."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from clubpengu.models import MatchPlayer, Opponent
+    from clubpengu.services.matches.computer import ComputerPool
+
+    game = get_game(game_id)
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(
+        seed=st.integers(min_value=0, max_value=2**63 - 1),
+        level=st.sampled_from(list(Level)),
+        computer=st.sampled_from([0, 1]),
+        person=st.randoms(use_true_random=False),
+    )
+    def whole_game(seed: int, level: Level, computer: int, person: random.Random) -> None:
+        wallets = ["w-person", "w-person"]
+        wallets[computer] = COMPUTER_WALLET
+        match = Match(
+            game=game_id, wallets=wallets, state=game.new_state(seed), seed=seed,
+            players=[MatchPlayer(wallet_address=w, username=w) for w in wallets],
+            opponent=Opponent.COMPUTER, computer_level=level,
+        )  # fmt: skip
+        pool = ComputerPool(0)
+        try:
+            while game.outcome(match.state) is None:
+                for seat in game.seats_to_move(match.state):
+                    if seat == computer:
+                        move = asyncio.run(pool.choose(match, seat))
+                    else:
+                        move = person.choice(game.legal_moves(match.state, seat))
+                    match.state = game.apply(match.state, seat, move)  # raises if illegal
+                    match.seq += 1
+        finally:
+            pool.stop()
+
+    whole_game()
