@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.background import Spawn
 from clubpengu.config import Settings, filter_words
+from clubpengu.games.catalog import default_draws, default_wins, reward_amounts
 from clubpengu.metrics import Metrics
 from clubpengu.models.base import utcnow
 from clubpengu.realtime.admission import Admission, default_max_connections
@@ -56,6 +57,7 @@ from clubpengu.services.erasure import ErasureService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
+from clubpengu.services.matches.rewards import RewardRules
 from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.migration_review import MigrationReview
@@ -246,6 +248,16 @@ def _wager_rules(settings: Settings) -> WagerRules:
     )
 
 
+def reward_rules(settings: Settings) -> RewardRules:
+    return RewardRules(
+        win=reward_amounts(dict(settings.match_reward_win), default_wins()),
+        draw=reward_amounts(dict(settings.match_reward_draw), default_draws()),
+        daily_cap=settings.match_reward_daily_cap,
+        pair_daily=settings.match_reward_pair_daily,
+        computer_daily_cap=settings.match_reward_computer_daily_cap,
+    )
+
+
 def _matches(
     settings: Settings,
     client: Client,
@@ -264,7 +276,8 @@ def _matches(
     db = settings.mongodb_db
     matches = MatchService(
         client, db, economy, notify, timing, clock=clock, metrics=metrics,
-        min_moves=settings.match_min_moves,
+        min_moves=settings.match_min_moves, rewards=reward_rules(settings),
+        computer_workers=settings.computer_workers,
     )  # fmt: skip
     challenges = ChallengeService(
         client,

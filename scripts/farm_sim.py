@@ -395,13 +395,15 @@ async def figures(db: Any, farm: Farm, day: int, started: float) -> dict[str, An
 
 def honest_bound(settings: Settings, days: int) -> int | None:
     """The most one honest player could gain in `days` under these rules: a real save
-    applied at once, every known promo, the daily bonus each day and the most wagers may
-    win each day. None when nothing bounds wager winnings."""
+    applied at once, every known promo, the daily bonus each day, the most wagers may
+    win each day and the day's match rewards. None when nothing bounds wager winnings."""
     win_limit = getattr(settings, "wager_daily_win_limit", 0)
     if not win_limit:
         return None
     save = getattr(settings, "migration_review_coins", settings.migration_max_coins)
-    return save + sum(PROMOS.values()) + days * (settings.daily_bonus_coins + win_limit)
+    rewards = getattr(settings, "match_reward_daily_cap", 0)
+    daily = settings.daily_bonus_coins + win_limit + rewards
+    return save + sum(PROMOS.values()) + days * daily
 
 
 def print_report(report: Report, settings: Settings, clocked: bool, ledger_ok: bool) -> None:

@@ -130,9 +130,14 @@ class PuffleRelease(Frame):
 
 
 class ChallengeSend(Frame):
-    target_player_id: str = Field(min_length=1, max_length=40)
+    """A challenge to a player in the room (`targetPlayerId`), or with `"opponent":
+    "computer"` a match against the computer at `level`, started at once (no wager)."""
+
+    target_player_id: str | None = Field(default=None, min_length=1, max_length=40)
     game: str = Field(min_length=1, max_length=40)
     wager: int = Field(default=0, ge=0, strict=True)
+    opponent: Literal["player", "computer"] = "player"
+    level: Literal["easy", "normal", "hard"] = "normal"
 
 
 class ChallengeAnswer(Frame):

@@ -183,7 +183,7 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         "toMove": list(game.seats_to_move(match.state)),
         "turnDeadline": deadline,
         "seq": match.seq,
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         winner = match.winner_wallet
         frame["winner"] = winner
@@ -191,7 +191,16 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         mine = match.wallets[seat]
         frame["result"] = "draw" if winner is None else ("win" if winner == mine else "loss")
         frame["refunded"] = match.stakes_refunded
+        frame["reward"] = match.rewards[seat] if match.rewards else 0
+        frame["rewardReason"] = match.reward_reasons[seat] if match.reward_reasons else None
     return frame
+
+
+def opponent_of(match: Match) -> Frame:
+    """`opponent`: "player", or "computer" with its `level`."""
+    if match.computer_level is None:
+        return {"opponent": str(match.opponent)}
+    return {"opponent": str(match.opponent), "level": match.computer_level}
 
 
 def past_match(past: PastMatch) -> Frame:
@@ -199,8 +208,10 @@ def past_match(past: PastMatch) -> Frame:
     return {
         "matchId": past.match_id, "game": past.game, "wager": past.wager,
         "opponent": {"walletAddress": past.opponent_wallet,
-                     "username": past.opponent_username},
-        "result": past.result, "reason": past.reason, "createdAt": past.created_at.isoformat(),
+                     "username": past.opponent_username}
+                    | ({"level": past.computer_level} if past.computer_level else {}),
+        "result": past.result, "reward": past.reward, "reason": past.reason,
+        "createdAt": past.created_at.isoformat(),
         "endedAt": past.ended_at.isoformat() if past.ended_at else None,
     }  # fmt: skip
 
@@ -214,7 +225,7 @@ def room_match(match: Match) -> Frame:
         "wager": match.wager,
         "status": str(match.status),
         "players": players_of(match),
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         frame |= {"winner": match.winner_wallet, "reason": match.result}
     return frame

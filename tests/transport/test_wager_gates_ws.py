@@ -11,6 +11,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
+from clubpengu.games import get_game
 from clubpengu.models import Challenge, Match, Transaction, User, WagerDay
 from clubpengu.services.wager_gates import pair_key, utc_day, won_key
 from tests.support import Client, MovableClock, RunningServer, Wallet, economy_defaults, enter
@@ -203,12 +204,13 @@ async def test_one_wallet_wins_at_most_the_daily_win_limit(
     async with serve(limits, mongo_client) as server:
         world = World(server, MovableClock())
         winner, first, second = await world.penguin(), await world.penguin(), await world.penguin()
-        await _win(world, await world.start(first, winner, 60), winner)
+        gave_up = await _win(world, await world.start(first, winner, 60), winner)
         refused = await world.challenge(second, winner, 50)
         allowed = await world.challenge(second, winner, 40)
         await world.close(winner, first, second)
 
-    assert await _coins(winner) == 560
+    # The stake won, and the house's reward when the game was won by the rules.
+    assert await _coins(winner) == 560 + (0 if gave_up else get_game("tictactoe").reward_win)
     assert refused["code"] == "wager_limit"
     assert "may win 40 more coins from wagers today (100 a day)" in refused["message"]
     assert allowed["type"] == "challenge_sent"
