@@ -102,6 +102,9 @@ class User(Document):
     # Free matches finished as played (the loser, or both after a draw, made MATCH_MIN_MOVES
     # moves): what the wager gates count, kept here so a challenge needs no count query.
     free_matches: int = Field(default=0, ge=0)
+    # The latest UTC day (YYYY-MM-DD) whose daily bonus was paid, set by the bonus's own
+    # balance update: a join that finds today here starts no bonus and reads nothing.
+    daily_bonus_on: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

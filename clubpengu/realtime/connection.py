@@ -152,6 +152,7 @@ class Connection:
     rooms_visited: list[str] = field(default_factory=list)
     client_version: str | None = None
     moves_superseded: int = 0
+    requests: int = 0  # frames handed to the router so far (transport/router.py)
     attributes: dict[str, Any] = field(default_factory=dict)
     # Set by a handler whose reply must be the last frame (logout): the transport sends the
     # reply, then closes with this code.

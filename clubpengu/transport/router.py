@@ -187,6 +187,7 @@ class Router:
         """Handle one text frame and return the reply to send (None for no reply)."""
         rid = None
         counted = False
+        connection.requests += 1
         try:
             data, rid = self._parse_counted(connection, text)
             kind = data.get("type")

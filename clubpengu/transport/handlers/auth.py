@@ -17,7 +17,8 @@ from clubpengu.services.auth import (
     iso,
 )
 from clubpengu.services.ratelimit import SignInLimits
-from clubpengu.services.world import SESSION
+from clubpengu.services.sanctions import connection_mute, mute_in_force
+from clubpengu.services.world import SESSION, SIGNED_IN, SignedInUser
 from clubpengu.transport.messages import AuthRequest, AuthVerify, Logout
 from clubpengu.transport.router import Router
 
@@ -87,6 +88,12 @@ class AuthHandlers:
         connection.session_id = result.session.session_id
         connection.role = result.session.role
         connection.attributes[SESSION] = result.session
+        # The join that follows takes the user from here (services/world.py SignedInUser),
+        # and with it the mute, which the wallet's mute events keep current from now on.
+        connection.attributes[SIGNED_IN] = SignedInUser(
+            result.user, result.is_new_user, connection.requests
+        )
+        connection.mute = connection_mute(mute_in_force(result.user.moderation, self.auth.clock()))
         return success(result)
 
     async def logout(self, connection: Connection, message: Logout) -> dict[str, Any]:
