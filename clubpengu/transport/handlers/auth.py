@@ -113,6 +113,6 @@ def register(
     metrics: Metrics,
 ) -> None:
     handlers = AuthHandlers(auth, sessions, limits, metrics)
-    router.add("auth_request", AuthRequest, handlers.auth_request, public=True)
-    router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True)
+    router.add("auth_request", AuthRequest, handlers.auth_request, public=True, abandonable=True)
+    router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True, abandonable=True)
     router.add("logout", Logout, handlers.logout)

@@ -34,6 +34,6 @@ class WorldHandlers:
 
 def register(router: Router, world: WorldService, hub: Hub) -> None:
     handlers = WorldHandlers(world, hub)
-    router.add("join", Join, handlers.join, public=True)
+    router.add("join", Join, handlers.join, public=True, abandonable=True)
     router.add("change_room", ChangeRoom, handlers.change_room)
     router.add("rooms", Rooms, handlers.rooms, public=True)
