@@ -1,6 +1,7 @@
 """The playground against the computer, in Chromium: one player plays tic-tac-toe on easy to
 the end (the computer's moves on the board, the coins the match earned at its end and in the
-history), and gives up a match against the computer for no reward, then plays again."""
+history), and gives up a match against the computer for no reward, then plays again; every
+reason the server gives for a reward cut or withheld reads as words."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 from pymongo.asynchronous.database import AsyncDatabase
 
+from clubpengu.services.collusion import GIVEN_UP
+from clubpengu.services.matches import rewards
 from tests.browser.support import Player, Site, Tabs, enter_town, screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may install Chromium
@@ -161,3 +164,28 @@ async def test_a_match_given_up_pays_nothing_and_the_page_says_why(tabs: Tabs, s
     await expect(entries.first).to_contain_text("Connect four vs Computer (hard): loss (forfeit)")
     await expect(entries.first.locator(".reward")).to_have_text("no coins")
     await tabs.close(player.tab)
+
+
+# The seat's reasons the server sends (the computer's own seat never gets a frame).
+REWARD_REASONS = [*GIVEN_UP, rewards.LOST, rewards.TOO_FEW_MOVES, rewards.NO_REWARD,
+                  rewards.DAILY_CAP, rewards.PAIR_CAP, rewards.COMPUTER_CAP]  # fmt: skip
+
+
+async def test_every_reward_reason_reads_as_words(tabs: Tabs, site: Site) -> None:
+    tab = await tabs.new("rewards", site.url + "/play")
+    texts: dict[str, list[str]] = await tab.page.evaluate(
+        """async (reasons) => {
+          const { rewardText } = await import("/static/play/rewards.js");
+          const text = (reward, rewardReason) => rewardText({ reward, rewardReason });
+          return Object.fromEntries(reasons.map((r) => [r, [text(0, r), text(4, r)]]));
+        }""",
+        REWARD_REASONS,
+    )
+    for reason, (none, cut) in texts.items():
+        assert none.startswith("No reward: ") and "_" not in none, (reason, none)
+        assert none != f"No reward: {reason.replace('_', ' ')}", (reason, none)  # not the fallback
+        assert cut.startswith("+4 coins (") and "_" not in cut, (reason, cut)
+    assert len({none for none, _ in texts.values()}) == len(REWARD_REASONS)  # each its own
+    assert texts["daily_cap"][0] == "No reward: daily cap reached"
+    assert texts["daily_cap"][1] == "+4 coins (daily cap reached)"
+    await tabs.close(tab)
