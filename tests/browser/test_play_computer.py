@@ -85,6 +85,9 @@ async def test_a_player_plays_tictactoe_against_the_computer_on_easy_for_coins(
 ) -> None:
     player: Player = await enter_town(tabs, site, "solo")
     page = player.page
+    # A first join's daily bonus comes just after `joined`: count from after it.
+    bonus = page.locator('#frames li[data-type="coins"]', has_text="daily_bonus")
+    await expect(bonus).to_have_count(1)
     coins_before = int(await page.locator("#coins").text_content() or 0)
 
     match = await play_the_computer(page, "tictactoe", "easy")
