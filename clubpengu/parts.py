@@ -20,7 +20,9 @@ from pymongo import AsyncMongoClient
 from clubpengu.background import Spawn
 from clubpengu.config import Settings, filter_words
 from clubpengu.metrics import Metrics
+from clubpengu.models import Match
 from clubpengu.models.base import utcnow
+from clubpengu.progression.stamps import load_stamps
 from clubpengu.realtime.admission import Admission, default_max_connections
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
@@ -50,6 +52,7 @@ from clubpengu.services.counters import (
 )
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.leaderboards import LeaderboardService
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
 from clubpengu.services.migration import MigrationRules, MigrationService
@@ -65,6 +68,8 @@ from clubpengu.services.puffle_catalog import PuffleCatalog
 from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.shop import ShopService
+from clubpengu.services.stamp_sessions import StampSessions
+from clubpengu.services.stamps import StampService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.services.wager_gates import WagerGates, WagerRules
 from clubpengu.services.world import WorldRules, WorldService
@@ -193,6 +198,9 @@ class Services:
     chat_log: ChatLog
     moderation: ModerationService
     reports: ReportService
+    stamps: StampService
+    stamp_sessions: StampSessions
+    leaderboards: LeaderboardService
 
 
 def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
@@ -327,6 +335,15 @@ def build_services(
         metrics=metrics,
     )  # fmt: skip
     matches, challenges = _matches(settings, client, economy, notify, metrics, clock)
+    rooms = frozenset(realtime.hub.catalogue.rooms)
+    stamps = StampService(
+        client, db, load_stamps(), economy, notify, spawn,
+        universe={"room_visited": rooms}, min_moves=settings.match_min_moves, clock=clock,
+    )  # fmt: skip
+    stamp_sessions = StampSessions(stamps, stats)
+    leaderboards = LeaderboardService(
+        client, db, economy, min_moves=settings.match_min_moves, clock=clock
+    )
     rules = WorldRules(
         settings.require_wallet_auth,
         daily_bonus=bool(settings.daily_bonus_coins),
@@ -334,7 +351,7 @@ def build_services(
     )
     world = WorldService(
         realtime.hub, realtime.grace, realtime.sessions, realtime.connections,
-        auth, presence, events, stats, economy, spawn, rules,
+        auth, presence, events, stats, economy, spawn, rules, stamp_sessions,
     )  # fmt: skip
     puffles = PuffleCatalog.load()
     audit = AuditTrail(client, db)
@@ -352,7 +369,7 @@ def build_services(
         events=events,
         stats=stats,
         economy=economy,
-        shop=ShopService(client, db, economy, catalog, clock=clock),
+        shop=ShopService(client, db, economy, catalog, clock=clock, stamps=stamps.report),
         promos=PromoService(client, db, economy, catalog, audit=audit, clock=clock),
         migration=_migration(settings, economy, catalog, names, clock),
         migration_review=MigrationReview(
@@ -367,6 +384,7 @@ def build_services(
             limit=settings.puffle_limit,
             names=names,
             clock=clock,
+            stamps=stamps.report,
         ),
         matches=matches,
         challenges=challenges,
@@ -375,8 +393,12 @@ def build_services(
         chat_log=chat_log,
         moderation=moderation,
         reports=reports,
+        stamps=stamps,
+        stamp_sessions=stamp_sessions,
+        leaderboards=leaderboards,
     )
     _hook(settings, realtime, services)
+    _count_matches(services, spawn)
     return services
 
 
@@ -399,6 +421,18 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
     realtime.hub.entered_hooks.append(presence.entered)
     realtime.hub.left_hooks.append(presence.left)
     _watch_directory(realtime.hub, services.presence)
+
+
+def _count_matches(services: Services, spawn: Spawn) -> None:
+    """A finished match's stamps and leaderboard entries, recorded in the background by
+    the node that settled it (exactly one does)."""
+
+    def ended(kind: str, match: Match) -> None:
+        if kind == "end":
+            spawn(services.stamps.match_ended(match), "stamps:match")
+            spawn(services.leaderboards.record(match), "leaderboard:match")
+
+    services.matches.listeners.append(ended)
 
 
 def _watch_directory(hub: Hub, presence: PresenceService) -> None:

@@ -8,6 +8,7 @@ from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
+from clubpengu.models.leaderboard import LeaderboardEntry
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
@@ -36,6 +37,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
     PlayerReport,
     MigrationClaim,
     WagerDay,
+    LeaderboardEntry,
 )
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "ClaimStatus",
     "ConnectionLog",
     "Event",
+    "LeaderboardEntry",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",

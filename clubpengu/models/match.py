@@ -73,6 +73,10 @@ class Match(Document):
     # made fewer than MATCH_MIN_MOVES moves, so both stakes went back.
     stakes_refunded: bool = False
     challenge_id: str | None = None
+    # "computer" for a match against the server's seat (with its `level`); read through
+    # services/matches/rated.py, which decides what counts.
+    opponent: str = "player"
+    level: str | None = None
     room: str | None = None  # where the challenge was made: who may watch
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
