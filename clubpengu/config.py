@@ -191,6 +191,9 @@ class Settings:
     # (no reward when the loser made fewer moves): one notion of "a match was played".
     match_min_moves: int = setting("MATCH_MIN_MOVES", 2, integer(0, 100),
         "moves the losing or forfeiting player must have made for a match to count")
+    leaderboard_cache_seconds: float = setting("LEADERBOARD_CACHE_SECONDS", 2.0,
+        duration(allow_zero=True),
+        "how long a node keeps a board's top 100 (a match recorded on the node drops it)")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
     match_turn_seconds: float = setting("MATCH_TURN_SECONDS", 30.0, duration(),

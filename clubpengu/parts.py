@@ -342,8 +342,9 @@ def build_services(
     )  # fmt: skip
     stamp_sessions = StampSessions(stamps, stats)
     leaderboards = LeaderboardService(
-        client, db, economy, min_moves=settings.match_min_moves, clock=clock
-    )
+        client, db, economy, min_moves=settings.match_min_moves,
+        cache_seconds=settings.leaderboard_cache_seconds, clock=clock,
+    )  # fmt: skip
     rules = WorldRules(
         settings.require_wallet_auth,
         daily_bonus=bool(settings.daily_bonus_coins),

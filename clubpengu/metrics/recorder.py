@@ -22,7 +22,7 @@ MESSAGE_TYPES = frozenset((
     "auth_verify", "catalog", "challenge", "challenge_accept", "challenge_cancel",
     "challenge_decline", "challenge_ended", "challenge_sent", "change_room", "chat", "coins",
     "customization", "daily_bonus", "emote", "equip", "error", "fly", "get_stats", "join",
-    "joined", "kicked", "logged_out", "logout", "match_end", "match_forfeit", "match_forfeited",
+    "joined", "leaderboard", "kicked", "logged_out", "logout", "match_end", "match_forfeit", "match_forfeited",
     "match_history", "match_move", "match_spectate", "match_start", "match_state",
     "match_unwatch", "match_unwatched", "match_watch", "match_watching", "migrate_data",
     "migrate_result", "move", "moves", "ok", "ping", "player_joined", "player_left",
@@ -30,7 +30,7 @@ MESSAGE_TYPES = frozenset((
     "puffle_cared", "puffle_feed", "puffle_play", "puffle_release", "puffle_released",
     "puffle_rest", "puffle_walk", "puffle_walking", "puffles", "purchase", "purchase_result",
     "redeem_promo", "report", "report_received", "room_match", "rooms", "set_customization",
-    "stats",
+    "stamp_earned", "stats",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.

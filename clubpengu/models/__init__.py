@@ -8,7 +8,7 @@ from clubpengu.models.challenge import Challenge, ChallengeStatus
 from clubpengu.models.chat_line import ChatLine
 from clubpengu.models.connection_log import ConnectionLog
 from clubpengu.models.event import AuditLog, Event
-from clubpengu.models.leaderboard import LeaderboardEntry
+from clubpengu.models.leaderboard import LeaderboardCounts, LeaderboardEntry
 from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
@@ -38,6 +38,7 @@ ALL_MODELS: tuple[type[Document], ...] = (
     MigrationClaim,
     WagerDay,
     LeaderboardEntry,
+    LeaderboardCounts,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "ClaimStatus",
     "ConnectionLog",
     "Event",
+    "LeaderboardCounts",
     "LeaderboardEntry",
     "Match",
     "MatchLogEntry",

@@ -1,35 +1,50 @@
-"""Leaderboards per game: this ISO week's (UTC) and all time, by wins or by rating.
+"""Leaderboards per game: this ISO week's (UTC) and all time, by wins, then rating.
 
 - **Kept as matches end, never computed.** A rated match (services/matches/rated.py: two
   players, played out) updates four LeaderboardEntry documents (each player's week and
-  all-time entry) in one transaction with a claim on the Match (`leaderboardAt`), so a
-  match counts once whichever node records it, and two matches of one player ending at
-  once cannot lose a rating update (the second transaction conflicts and is retried with
-  the first one's rating). Computer and rewardless matches count for nothing here: wins
-  from a friend who forfeits at once would otherwise climb the board.
-- **Cheap at any size.** The top 100 is an index walk (`by_wins`, `by_rating`); a rank is
-  1 + the entries strictly ahead, two indexed counts. Equal keys share a rank
-  ("competition" ranking: 1, 2, 2, 4).
+  all-time entry) and the boards' counts in one transaction with a claim on the Match
+  (`leaderboardAt`), so a match counts once whichever node records it, and two matches
+  of one player ending at once cannot lose an update (the second transaction conflicts
+  and is retried). Computer and rewardless matches count for nothing here: wins from a
+  friend who forfeits at once would otherwise climb the board.
+- **Cheap at any size.** A rank is 1 + the entries strictly ahead, summed from two count
+  maps (leaderboard_counts.py), not counted over the entries: the embedded database
+  counts one entry at a time, so a count of the 50,000 players ahead of a middling one
+  took seconds. Equal keys share a rank ("competition" ranking: 1, 2, 2, 4). The top 100
+  is read from where the counts say it begins, and kept for LEADERBOARD_CACHE_SECONDS
+  (the same for every caller; a match recorded on this node drops it at once; past its
+  time it is served while a fresh one is read beside the request).
 - **Ratings** are Glicko-2 (progression/ratings.py), one per wallet and game, kept on the
   all-time entry; a week's entry shows it as it stood after the week's last rated match.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pymongo import AsyncMongoClient, UpdateOne
 
 from clubpengu.errors import InvalidMessage
 from clubpengu.games import GAMES
-from clubpengu.models import LeaderboardEntry, Match, User
+from clubpengu.models import LeaderboardCounts, LeaderboardEntry, Match
 from clubpengu.models.base import utcnow
 from clubpengu.progression.ratings import Rating, rate
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.leaderboard_counts import (
+    Key,
+    by_rating_id,
+    by_wins_id,
+    moves,
+    rank,
+    rating_cut,
+    top_wins,
+)
 from clubpengu.services.matches.rated import is_rated
 from clubpengu.services.transaction_runner import Session
 
@@ -37,8 +52,7 @@ logger = logging.getLogger(__name__)
 TOP = 100
 ALL_TIME = "all"
 PERIODS = ("week", ALL_TIME)
-Order = Literal["wins", "rating"]
-ORDERS: dict[str, tuple[str, str]] = {"wins": ("wins", "rating"), "rating": ("rating", "wins")}
+RESULTS = ("wins", "losses", "draws")
 
 
 def week_of(moment: datetime) -> str:
@@ -71,9 +85,14 @@ class Board:
     game: str
     period: str  # "week" or "all"
     key: str  # the stored period: "all" or the week, "2026-W49"
-    order: str
     top: list[Standing]
     me: Standing | None  # the caller's own, when asked and on the board
+
+
+@dataclass(frozen=True)
+class _Top:
+    standings: list[Standing]
+    until: float
 
 
 class LeaderboardService:
@@ -84,15 +103,19 @@ class LeaderboardService:
         economy: EconomyService,
         *,
         min_moves: int = 0,
+        cache_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         database = client[db_name]
         self.entries = database[LeaderboardEntry.Settings.name]
+        self.counts = database[LeaderboardCounts.Settings.name]
         self.matches = database[Match.Settings.name]
-        self.users = database[User.Settings.name]
         self.economy = economy
         self.min_moves = min_moves
+        self.cache_seconds = cache_seconds
         self.clock = clock
+        self._tops: dict[tuple[str, str], _Top] = {}
+        self._refreshing: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # --- recording ----------------------------------------------------------------------
 
@@ -100,9 +123,7 @@ class LeaderboardService:
         """Count a finished match, once: False when it is not rated or already counted."""
         if not is_rated(match, self.min_moves):
             return False
-        ended = match.ended_at or self.clock()
-        periods = (ALL_TIME, week_of(ended))
-        names = {p.wallet_address: p.username for p in match.players}
+        periods = (ALL_TIME, week_of(match.ended_at or self.clock()))
 
         async def writes(session: Session) -> bool:
             claimed = await self.matches.update_one(
@@ -112,74 +133,129 @@ class LeaderboardService:
             )
             if claimed.matched_count == 0:
                 return False
-            ratings = await self._ratings(session, match)
-            updates = _updates(match, ratings, periods, names, self.clock())
-            await self.entries.bulk_write(updates, ordered=False, session=session)
+            await self._write(session, match, periods)
             return True
 
-        return bool(await self.economy.run_transaction(writes))
+        counted = bool(await self.economy.run_transaction(writes))
+        if counted:
+            for period in periods:
+                self._tops.pop((match.game, period), None)
+        return counted
 
-    async def _ratings(self, session: Session, match: Match) -> list[Rating]:
-        """Both players' ratings after the match, from their all-time entries."""
+    async def _write(self, session: Session, match: Match, periods: tuple[str, ...]) -> None:
+        scope = {"game": match.game, "period": {"$in": list(periods)}}
         cursor = self.entries.find(
-            {"game": match.game, "period": ALL_TIME, "walletAddress": {"$in": match.wallets}},
-            {"walletAddress": 1, "rating": 1, "deviation": 1, "volatility": 1},
-            session=session,
+            {**scope, "walletAddress": {"$in": match.wallets}}, session=session
         )
-        stored = {doc["walletAddress"]: doc async for doc in cursor}
-        before = [_rating(stored.get(wallet)) for wallet in match.wallets]
-        if match.winner_wallet is None:
-            return list(rate(before[0], before[1], draw=True))
-        winner = match.wallets.index(match.winner_wallet)
-        won, lost = rate(before[winner], before[1 - winner])
-        return [won, lost] if winner == 0 else [lost, won]
+        stored = {(doc["period"], doc["walletAddress"]): doc async for doc in cursor}
+        ratings = _rated(match, [stored.get((ALL_TIME, wallet)) for wallet in match.wallets])
+        names = {player.wallet_address: player.username for player in match.players}
+        updates: list[UpdateOne] = []
+        counts: dict[str, dict[str, int]] = {}
+        for seat, wallet in enumerate(match.wallets):
+            result = _result(match, wallet)
+            for period in periods:
+                before = stored.get((period, wallet))
+                name = names.get(wallet) or (before or {}).get("username") or wallet[:8]
+                update, after = _entry_update(before, result, ratings[seat], name, self.clock())
+                updates.append(
+                    UpdateOne({"game": match.game, "period": period, "walletAddress": wallet},
+                              update, upsert=True)
+                )  # fmt: skip
+                for suffix, fields in moves(_key(before), after).items():
+                    document = by_wins_id(match.game, period) + (f"|{suffix}" if suffix else "")
+                    target = counts.setdefault(document, {})
+                    for field, delta in fields.items():
+                        target[f"counts.{field}"] = target.get(f"counts.{field}", 0) + delta
+        await self.entries.bulk_write(updates, ordered=False, session=session)
+        count_updates = [
+            UpdateOne({"_id": document}, {"$inc": inc}, upsert=True)
+            for document, inc in counts.items()
+            if any(inc.values())
+        ]
+        if count_updates:
+            await self.counts.bulk_write(count_updates, ordered=False, session=session)
 
     # --- reading ------------------------------------------------------------------------
 
-    async def board(
-        self, game: str, period: str, wallet: str | None = None, order: str = "wins"
-    ) -> Board:
-        """The top 100 of `game` over `period` ("week": this ISO week; "all") in `order`
-        ("wins" or "rating"), and `wallet`'s own standing. Raises InvalidMessage."""
-        key = self._period_key(game, period, order)
-        first, second = ORDERS[order]
-        sort = [(first, -1), (second, -1), ("walletAddress", 1)]
-        scope = {"game": game, "period": key}
-        docs = await self.entries.find(scope).sort(sort).limit(TOP).to_list()
-        top: list[Standing] = []
-        for index, doc in enumerate(docs):
-            tied = top and _keys(docs[index - 1], order) == _keys(doc, order)
-            rank = top[-1].rank if tied else index + 1
-            top.append(_standing(doc, rank))
+    async def board(self, game: str, period: str, wallet: str | None = None) -> Board:
+        """The top 100 of `game` over `period` ("week": this ISO week; "all") and
+        `wallet`'s own standing. Raises InvalidMessage."""
+        key = self._period_key(game, period)
+        top = await self._top(game, key)
         me = None
         if wallet is not None:
-            mine = next((s for s in top if s.wallet == wallet), None)
-            me = mine or await self._standing_of(scope, wallet, order)
-        return Board(game, period, key, order, top, me)
+            mine = next((s for s in top.standings if s.wallet == wallet), None)
+            me = mine or await self._standing_of(game, key, wallet)
+        return Board(game, period, key, top.standings, me)
 
-    def _period_key(self, game: str, period: str, order: str) -> str:
+    def _period_key(self, game: str, period: str) -> str:
         if game not in GAMES:
             raise InvalidMessage(f"game: no such game (one of {', '.join(sorted(GAMES))})")
         if period not in PERIODS:
             raise InvalidMessage('period: "week" or "all"')
-        if order not in ORDERS:
-            raise InvalidMessage('by: "wins" or "rating"')
         return ALL_TIME if period == ALL_TIME else week_of(self.clock())
 
-    async def _standing_of(self, scope: dict[str, Any], wallet: str, order: str) -> Standing | None:
-        doc = await self.entries.find_one({**scope, "walletAddress": wallet})
+    async def _top(self, game: str, key: str) -> _Top:
+        """The board's top, kept: past its time it is still served while a fresh one is
+        read beside the request, so no caller waits for the top but the first."""
+        held = self._tops.get((game, key))
+        if held is None:
+            return await self._read_top(game, key)
+        if held.until <= time.monotonic() and (game, key) not in self._refreshing:
+            self._refreshing[game, key] = asyncio.create_task(self._refresh(game, key))
+        return held
+
+    async def _refresh(self, game: str, key: str) -> None:
+        try:
+            await self._read_top(game, key)
+        except Exception:  # the held top stays; the next request tries again
+            logger.exception("leaderboard top not read", extra={"game": game, "period": key})
+        finally:
+            self._refreshing.pop((game, key), None)
+
+    async def _read_top(self, game: str, key: str) -> _Top:
+        by_wins = await self._counts(by_wins_id(game, key))
+        scope = {"game": game, "period": key}
+        docs: list[dict[str, Any]] = []
+        reach = top_wins(by_wins, TOP)
+        if reach is not None:
+            wins, whole = reach
+            # `$gt n - 1`, not `$gte n` (whole numbers): the embedded database's walk of a
+            # descending index left out the entries equal to a `$gte` bound.
+            if whole:
+                docs = await self.entries.find({**scope, "wins": {"$gt": wins - 1}}).to_list()
+            else:
+                room = TOP - sum(int(n) for k, n in by_wins.items() if int(k) > wins)
+                cut = rating_cut(await self._counts(by_rating_id(game, key, wins)), room)
+                docs = await self.entries.find({**scope, "wins": {"$gt": wins}}).to_list()
+                docs += await self.entries.find(
+                    {**scope, "wins": wins, "ratingKey": {"$gt": (cut or 0) - 1}}
+                ).to_list()
+        docs.sort(key=lambda doc: (-doc["wins"], -doc["ratingKey"], doc["walletAddress"]))
+        standings: list[Standing] = []
+        for index, doc in enumerate(docs[:TOP]):
+            tied = standings and _key(docs[index - 1]) == _key(doc)
+            standings.append(_standing(doc, standings[-1].rank if tied else index + 1))
+        top = _Top(standings, time.monotonic() + self.cache_seconds)
+        if self.cache_seconds > 0:
+            self._tops[game, key] = top
+        return top
+
+    async def _standing_of(self, game: str, key: str, wallet: str) -> Standing | None:
+        """The wallet's entry and rank, read now (three point reads, whatever the rank)."""
+        doc = await self.entries.find_one({"game": game, "period": key, "walletAddress": wallet})
         if doc is None:
             return None
-        return _standing(doc, await self.rank(scope, doc, order))
+        own = _key(doc)
+        assert own is not None
+        by_wins = await self._counts(by_wins_id(game, key))
+        same_wins = await self._counts(by_rating_id(game, key, own[0]))
+        return _standing(doc, rank(by_wins, same_wins, own))
 
-    async def rank(self, scope: dict[str, Any], doc: dict[str, Any], order: str) -> int:
-        """1 + the entries strictly ahead of `doc`: two counts over the order's index."""
-        first, second = ORDERS[order]
-        ahead = await self.entries.count_documents({**scope, first: {"$gt": doc[first]}})
-        level = await self.entries.count_documents(
-            {**scope, first: doc[first], second: {"$gt": doc[second]}}
-        )
-        return 1 + ahead + level
+    async def _counts(self, document: str) -> dict[str, Any]:
+        found = await self.counts.find_one({"_id": document})
+        return dict((found or {}).get("counts") or {})
 
 
 def _rating(doc: dict[str, Any] | None) -> Rating:
@@ -188,49 +264,57 @@ def _rating(doc: dict[str, Any] | None) -> Rating:
     return Rating(doc["rating"], doc["deviation"], doc["volatility"])
 
 
-def _updates(
-    match: Match,
-    ratings: list[Rating],
-    periods: tuple[str, ...],
-    names: dict[str, str],
+def _rated(match: Match, stored: list[dict[str, Any] | None]) -> list[Rating]:
+    """Both players' ratings after the match, from their all-time entries."""
+    before = [_rating(doc) for doc in stored]
+    if match.winner_wallet is None:
+        return list(rate(before[0], before[1], draw=True))
+    winner = match.wallets.index(match.winner_wallet)
+    won, lost = rate(before[winner], before[1 - winner])
+    return [won, lost] if winner == 0 else [lost, won]
+
+
+def _result(match: Match, wallet: str) -> str:
+    if match.winner_wallet is None:
+        return "draws"
+    return "wins" if match.winner_wallet == wallet else "losses"
+
+
+def _key(doc: dict[str, Any] | None) -> Key | None:
+    if doc is None:
+        return None
+    return int(doc.get("wins", 0)), int(doc.get("ratingKey", round(doc.get("rating", 0))))
+
+
+def _entry_update(
+    before: dict[str, Any] | None,
+    result: str,
+    rating: Rating,
+    username: str,
     now: datetime,
-) -> list[UpdateOne]:
-    updates = []
-    for seat, wallet in enumerate(match.wallets):
-        if match.winner_wallet is None:
-            result = "draws"
-        else:
-            result = "wins" if match.winner_wallet == wallet else "losses"
-        rating = ratings[seat]
-        for period in periods:
-            updates.append(
-                UpdateOne(
-                    {"game": match.game, "period": period, "walletAddress": wallet},
-                    {
-                        "$inc": {"wins": 0, "losses": 0, "draws": 0, result: 1},
-                        "$set": {
-                            "username": names.get(wallet, wallet[:8]),
-                            "rating": rating.rating,
-                            "deviation": rating.deviation,
-                            "volatility": rating.volatility,
-                            "updatedAt": now,
-                        },
-                    },
-                    upsert=True,
-                )
-            )
-    return updates
+) -> tuple[dict[str, Any], Key]:
+    """The entry's update after one more `result`, and its key after it."""
+    old = before or {}
+    totals = {name: int(old.get(name, 0)) for name in RESULTS}
+    totals[result] += 1
+    update = {
+        "$set": {
+            **totals,
+            "username": username,
+            "rating": rating.rating,
+            "ratingKey": round(rating.rating),
+            "deviation": rating.deviation,
+            "volatility": rating.volatility,
+            "updatedAt": now,
+        }
+    }
+    return update, (totals["wins"], round(rating.rating))
 
 
-def _keys(doc: dict[str, Any], order: str) -> tuple[Any, Any]:
-    first, second = ORDERS[order]
-    return doc[first], doc[second]
-
-
-def _standing(doc: dict[str, Any], rank: int) -> Standing:
+def _standing(doc: dict[str, Any], place: int) -> Standing:
     rating = _rating(doc)
     return Standing(
-        rank=rank,
+        rank=place,
         wallet=doc["walletAddress"],
         username=doc.get("username", ""),
         wins=int(doc.get("wins", 0)),

@@ -36,7 +36,12 @@ from clubpengu.progression.stamps import Stamp, StampCatalog
 from clubpengu.progression.triggers import ProgressValue, StampEvent, Universe
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
-from clubpengu.services.ledger import LedgerEntry, is_idempotency_clash, short_wallet
+from clubpengu.services.ledger import (
+    LedgerEntry,
+    LedgerResult,
+    is_idempotency_clash,
+    short_wallet,
+)
 from clubpengu.services.matches.rated import computer_level, opponent_kind, played_out
 from clubpengu.services.notices import CoinsChanged, Notify, StampEarned
 from clubpengu.services.transaction_runner import Session
@@ -165,16 +170,20 @@ class StampService:
 
     async def award(self, wallet: str, stamp: Stamp) -> bool:
         """Give `wallet` the stamp if it has not got it: True when this call added it
-        (then the player is told, and any reward paid with it)."""
+        (then the player is told, `stamp_earned` before the reward's `coins`)."""
+        paid: LedgerResult | None = None
         if stamp.reward:
-            added = await self._award_with_reward(wallet, stamp)
+            added, paid = await self._award_with_reward(wallet, stamp)
         else:
             changed = await self.users.update_one(*self._add(wallet, stamp))
             added = changed.modified_count == 1
-        if added:
-            self.notify(wallet, StampEarned(stamp.public()))
-            logger.info("stamp earned", extra={"wallet": short_wallet(wallet), "stamp": stamp.id})
-        return added
+        if not added:
+            return False
+        self.notify(wallet, StampEarned(stamp.public()))
+        if paid is not None:
+            self.notify(wallet, CoinsChanged(paid.balance, paid.delta, STAMP_REWARD))
+        logger.info("stamp earned", extra={"wallet": short_wallet(wallet), "stamp": stamp.id})
+        return True
 
     def _add(self, wallet: str, stamp: Stamp) -> tuple[dict[str, Any], dict[str, Any]]:
         return (
@@ -182,13 +191,16 @@ class StampService:
             {"$push": {"stamps": stamp.id}, "$set": {"updatedAt": self.clock()}},
         )
 
-    async def _award_with_reward(self, wallet: str, stamp: Stamp) -> bool:
+    async def _award_with_reward(
+        self, wallet: str, stamp: Stamp
+    ) -> tuple[bool, LedgerResult | None]:
+        """The stamp and its ledger entry in one transaction: (added, the entry's result)."""
         entry = LedgerEntry(
             wallet, stamp.reward, STAMP_REWARD, f"stamp:{wallet}:{stamp.id}",
             reason=f"stamp {stamp.name}", proof={"stamp": stamp.id},
         )  # fmt: skip
 
-        async def writes(session: Session) -> Any:
+        async def writes(session: Session) -> LedgerResult | None:
             changed = await self.users.update_one(*self._add(wallet, stamp), session=session)
             if changed.modified_count == 0:
                 return None
@@ -201,12 +213,11 @@ class StampService:
                 raise
             # Paid once already (the stamp was taken away by hand and earned again).
             changed = await self.users.update_one(*self._add(wallet, stamp))
-            return changed.modified_count == 1
+            return changed.modified_count == 1, None
         if result is None:
-            return False
+            return False, None
         log_economy([(entry, result)], stamp=stamp.id)
-        self.notify(wallet, CoinsChanged(result.balance, result.delta, STAMP_REWARD))
-        return True
+        return True, result
 
     # --- matches ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`GET /leaderboards/{game}?period=week|all&by=wins|rating&wallet=`: a game's board, public
+"""`GET /leaderboards/{game}?period=week|all&wallet=`: a game's board, public
 (no sign-in), with the rank of `wallet` when given. Thin: parse, call the service, answer
 with the body of the WebSocket `leaderboard` reply."""
 
@@ -16,16 +16,13 @@ MAX_WALLET = 64
 
 
 async def get_leaderboard(request: Request) -> JSONResponse:
-    """Raises InvalidMessage (unknown game, period or order; a wallet too long)."""
+    """Raises InvalidMessage (unknown game or period; a wallet too long)."""
     query = request.query_params
     wallet = query.get("wallet") or None
     if wallet is not None and len(wallet) > MAX_WALLET:
         raise InvalidMessage(f"wallet: at most {MAX_WALLET} characters")
     board = await node_of(request).services.leaderboards.board(
-        request.path_params["game"],
-        query.get("period", "all"),
-        wallet,
-        query.get("by", "wins"),
+        request.path_params["game"], query.get("period", "all"), wallet
     )
     return JSONResponse(render.leaderboard(board))
 

@@ -70,7 +70,6 @@ class Leaderboard(Frame):
 
     game: str = Field(min_length=1, max_length=40)
     period: str = Field(default="all", max_length=10)
-    by: str = Field(default="wins", max_length=10)
 
 
 # --- economy and saves (docs/protocol.md §6, §7, §9) -------------------------------------

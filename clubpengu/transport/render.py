@@ -184,7 +184,6 @@ def leaderboard(board: Board) -> Frame:
         "game": board.game,
         "period": board.period,
         "week": None if board.key == "all" else board.key,
-        "by": board.order,
         "top": [standing.public() for standing in board.top],
         "me": board.me.public() if board.me is not None else None,
     }

@@ -72,35 +72,43 @@ async def test_ranks_match_a_brute_force_count_on_a_random_board(
     mongo_client: Mongo, boards: LeaderboardService
 ) -> None:
     rng = random.Random(20)
-    docs = [
-        {
-            "game": "tictactoe", "period": "all", "walletAddress": f"w{n:04d}",
-            "username": f"P{n}", "wins": rng.randint(0, 12), "losses": rng.randint(0, 5),
-            "draws": 0, "rating": float(rng.choice([1400, 1500, 1500, 1600]) + rng.randint(0, 3)),
-            "deviation": 100.0, "volatility": 0.06,
-        }
-        for n in range(400)
-    ]  # fmt: skip
-    other_game = [{**doc, "game": "connect_four", "wins": 99} for doc in docs[:50]]
-    await mongo_client[TEST_DB]["leaderboard"].insert_many(docs + other_game)
+    players = [f"w{n:02d}" for n in range(40)]
+    for _ in range(160):
+        pair = rng.sample(players[: rng.choice([12, 40])], 2)  # some play far more
+        winner = rng.choice([0, 0, 1, None])
+        result = "draw" if winner is None else "three_in_a_row"
+        await boards.record(await _finished(mongo_client, pair, winner, result=result))
 
-    for order, (first, second) in {
-        "wins": ("wins", "rating"),
-        "rating": ("rating", "wins"),
-    }.items():
+    entries = await mongo_client[TEST_DB]["leaderboard"].find({"period": "all"}).to_list()
+    keys = {e["walletAddress"]: (e["wins"], round(e["rating"])) for e in entries}
+    expected = {w: 1 + sum(other > key for other in keys.values()) for w, key in keys.items()}
+    board = await boards.board("tictactoe", "all")
+    mine = {w: (await boards.board("tictactoe", "all", w)).me for w in keys}
 
-        def ahead(doc: dict[str, Any], other: dict[str, Any]) -> bool:
-            return (other[first], other[second]) > (doc[first], doc[second])  # noqa: B023
+    assert len(keys) > 30 and len(set(keys.values())) < len(keys)  # ties of wins and rating
+    assert {w: s.rank for w, s in mine.items() if s is not None} == expected
+    assert [(s.wallet, s.rank) for s in board.top] == sorted(
+        ((w, r) for w, r in expected.items()), key=lambda item: (item[1], item[0])
+    )
+    week = await boards.board("tictactoe", "week", players[0])
+    assert week.me is not None and week.me.rank == expected[players[0]]
 
-        expected = {d["walletAddress"]: 1 + sum(ahead(d, o) for o in docs) for d in docs}
-        board = await boards.board("tictactoe", "all", None, order)
-        assert [s.rank for s in board.top] == sorted(expected.values())[:100]
-        assert {s.wallet: s.rank for s in board.top}.items() <= expected.items()
-        keys = [(s.wins, s.rating) if order == "wins" else (s.rating, s.wins) for s in board.top]
-        assert keys == sorted(keys, reverse=True)
-        for wallet in rng.sample(sorted(expected), 40):
-            mine = (await boards.board("tictactoe", "all", wallet, order)).me
-            assert mine is not None and (mine.wallet, mine.rank) == (wallet, expected[wallet])
+
+async def test_the_top_stops_at_100_and_cuts_equal_wins_by_rating(
+    mongo_client: Mongo, boards: LeaderboardService
+) -> None:
+    winners = [f"v{n:03d}" for n in range(120)]
+    for n, wallet in enumerate(winners):
+        for _ in range(1 + n // 60):  # 60 players with one win, 60 with two
+            await boards.record(await _finished(mongo_client, [wallet, f"l{n:03d}"], 0))
+
+    top = (await boards.board("tictactoe", "all", "l000")).top
+
+    assert len(top) == 100 and {s.wins for s in top} == {1, 2}
+    assert [s.wallet for s in top[:60]] == sorted(
+        winners[60:], key=lambda w: (-round(next(s.rating for s in top if s.wallet == w)), w)
+    )
+    assert all(s.wins == 1 for s in top[60:])
 
 
 async def test_a_rated_match_counts_once_and_moves_both_ratings(
@@ -176,16 +184,11 @@ async def test_the_weekly_board_starts_empty_on_monday_and_the_all_time_one_keep
 
 
 @pytest.mark.parametrize(
-    ("game", "period", "order", "field"),
-    [
-        ("chess", "all", "wins", "game"),
-        ("tictactoe", "month", "wins", "period"),
-        ("tictactoe", "all", "coins", "by"),
-        ("", "week", "wins", "game"),
-    ],
+    ("game", "period", "field"),
+    [("chess", "all", "game"), ("tictactoe", "month", "period"), ("", "week", "game")],
 )
-async def test_an_unknown_game_period_or_order_is_refused_by_name(
-    boards: LeaderboardService, game: str, period: str, order: str, field: str
+async def test_an_unknown_game_or_period_is_refused_by_name(
+    boards: LeaderboardService, game: str, period: str, field: str
 ) -> None:
     with pytest.raises(InvalidMessage, match=f"^{field}:"):
-        await boards.board(game, period, None, order)
+        await boards.board(game, period)

@@ -22,9 +22,7 @@ def register(router: Router, stats: StatsBatcher, leaderboards: LeaderboardServi
     router.add("get_stats", GetStats, get_stats)
 
     async def leaderboard(connection: Connection, message: Leaderboard) -> dict[str, Any]:
-        board = await leaderboards.board(
-            message.game, message.period, connection.wallet, message.by
-        )
+        board = await leaderboards.board(message.game, message.period, connection.wallet)
         return render.leaderboard(board)
 
     router.add("leaderboard", Leaderboard, leaderboard)
