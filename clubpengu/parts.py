@@ -214,7 +214,12 @@ def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
 
 
 def _auth(
-    settings: Settings, realtime: Realtime, events: EventRecorder, metrics: Metrics, clock: Clock
+    settings: Settings,
+    realtime: Realtime,
+    events: EventRecorder,
+    metrics: Metrics,
+    clock: Clock,
+    welcome_stamps: tuple[str, ...],
 ) -> AuthService:
     new_accounts = NewAccountLimit(
         _daily_counter(settings, realtime), settings.new_accounts_per_ip_per_day, clock
@@ -228,6 +233,7 @@ def _auth(
             admin_wallets=settings.admin_wallets,
             analyst_wallets=settings.analyst_wallets,
             moderator_wallets=settings.moderator_wallets,
+            welcome_stamps=welcome_stamps,
         ),
         clock=clock,
         events=events,
@@ -327,7 +333,8 @@ def build_services(
     the node's shutdown waits for, `clock` is what they all ask for the time."""
     db = settings.mongodb_db
     events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
-    auth = _auth(settings, realtime, events, metrics, clock)
+    stamp_catalog = load_stamps()
+    auth = _auth(settings, realtime, events, metrics, clock, stamp_catalog.welcome())
     presence = PresenceService(settings.node_id, clock)
     stats = _stats(settings, client, metrics)
     economy = EconomyService(
@@ -337,7 +344,7 @@ def build_services(
     matches, challenges = _matches(settings, client, economy, notify, metrics, clock)
     rooms = frozenset(realtime.hub.catalogue.rooms)
     stamps = StampService(
-        client, db, load_stamps(), economy, notify, spawn,
+        client, db, stamp_catalog, economy, notify, spawn,
         universe={"room_visited": rooms}, min_moves=settings.match_min_moves, clock=clock,
     )  # fmt: skip
     stamp_sessions = StampSessions(stamps, stats)

@@ -8,9 +8,9 @@ Then:
 
 - a chat line adds one in memory (the stats batcher counts it for the database, as it
   did before); the line that reaches a stamp's count awards it, once;
-- a room is written (`$addToSet`) only the first time the wallet enters it, so at most
-  once per room of the catalogue per wallet, ever; the room that completes the set awards
-  the explorer's stamp.
+- a room is added to `stampProgress.room_visited` by the presence update that every join
+  and room change writes anyway (services/presence.py), so it costs no write of its own;
+  the room that completes the set awards the explorer's stamp, from the set kept here.
 
 A player has one live session at a time, so one node counts for them. The stored chat
 count lags the truth by at most one stats flush (a player who moved node within the
@@ -27,12 +27,12 @@ from typing import Any
 from clubpengu.models import User
 from clubpengu.progression.triggers import StampEvent
 from clubpengu.realtime.connection import Connection
-from clubpengu.services.stamps import PROGRESS, StampService
+from clubpengu.services.stamp_events import ROOMS_VISITED
+from clubpengu.services.stamps import StampService
 from clubpengu.services.stats import StatsBatcher
 
 ATTRIBUTE = "stamps"
 CHAT_STAT = "social.chats"  # the stats batcher's chat counter (transport/handlers/room.py)
-ROOMS = "room_visited"
 
 
 @dataclass
@@ -63,7 +63,7 @@ class StampSessions:
         wallet = user.wallet_address
         stored = _number(_path(user.stats.model_dump(by_alias=True), CHAT_STAT))
         pending = self.stats.pending(wallet).get(CHAT_STAT, 0)
-        rooms = user.stamp_progress.get(ROOMS)
+        rooms = user.stamp_progress.get(ROOMS_VISITED)
         progress = Progress(
             wallet,
             held=set(user.stamps),
@@ -73,7 +73,7 @@ class StampSessions:
             else set(),
         )
         connection.attributes[ATTRIBUTE] = progress
-        self._report(progress, StampEvent("signed_in"))
+        # (The first sign-in's stamp comes with the new user: services/auth.py.)
         self.visited(connection, room)
 
     def chatted(self, connection: Connection) -> None:
@@ -89,28 +89,18 @@ class StampSessions:
                 self.stamps.spawn(self.stamps.award(progress.wallet, stamp), "stamps:chat")
 
     def visited(self, connection: Connection, room: str) -> None:
-        """The player entered `room` (a catalogue room id)."""
+        """The player entered `room` (a catalogue room id; presence stores it). Only a
+        room new to the wallet can complete the set."""
         progress: Progress | None = connection.attributes.get(ATTRIBUTE)
         if progress is None or room in progress.rooms:
             return
         progress.rooms.add(room)
-        self.stamps.spawn(self._visit(progress, room), "stamps:room")
-
-    async def _visit(self, progress: Progress, room: str) -> None:
-        await self.stamps.users.update_one(
-            {"walletAddress": progress.wallet},
-            {"$addToSet": {f"{PROGRESS}.{ROOMS}": room}},
-        )
-        event = StampEvent(ROOMS, subject=room)
-        earned = await self.stamps.record(
-            progress.wallet, event, {ROOMS: frozenset(progress.rooms)}, progress.held
-        )
-        progress.held.update(stamp.id for stamp in earned)
-
-    def _report(self, progress: Progress, event: StampEvent) -> None:
-        if self.stamps.candidates(event, progress.held):
-            work = self.stamps.record(progress.wallet, event, None, progress.held)
-            self.stamps.spawn(work, f"stamps:{event.kind}")
+        event = StampEvent(ROOMS_VISITED, subject=room)
+        seen = {ROOMS_VISITED: frozenset(progress.rooms)}
+        earned = self.stamps.catalog.earned(event, seen, progress.held, self.stamps.universe)
+        for stamp in earned:
+            progress.held.add(stamp.id)
+            self.stamps.spawn(self.stamps.award(progress.wallet, stamp), "stamps:room")
 
 
 def _path(document: Mapping[str, Any], path: str) -> Any:

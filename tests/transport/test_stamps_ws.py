@@ -95,6 +95,16 @@ async def test_a_match_played_out_earns_its_stamps_once_with_the_reward_and_the_
         await client.close()
 
 
+async def test_a_new_wallet_holds_the_first_sign_in_stamp_without_a_push(
+    server: RunningServer,
+) -> None:
+    client, signed, joined = await enter(server.ws_url, Wallet())
+
+    assert signed["user"]["stamps"] == ["first_login"] == joined["user"]["stamps"]
+    assert await silent(client, 0.5, kind="stamp_earned")
+    await client.close()
+
+
 async def test_the_hundredth_chat_line_earns_the_chat_stamp_counted_from_the_stored_stats(
     server: RunningServer, mongo_client: Mongo
 ) -> None:
@@ -132,8 +142,14 @@ async def test_the_last_room_of_the_island_earns_the_explorer_stamp_and_its_coin
     assert earned["stamp"]["id"] == "explorer" and earned["stamp"]["reward"] == 25
     assert paid == {"type": "coins", "coins": 25, "delta": 25, "reason": "stamp_reward"}
     user = await eventually(_user_with_stamp(wallet, "explorer"), "the stamp is stored")
-    assert sorted(user.stamp_progress["room_visited"]) == rooms
+    assert user.stamps == ["first_login", "explorer"]
+    # The rooms seen are kept by the presence update of each join and room change.
+    await eventually(lambda: _rooms_seen(wallet, rooms), "every room stored as seen")
     await client.close()
+
+
+async def _rooms_seen(wallet: Wallet, rooms: list[str]) -> bool:
+    return sorted((await _user(wallet)).stamp_progress.get("room_visited", [])) == rooms
 
 
 def _user_with_stamp(wallet: Wallet, stamp: str) -> Any:
