@@ -5,6 +5,8 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY clubpengu ./clubpengu
+# GET /docs/protocol.md serves the protocol document from the package.
+COPY docs/protocol.md ./clubpengu/static/docs/protocol.md
 RUN pip install --no-cache-dir --no-deps . && useradd --system --uid 10001 pengu
 USER pengu
 EXPOSE 8000

@@ -9,6 +9,7 @@ message is the one line the operator sees (it names the variable).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from typing import Any
 from clubpengu.config_parsers import (
     PHRASE,
     ConfigError,
+    GameAmounts,
     Network,
     Rate,
     Setting,
@@ -28,6 +30,7 @@ from clubpengu.config_parsers import (
     declared,
     duration,
     flag,
+    game_amounts,
     identifier,
     integer,
     networks,
@@ -47,6 +50,9 @@ from clubpengu.config_parsers import (
     wallets,
     whole_float,
 )
+from clubpengu.games.catalog import GAMES
+
+GAME_IDS = tuple(GAMES)
 
 __all__ = [
     "DEFAULT_CHAT_FILTER_WORDS",
@@ -69,6 +75,8 @@ JWT_SECRET_FILE = "jwt_secret"
 # A deliberately small, mild default; operators replace it with CHAT_FILTER_WORDS.
 DEFAULT_CHAT_FILTER_WORDS = ("damn", "crap", "idiot", "stupid", "dumb", "loser")
 DAY = 86400.0
+_UNSET = object()
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,10 +125,20 @@ class Settings:
         "player reports a player may send; 0: no limit")
     chat_log_retention: float = setting("CHAT_LOG_RETENTION", 30 * DAY, duration(),
         "how long chat lines are kept for reports")
+    # Players' data (docs/privacy.md): exports per wallet a day, how long a player's own
+    # erasure request waits (they may cancel meanwhile), how often due erasures are run.
+    data_exports_per_day: int = setting("DATA_EXPORTS_PER_DAY", 3, integer(),
+        "exports of their data a wallet may ask for a day; 0: no limit")
+    erasure_grace: float = setting("ERASURE_GRACE", 7 * DAY, duration(allow_zero=True),
+        "how long a player's own erasure request waits before it is carried out")
+    erasure_sweep_interval: float = setting("ERASURE_SWEEP_INTERVAL", 5.0, duration(),
+        "how often a node looks for due erasures to run, and for erasures started elsewhere")
+    # The old server's names of these two flags are read too, so that its environment
+    # keeps working (docs/configuration.md#aliases).
     require_wallet_auth: bool = setting("REQUIRE_WALLET_AUTH", True, flag,
-        "false admits guests who own and persist nothing")
+        "false admits guests who own and persist nothing", aliases=("FEATURE_REQUIRE_AUTH",))
     stats_batching: bool = setting("STATS_BATCHING", True, flag,
-        "batch high-frequency stat counters")
+        "batch high-frequency stat counters", aliases=("FEATURE_STATS_BATCH",))
     stats_flush_interval_seconds: float = setting("STATS_FLUSH_INTERVAL", 30.0, duration(),
         "how often batched stat counters are written")
     max_frame_bytes: int = setting("MAX_FRAME_BYTES", 16 * 1024, integer(256, 1 << 20),
@@ -191,11 +209,36 @@ class Settings:
     # (no reward when the loser made fewer moves): one notion of "a match was played".
     match_min_moves: int = setting("MATCH_MIN_MOVES", 2, integer(0, 100),
         "moves the losing or forfeiting player must have made for a match to count")
+    # The house's coins for finished matches (services/matches/rewards.py): per game, the
+    # catalogue's defaults unless named here; bounded per wallet, per pair and against the
+    # computer per UTC day. A cap of 0 pays nothing.
+    match_reward_win: GameAmounts = setting("MATCH_REWARD_WIN", (),
+        game_amounts(GAME_IDS, 10_000),
+        "coins for a won match: game=coins pairs or one number for every game; blank: defaults")
+    match_reward_draw: GameAmounts = setting("MATCH_REWARD_DRAW", (),
+        game_amounts(GAME_IDS, 10_000),
+        "coins for each player of a drawn match, in the form of MATCH_REWARD_WIN")
+    match_reward_daily_cap: int = setting("MATCH_REWARD_DAILY_CAP", 300, integer(0, 10**7),
+        "match reward coins one wallet may get per UTC day; 0: none")
+    match_reward_pair_daily: int = setting("MATCH_REWARD_PAIR_DAILY", 5, integer(0, 10_000),
+        "rewarded matches between the same two wallets per UTC day; 0: none")
+    match_reward_computer_daily_cap: int = setting("MATCH_REWARD_COMPUTER_DAILY_CAP", 100,
+        integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
+    computer_workers: int = setting("COMPUTER_WORKERS", 1, integer(0, 64),
+        "processes computing the computer opponent's moves; 0: a thread of the node's process")
     leaderboard_cache_seconds: float = setting("LEADERBOARD_CACHE_SECONDS", 2.0,
         duration(allow_zero=True),
         "how long a node keeps a board's top 100 (a match recorded on the node drops it)")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
+    buddy_limit: int = setting("BUDDY_LIMIT", 100, integer(1, 1000),
+        "most buddies a player may have")
+    ignore_limit: int = setting("IGNORE_LIMIT", 100, integer(1, 1000),
+        "most wallets a player may ignore")
+    buddy_request_ttl: float = setting("BUDDY_REQUEST_TTL", 14 * DAY, duration(),
+        "how long a buddy request waits for an answer")
+    buddy_request_rate: Rate = setting("BUDDY_REQUEST_RATE", Rate(10, 60.0), rate,
+        "buddy requests a player may send; 0: no limit")
     match_turn_seconds: float = setting("MATCH_TURN_SECONDS", 30.0, duration(),
         "turn timer; the idle player forfeits")
     match_disconnect_grace_seconds: float = setting("MATCH_DISCONNECT_GRACE", 15.0, duration(),
@@ -360,12 +403,38 @@ def load_settings(
     defaults = {item.name: item.default for item in fields(Settings)}
     values = {}
     for name, declaration in declared_settings().items():
-        raw = env.get(declaration.variable)
-        if raw is not None:
-            values[name] = declaration.parse(declaration.variable, raw, defaults[name])
+        found = _read(declaration, env, defaults[name])
+        if found is not _UNSET:
+            values[name] = found
     settings = Settings(**values)
     _check_together(settings)
     return settings
+
+
+def _read(declaration: Setting[Any], env: Mapping[str, str], default: Any) -> Any:
+    """A setting's value from `env` (_UNSET when unset): under its own name, else under one
+    of its aliases (logged, so that an operator sees which name took effect). The name
+    and an alias set to different values is an error: which one was meant?"""
+    found = [
+        (variable, declaration.parse(variable, env[variable], default))
+        for variable in (declaration.variable, *declaration.aliases)
+        if variable in env
+    ]
+    if not found:
+        return _UNSET
+    variable, value = found[0]
+    if any(other != value for _, other in found[1:]):
+        names = " and ".join(name for name, _ in found)
+        raise ConfigError(
+            f"{declaration.variable}: {names} are both set, to different values; "
+            f"keep {declaration.variable} only"
+        )
+    if variable != declaration.variable:
+        logger.warning(
+            f"{variable} read as {declaration.variable} (the old name; rename it)",
+            extra={"variable": declaration.variable, "alias": variable},
+        )
+    return value
 
 
 def _check_together(settings: Settings) -> None:

@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
     MIGRATION_CLOSED = "migration_closed"
     WAGER_LOCKED = "wager_locked"
     WAGER_LIMIT = "wager_limit"
+    ERASURE_IN_PROGRESS = "erasure_in_progress"
+    BUDDY_LIMIT = "buddy_limit"
+    IGNORE_LIMIT = "ignore_limit"
     REQUEST_TIMEOUT = "request_timeout"  # HTTP only: a request body that arrived too slowly
 
 
@@ -158,6 +161,14 @@ class Muted(_Sanctioned):
     default_message = "You are muted"
 
 
+class ErasureInProgress(DomainError):
+    """The wallet's data is being erased (services/erasure.py): it may sign in again, as a
+    new player, once that is done."""
+
+    code = ErrorCode.ERASURE_IN_PROGRESS
+    default_message = "This account's data is being erased; try again in a few minutes"
+
+
 class MigrationClosed(DomainError):
     """Migration is switched off, past MIGRATION_UNTIL, or past this wallet's window."""
 
@@ -177,3 +188,17 @@ class WagerLimit(DomainError):
 
     code = ErrorCode.WAGER_LIMIT
     default_message = "This wager would pass today's wager limit"
+
+
+class BuddyLimit(DomainError):
+    """A buddy list (the player's, or the other's on accepting) holds BUDDY_LIMIT buddies."""
+
+    code = ErrorCode.BUDDY_LIMIT
+    default_message = "Your buddy list is full"
+
+
+class IgnoreLimit(DomainError):
+    """The ignore list holds IGNORE_LIMIT wallets."""
+
+    code = ErrorCode.IGNORE_LIMIT
+    default_message = "Your ignore list is full"

@@ -36,6 +36,7 @@ from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.ticker import PhasedTick
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.notices import Notice
+from clubpengu.services.outside_notices import OutsideNotices
 
 logger = logging.getLogger(__name__)
 BACKGROUND_STOP_SECONDS = 2.0
@@ -111,6 +112,8 @@ class Node:
     services: Services
     tasks: BackgroundTasks
     health: HealthCheck
+    # Balances changed outside every node (the CLI), told to this node's players.
+    outside_notices: OutsideNotices
     ticker: PhasedTick | None = None  # None when tick_rate is 0 (tests tick)
     gc_pacer: GcPacer | None = None  # with the ticker
     monitors: list[PeriodicTask] = field(default_factory=list)  # health and ledger checks
@@ -141,10 +144,13 @@ class Node:
         realtime, services = self.realtime, self.services
         await realtime.bus.connect()
         await realtime.sessions.start()
+        self.outside_notices.start()
+        await services.buddy_presence.start()
         services.events.start()
         services.chat_log.start()
         services.stats.start()
         await services.presence.reset_node()
+        await services.connection_log.close_left_open()
         await realtime.hub.directory.start()
         services.matches.start()
         if self.settings.tick_rate > 0:
@@ -154,6 +160,11 @@ class Node:
         self.monitors = start_monitors(
             self.health, services.economy, self.metrics, self.settings.ledger_verify_interval
         )
+        erasures = PeriodicTask(
+            "erasure-sweep", self.settings.erasure_sweep_interval, services.erasure.sweep
+        )
+        erasures.start()
+        self.monitors.append(erasures)
         self._count_addresses()
 
     def _start_ticker(self) -> None:
@@ -220,6 +231,8 @@ class Node:
             ("directory", realtime.hub.directory.stop),
             ("connection-log", services.connection_log.flush),
             ("sessions", realtime.sessions.stop),
+            ("outside-notices", self.outside_notices.stop),
+            ("buddies", services.buddy_presence.stop),
             ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
             ("events", services.events.stop),
             ("chat-log", services.chat_log.stop),
@@ -260,4 +273,9 @@ async def build_node(
         realtime.connections,
         metrics,
     )
-    return Node(settings, metrics, database, realtime, services, tasks, health)
+    outside_notices = OutsideNotices(
+        database.client[settings.mongodb_db],
+        lambda wallet: bool(sessions.live(wallet)),
+        lambda wallet, notice: sessions.push_here(wallet, render(notice)),
+    )  # the wall clock, not `clock`: the notices are stamped by other processes' clocks
+    return Node(settings, metrics, database, realtime, services, tasks, health, outside_notices)

@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.background import Spawn
 from clubpengu.config import Settings, filter_words
+from clubpengu.games.catalog import default_draws, default_wins, reward_amounts
 from clubpengu.metrics import Metrics
 from clubpengu.models import Match
 from clubpengu.models.base import utcnow
@@ -40,6 +41,8 @@ from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.realtime.ticker import SlowClientWatchdog
 from clubpengu.services.audit import AuditTrail
 from clubpengu.services.auth import AuthConfig, AuthService
+from clubpengu.services.buddies import BuddyRules, BuddyService
+from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.catalog import Catalog
 from clubpengu.services.challenges import ChallengeService
 from clubpengu.services.chat_log import ChatLog
@@ -50,11 +53,14 @@ from clubpengu.services.counters import (
     NewAccountLimit,
     RedisDailyCounter,
 )
+from clubpengu.services.data_export import ExportLimit
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.erasure import ErasureService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.leaderboards import LeaderboardService
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
+from clubpengu.services.matches.rewards import RewardRules
 from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.migration_review import MigrationReview
@@ -198,6 +204,10 @@ class Services:
     chat_log: ChatLog
     moderation: ModerationService
     reports: ReportService
+    erasure: ErasureService
+    exports: ExportLimit
+    buddies: BuddyService
+    buddy_presence: BuddyPresence
     stamps: StampService
     stamp_sessions: StampSessions
     leaderboards: LeaderboardService
@@ -239,6 +249,7 @@ def _auth(
         events=events,
         metrics=metrics,
         new_accounts=new_accounts,
+        erased=realtime.sessions.erased,
     )
 
 
@@ -251,6 +262,16 @@ def _wager_rules(settings: Settings) -> WagerRules:
     )
 
 
+def reward_rules(settings: Settings) -> RewardRules:
+    return RewardRules(
+        win=reward_amounts(dict(settings.match_reward_win), default_wins()),
+        draw=reward_amounts(dict(settings.match_reward_draw), default_draws()),
+        daily_cap=settings.match_reward_daily_cap,
+        pair_daily=settings.match_reward_pair_daily,
+        computer_daily_cap=settings.match_reward_computer_daily_cap,
+    )
+
+
 def _matches(
     settings: Settings,
     client: Client,
@@ -258,6 +279,7 @@ def _matches(
     notify: Notify,
     metrics: Metrics,
     clock: Clock,
+    buddies: BuddyService,
 ) -> tuple[MatchService, ChallengeService]:
     timing = Timing(
         turn_seconds=settings.match_turn_seconds,
@@ -268,7 +290,8 @@ def _matches(
     db = settings.mongodb_db
     matches = MatchService(
         client, db, economy, notify, timing, clock=clock, metrics=metrics,
-        min_moves=settings.match_min_moves,
+        min_moves=settings.match_min_moves, rewards=reward_rules(settings),
+        computer_workers=settings.computer_workers,
     )  # fmt: skip
     challenges = ChallengeService(
         client,
@@ -280,8 +303,24 @@ def _matches(
         max_wager=settings.match_max_wager,
         clock=clock,
         gates=WagerGates(client, db, _wager_rules(settings), clock),
+        ignores=buddies.ignores,
     )
     return matches, challenges
+
+
+def _buddies(
+    settings: Settings, realtime: Realtime, notify: Notify, clock: Clock
+) -> tuple[BuddyService, BuddyPresence]:
+    rules = BuddyRules(
+        limit=settings.buddy_limit,
+        ignore_limit=settings.ignore_limit,
+        request_ttl=timedelta(seconds=settings.buddy_request_ttl),
+        request_rate=settings.buddy_request_rate,
+    )
+    buddies = BuddyService(notify, rules, clock)
+    presence = BuddyPresence(realtime.bus, settings.node_id, notify, buddies.load)
+    buddies.presence = presence
+    return buddies, presence
 
 
 def _stats(settings: Settings, client: Client, metrics: Metrics) -> StatsBatcher:
@@ -332,7 +371,10 @@ def build_services(
     """Every service, once; `notify` tells a wallet's live connection, `spawn` runs work
     the node's shutdown waits for, `clock` is what they all ask for the time."""
     db = settings.mongodb_db
-    events = EventRecorder(settings.node_id, timedelta(seconds=settings.event_retention_seconds))
+    erased = realtime.sessions.erased
+    events = EventRecorder(
+        settings.node_id, timedelta(seconds=settings.event_retention_seconds), erased=erased
+    )
     stamp_catalog = load_stamps()
     auth = _auth(settings, realtime, events, metrics, clock, stamp_catalog.welcome())
     presence = PresenceService(settings.node_id, clock)
@@ -341,7 +383,8 @@ def build_services(
         client, db, clock=clock, daily_bonus_coins=settings.daily_bonus_coins, notify=notify,
         metrics=metrics,
     )  # fmt: skip
-    matches, challenges = _matches(settings, client, economy, notify, metrics, clock)
+    buddies, buddy_presence = _buddies(settings, realtime, notify, clock)
+    matches, challenges = _matches(settings, client, economy, notify, metrics, clock, buddies)
     rooms = frozenset(realtime.hub.catalogue.rooms)
     stamps = StampService(
         client, db, stamp_catalog, economy, notify, spawn,
@@ -363,10 +406,25 @@ def build_services(
     )  # fmt: skip
     puffles = PuffleCatalog.load()
     audit = AuditTrail(client, db)
-    chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention)
+    chat_log = ChatLog(client, db, settings.node_id, settings.chat_log_retention, erased=erased)
     moderation = ModerationService(client, db, economy, audit, auth, realtime.sessions)
     reports = ReportService(client, db, economy, moderation, audit, chat_log, settings.report_rate)
     names = NamePolicy(realtime.words)
+    connection_log = ConnectionLogService(
+        settings.node_id, settings.connection_log_ttl, settings.jwt_secret, clock
+    )
+    erasure = ErasureService(
+        client, db, auth, economy, audit, realtime.sessions,
+        secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
+        flushes=(events.flush, connection_log.flush, chat_log.flush, stats.flush),
+        unlinks=(buddies.forget,), clock=clock,
+    )  # fmt: skip
+    exports = ExportLimit(
+        _daily_counter(settings, realtime),
+        settings.data_exports_per_day,
+        settings.jwt_secret,
+        clock,
+    )
     services = Services(
         auth=auth,
         audit=audit,
@@ -397,10 +455,14 @@ def build_services(
         matches=matches,
         challenges=challenges,
         world=world,
-        connection_log=ConnectionLogService(settings.node_id, settings.connection_log_ttl),
+        connection_log=connection_log,
         chat_log=chat_log,
         moderation=moderation,
         reports=reports,
+        erasure=erasure,
+        exports=exports,
+        buddies=buddies,
+        buddy_presence=buddy_presence,
         stamps=stamps,
         stamp_sessions=stamp_sessions,
         leaderboards=leaderboards,
@@ -415,6 +477,7 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
     another node are leaves (the world service); entering and leaving rooms matter to a
     player's matches; a shared directory's reaped and restored nodes."""
     world = services.world
+    world.buddies = services.buddy_presence
     realtime.grace.expire = world.expire
     realtime.sessions.displaced_hooks.append(world.displaced)
     realtime.sessions.banned_hooks.append(world.banned)

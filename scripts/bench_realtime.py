@@ -53,10 +53,11 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (
     ProcessSampler,
+    Server,
     Wallet,
     idle_percent,
     serve,
@@ -81,6 +83,11 @@ DRAIN_SECONDS = 1.0
 SIGN_IN_CONCURRENCY = 50
 PHASES = 100
 PATH_START, PATH_WIDTH = 100, 500  # the zigzag each client walks, 1 unit per move
+# Pushes a client notes the arrival of (scripts/bench_buddies.py: a buddy signing in and out).
+NOTED = frozenset({"buddy_online", "buddy_offline"})
+# Work beside the walkers (scripts/bench_buddies.py): started once they are all seated,
+# told to stop by the event when the movement ends; what it returns lands in the figures.
+Side = Callable[[Server, threading.Event], Any]
 
 
 def path_point(
@@ -97,10 +104,11 @@ class Player:
     """One client: its socket, its unacknowledged moves and what it has seen. Frames are
     handled as they are parsed (benchws), without a task per client."""
 
-    def __init__(self, index: int, room: str) -> None:
+    def __init__(self, index: int, room: str, seed: bytes | None = None) -> None:
         self.index, self.room = index, room
         self.origin: tuple[float, float] = (PATH_START, PATH_START)
-        self.wallet = Wallet()
+        self.wallet = Wallet(seed)
+        self.noted: list[tuple[str, float]] = []  # (type, perf_counter) of NOTED pushes
         self.socket: BenchSocket | None = None
         self.player_id = ""
         self.k = 0
@@ -114,8 +122,11 @@ class Player:
     def on_text(self, payload: bytes) -> None:
         now = time.perf_counter()
         frame = orjson.loads(payload)
-        if frame.get("type") == "moves":
+        kind = frame.get("type")
+        if kind == "moves":
             self._moves(frame["moves"], now)
+        elif kind in NOTED:
+            self.noted.append((kind, now))
         elif frame.get("rid") == 1 and self.reply is not None and not self.reply.done():
             self.reply.set_result(frame)
 
@@ -194,6 +205,7 @@ async def _run_worker(
         "rooms": {p.player_id: p.room for p in players},
         "others": [p.others for p in players],
         "observer_rooms": [p.room for p in players],
+        "noted": [n for p in players for n in p.noted],
     }
     await asyncio.gather(*(p.close() for p in players))
     return result
@@ -217,10 +229,10 @@ async def _move_phase(players: list[Player], duration: float) -> None:
         tick += 1
 
 
-def _worker(port: int, specs: list[tuple[int, str]], args: dict[str, Any], start: Any,
-            ready: Any, results: Any) -> None:  # fmt: skip
+def _worker(port: int, specs: list[tuple[int, str, bytes | None]], args: dict[str, Any],
+            start: Any, ready: Any, results: Any) -> None:  # fmt: skip
     os.nice(args["nice"])
-    players = [Player(i, room) for i, room in specs]
+    players = [Player(i, room, seed) for i, room, seed in specs]
     runner: Any = asyncio.run
     with contextlib.suppress(ImportError):  # uvloop comes with uvicorn[standard]
         import uvloop
@@ -233,7 +245,7 @@ def _worker(port: int, specs: list[tuple[int, str]], args: dict[str, Any], start
 def rooms_file(n_rooms: int) -> Iterator[Path]:
     rooms = [
         {"id": f"bench_{i}", "name": f"Bench {i}", "width": 1520, "height": 960,
-         "spawn": [PATH_START, PATH_START], "capacity": ROOM_SIZE, "speed": 600}
+         "spawn": [PATH_START, PATH_START], "capacity": ROOM_SIZE, "speed": 600, "spread": 0}
         for i in range(n_rooms)
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -270,14 +282,17 @@ def aggregate(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @contextmanager
-def world(n: int, town: bool) -> Iterator[tuple[dict[str, str], list[tuple[int, str]]]]:
+def world(
+    n: int, town: bool, spare: int = 0
+) -> Iterator[tuple[dict[str, str], list[tuple[int, str]]]]:
     """The server's environment and each client's room: `bench_<i>` rooms of 20 from a
-    generated rooms file, or (`town`) the built-in catalogue with ROOM_CAPACITY=20 and
-    every client asking for `town`, so the server opens the instances."""
+    generated rooms file (and `spare` empty ones after them, for players other than the
+    walkers), or (`town`) the built-in catalogue with ROOM_CAPACITY=20 and every client
+    asking for `town`, so the server opens the instances."""
     if town:
         yield {"ROOM_CAPACITY": str(ROOM_SIZE)}, [(i, "town") for i in range(n)]
         return
-    with rooms_file(math.ceil(n / ROOM_SIZE)) as path:
+    with rooms_file(math.ceil(n / ROOM_SIZE) + spare) as path:
         yield {"CLUBPENGU_ROOMS": str(path)}, [(i, f"bench_{i // ROOM_SIZE}") for i in range(n)]
 
 
@@ -317,12 +332,22 @@ def run_once(
     town: bool = False,
     extra_env: dict[str, str] | None = None,
     scrape_every: float | None = None,
+    seeds: dict[int, bytes] | None = None,
+    prepare: Callable[[Server], None] | None = None,
+    side: Side | None = None,
 ) -> dict[str, Any]:
+    """One run. `seeds`: the wallets of some clients (by index), `prepare`: called once
+    the server is up and before any client signs in, `side`: run in a thread while the
+    clients move (scripts/bench_buddies.py)."""
     idle_before = idle_percent()
     if idle_before < 85:
         print(f"warning: the machine was only {idle_before} % idle before this run")
     context = mp.get_context("fork")
-    with world(n, town) as (env, specs), serve(env | (extra_env or {})) as server:
+    spare = 1 if side is not None else 0
+    with world(n, town, spare) as (env, rooms), serve(env | (extra_env or {})) as server:
+        if prepare is not None:
+            prepare(server)
+        specs = [(i, room, (seeds or {}).get(i)) for i, room in rooms]
         start, ready, results = context.Event(), context.Queue(), context.Queue()
         args = {"duration": duration, "nice": nice}
         procs = [
@@ -344,6 +369,14 @@ def run_once(
         for sampler in [*samplers.values(), *generators]:
             sampler.start()
         start.set()
+        side_result: list[Any] = []
+        stop_side = threading.Event()
+        side_thread = None
+        if side is not None:
+            side_thread = threading.Thread(
+                target=lambda: side_result.append(side(server, stop_side)), daemon=True
+            )
+            side_thread.start()
         peak_rss = 0.0
         scraper = Scraper(server.port, scrape_every)
         deadline = time.monotonic() + duration
@@ -351,6 +384,9 @@ def run_once(
             peak_rss = max(peak_rss, samplers["server"].rss_mb())
             scraper.poll()
             time.sleep(0.5)
+        stop_side.set()
+        if side_thread is not None:
+            side_thread.join(60)
         cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
         cpu["load_generator"] = round(sum(g.cpu_percent() for g in generators), 1)
         rss = {name: round(s.rss_mb(), 1) for name, s in samplers.items()}
@@ -370,6 +406,9 @@ def run_once(
         "rss_mb": rss | {"server_peak": round(max(peak_rss, rss["server"]), 1)},
         "env": extra_env or {},
     }
+    if side is not None:
+        figures["side"] = side_result[0] if side_result else None
+        figures["noted"] = [n for part in parts for n in part["noted"]]
     return figures | scraper.figures()
 
 

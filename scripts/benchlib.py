@@ -44,8 +44,8 @@ def free_port() -> int:
 
 
 class Wallet:
-    def __init__(self) -> None:
-        self.key = SigningKey.generate()
+    def __init__(self, seed: bytes | None = None) -> None:
+        self.key = SigningKey(seed) if seed else SigningKey.generate()
         self.address = base58.b58encode(bytes(self.key.verify_key)).decode()
 
     def sign(self, text: str) -> str:

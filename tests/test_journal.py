@@ -21,7 +21,7 @@ from clubpengu.db import (
     without_journal_wait,
 )
 from clubpengu.models import User
-from clubpengu.services.connection_log import ConnectionLogService, ConnectionRecord
+from clubpengu.services.connection_log import ConnectionLogService, Opened
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import PresenceService
@@ -129,14 +129,19 @@ async def test_presence_logs_and_counters_are_written_without_waiting_for_the_jo
     await User(wallet_address=WALLET, username="Penguin0001").insert()
     writes.seen.clear()
     presence, events = PresenceService("node-1"), EventRecorder("node-1", timedelta(days=1))
-    log, stats = ConnectionLogService("node-1", 3600), StatsBatcher.for_database(client, TEST_DB)
+    log, stats = (
+        ConnectionLogService("node-1", 3600, "secret"),
+        StatsBatcher.for_database(client, TEST_DB),
+    )
 
     await presence.connected(WALLET, "p1", "town", "town")
     events.record("join", WALLET, room="town")
     await events.flush()
     stats.queue(WALLET, "world.steps")
     await stats.flush()
-    log.record(ConnectionRecord(WALLET, "c1", datetime.now(UTC)))
+    log_id = log.opened(Opened("c1", datetime.now(UTC)))
+    await log.flush()
+    log.closed(log_id, 1000, [])
     await log.flush()
     await presence.disconnected(WALLET, "p1")
 
@@ -145,6 +150,7 @@ async def test_presence_logs_and_counters_are_written_without_waiting_for_the_jo
         ("insert", "events", False),
         ("update", "users", False),
         ("insert", "connection_logs", False),
+        ("update", "connection_logs", False),
         ("update", "users", False),
     ]
 

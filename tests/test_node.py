@@ -26,6 +26,8 @@ STOP_ORDER = [
     "directory",
     "connection-log",
     "sessions",
+    "outside-notices",
+    "buddies",
     "background",
     "events",
     "chat-log",

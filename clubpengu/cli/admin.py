@@ -4,26 +4,41 @@
 They go through the same services as the server, so every change lands in the ledger
 (actor `admin:cli:<operating-system user>`) and in the audit trail (actor
 `cli:<operating-system user>`, role `operator`). With MONGODB_URI they create any missing
-indexes there; without it they work on the embedded database in the data directory.
+indexes there; without it they work on the embedded database in the data directory
+(`--data-dir`). A coin change reaches the player online within a second, through the
+node that holds them (services/outside_notices.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
+import os
 import sys
 import uuid
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from clubpengu.cli.common import Commands, ExitCode, add_actions, add_command, fail
-from clubpengu.cli.database import Client, with_database
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_actions,
+    add_command,
+    add_database_options,
+    fail,
+)
+from clubpengu.cli.database import Access, Client, with_database
 from clubpengu.config import Settings
+from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services import staff_actions
 from clubpengu.services.audit import CLI, AuditTrail, Staff
+from clubpengu.services.auth import AuthConfig, AuthService
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.erasure import ErasureService, public_job
 from clubpengu.services.promos import PromoService
 
 HISTORY_LIMIT = 10_000
@@ -62,6 +77,7 @@ def add_parser(commands: Commands) -> None:
         "--idempotency-key",
         help="run the same adjustment twice safely (default: a new key, printed)",
     )
+    add_database_options(adjust)
     adjust.set_defaults(func=with_database(adjust_coins))
 
     promo = add_command(
@@ -82,6 +98,7 @@ def add_parser(commands: Commands) -> None:
     promo.add_argument("--max-redemptions", type=int, required=True, help="how many wallets")
     promo.add_argument("--expires", type=_iso_time, help="ISO 8601 time; UTC if no offset")
     promo.add_argument("--inactive", action="store_true", help="create it switched off")
+    add_database_options(promo)
     promo.set_defaults(func=with_database(create_promo))
 
     history = add_command(
@@ -99,7 +116,22 @@ def add_parser(commands: Commands) -> None:
         help=f"most entries to show, 1 to {HISTORY_LIMIT} (default 100)",
     )
     history.add_argument("--json", action="store_true", help="print JSON lines")
-    history.set_defaults(func=with_database(show_history))
+    add_database_options(history)
+    history.set_defaults(
+        func=with_database(show_history, Access.READ, init=False, check=_check_limit)
+    )
+
+    erase = add_command(
+        actions,
+        "erase",
+        "Erase a player's data now (docs/privacy.md): sessions revoked, profile, puffles, "
+        "history deleted, ledger, matches and audit kept under a tombstone. Safe to run "
+        "again: it finishes an erasure stopped half-way.",
+        "clubpengu admin erase 7xKX...AsU --reason 'GDPR request #4411'",
+    )
+    erase.add_argument("wallet", metavar="WALLET", help="the player's wallet address")
+    erase.add_argument("--reason", required=True, help="why (3-200 characters); audited")
+    erase.set_defaults(func=with_database(erase_player))
 
 
 def _iso_time(text: str) -> datetime:
@@ -112,7 +144,8 @@ def _iso_time(text: str) -> datetime:
 
 async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
     key = f"admin:{args.idempotency_key or uuid.uuid4().hex}"
-    economy = EconomyService(client, settings.mongodb_db)
+    # The player, if online, is told by their node (services/outside_notices.py).
+    economy = EconomyService(client, settings.mongodb_db, notify=args.outbox)
     audit = AuditTrail(client, settings.mongodb_db)
     result = await staff_actions.adjust_coins(
         economy, audit, cli_staff(), args.wallet, args.amount, args.reason, key,
@@ -124,6 +157,42 @@ async def adjust_coins(args: argparse.Namespace, settings: Settings, client: Cli
         f"transaction {result.transaction_id}, idempotency key {key}"
     )
     return ExitCode.OK
+
+
+async def erase_player(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
+    economy = EconomyService(client, settings.mongodb_db)
+    audit = AuditTrail(client, settings.mongodb_db)
+    auth = AuthService(
+        AuthConfig(settings.auth_domain, timedelta(0), settings.jwt_secret, timedelta(0))
+    )
+    async with _nodes(settings) as live:
+        erasure = ErasureService(
+            client, settings.mongodb_db, auth, economy, audit, live,
+            secret=settings.jwt_secret, grace=timedelta(seconds=settings.erasure_grace),
+        )  # fmt: skip
+        job = await erasure.erase_now(cli_staff(), args.wallet, args.reason)
+    print(json.dumps(public_job(job)))
+    return ExitCode.OK if job.status == "done" else ExitCode.FAILURE
+
+
+@contextlib.asynccontextmanager
+async def _nodes(settings: Settings) -> AsyncIterator[SessionRegistry | None]:
+    """How the erasure reaches the running nodes' connections: with REDIS_URL, the bus
+    they listen on (the erasure is published as the HTTP route publishes it, and the bus
+    is drained before the command exits); without, nothing: the one node finds the
+    started job by itself within ERASURE_SWEEP_INTERVAL (docs/privacy.md)."""
+    if settings.redis_url is None:
+        yield None
+        return
+    from clubpengu.realtime.bus.backends.redis import RedisBus
+
+    bus = RedisBus(settings.redis_url, timeout=settings.redis_timeout)
+    await bus.connect()
+    try:
+        # Never started: it listens to nothing and holds no connection; it only publishes.
+        yield SessionRegistry(bus, f"cli-{os.getpid()}")
+    finally:
+        await bus.disconnect()
 
 
 async def create_promo(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
@@ -143,10 +212,14 @@ async def create_promo(args: argparse.Namespace, settings: Settings, client: Cli
     return ExitCode.OK
 
 
-async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
-    """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
+def _check_limit(args: argparse.Namespace) -> ExitCode | None:
     if not 1 <= args.limit <= HISTORY_LIMIT:
         return fail(f"--limit must be 1 to {HISTORY_LIMIT}", ExitCode.USAGE)
+    return None
+
+
+async def show_history(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
+    """Events (kept EVENT_RETENTION) and audit entries (kept for good), merged by time."""
     database = client[settings.mongodb_db]
     query = {"walletAddress": args.wallet}
     events = await database.events.find(query).sort("at", -1).limit(args.limit).to_list()

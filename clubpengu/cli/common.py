@@ -29,6 +29,9 @@ class ExitCode(IntEnum):
     # `serve` could not start (port taken, database down), or a command's database failed
     # or was out of reach. uvicorn calls this STARTUP_FAILURE.
     UNAVAILABLE = 3
+    # No database where the command looked (a missing data directory, an unknown MONGODB_DB,
+    # no players to read): nothing was created, and no "OK" was printed.
+    NO_DATABASE = 4
     INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 
 
@@ -44,6 +47,7 @@ def exit_codes_help() -> str:
         ExitCode.FAILURE: "refused by the rules, or a check found a mismatch",
         ExitCode.USAGE: "a bad setting or argument; nothing was done",
         ExitCode.UNAVAILABLE: "the server could not start, or the database failed",
+        ExitCode.NO_DATABASE: "no database (or no players) where the command looked",
         ExitCode.INTERRUPTED: "stopped with Ctrl-C",
     }
     return "\n".join(f"  {code.value:<4} {meaning}" for code, meaning in meanings.items())
@@ -91,10 +95,26 @@ def add_actions(
     return parser.add_subparsers(dest=dest, required=True, metavar=metavar)
 
 
-def add_data_dir(
-    parser: argparse.ArgumentParser, text: str = "embedded database directory"
-) -> None:
-    parser.add_argument("--data-dir", help=text)
+DATA_DIR_HELP = (
+    "the embedded database's directory (default: CLUBPENGU_DATA_DIR, else ./var/mongo); "
+    "not used when MONGODB_URI is set"
+)
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """The one way every command is pointed at its database: `--data-dir` over
+    CLUBPENGU_DATA_DIR for the embedded one; MONGODB_URI (and MONGODB_DB) from the
+    environment only, so that a password stays out of the process list."""
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=DATA_DIR_HELP)
+
+
+def command_settings(args: argparse.Namespace) -> Settings:
+    """The settings, with `--data-dir` over CLUBPENGU_DATA_DIR. Raises ConfigError."""
+    settings = load_settings()
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None:
+        settings = settings.with_overrides(data_dir=Path(data_dir))
+    return settings
 
 
 def with_settings(command: Callable[[Settings, argparse.Namespace], ExitCode]) -> Run:
@@ -102,9 +122,7 @@ def with_settings(command: Callable[[Settings, argparse.Namespace], ExitCode]) -
 
     def run(args: argparse.Namespace) -> ExitCode:
         try:
-            settings = load_settings()
-            if getattr(args, "data_dir", None):
-                settings = settings.with_overrides(data_dir=Path(args.data_dir))
+            settings = command_settings(args)
         except ConfigError as error:
             return configuration_error(error)
         configure_logging("warning", settings.node_id)

@@ -15,10 +15,11 @@ from clubpengu.cli.common import (
     ExitCode,
     add_actions,
     add_command,
-    add_data_dir,
+    add_database_options,
     configuration_error,
     with_settings,
 )
+from clubpengu.cli.database import describe
 from clubpengu.config import ConfigError, Settings
 from clubpengu.db import EmbeddedDatabase, embedded_uri, make_client, running_embedded_port
 from clubpengu.dbusers import (
@@ -44,7 +45,7 @@ def add_parser(commands: Commands) -> None:
         "Create the application (readWrite) and analyst (read-only) database users.",
         "MONGODB_URI=mongodb://admin:...@db/ clubpengu db create-users",
     )
-    add_data_dir(users)
+    add_database_options(users)
     users.set_defaults(func=with_settings(create_users_command))
 
 
@@ -103,6 +104,7 @@ async def _create_on_embedded(settings: Settings) -> dict[str, str]:
 
 def create_users_command(settings: Settings, args: argparse.Namespace) -> ExitCode:
     """Create (or update) the application and analyst database users."""
+    print(f"clubpengu: using {describe(settings)}", file=sys.stderr)
     try:
         if settings.mongodb_uri:
             result = asyncio.run(_create_on_uri(settings))

@@ -6,8 +6,14 @@ import argparse
 import sys
 from typing import TextIO
 
-from clubpengu.cli.common import Commands, ExitCode, add_actions, add_command
-from clubpengu.cli.database import Client, with_database
+from clubpengu.cli.common import (
+    Commands,
+    ExitCode,
+    add_actions,
+    add_command,
+    add_database_options,
+)
+from clubpengu.cli.database import Access, Client, with_database
 from clubpengu.config import Settings
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.reconciliation import LedgerReport
@@ -24,7 +30,9 @@ def add_parser(commands: Commands) -> None:
         "negative; exit 1 on any mismatch.",
         VERIFY_EXAMPLE,
     )
-    verify.set_defaults(func=with_database(verify_ledger))
+    add_database_options(verify)
+    # Reads only: a missing or empty database is exit 4, never "0 users ... OK".
+    verify.set_defaults(func=with_database(verify_ledger, Access.READ, init=False))
 
 
 async def verify_ledger(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:

@@ -4,24 +4,28 @@ as the read-only analyst user."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from clubpengu.cli.common import (
     Commands,
     ExitCode,
     add_command,
-    add_data_dir,
+    add_database_options,
     fail,
-    with_settings,
 )
-from clubpengu.cli.database import cli_database
+from clubpengu.cli.database import Access, Client, with_database
 from clubpengu.config import Settings
-from clubpengu.services.report import Report, run_report, sections
+from clubpengu.services.report import (
+    DEFAULT_REPORT_DAYS,
+    Report,
+    default_range,
+    run_report,
+    sections,
+)
 
 
 def _day(text: str) -> datetime:
@@ -32,33 +36,43 @@ def _day(text: str) -> datetime:
 
 
 def add_parser(commands: Commands) -> None:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     parser = add_command(
         commands,
         "report",
         "Print the analysts' report for a date range (read-only).",
         "clubpengu report --from 2026-11-01 --to 2026-12-01 --chart charts/",
     )
-    parser.add_argument("--from", dest="start", type=_day, default=today - timedelta(days=30),
-                        help="first day, UTC (default: 30 days ago)")  # fmt: skip
-    parser.add_argument("--to", dest="end", type=_day, default=today + timedelta(days=1),
+    parser.add_argument("--from", dest="start", type=_day,
+                        help=f"first day, UTC (default: {DEFAULT_REPORT_DAYS - 1} days before "
+                        "today, as in the console)")  # fmt: skip
+    parser.add_argument("--to", dest="end", type=_day,
                         help="day after the last, UTC (default: tomorrow)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--csv", type=Path, metavar="DIR", help="also write one CSV per section")
-    parser.add_argument("--chart", type=Path, metavar="DIR", help="also write PNG charts")
-    add_data_dir(parser)
-    parser.set_defaults(func=with_settings(report_command))
+    parser.add_argument("--chart", type=Path, metavar="DIR", help="also write a PNG per section")
+    add_database_options(parser)
+    parser.set_defaults(
+        func=with_database(report_command, Access.READ, "analyst", init=False, check=_check_range)
+    )
 
 
-async def _report(settings: Settings, start: datetime, end: datetime) -> Report:
-    async with cli_database(settings, role="analyst") as db:
-        return await run_report(db, start, end)
+def report_range(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """--from and --to, each defaulting as the console's range does (services/report.py)."""
+    default_start, default_end = default_range()
+    end = args.end or default_end
+    start = args.start or (end - (default_end - default_start))
+    return start, end
 
 
-def report_command(settings: Settings, args: argparse.Namespace) -> ExitCode:
+def _check_range(args: argparse.Namespace) -> ExitCode | None:
+    args.start, args.end = report_range(args)
     if args.end <= args.start:
         return fail("--to must be after --from", ExitCode.USAGE, "clubpengu report")
-    report = asyncio.run(_report(settings, args.start, args.end))
+    return None
+
+
+async def report_command(args: argparse.Namespace, settings: Settings, client: Client) -> ExitCode:
+    report = await run_report(client[settings.mongodb_db], args.start, args.end)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -101,34 +115,45 @@ def write_csv(report: Report, directory: Path) -> list[Path]:
     return written
 
 
+# What each section's chart shows: its label column, and the number columns drawn as bars
+# side by side (a section by day is drawn over every day of the range, zeros included).
+CHART_COLORS = ("#3b82f6", "#16a34a", "#dc2626", "#f59e0b")
+UNCHARTED = {"completion_rate"}  # a share, on another scale than the counts beside it
+
+
 def write_charts(report: Report, directory: Path) -> list[Path]:
-    """PNG charts of daily active players and coin flow by type."""
+    """One PNG bar chart per section, named after it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
-    actives = report["daily_active_players"]
-    figure, axes = plt.subplots(figsize=(8, 4))
-    axes.bar([r["day"] for r in actives], [r["players"] for r in actives], color="#3b82f6")
-    axes.set_title("Daily active players")
-    axes.set_ylabel("players")
-    figure.autofmt_xdate()
-    actives_path = directory / "daily_active_players.png"
-    figure.savefig(actives_path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-
-    flow = report["coin_flow"]
-    figure, axes = plt.subplots(figsize=(8, 4))
-    types = [r["type"] for r in flow]
-    axes.bar(types, [r["created"] for r in flow], label="created", color="#16a34a")
-    axes.bar(types, [-r["destroyed"] for r in flow], label="destroyed", color="#dc2626")
-    axes.axhline(0, color="black", linewidth=0.8)
-    axes.set_title("Coin flow by transaction type")
-    axes.set_ylabel("coins")
-    axes.legend()
-    flow_path = directory / "coin_flow.png"
-    figure.savefig(flow_path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return [actives_path, flow_path]
+    written = []
+    for section in sections(datetime.min, datetime.max):
+        rows = report[section.name]
+        label, *columns = section.columns
+        values = [column for column in columns if column not in UNCHARTED]
+        figure, axes = plt.subplots(figsize=(max(8.0, 0.3 * len(rows)), 4))
+        positions = range(len(rows))
+        width = 0.8 / max(len(values), 1)
+        for n, column in enumerate(values):
+            axes.bar(
+                [p + (n - (len(values) - 1) / 2) * width for p in positions],
+                [row.get(column) or 0 for row in rows],
+                width=width,
+                label=column.replace("_", " "),
+                color=CHART_COLORS[n % len(CHART_COLORS)],
+            )
+        axes.set_xticks(list(positions), [str(row.get(label)) for row in rows])
+        axes.set_title(section.name.replace("_", " ").capitalize())
+        if len(values) > 1:
+            axes.legend()
+        if not rows:
+            axes.text(0.5, 0.5, "nothing in this period", ha="center", transform=axes.transAxes)
+        figure.autofmt_xdate()
+        path = directory / f"{section.name}.png"
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(figure)
+        written.append(path)
+    return written

@@ -6,7 +6,6 @@ import argparse
 import gc
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -15,15 +14,16 @@ from clubpengu.cli.common import (
     Commands,
     ExitCode,
     add_command,
-    add_data_dir,
+    add_database_options,
+    command_settings,
     configuration_error,
 )
+from clubpengu.cli.database import describe
 from clubpengu.config import (
     ConfigError,
     Settings,
     ensure_jwt_secret,
     filter_words,
-    load_settings,
 )
 from clubpengu.dbusers import app_login
 from clubpengu.logs import configure_logging
@@ -74,14 +74,12 @@ def _url_host(host: str) -> str:
 
 
 def _settings_for_serve(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
+    settings = command_settings(args)
     overrides: dict[str, Any] = {}
     if args.host is not None:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    if args.data_dir is not None:
-        overrides["data_dir"] = Path(args.data_dir)
     settings = settings.with_overrides(**overrides)
     settings.check_production()
     if settings.db_auth and settings.embedded_db:
@@ -137,7 +135,7 @@ def add_parser(commands: Commands) -> None:
     )
     parser.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
-    add_data_dir(parser, "embedded database directory (default: CLUBPENGU_DATA_DIR or ./var/mongo)")
+    add_database_options(parser)
     parser.set_defaults(func=serve)
 
 
@@ -149,6 +147,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
     except ConfigError as error:
         return configuration_error(error)
     configure_logging(settings.log_level, settings.node_id)
+    logger.info(f"serving on the {describe(settings)}")
     from clubpengu.transport.app import build_app
 
     config = uvicorn.Config(

@@ -79,4 +79,6 @@ class AuditLog(Document):
             IndexModel([("actor", ASCENDING), ("_id", DESCENDING)], name="by_actor_page"),
             IndexModel([("target", ASCENDING), ("_id", DESCENDING)], name="by_target_page"),
             IndexModel([("action", ASCENDING), ("_id", DESCENDING)], name="by_action_page"),
+            # The saves of one bulk-import run, for its rollback (services/import_rollback.py).
+            IndexModel([("details.runId", ASCENDING)], name="by_import_run", sparse=True),
         ]

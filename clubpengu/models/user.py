@@ -105,6 +105,16 @@ class User(Document):
     # Free matches finished as played (the loser, or both after a draw, made MATCH_MIN_MOVES
     # moves): what the wager gates count, kept here so a challenge needs no count query.
     free_matches: int = Field(default=0, ge=0)
+    # The player asked for their data to be erased: it will be then, unless they cancel
+    # (services/erasure.py). Kept here because the sign-in reads the User anyway.
+    erasure_due_at: datetime | None = None
+    # Set when an erasure of the wallet starts, on the User (or on an empty stand-in, when
+    # there is none or once its data is gone) until it ends: the sign-in's own upsert
+    # filters on it, and the join reads the User anyway, so refusing costs no command.
+    erasing_since: datetime | None = None
+    # Set once the wallet has (or had) a buddy, an ignore or a buddy request: only then does
+    # a join read those lists, so a join of everyone else costs no extra command.
+    social: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

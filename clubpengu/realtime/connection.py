@@ -139,6 +139,8 @@ class Connection:
     session_id: str | None = None
     role: str | None = None
     mute: Mute | None = None
+    # Wallets whose chat and emotes this connection is not sent (its player's ignore list).
+    ignored: frozenset[str] = frozenset()
     player_id: str | None = None
     username: str | None = None
     guest: bool = False

@@ -117,13 +117,22 @@ class Room:
         """Serialise once and deliver to this node's members of the room."""
         self.deliver(dumps(payload), exclude)
 
-    def deliver(self, text: str, exclude: str | None = None) -> None:
+    def deliver(self, text: str, exclude: str | None = None, sender: str | None = None) -> None:
+        """Queue `text` for this node's members (but `exclude`); a frame said by the
+        wallet `sender` (chat, emote) skips the members who ignore it, one set look-up
+        each, and only for such frames."""
         shared = Shared(text)
         members = self.members
+        sent = 0
         for player_id, member in members.items():
-            if player_id != exclude:
-                member.connection.send_shared(shared)
-        self.metrics.message_out_text(text, len(members) - (exclude in members))
+            if player_id == exclude:
+                continue
+            connection = member.connection
+            if sender is not None and sender in connection.ignored:
+                continue
+            connection.send_shared(shared)
+            sent += 1
+        self.metrics.message_out_text(text, sent)
 
     def snapshot(self) -> str:
         """A `moves` frame with every local member's position, built at most once a tick;
@@ -418,7 +427,7 @@ class Hub:
             "text": clean,
             "ts": int(now * 1000),
         }
-        await self._push(room, dumps(frame))
+        await self._push(room, dumps(frame), sender=member.wallet)
         if self.chat_recorder is not None:
             self.chat_recorder.record(
                 room.id, member.wallet, member.player_id, member.username, sent, clean
@@ -427,7 +436,7 @@ class Hub:
     async def emote(self, connection: Connection, emote: str) -> None:
         member, room = self._seated(connection)
         frame = {"type": "emote", "playerId": member.player_id, "emote": check_emote(emote)}
-        await self._push(room, dumps(frame))
+        await self._push(room, dumps(frame), sender=member.wallet)
 
     async def announce(self, room_id: str, payload: dict[str, Any]) -> None:
         """Tell a room something (this node's members and, through the relay, the
@@ -438,9 +447,11 @@ class Hub:
             room.deliver(text)
         await self.relay.publish_push(room_id, text)
 
-    async def _push(self, room: Room, text: str, exclude: str | None = None) -> None:
-        room.deliver(text, exclude)
-        await self.relay.publish_push(room.id, text)
+    async def _push(
+        self, room: Room, text: str, exclude: str | None = None, sender: str | None = None
+    ) -> None:
+        room.deliver(text, exclude, sender)
+        await self.relay.publish_push(room.id, text, sender)
 
     # --- the tick -------------------------------------------------------------------------
 
@@ -502,7 +513,7 @@ class Hub:
 
     # --- events from other nodes (through the relay) ---------------------------------------
 
-    def deliver_remote(self, room_id: str, text: str) -> None:
+    def deliver_remote(self, room_id: str, text: str, sender: str | None = None) -> None:
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -513,7 +524,7 @@ class Hub:
             room.remote_seen.pop(player_id, None)
             room.remote.pop(player_id, None)
             room.forget_snapshot()
-        room.deliver(text)
+        room.deliver(text, sender=sender)
 
     async def forget_players(self, seats: list[tuple[str, str]]) -> None:
         """The players of a node gone silent (its seats were released in the directory):

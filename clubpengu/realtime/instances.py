@@ -37,3 +37,9 @@ def names_instance(text: str) -> bool:
     """Whether a room a client asked for names one instance (`town~2`, `town~1`) rather
     than the room (`town`)."""
     return SEPARATOR in text
+
+
+def exact_name(instance: str) -> str:
+    """The name that asks for exactly this instance (`town~1` for `town`): what a client
+    sends to follow a player into the instance they are in, and nowhere else."""
+    return instance if names_instance(instance) else f"{instance}{SEPARATOR}1"

@@ -7,7 +7,8 @@ Channels (pub/sub; at-most-once, nothing durable depends on them):
 | `room:<room id>` | a room's traffic: pushes as they happen, each node's movers once a tick |
 | `node:<node id>` | one node's inbox: kicks of its connections, pushes for its players |
 | `session:revoke` | revoked sessions, for every node |
-| `session:moderation` | bans (close the wallet's connections) and mutes, for every node |
+| `session:moderation` | bans and erasures (close the wallet's connections), mutes, for every node |
+| `buddies` | buddies' presence (online, offline, moved) and new or ended friendships |
 
 Keys (Redis data; the source of truth stays MongoDB, these only coordinate live nodes):
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 REVOKE_CHANNEL = "session:revoke"
 MODERATION_CHANNEL = "session:moderation"
+BUDDIES_CHANNEL = "buddies"
 
 
 def room_channel(room_id: str) -> str:

@@ -42,14 +42,17 @@ PUSH = "push"
 MOVES = "moves"
 
 
-def encode(node_id: str, kind: str, body: bytes) -> bytes:
-    return orjson.dumps([node_id, kind]) + b"\n" + body
+def encode(node_id: str, kind: str, body: bytes, sender: str | None = None) -> bytes:
+    head = [node_id, kind] if sender is None else [node_id, kind, sender]
+    return orjson.dumps(head) + b"\n" + body
 
 
-def decode(message: bytes) -> tuple[str, str, bytes]:
+def decode(message: bytes) -> tuple[str, str, bytes, str | None]:
+    """(node, kind, body, sender): `sender` is the wallet that said a chat line or an
+    emote, for the receiving node's ignore filter (Room.deliver)."""
     head, _, body = message.partition(b"\n")
-    node_id, kind = orjson.loads(head)
-    return node_id, kind, body
+    fields = orjson.loads(head)
+    return fields[0], fields[1], body, (fields[2] if len(fields) > 2 else None)
 
 
 class Relay(Protocol):
@@ -64,8 +67,9 @@ class Relay(Protocol):
         """The room has no members here any more."""
         ...
 
-    async def publish_push(self, room_id: str, text: str) -> None:
-        """A frame this node delivered to its members of the room, for the others'."""
+    async def publish_push(self, room_id: str, text: str, sender: str | None = None) -> None:
+        """A frame this node delivered to its members of the room, for the others'
+        (`sender`: the wallet that said it, when the ignore lists apply)."""
         ...
 
     async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
@@ -86,7 +90,7 @@ class NullRelay:
     def unwatch(self, room_id: str) -> None:
         return None
 
-    async def publish_push(self, room_id: str, text: str) -> None:
+    async def publish_push(self, room_id: str, text: str, sender: str | None = None) -> None:
         return None
 
     async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
@@ -126,8 +130,9 @@ class RoomRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def publish_push(self, room_id: str, text: str) -> None:
-        await self.bus.publish(room_channel(room_id), encode(self.node_id, PUSH, text.encode()))
+    async def publish_push(self, room_id: str, text: str, sender: str | None = None) -> None:
+        message = encode(self.node_id, PUSH, text.encode(), sender)
+        await self.bus.publish(room_channel(room_id), message)
 
     async def publish_moves(self, cut: list[tuple[str, str]]) -> None:
         for room_id, entries in cut:
@@ -144,10 +149,10 @@ class RoomRelay:
 
     def apply(self, room_id: str, message: bytes) -> None:
         """Apply one bus message; this node's own messages are ignored."""
-        node_id, kind, body = decode(message)
+        node_id, kind, body, sender = decode(message)
         if node_id == self.node_id:
             return
         if kind == PUSH:
-            self.hub.deliver_remote(room_id, body.decode())
+            self.hub.deliver_remote(room_id, body.decode(), sender)
         elif kind == MOVES:
             self.hub.merge_remote_moves(room_id, orjson.loads(body))

@@ -1,11 +1,16 @@
 """The rooms catalogue: places of the world with their bounds, spawn, capacity and speed.
 
+Players arrive around the spawn point, not on it: each lands at a spot drawn from their
+own key (wallet, or player id for a guest) within `spread` units of it, so a busy room
+does not stack everyone on one pixel, and the same player lands on the same spot.
+
 Loaded from `clubpengu/data/rooms.json` (or an operator's file in the same format) and
 validated at start-up; a bad file stops the node with one line naming the problem.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ class RoomSpec(BaseModel):
     capacity: int = Field(ge=1, le=10_000)
     speed: float = Field(gt=0, le=100_000, description="units per second")
     game: bool = False
+    spread: float = Field(default=200, ge=0, le=100_000, description="arrival radius, units")
 
     @model_validator(mode="after")
     def _spawn_inside(self) -> RoomSpec:
@@ -37,6 +43,19 @@ class RoomSpec(BaseModel):
 
     def clamp(self, x: float, y: float) -> tuple[float, float]:
         return min(max(x, 0.0), self.width), min(max(y, 0.0), self.height)
+
+    def arrival(self, key: str) -> tuple[float, float]:
+        """Where the player with `key` arrives: a point of the disc of radius `spread`
+        around the spawn, uniform over the disc as keys vary and fixed for one key and
+        room, clamped into the room and rounded to a tenth of a unit."""
+        digest = hashlib.blake2b(f"{self.id}\0{key}".encode(), digest_size=8).digest()
+        turn = int.from_bytes(digest[:4], "big") / 2**32
+        reach = math.sqrt(int.from_bytes(digest[4:], "big") / 2**32) * self.spread
+        x, y = self.spawn
+        x, y = self.clamp(
+            x + reach * math.cos(2 * math.pi * turn), y + reach * math.sin(2 * math.pi * turn)
+        )
+        return round(x, 1), round(y, 1)
 
     def public(self) -> dict[str, Any]:
         return {

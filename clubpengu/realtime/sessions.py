@@ -13,6 +13,9 @@ revocation, and pushes to a wallet wherever its live connection is.
 - A ban or a mute is published on `session:moderation`: every node closes the banned
   wallet's connections (`kicked` BANNED + 4003, signed in or joined) and ends the place
   kept for its reconnect (`banned_hooks`), or sets the muted wallet's `Connection.mute`.
+- An erasure (services/erasure.py) is published there too: every node closes the wallet's
+  connections with 4003, ends the place kept for its reconnect and drops the late writes
+  of the wallet still batched (`erased`, realtime/erased.py).
 
 While Redis is unreachable a join falls back to this node's view (other local
 connections of the wallet are kicked) and, once Redis is back, every claim of this node
@@ -30,13 +33,17 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from clubpengu.errors import CloseCode
 from clubpengu.realtime.bus.base import EventBus
 from clubpengu.realtime.connection import Connection, dumps
+from clubpengu.realtime.erased import ErasedWallets
 from clubpengu.realtime.moderation import Mute
 from clubpengu.realtime.names import MODERATION_CHANNEL, REVOKE_CHANNEL, node_channel
 from clubpengu.realtime.owners.base import Owner, OwnersUnavailable, SessionOwners
@@ -47,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 KICKED_OTHER_SESSION = "KICKED_OTHER_SESSION"
 BANNED = "BANNED"
-KICK, PUSH, BAN, MUTE = "kick", "push", "ban", "mute"
+KICK, PUSH, BAN, MUTE, ERASE = "kick", "push", "ban", "mute", "erase"
 # Called with (wallet, connection id) when another node's join displaced a connection of
 # this node that is no longer live (its place is kept for a reconnect).
 Displaced = Callable[[str, str], Awaitable[None]]
@@ -83,6 +90,7 @@ class SessionRegistry:
         self.boot = secrets.token_hex(4)
         self.displaced_hooks: list[Displaced] = []
         self.banned_hooks: list[BannedHook] = []
+        self.erased = ErasedWallets()
         self._by_wallet: defaultdict[str, set[Connection]] = defaultdict(set)
         self._claims: dict[str, Claim] = {}  # by connection id: live or kept for a reconnect
         self._tasks: list[asyncio.Task[None]] = []
@@ -206,6 +214,18 @@ class SessionRegistry:
         elif self.owners.remote:
             self.owners.route(wallet, orjson.dumps({"t": PUSH, "wallet": wallet, "frame": text}))
 
+    def push_here(self, wallet: str, frame: dict[str, Any]) -> bool:
+        """Deliver `frame` to the wallet's live connection on this node only (every node
+        is asked the same, so routing it too would tell the player twice); False when
+        there is none here."""
+        live = self._by_wallet.get(wallet)
+        if not live:
+            return False
+        text = dumps(frame)
+        for connection in live:
+            connection.send_text(text)
+        return True
+
     async def revoke(self, session_id: str, keep: str | None = None) -> None:
         """Close every connection of the session (but `keep`) with 4003, on every node."""
         event = {"sid": session_id, "keep": keep, "node": self.node_id}
@@ -266,6 +286,41 @@ class SessionRegistry:
         await self._moderate(event)
         await self.bus.publish(MODERATION_CHANNEL, orjson.dumps(event))
 
+    async def erase(self, wallet: str) -> None:
+        """The wallet's data is being erased: on every node, its connections closed with
+        4003, the place kept for its reconnect ended and its batched writes dropped."""
+        event = {"t": ERASE, "wallet": wallet, "node": self.node_id}
+        await self._moderate(event)
+        await self.bus.publish(MODERATION_CHANNEL, orjson.dumps(event))
+
+    async def erase_here(self, wallet: str, started: datetime) -> int:
+        """`erase`, on this node only, for the connections signed in before `started` (a
+        session opened after it is a new player's, the erasure being over): what a node
+        does when it finds an erasure by itself (the erasure sweep). The number closed."""
+        closed, newer = 0, False
+        for connection in self._of_wallet(wallet):
+            opened = _session_time(connection.session_id)
+            if opened is None or opened <= started:
+                await self._close_erased(connection)
+                closed += 1
+            else:
+                newer = True
+        if not newer:  # else the wallet is back, a new player: its writes are its own
+            self.erased.add(wallet)
+        for hook in self.banned_hooks:
+            await hook(wallet)
+        return closed
+
+    def wallets(self) -> set[str]:
+        """The wallets signed in on this node."""
+        if self.connections is None:
+            return set(self._by_wallet)
+        return {c.wallet for c in self.connections if c.wallet is not None}
+
+    async def _close_erased(self, connection: Connection) -> None:
+        self.release(connection)
+        await connection.close(CloseCode.CLOSE_4003_SESSION_ENDED, "erased")
+
     def _of_wallet(self, wallet: str) -> list[Connection]:
         if self.connections is None:
             return self.live(wallet)
@@ -284,6 +339,12 @@ class SessionRegistry:
                 mute = Mute(ends, event["until"])
             for connection in self._of_wallet(wallet):
                 connection.mute = mute
+        elif event["t"] == ERASE:
+            self.erased.add(wallet)
+            for connection in self._of_wallet(wallet):
+                await self._close_erased(connection)
+            for hook in self.banned_hooks:
+                await hook(wallet)
         elif event["t"] == BAN:
             for connection in self._of_wallet(wallet):
                 self.release(connection)
@@ -291,3 +352,11 @@ class SessionRegistry:
                 await connection.close(CloseCode.CLOSE_4003_SESSION_ENDED, "banned")
             for hook in self.banned_hooks:
                 await hook(wallet)
+
+
+def _session_time(session_id: str | None) -> datetime | None:
+    """When the session was opened: its id is an ObjectId, which holds the second."""
+    try:
+        return ObjectId(session_id).generation_time if session_id else None
+    except InvalidId:
+        return None

@@ -39,6 +39,7 @@ from clubpengu.metrics import Metrics
 from clubpengu.models import AuthChallenge, AuthSession, User
 from clubpengu.models.base import iso as iso
 from clubpengu.models.base import utcnow
+from clubpengu.realtime.erased import ErasedWallets
 from clubpengu.services.counters import NewAccountLimit
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.names import default_username
@@ -65,6 +66,14 @@ class AuthFailureCode(StrEnum):
     INVALID_SIGNATURE = "invalid_signature"
     RATE_LIMITED = "rate_limited"
     BANNED = "banned"
+    ERASURE_IN_PROGRESS = "erasure_in_progress"
+
+
+ERASING = "erasingSince"  # on a User while its erasure runs (services/erasure.py)
+
+
+class _Erasing(Exception):
+    """The wallet's User is being erased: the sign-in is refused."""
 
 
 class Role(StrEnum):
@@ -169,8 +178,10 @@ class AuthService:
         events: EventRecorder | None = None,
         metrics: Metrics | None = None,
         new_accounts: NewAccountLimit | None = None,
+        erased: ErasedWallets | None = None,
     ) -> None:
         self.config = config
+        self.erased = erased
         self.clock = clock
         self.events = events
         self.metrics = metrics or Metrics()
@@ -265,7 +276,11 @@ class AuthService:
             return self._refused(failure, wallet)
         assert isinstance(wallet, str)
         try:
-            user, is_new = await self._upsert_user(wallet, ip)
+            try:
+                user, is_new = await self._upsert_user(wallet, ip)
+            except _Erasing:
+                # Nothing written about the wallet: its data is being erased.
+                return self._refused(AuthFailureCode.ERASURE_IN_PROGRESS, None)
             ban = ban_in_force(user.moderation, self.clock())
             if ban is not None:
                 return self._refuse_banned(wallet, ban.until)
@@ -277,6 +292,8 @@ class AuthService:
             self.metrics.sign_in(str(ErrorCode.INTERNAL))  # the database failed
             raise
         self.metrics.sign_in("ok")
+        if self.erased is not None:  # back after an erasure, as a new player: write again
+            self.erased.discard(wallet)
         logger.info("signed in", extra={"wallet": short(wallet), "new_user": is_new, "role": role})
         if self.events is not None:
             self.events.record("sign_in", wallet, newUser=is_new)
@@ -329,19 +346,33 @@ class AuthService:
         """Create the user or record this login; the user as it is now, and whether this call
         created it. A new user is known from what was written (one command); a returning
         one is read back (two). Not one `findAndModify`: SecantusDB runs its write step as a
-        scan of the whole collection (docs/secantusdb-retryable-writes.md, "findAndModify")."""
+        scan of the whole collection (docs/secantusdb-retryable-writes.md, "findAndModify").
+
+        The filter leaves out a User being erased (`erasingSince` set): the upsert then
+        clashes with it on the wallet's unique index, and only then is it read, to tell an
+        erasure (raises _Erasing) from another first sign-in of the wallet that won a race."""
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
             wallet_address=wallet, username=name, created_at=now, updated_at=now,
             stamps=list(self.config.welcome_stamps),
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})  # fmt: skip
-        for key in on_login:
+        for key in (*on_login, ERASING):
             fresh.pop(key, None)
         users = _unjournaled(User)
-        result = await users.update_one(
-            {"walletAddress": wallet}, {"$set": on_login, "$setOnInsert": fresh}, upsert=True
-        )
+        try:
+            result = await users.update_one(
+                {"walletAddress": wallet, ERASING: None},
+                {"$set": on_login, "$setOnInsert": fresh},
+                upsert=True,
+            )
+        except DuplicateKeyError as error:
+            if is_username_clash(error):
+                raise
+            stored = await users.find_one({"walletAddress": wallet})
+            if stored is None or stored.get(ERASING) is not None:
+                raise _Erasing from None
+            return User.model_validate(stored), False
         if result.upserted_id is not None:
             created = {**fresh, **on_login, "_id": result.upserted_id}
             return User.model_validate(created), True
@@ -417,6 +448,8 @@ class AuthService:
         if session is None or session.wallet_address != claims["sub"]:
             raise NotAuthenticated("The session has ended; sign in again")
         wallet = session.wallet_address
+        if self.erased is not None:  # a live session: the wallet is back (see sign_in)
+            self.erased.discard(wallet)
         return SessionInfo(wallet, str(session.id), self.config.role_of(wallet), session.expires_at)
 
     async def _live_session(self, session_id: Any) -> AuthSession | None:

@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -41,7 +43,7 @@ from typing import Any, TypeVar
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from clubpengu.models import AuditLog, Puffle, Transaction, User
+from clubpengu.models import AuditLog, ImportRun, Puffle, Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.auth import decode_wallet
 from clubpengu.services.economy import EconomyService
@@ -64,6 +66,7 @@ MAX_INVALID_LISTED = 1000
 IN_CHUNK = 50
 YIELD_EVERY = 4
 _DUPLICATE_KEY = 11000
+BULK_IMPORT = "bulk_import"  # the audit entries' source
 T = TypeVar("T")
 
 
@@ -84,25 +87,38 @@ class ImportReport:
     exclusive_lines: list[dict[str, Any]] = field(default_factory=list)
     renamed: int = 0  # saves whose name another player had: given a number
     renamed_names: list[dict[str, Any]] = field(default_factory=list)
+    dropped_fields: dict[str, int] = field(default_factory=dict)  # field -> times dropped
     dry_run: bool = False
+    run_id: str | None = None  # None for a dry run, which writes nothing
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def done(self) -> int:
+        """Saves dealt with so far: imported (or would be), skipped or invalid."""
+        return self.imported + self.skipped_existing + self.invalid
+
     def as_text(self) -> str:
-        mode = " (dry run: nothing written)" if self.dry_run else ""
-        lines = [
-            f"import report{mode}",
-            f"  read               {self.read}",
-            f"  imported           {self.imported}",
-            f"  skipped (existing) {self.skipped_existing}",
-            f"  invalid            {self.invalid}",
-            f"  coins imported     {self.coins_imported}",
-            f"  fields dropped     {self.items_dropped}",
-            f"  verified           {self.verified}",
-            f"  with exclusives    {self.saves_with_exclusives}",
-            f"  renamed (taken)    {self.renamed}",
+        """The report for the operator; a dry run says what it would have done."""
+        dry = self.dry_run
+        rows = [
+            ("read", self.read),
+            ("would import" if dry else "imported", self.imported),
+            ("skipped (existing)", self.skipped_existing),
+            ("invalid", self.invalid),
+            ("coins would import" if dry else "coins imported", self.coins_imported),
+            ("fields dropped", self.items_dropped),
+            *([] if dry else [("verified", self.verified)]),
+            ("with exclusives", self.saves_with_exclusives),
+            ("would rename" if dry else "renamed (taken)", self.renamed),
         ]
+        mode = " (dry run: nothing written)" if dry else ""
+        lines = [f"import report{mode}"] + [f"  {label:<18} {value}" for label, value in rows]
+        for field_name, times in sorted(
+            self.dropped_fields.items(), key=lambda kv: (-kv[1], kv[0])
+        ):
+            lines.append(f"  DROPPED            {field_name}: {times}")
         for item, count in sorted(self.exclusives.items()):
             lines.append(f"  EXCLUSIVE          {item}: {count} saves")
         for granted in self.exclusive_lines[:20]:
@@ -113,6 +129,8 @@ class ImportReport:
             lines.append(f"  invalid line {bad['line']}: {bad['reason']}")
         for name in self.renamed_names[:20]:
             lines.append(f"  renamed line {name['line']}: {name['wished']} -> {name['given']}")
+        if self.run_id is not None:
+            lines.append(f"  run id             {self.run_id}")
         return "\n".join(lines)
 
 
@@ -213,6 +231,7 @@ class BulkImporter:
         self.batch_size = batch_size
         self.actor = actor
         self.clock = clock
+        self.run_id: str | None = None  # set by `run` unless it is a dry run
 
     async def run(
         self,
@@ -222,6 +241,13 @@ class BulkImporter:
         progress: Callable[[ImportReport], None] | None = None,
     ) -> ImportReport:
         report = ImportReport(dry_run=dry_run)
+        runs = ImportRun.get_pymongo_collection()
+        if not dry_run:
+            self.run_id = report.run_id = new_run_id(self.clock())
+            run = ImportRun(
+                id=self.run_id, file=str(path), actor=self.actor, started_at=self.clock()
+            )
+            await runs.insert_one(run.model_dump(by_alias=True, exclude={"revision_id"}))
         queue: asyncio.Queue[list[Prepared] | None] = asyncio.Queue(maxsize=1)
         reader = asyncio.create_task(self._read(path, report, queue))
         try:
@@ -238,6 +264,13 @@ class BulkImporter:
                 reader.exception()  # retrieved: the writer's error, if any, is the one raised
         if progress:
             progress(report)
+        if self.run_id is not None:
+            done = {
+                "finishedAt": self.clock(),
+                "imported": report.imported,
+                "coinsImported": report.coins_imported,
+            }
+            await runs.update_one({"_id": self.run_id}, {"$set": done})
         return report
 
     async def _read(
@@ -282,7 +315,7 @@ class BulkImporter:
             user,
             entry,
             puffle_documents(save.wallet, plan, now),
-            audit_document(save.wallet, plan, self.actor, "bulk_import", now),
+            audit_document(save.wallet, plan, self.actor, BULK_IMPORT, now, runId=self.run_id),
         )
 
     async def _write(self, batch: list[Prepared], report: ImportReport, dry_run: bool) -> None:
@@ -325,6 +358,7 @@ class BulkImporter:
         report.items_dropped += sum(len(prepared.save.plan.dropped) for prepared in fresh)
         for prepared in fresh:
             _count_exclusives(report, prepared.save)
+            _count_dropped(report, prepared.save)
 
     async def _name(self, batch: list[Prepared]) -> list[dict[str, Any]]:
         """Give each save a name nobody has: a save's own name is a wish, given a number
@@ -358,7 +392,7 @@ class BulkImporter:
             balance_after=save.plan.coins,
             type=MIGRATION,
             reason="coins from a localStorage save (bulk import)",
-            proof={"source": SOURCE, "line": save.line},
+            proof={"source": SOURCE, "line": save.line, "runId": self.run_id},
             actor=self.actor,
             idempotency_key=migration_key(save.wallet),
             created_at=now,
@@ -411,6 +445,39 @@ def _count_exclusives(report: ImportReport, save: Save) -> None:
         report.exclusive_lines.append(
             {"line": save.line, "walletAddress": save.wallet, "items": list(save.exclusives)}
         )
+
+
+_INDEX = re.compile(r"\[[0-9:]*\]")
+MAX_DROPPED_NAMES = 200  # distinct field names reported; the rest are counted as OTHER
+OTHER = "(other fields)"
+
+
+def field_name(where: str) -> str:
+    """What a dropped entry names, without its index or value: `puffles[3]` and
+    `clubpenguin_save.stamps:xyz` count as `puffles` and `clubpenguin_save.stamps`."""
+    return _INDEX.sub("", where.split(":", 1)[0]) or where
+
+
+def _count_dropped(report: ImportReport, save: Save) -> None:
+    for dropped in save.plan.dropped:
+        name = field_name(dropped.field)
+        if name not in report.dropped_fields and len(report.dropped_fields) >= MAX_DROPPED_NAMES:
+            name = OTHER
+        report.dropped_fields[name] = report.dropped_fields.get(name, 0) + 1
+
+
+def count_saves(path: Path) -> int:
+    """The lines of the file that are not blank: what the progress counts up to."""
+    count = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            count += bool(raw.strip())
+    return count
+
+
+def new_run_id(now: datetime) -> str:
+    """A run id an operator can type: the UTC start time and 6 random hex digits."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def _line(batch: list[Prepared], wallet: str | None) -> int | None:

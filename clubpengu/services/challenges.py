@@ -13,7 +13,7 @@ again when it is accepted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +65,7 @@ class ChallengeService:
         max_wager: int,
         clock: Callable[[], datetime] = utcnow,
         gates: WagerGates | None = None,
+        ignores: Callable[[str, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.challenges = client[db_name][Challenge.Settings.name]
         self.economy = economy
@@ -75,6 +76,8 @@ class ChallengeService:
         self.max_wager = max_wager
         self.clock = clock
         self.gates = gates
+        # (owner, wallet) -> whether owner ignores wallet (services/buddies.py).
+        self.ignores = ignores
 
     async def send(
         self, challenger: Player, target: Player, game_id: str, wager: int, room: str
@@ -82,7 +85,10 @@ class ChallengeService:
         """Create a pending challenge and tell the target. Raises InvalidMessage
         (wager, self), NotFound (game), InsufficientFunds (either side), WagerLocked,
         WagerLimit, Conflict (a pending challenge between them, or either is already
-        playing)."""
+        playing); NotFound, as for a player not in the room, when the target ignores the
+        challenger (checked first, so no other answer tells them apart)."""
+        if self.ignores is not None and await self.ignores(target.wallet, challenger.wallet):
+            raise NotFound("That player is not in this room")
         if not 0 <= wager <= self.max_wager:
             raise InvalidMessage(f"wager: must be from 0 to {self.max_wager}")
         if challenger.wallet == target.wallet:

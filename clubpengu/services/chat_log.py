@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,8 +58,10 @@ class ChatLog:
         interval: float = 1.0,
         max_buffer: int = 50_000,
         clock: Callable[[], datetime] = utcnow,
+        erased: Container[str] = frozenset(),
     ) -> None:
         collection = client[db_name][ChatLine.Settings.name]
+        self.erased = erased  # as EventRecorder's: a wallet being erased writes no line
         # Acknowledged by the server without waiting for its journal: a line lost to a
         # crash of the database is an acceptable loss, a journal wait per batch is not.
         self.lines = collection.with_options(write_concern=WriteConcern(w=1, j=False))
@@ -82,6 +84,8 @@ class ChatLog:
         sent: str,
         shown: str,
     ) -> None:
+        if wallet is not None and wallet in self.erased:
+            return
         now = self.clock()
         if len(self._buffer) >= self.max_buffer:
             self._buffer.pop(0)
@@ -99,6 +103,8 @@ class ChatLog:
         """Write what accumulated; the number of lines written (0 on failure: kept)."""
         async with self._lock:
             batch, self._buffer = self._buffer, []
+            if self.erased:
+                batch = [line for line in batch if line["walletAddress"] not in self.erased]
             if not batch:
                 return 0
             self._writing = batch

@@ -1,9 +1,13 @@
-"""Writes a ConnectionLog when a connection ends, in the background: a close never waits
-for the database, and shutdown flushes what is still being written.
+"""The connection history: one ConnectionLog per WebSocket, written when it opens and
+updated when it signs in, joins and closes, in the background (a socket never waits for
+the database).
 
-A log, not state (docs/durability.md): the entries do not wait for the journal, and the
-entries of connections that end together (a shutdown closing every socket, a crowd
-leaving) go in one `insert_many` (services/group_writer.py).
+A log, not state (docs/durability.md): the writes do not wait for the journal, and the
+writes of many connections go in one command (services/group_writer.py): the writes a
+group holds for one connection are merged first (an open, its sign-in and its join that
+queued together become one insert), then the group is one `bulk_write` (the inserts in
+one command, the updates in another), so a storm of 1,000 sign-ins costs a few commands,
+not 1,000.
 """
 
 from __future__ import annotations
@@ -14,56 +18,132 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
+from pymongo import InsertOne, UpdateOne
+
 from clubpengu.db import without_journal_wait
 from clubpengu.models import ConnectionLog
 from clubpengu.models.base import utcnow
 from clubpengu.services.group_writer import GroupWriter
+from clubpengu.services.keyed_hash import KeyedHash
 
 logger = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 5.0
+USER_AGENT_CHARS = 48  # enough to tell a browser from a bot; not a fingerprint
+MAX_DEVICE_ID = 128
+# Where the transport keeps, on the Connection, its entry's id and the device id it was sent.
+LOG_ID = "connection_log_id"
+DEVICE_ID = "client_device_id"
+CLOSED_BY_RESTART = "restart"  # `closedBy` of an entry closed by its node's next start
 
 
 @dataclass
-class ConnectionRecord:
-    """What the transport knows about a connection when it ends."""
+class _Write:
+    """A write for one connection's entry: the whole document (`insert`) or fields to set."""
 
-    wallet: str
+    log_id: ObjectId
+    insert: dict[str, Any] | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What the transport knows about a connection when it opens."""
+
     connection_id: str
     connected_at: datetime
-    rooms_visited: list[str] = field(default_factory=list)
-    close_code: int | None = None
-    client_version: str | None = None
     ip_hash: str | None = None
+    user_agent: str | None = None
 
 
 class ConnectionLogService:
     def __init__(
-        self, node_id: str, ttl_seconds: float, clock: Callable[[], datetime] = utcnow
+        self,
+        node_id: str,
+        ttl_seconds: float,
+        secret: str,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.node_id = node_id
         self.ttl = timedelta(seconds=ttl_seconds)
         self.clock = clock
-        self._writer: GroupWriter[dict[str, Any]] = GroupWriter(_insert, name="connection-log")
+        self._devices = KeyedHash(secret, "device-hash")
+        self._agents = KeyedHash(secret, "user-agent-hash")
+        self._writer: GroupWriter[_Write] = GroupWriter(_write, name="connection-log")
 
-    def record(self, record: ConnectionRecord) -> None:
-        """Schedule the write and return at once."""
-        now = self.clock()
+    def hash_device(self, device_id: str) -> str:
+        return self._devices.hex(device_id)
+
+    def opened(self, opened: Opened) -> ObjectId:
+        """Schedule the entry of a new connection; its id, for the later updates."""
+        log_id = ObjectId()
+        agent = opened.user_agent
         document = ConnectionLog(
-            wallet_address=record.wallet,
             node_id=self.node_id,
-            connection_id=record.connection_id,
-            connected_at=record.connected_at,
-            disconnected_at=now,
-            rooms_visited=record.rooms_visited,
-            close_code=record.close_code,
-            client_version=record.client_version,
-            ip_hash=record.ip_hash,
-            expires_at=now + self.ttl,
-        )
+            connection_id=opened.connection_id,
+            connected_at=opened.connected_at,
+            ip_hash=opened.ip_hash,
+            user_agent=agent[:USER_AGENT_CHARS] if agent else None,
+            user_agent_hash=self._agents.hex(agent) if agent else None,
+            expires_at=opened.connected_at + self.ttl,
+        ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+        document["_id"] = log_id
         # A failed write is logged by the writer; a lost log line takes nothing else down.
-        self._writer.submit_nowait(
-            document.model_dump(by_alias=True, exclude={"id", "revision_id"})
-        )
+        self._writer.submit_nowait(_Write(log_id, insert=document))
+        return log_id
+
+    def signed_in(self, log_id: ObjectId, wallet: str, device_id: str | None) -> None:
+        fields: dict[str, Any] = {"walletAddress": wallet, "signedInAt": self.clock()}
+        if device_id:
+            fields["deviceHash"] = self.hash_device(device_id)
+        self._writer.submit_nowait(_Write(log_id, fields=fields))
+
+    def joined(
+        self,
+        log_id: ObjectId,
+        wallet: str | None,
+        client_version: str | None,
+        device_id: str | None,
+        rooms: list[str],
+    ) -> None:
+        fields: dict[str, Any] = {
+            "joinedAt": self.clock(),
+            "guest": wallet is None,
+            "clientVersion": client_version,
+            "roomsVisited": list(rooms),
+        }
+        if wallet is not None:
+            fields["walletAddress"] = wallet
+        if device_id:
+            fields["deviceHash"] = self.hash_device(device_id)
+        self._writer.submit_nowait(_Write(log_id, fields=fields))
+
+    def closed(self, log_id: ObjectId, close_code: int | None, rooms: list[str]) -> None:
+        now = self.clock()
+        fields = {
+            "disconnectedAt": now,
+            "closeCode": close_code,
+            "roomsVisited": list(rooms),
+            "expiresAt": now + self.ttl,
+        }
+        self._writer.submit_nowait(_Write(log_id, fields=fields))
+
+    async def close_left_open(self) -> int:
+        """At start: mark closed the entries this node id left open when it last stopped
+        without closing them (killed, or the machine lost), `closedBy: "restart"` and the
+        restart's time as an upper bound of the close; the number marked. One command."""
+        now = self.clock()
+        result = await ConnectionLog.get_pymongo_collection().update_many(
+            {"nodeId": self.node_id, "disconnectedAt": None},
+            {"$set": {"disconnectedAt": now, "closedBy": CLOSED_BY_RESTART,
+                      "expiresAt": now + self.ttl}},
+        )  # fmt: skip
+        if result.modified_count:
+            logger.warning(
+                "closed the connection history a stopped node left open",
+                extra={"entries": result.modified_count},
+            )
+        return result.modified_count
 
     async def flush(self) -> None:
         """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""
@@ -73,7 +153,34 @@ class ConnectionLogService:
     def pending(self) -> int:
         return self._writer.pending
 
+    @property
+    def commands(self) -> int:
+        """Groups written so far (each one `bulk_write`), for the benchmarks."""
+        return self._writer.writes
 
-async def _insert(documents: list[dict[str, Any]]) -> None:
+
+def merged(writes: list[_Write]) -> list[InsertOne[dict[str, Any]] | UpdateOne]:
+    """One operation per connection: its fields folded into its insert when the insert is
+    in this group, else one `$set` of all of them (later values win)."""
+    by_id: dict[ObjectId, _Write] = {}
+    for write in writes:
+        known = by_id.get(write.log_id)
+        if known is None:
+            by_id[write.log_id] = known = _Write(write.log_id)
+        if write.insert is not None:
+            known.insert = dict(write.insert)
+        known.fields.update(write.fields)
+    operations: list[InsertOne[dict[str, Any]] | UpdateOne] = []
+    for log_id, write in by_id.items():
+        if write.insert is not None:
+            operations.append(InsertOne(write.insert | write.fields))
+        elif write.fields:
+            operations.append(UpdateOne({"_id": log_id}, {"$set": write.fields}))
+    return operations
+
+
+async def _write(writes: list[_Write]) -> None:
     collection = without_journal_wait(ConnectionLog.get_pymongo_collection())
-    await collection.insert_many(documents, ordered=False)
+    # Unordered: the inserts go first, then the updates (none of which is for an insert of
+    # this group: those were merged), so the order within the group does not matter.
+    await collection.bulk_write(merged(writes), ordered=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +35,12 @@ class EventRecorder:
         interval: float = 1.0,
         max_buffer: int = 100_000,
         clock: Callable[[], datetime] = utcnow,
+        erased: Container[str] = frozenset(),
     ) -> None:
         self.node_id = node_id
+        # Wallets being erased (realtime/erased.py): their events are not written, those
+        # of their closing connections included, nor those batched when it began.
+        self.erased = erased
         self.retention = retention
         self.interval = interval
         self.max_buffer = max_buffer
@@ -47,6 +51,8 @@ class EventRecorder:
         self.dropped = 0
 
     def record(self, kind: str, wallet: str | None, **data: Any) -> None:
+        if wallet is not None and wallet in self.erased:
+            return
         now = self.clock()
         if len(self._buffer) >= self.max_buffer:
             self._buffer.pop(0)
@@ -65,6 +71,8 @@ class EventRecorder:
     async def flush(self) -> int:
         async with self._lock:
             batch, self._buffer = self._buffer, []
+            if self.erased:
+                batch = [e for e in batch if e["walletAddress"] not in self.erased]
             if not batch:
                 return 0
             try:

@@ -77,6 +77,49 @@ class MigrationReviewed:
 
 
 @dataclass(frozen=True)
+class Buddy:
+    """A buddy (or a wallet on a list) as its owner sees it: online, and then where."""
+
+    wallet: str
+    username: str
+    online: bool = False
+    room: str | None = None  # the room instance, when online
+
+
+@dataclass(frozen=True)
+class BuddyRequested:
+    """`sender` asks the wallet to be buddies."""
+
+    sender: Buddy
+
+
+@dataclass(frozen=True)
+class BuddyAdded:
+    """The wallet and `buddy` are buddies now."""
+
+    buddy: Buddy
+
+
+@dataclass(frozen=True)
+class BuddyRemoved:
+    """The wallet and `wallet` are buddies no more."""
+
+    wallet: str
+
+
+BuddyEvent = Literal["buddy_online", "buddy_offline", "buddy_moved"]
+
+
+@dataclass(frozen=True)
+class BuddyStatus:
+    """A buddy came online, went offline or changed rooms (`room`: where it is now)."""
+
+    event: BuddyEvent
+    wallet: str
+    room: str | None = None
+
+
+@dataclass(frozen=True)
 class StampEarned:
     """The wallet earned a stamp: `stamp` as the stamp book shows it (id, name,
     description, category, difficulty, reward)."""
@@ -85,13 +128,9 @@ class StampEarned:
 
 
 Notice = (
-    CoinsChanged
-    | MatchUpdate
-    | ChallengeReceived
-    | ChallengeEnded
-    | MigrationReviewed
-    | StampEarned
-)
+    CoinsChanged | MatchUpdate | ChallengeReceived | ChallengeEnded | MigrationReviewed
+    | BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus | StampEarned
+)  # fmt: skip
 # Deliver a notice to a wallet's live connection; must not block and must not raise for
 # a wallet with no connection (the notice is then simply not seen).
 Notify = Callable[[str, Notice], None]

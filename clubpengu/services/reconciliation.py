@@ -17,6 +17,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from clubpengu.services.data_registry import TOMBSTONE_PREFIX
 from clubpengu.services.transaction_runner import Session, TransactionRunner
 
 Progress = Callable[[int, int], None]  # (users checked, users in total), every PROGRESS_EVERY
@@ -27,7 +28,8 @@ Collection = AsyncCollection[dict[str, Any]]
 @dataclass(frozen=True)
 class LedgerMismatch:
     """A wallet whose balance is negative or differs from the sum of its entries.
-    `balance` is None when entries exist for a wallet that has no user document."""
+    `balance` is None when entries that do not net to zero exist for a wallet that has
+    no user document (a removed player's reversed entries net to zero)."""
 
     wallet: str
     balance: int | None
@@ -36,6 +38,8 @@ class LedgerMismatch:
 
     @property
     def problem(self) -> str:
+        if self.balance is None and self.wallet.startswith(TOMBSTONE_PREFIX):
+            return "an erased wallet's entries do not sum to zero"
         if self.balance is None:
             return "ledger entries for a wallet with no user"
         if self.balance < 0:
@@ -89,7 +93,10 @@ async def verify_ledger(
             progress(report.users, max(total, report.users))
     if progress is not None:
         progress(report.users, report.users)
-    candidates.extend(sums)  # entries whose wallet has no user
+    # Entries whose wallet has no user: a mismatch unless they net to zero (an erased
+    # wallet's, kept under its tombstone, services/erasure.py; a player removed with their
+    # coins reversed, as an import's rollback does).
+    candidates.extend(wallet for wallet, (total_sum, _) in sums.items() if total_sum != 0)
     for wallet in candidates:
         mismatch = await runner.run(_recheck(users, transactions, wallet))
         if mismatch is not None:
@@ -117,7 +124,7 @@ async def _compare(
         wallet, (0, 0)
     )
     if user is None:
-        return LedgerMismatch(wallet, None, ledger, entries) if entries else None
+        return LedgerMismatch(wallet, None, ledger, entries) if ledger else None
     coins = user.get("coins", 0)
     if coins == ledger and coins >= 0:
         return None

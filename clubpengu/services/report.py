@@ -11,13 +11,31 @@ while MongoDB merges the two stages anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 NEGATED = {"$multiply": ["$amount", -1]}
 Report = dict[str, list[dict[str, Any]]]  # section name -> its rows
+# The range a report covers when none is given, for `clubpengu report` and the console
+# (GET /admin/report with no `from`/`to`) alike: the last 30 UTC days, today included.
+DEFAULT_REPORT_DAYS = 30
+DAY = timedelta(days=1)
+
+
+def default_range(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the default report: DEFAULT_REPORT_DAYS UTC days ending with today."""
+    moment = now or datetime.now(UTC)
+    end = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + DAY
+    return end - DEFAULT_REPORT_DAYS * DAY, end
+
+
+def days(start: datetime, end: datetime) -> list[str]:
+    """Every UTC day of [start, end), as the report names them (2026-11-25)."""
+    first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    count = max(0, -(-(end - first) // DAY))
+    return [f"{first + n * DAY:%Y-%m-%d}" for n in range(count)]
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,11 @@ class Section:
     collection: str
     columns: tuple[str, ...]
     pipeline: list[dict[str, Any]]
+
+    @property
+    def by_day(self) -> bool:
+        """A row per day (the first column is `day`)."""
+        return self.columns[0] == "day"
 
 
 def sections(start: datetime, end: datetime) -> list[Section]:
@@ -104,11 +127,23 @@ def sections(start: datetime, end: datetime) -> list[Section]:
 
 
 async def run_report(db: AsyncDatabase[dict[str, Any]], start: datetime, end: datetime) -> Report:
+    """Every section's rows for [start, end); a section by day has a row for each day of
+    the range, with zeros where nothing happened (a chart of it then shows the gaps)."""
     result: Report = {}
+    every_day = days(start, end)
     for section in sections(start, end):
         cursor = await db[section.collection].aggregate(section.pipeline)
-        result[section.name] = await cursor.to_list()
+        rows = await cursor.to_list()
+        result[section.name] = _every_day(rows, section, every_day) if section.by_day else rows
     return result
+
+
+def _every_day(
+    rows: list[dict[str, Any]], section: Section, every_day: list[str]
+) -> list[dict[str, Any]]:
+    found = {row["day"]: row for row in rows}
+    zero = {column: 0 for column in section.columns if column != "day"}
+    return [found.get(day, {"day": day, **zero}) for day in every_day]
 
 
 async def explain(db: AsyncDatabase[dict[str, Any]], section: Section) -> dict[str, Any]:

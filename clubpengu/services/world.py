@@ -27,6 +27,7 @@ from clubpengu.errors import (
     CloseCode,
     Conflict,
     DomainError,
+    ErasureInProgress,
     NotAuthenticated,
     NotInRoom,
 )
@@ -38,6 +39,7 @@ from clubpengu.realtime.registry import ConnectionRegistry
 from clubpengu.realtime.rooms import RoomSpec
 from clubpengu.realtime.sessions import SessionRegistry
 from clubpengu.services.auth import AuthService, SessionInfo, short
+from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.presence import Place, PresenceService
@@ -101,10 +103,10 @@ def _place(member: Member | None) -> Place | None:
     return Place(member.room.spec.id, member.room.id, member.x, member.y)
 
 
-def _start_position(user: User | None, spec: RoomSpec) -> tuple[float, float]:
-    if user and user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
+def _start_position(user: User, spec: RoomSpec) -> tuple[float, float]:
+    if user.last_room == spec.id and user.last_x is not None and user.last_y is not None:
         return spec.clamp(user.last_x, user.last_y)
-    return spec.spawn
+    return spec.arrival(user.wallet_address)
 
 
 class WorldService:
@@ -129,6 +131,8 @@ class WorldService:
         self.spawn = spawn
         self.rules = rules
         self.stamps = stamps
+        # Set by the node: tells a player's buddies they came, moved and left.
+        self.buddies: BuddyPresence | None = None
 
     # --- joining ------------------------------------------------------------------------
 
@@ -175,6 +179,8 @@ class WorldService:
         user = await User.find_one(User.wallet_address == wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
+        if user.erasing_since is not None:  # before the session: the erasure revokes it
+            raise ErasureInProgress()
         ban = ban_in_force(user.moderation, self.auth.clock())
         if ban is not None:  # on the User the join reads anyway: no query of its own
             raise Banned(until_text(ban.until))
@@ -303,6 +309,10 @@ class WorldService:
         await self.presence.connected(
             user.wallet_address, member.player_id, member.room.spec.id, room_id
         )
+        if self.buddies is not None:
+            await self.buddies.online(
+                connection, user.wallet_address, member.player_id, room_id, user.social
+            )
         self.events.record("join", user.wallet_address, room=room_id)
         self.stats.queue(user.wallet_address, "world.roomsVisited")
         if self.stamps is not None:
@@ -336,9 +346,11 @@ class WorldService:
     async def _join_as_guest(self, connection: Connection, room: str | None) -> Joined:
         spec, instance = self.hub.resolve(room or self.hub.catalogue.default)
         username = f"Guest{secrets.randbelow(10_000):04d}"
+        player_id = _player_id()
         member = Member(
-            connection, _player_id(), None, username, dict(GUEST_CUSTOMIZATION), *spec.spawn
-        )
+            connection, player_id, None, username, dict(GUEST_CUSTOMIZATION),
+            *spec.arrival(player_id),
+        )  # fmt: skip
         connection.hold()
         players = await self.hub.join(member, spec, instance)
         connection.guest, connection.username = True, username
@@ -355,7 +367,7 @@ class WorldService:
         if instance == current.id or (instance is None and spec.id == current.spec.id):
             raise Conflict(f"Already in {current.id}")
         old_position = member.x, member.y
-        member.x, member.y = spec.spawn
+        member.x, member.y = spec.arrival(connection.wallet or member.player_id)
         connection.hold()
         try:
             players = await self.hub.join(member, spec, instance)
@@ -371,6 +383,8 @@ class WorldService:
         if self.stamps is not None:
             self.stamps.visited(connection, spec.id)
         await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
+        if self.buddies is not None:
+            await self.buddies.moved(connection.wallet, member.player_id, room_id)
         user = await User.find_one(User.wallet_address == connection.wallet)
         return Joined(member.player_id, room_id, players, user=user)
 
@@ -406,7 +420,7 @@ class WorldService:
         `connection_id` ends now (the others see `player_left`)."""
         member = self.grace.take(wallet, connection_id)
         if member is not None:
-            await self.expire(member)
+            await self.expire(member, replaced=True)
 
     async def banned(self, wallet: str) -> None:
         """The wallet was banned: the place kept for its reconnect ends now."""
@@ -414,16 +428,22 @@ class WorldService:
         if member is not None:
             await self.expire(member)
 
-    async def expire(self, member: Member) -> None:
-        """The grace is over (or the node stops): leave the room, record presence."""
+    async def expire(self, member: Member, *, replaced: bool = False) -> None:
+        """The grace is over (or the node stops, or a newer session of the wallet took
+        over: `replaced`): leave the room, record presence."""
         place = _place(member)
         self.sessions.disown(member.connection.id)
         await self.hub.remove(member)
         if member.wallet is not None:
-            await self._record_leave(member.wallet, member.player_id, place, member)
+            await self._record_leave(member.wallet, member.player_id, place, member, replaced)
 
     async def _record_leave(
-        self, wallet: str, player_id: str, place: Place | None, member: Member | None = None
+        self,
+        wallet: str,
+        player_id: str,
+        place: Place | None,
+        member: Member | None = None,
+        replaced: bool = False,
     ) -> None:
         connection = member.connection if member else None
         joined_at = connection.attributes.get("joined_at") if connection else None
@@ -431,3 +451,10 @@ class WorldService:
             online = round(time.monotonic() - joined_at, 1)
             self.stats.queue(wallet, "world.secondsOnline", online)
         await self.presence.disconnected(wallet, player_id, place)
+        if self.buddies is not None:
+            # Kicked by a newer session (4001), here or on another node: the player is
+            # still online there, and their buddies must not see them leave.
+            replaced = replaced or (
+                connection is not None and connection.close_code == CloseCode.CLOSE_4001_REPLACED
+            )
+            await self.buddies.offline(wallet, player_id, connection, replaced=replaced)

@@ -24,12 +24,13 @@ from clubpengu.transport.dispatch import build_router
 from clubpengu.transport.edge import EdgeGuard
 from clubpengu.transport.http import health
 from clubpengu.transport.http_admin import routes as admin_routes
-from clubpengu.transport.http_auth import post_challenge, post_verify
+from clubpengu.transport.http_auth import post_challenge, post_logout, post_verify
 from clubpengu.transport.http_economy import routes as economy_routes
 from clubpengu.transport.http_errors import http_domain_error
 from clubpengu.transport.http_leaderboards import routes as leaderboard_routes
 from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_moderation import routes as moderation_routes
+from clubpengu.transport.http_privacy import routes as privacy_routes
 from clubpengu.transport.http_staff import routes as staff_routes
 from clubpengu.transport.outage import OUTAGE_ERRORS, http_unavailable
 from clubpengu.transport.pages import routes as page_routes
@@ -69,9 +70,11 @@ def build_app(
         *metrics_route(settings),
         Route("/auth/challenge", post_challenge, methods=["POST"]),
         Route("/auth/verify", post_verify, methods=["POST"]),
+        Route("/auth/logout", post_logout, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
         *admin_routes(),
         *moderation_routes(),
+        *privacy_routes(),
         *staff_routes(),
         *economy_routes(),
         *leaderboard_routes(),

@@ -9,9 +9,11 @@ from clubpengu.node import Node
 from clubpengu.realtime.connection import Connection
 from clubpengu.transport.handlers import (
     auth,
+    buddies,
     economy,
     matches,
     migration,
+    privacy,
     puffles,
     reports,
     room,
@@ -34,8 +36,10 @@ def build_router(node: Node) -> Router:
     services, spawn = node.services, node.tasks.spawn
     router = Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings), metrics=metrics)
     router.add("ping", Ping, _ping, public=True)
-    auth.register(router, services.auth, sessions, services.sign_in_limits, metrics)
-    world.register(router, services.world, hub)
+    auth.register(
+        router, services.auth, sessions, services.sign_in_limits, metrics, services.connection_log
+    )
+    world.register(router, services.world, hub, services.connection_log)
     stats.register(router, services.stats, services.leaderboards)
     economy.register(router, services.shop, services.promos, hub)
     migration.register(router, services.migration, hub)
@@ -44,4 +48,7 @@ def build_router(node: Node) -> Router:
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
     room.register(router, hub, services.stats, services.stamp_sessions)
     reports.register(router, services.reports, hub)
+    db = node.client[settings.mongodb_db]
+    privacy.register(router, db, services.exports, services.erasure, spawn)
+    buddies.register(router, services.buddies, hub)
     return router

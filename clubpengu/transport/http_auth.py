@@ -1,5 +1,6 @@
-"""The HTTP twin of sign-in (`POST /auth/challenge`, `POST /auth/verify`) for tools and
-consoles, and bearer-token checks for HTTP routes that need a role."""
+"""The HTTP twin of sign-in (`POST /auth/challenge`, `POST /auth/verify`) and of logout
+(`POST /auth/logout`) for tools and consoles, and bearer-token checks for HTTP routes that
+need a role."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _FAILURE_STATUS = {
     AuthFailureCode.RATE_LIMITED: 429,
     AuthFailureCode.INVALID_WALLET: 400,
     AuthFailureCode.BANNED: 403,
+    AuthFailureCode.ERASURE_IN_PROGRESS: 409,
 }
 
 
@@ -103,16 +105,34 @@ async def post_verify(request: Request) -> JSONResponse:
     return JSONResponse(success(result))
 
 
+async def post_logout(request: Request) -> JSONResponse:
+    """Revoke the session the bearer token stands for, as the WebSocket `logout` does: its
+    tokens stop working and its connections, on any node, close with 4003. Idempotent: a
+    correctly signed, unexpired token of a session already ended answers 200 again
+    (`"revoked": false`), so a retried sign-out never looks like a failure."""
+    node = node_of(request)
+    claims = node.services.auth.decode(_bearer(request))
+    session_id = str(claims["sid"])
+    revoked = await node.services.auth.revoke(session_id, "logout")
+    if revoked:
+        await node.realtime.sessions.revoke(session_id)
+    return JSONResponse({"type": "logged_out", "revoked": revoked})
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send Authorization: Bearer <token>")
+    return token.strip()
+
+
 async def bearer_session(
     request: Request, auth: AuthService, roles: Collection[str] | None = None
 ) -> SessionInfo:
     """The session of the request's `Authorization: Bearer <JWT>`. Raises NotAuthenticated
     without a valid token and Forbidden when `roles` is given and the session has none
     of them."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Send Authorization: Bearer <token>")
-    session = await auth.authenticate(token.strip())
+    session = await auth.authenticate(_bearer(request))
     if roles is not None and session.role not in roles:
         raise Forbidden("This needs the " + " or ".join(sorted(roles)) + " role")
     return session

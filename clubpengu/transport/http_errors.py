@@ -37,6 +37,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.EXPIRED: 400,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.BANNED: 403,
+    ErrorCode.ERASURE_IN_PROGRESS: 409,
     ErrorCode.MUTED: 403,
     ErrorCode.MIGRATION_CLOSED: 403,
     ErrorCode.WAGER_LOCKED: 403,

@@ -1,5 +1,6 @@
 """Read-only staff routes behind the console (admins and analysts alike): the overview, the
-ledger check and the analysts' report. Thin: parse the query, call services, answer JSON."""
+ledger check and the analysts' report; and the match list (moderators too: it is about
+players). Thin: parse the query, call services, answer JSON."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from clubpengu.errors import InvalidMessage
 from clubpengu.models.base import utcnow
 from clubpengu.node import Node
 from clubpengu.realtime.census import connection_counts
-from clubpengu.services import staff
-from clubpengu.services.auth import SessionInfo
+from clubpengu.services import staff, staff_matches
+from clubpengu.services.auth import SessionInfo, decode_wallet
 from clubpengu.services.reconciliation import LedgerReport
-from clubpengu.transport.http_admin import READERS, endpoint
+from clubpengu.services.report import DEFAULT_REPORT_DAYS, default_range
+from clubpengu.transport import render
+from clubpengu.transport.http_admin import READERS, STAFF, endpoint
 
 DEFAULT_WINDOW = "24h"
 MAX_WINDOW = timedelta(days=31)
 MAX_REPORT_DAYS = 366
-DEFAULT_REPORT_DAYS = 30
 MAX_MISMATCHES_LISTED = 100
 
 
@@ -89,8 +91,8 @@ def _day(name: str, text: str) -> datetime:
 
 def _report_range(request: Request) -> tuple[datetime, datetime]:
     params = request.query_params
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    end = _day("to", params["to"]) if params.get("to") else today + timedelta(days=1)
+    _, default_end = default_range(utcnow())
+    end = _day("to", params["to"]) if params.get("to") else default_end
     if params.get("from"):
         start = _day("from", params["from"])
     elif end - datetime.min.replace(tzinfo=UTC) < timedelta(days=DEFAULT_REPORT_DAYS):
@@ -105,7 +107,8 @@ def _report_range(request: Request) -> tuple[datetime, datetime]:
 
 
 async def report(request: Request, node: Node, session: SessionInfo) -> Any:
-    """The analysts' report for [from, to) (UTC days; default the last 30 days)."""
+    """The analysts' report for [from, to) (UTC days; default: services/report.py's
+    `default_range`, the same as `clubpengu report`'s)."""
     start, end = _report_range(request)
     db = node.client[node.settings.mongodb_db]
     return {
@@ -115,9 +118,33 @@ async def report(request: Request, node: Node, session: SessionInfo) -> Any:
     }
 
 
+async def matches(request: Request, node: Node, session: SessionInfo) -> Any:
+    """`?status=live|finished&wallet=&before=&limit=`, newest first."""
+    params = request.query_params
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise InvalidMessage("limit: expected a number") from None
+    page, following = await staff_matches.match_page(
+        params.get("status") or None, params.get("wallet") or None, params.get("before"), limit
+    )
+    return {"matches": page, "next": following}
+
+
+async def buddies(request: Request, node: Node, session: SessionInfo) -> Any:
+    """A player's buddies (online state and room), the requests to and from them (those
+    hidden by an ignore marked), whom they ignore and how many ignore them."""
+    wallet = request.path_params["wallet"]
+    if decode_wallet(wallet) is None:
+        raise InvalidMessage("wallet: not a Solana wallet address")
+    return render.staff_buddies(wallet, await node.services.buddies.staff_view(wallet))
+
+
 def routes() -> list[Route]:
     return [
         Route("/admin/overview", endpoint(READERS, overview), methods=["GET"]),
         Route("/admin/ledger/verify", endpoint(READERS, verify_ledger), methods=["GET"]),
         Route("/admin/report", endpoint(READERS, report), methods=["GET"]),
+        Route("/admin/matches", endpoint(STAFF, matches), methods=["GET"]),
+        Route("/admin/users/{wallet}/buddies", endpoint(STAFF, buddies), methods=["GET"]),
     ]

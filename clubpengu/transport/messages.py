@@ -30,8 +30,13 @@ class Ping(Frame):
 AuthText = Annotated[str, Field(strict=True)]
 
 
+# A client-chosen id of the device (kept in its storage), hashed before it is stored.
+DeviceId = Annotated[str, Field(strict=True, min_length=1, max_length=128)]
+
+
 class AuthRequest(Frame):
     wallet_address: AuthText | None = None
+    client_device_id: DeviceId | None = None
 
 
 class AuthVerify(Frame):
@@ -50,6 +55,7 @@ class Join(Frame):
     token: str | None = Field(default=None, max_length=4096)
     room: str | None = Field(default=None, min_length=1, max_length=64)
     client_version: str | None = Field(default=None, max_length=64)
+    client_device_id: DeviceId | None = None
 
 
 class ChangeRoom(Frame):
@@ -132,9 +138,14 @@ class PuffleRelease(Frame):
 
 
 class ChallengeSend(Frame):
-    target_player_id: str = Field(min_length=1, max_length=40)
+    """A challenge to a player in the room (`targetPlayerId`), or with `"opponent":
+    "computer"` a match against the computer at `level`, started at once (no wager)."""
+
+    target_player_id: str | None = Field(default=None, min_length=1, max_length=40)
     game: str = Field(min_length=1, max_length=40)
     wager: int = Field(default=0, ge=0, strict=True)
+    opponent: Literal["player", "computer"] = "player"
+    level: Literal["easy", "normal", "hard"] = "normal"
 
 
 class ChallengeAnswer(Frame):
@@ -189,3 +200,39 @@ class Report(Frame):
     player_id: str = Field(min_length=1, max_length=40)
     category: Literal["chat", "name", "cheating", "other"]
     text: str | None = Field(default=None, max_length=500)
+
+
+# --- the player's data (docs/protocol.md §14) --------------------------------------------
+
+
+class DataExport(Frame):
+    pass
+
+
+class DataErasureRequest(Frame):
+    pass
+
+
+class DataErasureCancel(Frame):
+    pass
+
+
+# --- buddies and ignore lists (docs/protocol.md, "Buddies") ------------------------------
+WalletText = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class BuddyRequestFrame(Frame):
+    """`buddy_request`: the player by `walletAddress`, or by `playerId` in your room."""
+
+    wallet_address: WalletText | None = None
+    player_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class BuddyWallet(Frame):
+    """`buddy_accept`, `buddy_decline`, `buddy_remove`, `find_buddy`, `ignore`, `unignore`."""
+
+    wallet_address: WalletText
+
+
+class Buddies(Frame):
+    pass

@@ -3,6 +3,8 @@
 
 Each page is a plain HTML file that loads ES modules from `/static/`; `/client-config`
 tells them what this server allows (development keys only outside production).
+`/docs/protocol.md` is the protocol document itself, as Markdown, for the playground to
+link and a client developer to read against the server they talk to.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -20,6 +28,11 @@ from clubpengu.transport.security import PAGE_CSP
 
 STATIC = Path(str(resources.files("clubpengu") / "static"))
 _PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"}
+# An image (the Dockerfile) puts a copy in the package; a source checkout has docs/ beside it.
+PROTOCOL_DOCUMENTS = (
+    STATIC / "docs" / "protocol.md",
+    Path(__file__).resolve().parents[2] / "docs" / "protocol.md",
+)
 
 
 def _page(name: str) -> Route:
@@ -50,6 +63,20 @@ async def client_config(request: Request) -> JSONResponse:
     )
 
 
+async def protocol_document(request: Request) -> Response:
+    for path in PROTOCOL_DOCUMENTS:
+        if path.is_file():
+            return FileResponse(
+                path,
+                media_type="text/markdown; charset=utf-8",
+                headers={"Cache-Control": "no-cache"},
+            )
+    return PlainTextResponse(
+        "This installation carries no copy of the protocol document (docs/protocol.md).",
+        status_code=404,
+    )
+
+
 async def favicon(request: Request) -> Response:
     return RedirectResponse("/static/favicon.svg", status_code=308)
 
@@ -59,6 +86,7 @@ def routes() -> list[BaseRoute]:
         _page("play"),
         _page("console"),
         Route("/client-config", client_config, methods=["GET"]),
+        Route("/docs/protocol.md", protocol_document, methods=["GET", "HEAD"]),
         Route("/favicon.ico", favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

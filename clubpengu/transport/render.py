@@ -7,10 +7,16 @@ from typing import Any, assert_never
 
 from clubpengu.games import get_game
 from clubpengu.models import Match, MatchStatus
+from clubpengu.services.buddies import BuddyList, StaffView
 from clubpengu.services.challenges import ChallengeSent
 from clubpengu.services.leaderboards import Board
 from clubpengu.services.matches import PastMatch
 from clubpengu.services.notices import (
+    Buddy,
+    BuddyAdded,
+    BuddyRemoved,
+    BuddyRequested,
+    BuddyStatus,
     ChallengeEnded,
     ChallengeReceived,
     CoinsChanged,
@@ -39,7 +45,61 @@ def notice(notice: Notice) -> Frame:
         return migration_reviewed(notice)
     if isinstance(notice, StampEarned):
         return {"type": "stamp_earned", "stamp": dict(notice.stamp)}
+    return _buddy_notice(notice)
+
+
+def _buddy_notice(notice: BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus) -> Frame:
+    if isinstance(notice, BuddyRequested):
+        sender = notice.sender
+        who = {"walletAddress": sender.wallet, "username": sender.username}
+        return {"type": "buddy_requested", "from": who}
+    if isinstance(notice, BuddyAdded):
+        return {"type": "buddy_added", "buddy": buddy(notice.buddy)}
+    if isinstance(notice, BuddyRemoved):
+        return {"type": "buddy_removed", "walletAddress": notice.wallet}
+    if isinstance(notice, BuddyStatus):
+        frame: Frame = {"type": notice.event, "walletAddress": notice.wallet}
+        if notice.room is not None:
+            frame["room"] = notice.room
+        return frame
     assert_never(notice)
+
+
+def buddy(found: Buddy) -> Frame:
+    """A `<buddy>` of docs/protocol.md: the room only while online."""
+    frame: Frame = {"walletAddress": found.wallet, "username": found.username}
+    frame["online"] = found.online
+    if found.online and found.room is not None:
+        frame["room"] = found.room
+    return frame
+
+
+def _named(found: Buddy) -> Frame:
+    return {"walletAddress": found.wallet, "username": found.username}
+
+
+def buddies(listing: BuddyList) -> Frame:
+    """The `buddies` reply."""
+    return {
+        "type": "buddies",
+        "buddies": [buddy(b) for b in listing.buddies],
+        "requests": [_named(b) for b in listing.requests],
+        "ignored": [_named(b) for b in listing.ignored],
+    }
+
+
+def staff_buddies(wallet: str, view: StaffView) -> Frame:
+    """GET /admin/users/{wallet}/buddies."""
+    return {
+        "walletAddress": wallet,
+        "buddies": [buddy(b) for b in view.buddies],
+        "requestsReceived": [
+            _named(b) | {"hidden": hidden} for b, hidden in view.requests_received
+        ],
+        "requestsSent": [_named(b) for b in view.requests_sent],
+        "ignored": [_named(b) for b in view.ignored],
+        "ignoredBy": view.ignored_by,
+    }
 
 
 def coins(change: CoinsChanged) -> Frame:
@@ -127,7 +187,7 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         "toMove": list(game.seats_to_move(match.state)),
         "turnDeadline": deadline,
         "seq": match.seq,
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         winner = match.winner_wallet
         frame["winner"] = winner
@@ -135,7 +195,16 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         mine = match.wallets[seat]
         frame["result"] = "draw" if winner is None else ("win" if winner == mine else "loss")
         frame["refunded"] = match.stakes_refunded
+        frame["reward"] = match.rewards[seat] if match.rewards else 0
+        frame["rewardReason"] = match.reward_reasons[seat] if match.reward_reasons else None
     return frame
+
+
+def opponent_of(match: Match) -> Frame:
+    """`opponent`: "player", or "computer" with its `level`."""
+    if match.computer_level is None:
+        return {"opponent": str(match.opponent)}
+    return {"opponent": str(match.opponent), "level": match.computer_level}
 
 
 def past_match(past: PastMatch) -> Frame:
@@ -143,8 +212,10 @@ def past_match(past: PastMatch) -> Frame:
     return {
         "matchId": past.match_id, "game": past.game, "wager": past.wager,
         "opponent": {"walletAddress": past.opponent_wallet,
-                     "username": past.opponent_username},
-        "result": past.result, "reason": past.reason, "createdAt": past.created_at.isoformat(),
+                     "username": past.opponent_username}
+                    | ({"level": past.computer_level} if past.computer_level else {}),
+        "result": past.result, "reward": past.reward, "reason": past.reason,
+        "createdAt": past.created_at.isoformat(),
         "endedAt": past.ended_at.isoformat() if past.ended_at else None,
     }  # fmt: skip
 
@@ -158,7 +229,7 @@ def room_match(match: Match) -> Frame:
         "wager": match.wager,
         "status": str(match.status),
         "players": players_of(match),
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         frame |= {"winner": match.winner_wallet, "reason": match.result}
     return frame

@@ -20,8 +20,8 @@ from clubpengu.node import Node
 from clubpengu.realtime.admission import Admission, Refusal
 from clubpengu.realtime.connection import Connection, dumps
 from clubpengu.realtime.registry import ConnectionRegistry
-from clubpengu.services.auth import AuthService, short
-from clubpengu.services.connection_log import ConnectionLogService, ConnectionRecord
+from clubpengu.services.auth import AuthService
+from clubpengu.services.connection_log import LOG_ID, ConnectionLogService, Opened
 from clubpengu.transport.client_ip import client_ip
 from clubpengu.transport.edge import refuse_upgrade
 from clubpengu.transport.router import Router
@@ -127,6 +127,7 @@ async def _serve(sockets: Sockets, websocket: WebSocket, connection: Connection)
     opened = time.monotonic()
     connection.start()
     sockets.connections.add(connection)
+    _record_open(sockets, websocket, connection)
     logger.info("connection open", extra={"conn": connection.id})
     deadline = _sign_in_deadline(connection, sockets.settings.sign_in_deadline)
     peer_code: int | None = None
@@ -138,7 +139,9 @@ async def _serve(sockets: Sockets, websocket: WebSocket, connection: Connection)
         sockets.connections.remove(connection)
         sockets.router.forget(connection)
         await connection.finish(peer_code)
-        _record(sockets, connection)
+        sockets.connection_log.closed(
+            connection.attributes[LOG_ID], connection.close_code, connection.rooms_visited
+        )
         logger.info(
             "connection closed",
             extra={
@@ -189,21 +192,13 @@ async def _read_loop(router: Router, websocket: WebSocket, connection: Connectio
     return None
 
 
-def _record(sockets: Sockets, connection: Connection) -> None:
-    """Log the connection (signed-in ones only) without making the close wait for it."""
-    if connection.wallet is None:
-        return
-    sockets.connection_log.record(
-        ConnectionRecord(
-            wallet=connection.wallet,
+def _record_open(sockets: Sockets, websocket: WebSocket, connection: Connection) -> None:
+    """Start the connection's history entry without making the open wait for it."""
+    connection.attributes[LOG_ID] = sockets.connection_log.opened(
+        Opened(
             connection_id=connection.id,
             connected_at=connection.connected_at,
-            rooms_visited=list(connection.rooms_visited),
-            close_code=connection.close_code,
-            client_version=connection.client_version,
             ip_hash=sockets.auth.hash_ip(connection.ip),
+            user_agent=websocket.headers.get("user-agent"),
         )
-    )
-    logger.debug(
-        "connection logged", extra={"conn": connection.id, "wallet": short(connection.wallet)}
     )

@@ -41,11 +41,14 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory, mongo_uri: str) -> Iterator[Site]:
-    """`clubpengu serve` (development) with one admin and one analyst wallet."""
-    admin, analyst = Wallet(), Wallet()
-    serve = serve_site(tmp_path_factory.mktemp("site"), mongo_uri, BROWSER_DB, admin, analyst)
+    """`clubpengu serve` (development) with one admin, one moderator and one analyst wallet."""
+    admin, analyst, moderator = Wallet(), Wallet(), Wallet()
+    serve = serve_site(
+        tmp_path_factory.mktemp("site"), mongo_uri, BROWSER_DB, admin, analyst,
+        MODERATOR_WALLETS=moderator.address,
+    )  # fmt: skip
     try:
-        yield Site(serve, admin, analyst)
+        yield Site(serve, admin, analyst, moderator)
     finally:
         stop_serve(serve)
         with MongoClient(mongo_uri) as client:

@@ -72,6 +72,7 @@ class Site:
     serve: ServeProcess
     admin: Wallet
     analyst: Wallet
+    moderator: Wallet = field(default_factory=Wallet)  # in MODERATOR_WALLETS where served so
 
     @property
     def url(self) -> str:

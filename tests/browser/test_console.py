@@ -18,7 +18,10 @@ from tests.support import http_token
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may install Chromium
 
 
-ANALYST_VIEWS = ["overview", "players", "promos", "ledger", "report"]
+ANALYST_VIEWS = [
+    "overview", "players", "reports", "matches", "promos", "migrations", "collusion", "audit",
+    "ledger", "report",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

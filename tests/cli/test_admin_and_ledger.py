@@ -40,6 +40,12 @@ def economy(mongo_client: Client) -> EconomyService:
     return EconomyService(mongo_client, TEST_DB)
 
 
+def _errors(capsys: pytest.CaptureFixture[str]) -> str:
+    """Stderr without the line that names the database used."""
+    lines = capsys.readouterr().err.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("clubpengu: using "))
+
+
 async def clubpengu(mongo_client: Client, *argv: str) -> int:
     """Run `clubpengu ARGV` in a worker thread (it runs its own event loop), then bind the
     models to the test client again (the command bound them to its own client)."""
@@ -118,12 +124,12 @@ async def test_a_refused_adjustment_exits_1_and_changes_nothing(
     )
 
     assert code == 1
-    assert capsys.readouterr().err.startswith(f"clubpengu: {error}: ")
+    assert _errors(capsys).startswith(f"clubpengu: {error}: ")
     assert (await user_doc(mongo_client, W))["coins"] == 10
     assert len(await entries(mongo_client)) == 1
 
 
-async def test_without_mongodb_uri_it_uses_the_embedded_database_of_the_data_dir(
+async def test_without_mongodb_uri_a_missing_embedded_database_is_exit_4_and_not_created(
     mongo_client: Client,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -134,9 +140,11 @@ async def test_without_mongodb_uri_it_uses_the_embedded_database_of_the_data_dir
 
     code = await clubpengu(mongo_client, "ledger", "verify")
 
-    assert code == 0
-    assert "0 users" in capsys.readouterr().out
-    assert (tmp_path / "data" / "wiredtiger").is_dir()
+    captured = capsys.readouterr()
+    assert code == 4
+    assert captured.out == ""
+    assert f"no database in {tmp_path / 'data'}; nothing was created" in captured.err
+    assert not (tmp_path / "data").exists()
 
 
 # pymongo 4.20 leaks a socket when a client is closed while its monitor is reconnecting
@@ -153,7 +161,7 @@ async def test_an_unreachable_database_exits_3(
     gc.collect()
 
     assert code == 3
-    assert capsys.readouterr().err.startswith("clubpengu: database error: ")
+    assert _errors(capsys).startswith("clubpengu: database error: ")
 
 
 async def test_create_promo_stores_the_code(
@@ -199,7 +207,7 @@ async def test_a_refused_promo_exits_1_and_stores_nothing(
     )
 
     assert code == 1
-    assert capsys.readouterr().err.startswith(f"clubpengu: {error}: ")
+    assert _errors(capsys).startswith(f"clubpengu: {error}: ")
     assert await mongo_client[TEST_DB]["promo_codes"].count_documents({}) == 0
 
 
@@ -254,7 +262,7 @@ async def test_ledger_verify_shows_progress_on_a_terminal(
     code = await clubpengu(mongo_client, "ledger", "verify")
 
     assert code == 0
-    assert terminal.getvalue() == "\rchecked 1/1 users (100%)\n"
+    assert terminal.getvalue().endswith("\rchecked 1/1 users (100%)\n")
 
 
 async def test_the_installed_command_runs_ledger_verify(
@@ -273,8 +281,9 @@ async def test_the_installed_command_runs_ledger_verify(
 
 
 async def test_history_lists_events_and_audit_entries_newest_first(
-    mongo_client: Client, capsys: pytest.CaptureFixture[str]
+    mongo_client: Client, economy: EconomyService, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    await add_player(economy, W, 0)
     db = mongo_client[TEST_DB]
     t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
     keep = datetime.now(UTC) + timedelta(days=1)  # not yet swept by the TTL index

@@ -165,3 +165,38 @@ async def _run_cli(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+async def test_charts_cover_every_section_and_days_without_data_are_zero(
+    seeded: None,
+    mongo_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("MONGODB_DB", TEST_DB)
+
+    code = await _run_cli(
+        ["report", "--from", "2026-10-30", "--to", "2026-11-06", "--json",
+         "--chart", str(tmp_path / "charts")]
+    )  # fmt: skip
+
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0
+    days = [row["day"] for row in printed["daily_active_players"]]
+    assert days == [f"2026-{d}" for d in ("10-30", "10-31", "11-01", "11-02", "11-03",
+                                          "11-04", "11-05")]  # fmt: skip
+    assert printed["new_players"][0] == {"day": "2026-10-30", "players": 0}
+    assert printed["sign_ins"][-1] == {"day": "2026-11-05", "succeeded": 0, "failed": 0}
+    for section in sections(START, END):
+        with Image.open(tmp_path / "charts" / f"{section.name}.png") as image:
+            assert image.format == "PNG"
+
+
+def test_the_default_range_is_the_console_s_30_utc_days_ending_today() -> None:
+    from clubpengu.services.report import default_range
+
+    start, end = default_range(datetime(2026, 11, 25, 23, 59, tzinfo=UTC))
+
+    assert (start, end) == (datetime(2026, 10, 27, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC))

@@ -65,7 +65,7 @@ class Cluster:
 def rooms_file(directory: Path) -> Path:
     rooms = [
         {"id": f"c{i}", "name": f"Cluster {i}", "width": 1000, "height": 600,
-         "spawn": [100, 100], "capacity": 30, "speed": 1000}
+         "spawn": [100, 100], "capacity": 30, "speed": 1000, "spread": 0}
         for i in range(ROOM_COUNT)
     ]  # fmt: skip
     path = directory / "rooms.json"

@@ -75,8 +75,10 @@ async def closed_with(client: Client, timeout: float = 5.0) -> int | None:
 
 
 def rooms_file(tmp_path: Path, *rooms: dict[str, Any], default: str | None = None) -> Path:
-    """A rooms file in the packaged catalogue's format."""
-    base = {"width": 1000, "height": 600, "spawn": [100, 100], "capacity": 10, "speed": 100}
+    """A rooms file in the packaged catalogue's format; everyone arrives on the spawn point
+    (no spread) unless a room says otherwise."""
+    base = {"width": 1000, "height": 600, "spawn": [100, 100], "capacity": 10, "speed": 100,
+            "spread": 0}  # fmt: skip
     full = [base | {"name": room["id"].title()} | room for room in rooms]
     path = tmp_path / "rooms.json"
     path.write_text(json.dumps({"default": default or full[0]["id"], "rooms": full}))

@@ -94,18 +94,18 @@ async def test_no_batch_is_sent_when_nobody_moved(server: RunningServer) -> None
 async def test_a_batch_holds_every_mover_of_the_tick(server: RunningServer) -> None:
     a, _, a_joined = await enter(server.ws_url, Wallet(), room="dock")
     b, _, b_joined = await enter(server.ws_url, Wallet(), room="dock")
-    spawn = a_joined["players"][0]
+    a_at, b_at = b_joined["players"]  # in the order they came
 
-    await acked(a, {"type": "move", "x": spawn["x"] + 10, "y": spawn["y"]})
-    await acked(b, {"type": "move", "x": spawn["x"] - 10, "y": spawn["y"]})
+    await acked(a, {"type": "move", "x": a_at["x"] + 10, "y": a_at["y"]})
+    await acked(b, {"type": "move", "x": b_at["x"] - 10, "y": b_at["y"]})
     await tick(server)
     batch = await a.recv_type("moves")
     await a.close()
     await b.close()
 
     assert {m["playerId"]: m["x"] for m in batch["moves"]} == {
-        a_joined["playerId"]: spawn["x"] + 10,
-        b_joined["playerId"]: spawn["x"] - 10,
+        a_joined["playerId"]: a_at["x"] + 10,
+        b_joined["playerId"]: b_at["x"] - 10,
     }
 
 
@@ -148,16 +148,17 @@ async def test_a_jump_faster_than_the_speed_limit_is_cut_short_along_the_line(
 ) -> None:
     rooms = rooms_file(tmp_path, {"id": "yard", "spawn": [100, 100], "speed": 100})
     async with world(settings, mongo_client, rooms_file=rooms) as server:
-        client, _, _ = await enter(server.ws_url, Wallet(), room="yard")
+        client, _, joined = await enter(server.ws_url, Wallet(), room="yard")
+        x, y = joined["players"][0]["x"], joined["players"][0]["y"]
 
-        await acked(client, {"type": "move", "x": 900, "y": 100})  # 800 units at once
+        await acked(client, {"type": "move", "x": x + 800, "y": y})  # 800 units at once
         await tick(server)
         batch = await client.recv_type("moves")
         await client.close()
 
     # A burst may cover at most speed * slack: 25 units toward the target.
-    assert batch["moves"][0]["x"] == 100 + 100 * MOVE_SLACK_SECONDS
-    assert batch["moves"][0]["y"] == 100
+    assert batch["moves"][0]["x"] == pytest.approx(x + 100 * MOVE_SLACK_SECONDS)
+    assert batch["moves"][0]["y"] == y
 
 
 @pytest.mark.parametrize(
@@ -255,3 +256,25 @@ async def test_the_last_room_and_position_are_restored_on_the_next_join(
     me = next(p for p in rejoined["players"] if p["playerId"] == rejoined["playerId"])
     assert rejoined["room"] == "iceberg"
     assert (me["x"], me["y"]) == (spot["x"] + 20, spot["y"] - 20)
+
+
+async def test_players_joining_one_room_arrive_on_spots_of_their_own(
+    server: RunningServer,
+) -> None:
+    wallets = [Wallet() for _ in range(4)]
+    clients, spots = [], []
+    for wallet in wallets:
+        client, _, joined = await enter(server.ws_url, wallet, room="snow_forts")
+        me = next(p for p in joined["players"] if p["playerId"] == joined["playerId"])
+        clients.append(client)
+        spots.append((me["x"], me["y"]))
+    elsewhere = await clients[0].call({"type": "change_room", "room": "dock"})
+    back = await clients[0].call({"type": "change_room", "room": "snow_forts"})
+    for client in clients:
+        await client.close()
+
+    assert len(set(spots)) == 4
+    assert all(abs(x - 760) <= 200 and abs(y - 620) <= 200 for x, y in spots)
+    moved = next(p for p in back["players"] if p["playerId"] == back["playerId"])
+    assert (moved["x"], moved["y"]) == spots[0]  # the same player, the same spot
+    assert elsewhere["room"] == "dock"

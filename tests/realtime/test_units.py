@@ -73,6 +73,45 @@ def test_moves_that_arrive_bunched_by_jitter_are_not_cut() -> None:
     assert (first, second) == ((10, 0), (20, 0))
 
 
+# --- arrival ----------------------------------------------------------------------------
+
+TOWN = RoomSpec(
+    id="town", name="Town", width=1520, height=960, spawn=(760, 620), capacity=80, speed=600
+)
+
+
+def test_players_arrive_spread_around_the_spawn_each_on_a_spot_of_their_own() -> None:
+    spots = [TOWN.arrival(f"wallet-{n}") for n in range(40)]
+
+    assert len(set(spots)) == 40
+    assert all(math.dist(spot, TOWN.spawn) <= TOWN.spread + 0.1 for spot in spots)
+    # Spread over the disc, not huddled at its middle: most are more than 20 units apart.
+    apart = [math.dist(a, b) > 20 for i, a in enumerate(spots) for b in spots[i + 1 :]]
+    assert sum(apart) / len(apart) > 0.8
+
+
+def test_the_same_player_arrives_at_the_same_spot_of_a_room() -> None:
+    assert TOWN.arrival("7xKX") == TOWN.arrival("7xKX")
+    dock = TOWN.model_copy(update={"id": "dock"})
+    assert dock.arrival("7xKX") != TOWN.arrival("7xKX")
+
+
+def test_an_arrival_near_an_edge_stays_inside_the_room() -> None:
+    corner = RoomSpec(
+        id="corner", name="Corner", width=100, height=50, spawn=(0, 50), capacity=5, speed=10
+    )
+
+    spots = [corner.arrival(str(n)) for n in range(50)]
+
+    assert all(0 <= x <= 100 and 0 <= y <= 50 for x, y in spots)
+
+
+def test_a_room_without_spread_puts_everyone_on_the_spawn() -> None:
+    still = TOWN.model_copy(update={"spread": 0})
+
+    assert {still.arrival(str(n)) for n in range(10)} == {(760, 620)}
+
+
 # --- chat -------------------------------------------------------------------------------
 
 

@@ -150,7 +150,8 @@ async def test_a_second_match_is_rated_from_the_first_ones_ratings(
         ({"result": "disconnect"}, "left"),
         ({"result": "abandoned"}, "abandoned"),
         ({"moves": (3, 1)}, "the loser made one move"),
-        ({"opponent": "computer", "level": "hard"}, "against the computer"),
+        ({"opponent": "computer", "computer_level": "hard"}, "against the computer"),
+        ({"reward_reasons": [None, "pair_cap"]}, "past the pair's rewarded matches"),
     ],
 )
 async def test_matches_without_a_reward_do_not_count(

@@ -158,8 +158,12 @@ async def test_a_draw_against_the_computer_on_hard_earns_its_stamp_and_on_easy_n
     await add_player(economy, "we")
     service = _service(mongo_client, pushes)
 
-    easy = _match(["we", "computer"], None, result="draw", opponent="computer", level="easy")
-    hard = _match(["we", "computer"], None, result="draw", opponent="computer", level="hard")
+    easy = _match(
+        ["we", "computer"], None, result="draw", opponent="computer", computer_level="easy"
+    )
+    hard = _match(
+        ["we", "computer"], None, result="draw", opponent="computer", computer_level="hard"
+    )
     await service.match_ended(easy)
     assert _earned(pushes) == [("we", "first_match")]
     await service.match_ended(hard)

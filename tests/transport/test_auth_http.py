@@ -8,9 +8,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
-from clubpengu.models import AuthChallenge, User
+from clubpengu.models import AuthChallenge, AuthSession, User
 from tests.conftest import TEST_SECRET
-from tests.support import RunningServer, Wallet, http_sign_in, http_token, run_server
+from tests.realtime.support import closed_with
+from tests.support import RunningServer, Wallet, enter, http_sign_in, http_token, run_server
 
 
 async def test_http_sign_in_returns_the_auth_success_body(server: RunningServer) -> None:
@@ -115,3 +116,49 @@ async def test_http_sign_in_is_rate_limited_per_ip(
         statuses = [(await http.post(server.url + "/auth/challenge")).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+# --- logout over HTTP ------------------------------------------------------------------------
+
+
+async def test_http_logout_revokes_the_tokens_session_and_closes_its_sockets(
+    settings: Settings, mongo_client: AsyncMongoClient[dict[str, object]]
+) -> None:
+    admin = Wallet()
+    staffed = settings.with_overrides(admin_wallets=frozenset({admin.address}))
+    async with run_server(staffed, mongo_client) as server, httpx.AsyncClient() as http:
+        client, signed, _ = await enter(server.ws_url, admin)
+        other = await http_token(server.url, admin, http)  # another session of the wallet
+        bearer = {"Authorization": f"Bearer {signed['token']}"}
+        before = await http.get(server.url + "/admin/me", headers=bearer)
+
+        first = await http.post(server.url + "/auth/logout", headers=bearer)
+        code = await closed_with(client)
+        after = await http.get(server.url + "/admin/me", headers=bearer)
+        again = await http.post(server.url + "/auth/logout", headers=bearer)
+        untouched = await http.get(
+            server.url + "/admin/me", headers={"Authorization": f"Bearer {other}"}
+        )
+
+    assert before.status_code == 200
+    assert (first.status_code, first.json()) == (200, {"type": "logged_out", "revoked": True})
+    assert code == 4003
+    assert after.status_code == 401 and after.json()["code"] == "not_authenticated"
+    assert (again.status_code, again.json()) == (200, {"type": "logged_out", "revoked": False})
+    assert untouched.status_code == 200  # only the token's own session ends
+    ended = await AuthSession.find(AuthSession.revoked_at != None).to_list()  # noqa: E711
+    assert [s.revoked_reason for s in ended] == ["logout"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic abc"])
+async def test_http_logout_without_a_valid_token_is_401_and_ends_nothing(
+    server: RunningServer, header: str | None
+) -> None:
+    async with httpx.AsyncClient() as http:
+        await http_token(server.url, Wallet(), http)
+        headers = {"Authorization": header} if header else {}
+        response = await http.post(server.url + "/auth/logout", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert await AuthSession.find(AuthSession.revoked_at != None).count() == 0  # noqa: E711

@@ -20,6 +20,7 @@ from clubpengu.config import Rate, Settings
 from tests.realtime.support import closed_with
 from tests.redis_server import RedisServer
 from tests.support import Client, RunningServer, Wallet, run_server, sign_in
+from tests.waiting import eventually
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 LIMITS_DB = 9  # a Redis database of its own, emptied before each test that uses it
@@ -54,8 +55,9 @@ async def test_an_address_over_its_open_socket_limit_is_refused_429_before_the_u
     ):
         over = await _refused_status(server.ws_url)
         await open_three[0].close()
-        await asyncio.sleep(0.2)
-        after_one_closed = await _refused_status(server.ws_url)
+        after_one_closed = await eventually(
+            lambda: _refused_status(server.ws_url), ready=lambda status: status is None
+        )
 
     assert over == 429
     assert after_one_closed is None
@@ -109,7 +111,7 @@ async def test_a_socket_that_does_not_sign_in_in_time_is_closed_1008_pings_or_no
         for _ in range(4):  # `ping` and `rooms` do not extend the deadline
             await busy.request({"type": "ping"})
             await busy.request({"type": "rooms"})
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the busy client's pace: 0.4 s of it, inside the deadline
 
         idle_code = await closed_with(idle, 3)
         busy_code = await closed_with(busy, 3)
@@ -127,7 +129,7 @@ async def test_a_guest_who_joined_is_not_closed_by_the_sign_in_deadline(
     async with run_server(open_door, mongo_client) as server:
         guest = Client(await websockets.connect(server.ws_url))
         joined = await guest.request({"type": "join", "room": "town"})
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.6)  # the deadline (0.3 s) passes: what is tested
         reply = await guest.call({"type": "ping"})
         await guest.close()
 
@@ -183,8 +185,10 @@ async def test_the_per_address_socket_limit_holds_across_nodes(
         over_a = await _refused_status(a.ws_url)
         over_b = await _refused_status(b.ws_url)
         await on_b[0].close()
-        await asyncio.sleep(0.3)  # the close is sent to Redis in the background
-        after_close = await _refused_status(a.ws_url)
+        # The close is sent to Redis in the background.
+        after_close = await eventually(
+            lambda: _refused_status(a.ws_url), ready=lambda status: status is None
+        )
         store = redis.from_url(shared_redis)
         keys = [key async for key in store.scan_iter()]
         await store.aclose()
@@ -222,7 +226,7 @@ async def test_without_redis_the_limits_fall_back_to_the_node_s_own_counts(
     try:
         async with run_server(limited, mongo_client) as server:
             lost.stop()
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # Redis stays gone a while: the outage is the scenario
             caplog.set_level(logging.WARNING)
             async with _sockets(server.ws_url, 2):
                 over = await _refused_status(server.ws_url)

@@ -84,7 +84,7 @@ async def test_a_streamed_body_over_the_cap_is_refused_before_it_is_all_sent(
                 writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 await writer.drain()
                 sent += 1
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # the sender's pace: the body arrives over time
         status = await status_task
 
     assert status == 413
@@ -155,7 +155,7 @@ async def test_a_websocket_outlives_the_header_deadline(
 ) -> None:
     quick = settings.with_overrides(http_header_timeout=0.3)
     async with run_server(quick, mongo_client) as server, connect(server.ws_url) as client:
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(0.8)  # the header deadline (0.3 s) passes: what is tested
         reply = await client.request({"type": "ping"})
 
     assert reply["type"] == "pong"
@@ -278,8 +278,8 @@ async def test_a_client_that_leaves_mid_body_logs_no_error(
     async with _raw(server) as (_reader, writer):
         writer.write(_post_head("/auth/verify", "Content-Length: 1000\r\n") + b'{"challengeId"')
         await writer.drain()
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(0.3)
+        await asyncio.sleep(0.2)  # the body stays unfinished a while before the client leaves
+    await asyncio.sleep(0.3)  # the server's reading of the cut body: nothing to ask about
     async with httpx.AsyncClient() as http:  # the server carries on
         health = await http.get(server.url + "/health")
 

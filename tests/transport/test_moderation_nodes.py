@@ -135,5 +135,5 @@ async def _first_chat_answered(client: Any, kind: str) -> float:
         if reply["type"] == kind:
             assert kind == "ok" or reply["code"] == "muted", reply
             return time.monotonic() - started
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the chatter's pace: the time it took is what is measured
     raise AssertionError(f"no {kind} reply within 2 s")

@@ -90,14 +90,39 @@ def test_pages_load_scripts_and_styles_from_files_only(page: Path) -> None:
     assert not re.search(r"\son[a-z]+=", html), "inline event handlers need 'unsafe-inline'"
 
 
+# The one module that reads the old game's localStorage save, to offer it to `migrate_data`
+# (protocol §9), and then clears it; it never writes there.
+OLD_SAVE = STATIC / "play" / "old_save.js"
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(STATIC)))
 def test_scripts_keep_tokens_in_memory_and_talk_to_this_origin_only(script: Path) -> None:
     source = script.read_text()
+    if script == OLD_SAVE:
+        assert "setItem" not in source and "token" not in source.lower()
+        source = source.replace("localStorage", "")
 
     for forbidden in ("localStorage", "sessionStorage", "document.cookie", "indexedDB",
                       "innerHTML", "eval(", "new Function"):  # fmt: skip
         assert forbidden not in source, forbidden
     assert not re.search(r"(https?|wss?)://", source), "another origin"
+
+
+async def test_the_protocol_document_is_served_as_markdown(server: RunningServer) -> None:
+    async with httpx.AsyncClient() as http:
+        document = await http.get(server.url + "/docs/protocol.md")
+        head = await http.head(server.url + "/docs/protocol.md")
+
+    assert document.status_code == 200 == head.status_code
+    assert document.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert document.headers["content-security-policy"].startswith("default-src 'none';")
+    assert document.text == (ROOT / "docs" / "protocol.md").read_text()
+
+
+def test_the_image_carries_the_protocol_document() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "COPY docs/protocol.md ./clubpengu/static/docs/protocol.md" in dockerfile
 
 
 @pytest.mark.slow

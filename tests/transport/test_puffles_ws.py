@@ -39,7 +39,10 @@ async def test_adopt_feed_walk_and_release(server: RunningServer) -> None:
     assert shown["puffle"] == view
     assert released == {"type": "puffle_released", "puffleId": puffle_id}
     assert home["puffle"] is None
-    assert listed == {"type": "puffles", "puffles": []}
+    assert listed["puffles"] == []
+    assert {"id": "blue", "name": "Blue Puffle", "price": 400} in listed["colors"]
+    assert {"id": "gold", "name": "Gold Puffle", "price": 1000} in listed["colors"]
+    assert listed["limit"] == 10  # PUFFLE_LIMIT
 
 
 async def test_puffle_errors(server: RunningServer) -> None:

@@ -188,7 +188,10 @@ async def test_the_report_covers_the_range_asked_for(staff: Staff) -> None:
         {"type": "admin_adjustment", "created": 7, "destroyed": 0, "entries": 1}
     ]
     assert body["sections"]["new_players"] == [{"day": str(today), "players": 3}]
-    assert all(rows == [] for rows in earlier["sections"].values())
+    # Sections by day have a row for every day of the range, zeros where nothing happened.
+    for rows in earlier["sections"].values():
+        assert all(value == 0 for row in rows for key, value in row.items() if key != "day")
+    assert len(earlier["sections"]["sign_ins"]) == 31 and earlier["sections"]["coin_flow"] == []
 
 
 @pytest.mark.parametrize(

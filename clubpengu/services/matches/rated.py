@@ -1,32 +1,28 @@
 """Which finished matches count: against whom a seat played, and whether a match is rated.
 
-One place for the rule, since stamps and leaderboards read it and the match rewards
-follow the same idea: a match counts when it was played out between two players, not
-handed over. A match against the computer says so on its document (`opponent:
-"computer"`, with its `level`), read here and nowhere else.
+One place for the rule, which stamps and leaderboards read; it follows the match rewards'
+(rewards.py `offered`): a match counts when it was played out, not handed over.
 """
 
 from __future__ import annotations
 
-from clubpengu.models import Match, MatchStatus
-from clubpengu.services.matches.settlement import moves_by
+from clubpengu.models import Match, MatchStatus, Opponent
+from clubpengu.services.matches.rewards import PAIR_CAP, moves_by
 
 # Ends in which a player gave up rather than lost by the rules (settlement's `given_up`).
 GIVEN_UP = frozenset({"forfeit", "timeout", "disconnect", "abandoned"})
-COMPUTER = "computer"
-PLAYER = "player"
+COMPUTER = Opponent.COMPUTER.value
+PLAYER = Opponent.PLAYER.value
 
 
 def opponent_kind(match: Match) -> str:
     """`"computer"` for a match against the server's seat, else `"player"`."""
-    return COMPUTER if match.opponent == COMPUTER else PLAYER
+    return COMPUTER if match.opponent == Opponent.COMPUTER else PLAYER
 
 
 def computer_level(match: Match) -> str | None:
     """The computer's level (`easy`, `normal`, `hard`) in a match against it, else None."""
-    if opponent_kind(match) != COMPUTER:
-        return None
-    return match.level
+    return match.computer_level if match.opponent == Opponent.COMPUTER else None
 
 
 def played_out(match: Match, min_moves: int) -> bool:
@@ -42,8 +38,11 @@ def played_out(match: Match, min_moves: int) -> bool:
 
 def is_rated(match: Match, min_moves: int) -> bool:
     """Counts toward ratings and leaderboards: played out (above) between two different
-    players, no computer seat. A rewardless match is exactly one that fails this, so a
-    friend who forfeits at once farms no rating."""
+    players, no computer seat, and not past the pair's rewarded matches of the day
+    (`MATCH_REWARD_PAIR_DAILY`): a match that could pay no reward counts for no rating, so
+    two wallets trading wins climb no board."""
     if opponent_kind(match) != PLAYER or len(set(match.wallets)) != 2:
+        return False
+    if PAIR_CAP in match.reward_reasons:
         return False
     return played_out(match, min_moves)

@@ -25,6 +25,7 @@ async function request(method, path, { token, body } = {}) {
 export class Api {
   constructor() {
     this.token = null;
+    this.onSessionEnded = null; // called when a call with the token answers 401
   }
 
   /** The HTTP twin of the sign-in: challenge, sign the nonce, verify. */
@@ -41,10 +42,36 @@ export class Api {
   get(path, query = {}) {
     const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""));
     const suffix = params.toString() ? `?${params}` : "";
-    return request("GET", path + suffix, { token: this.token });
+    return this.#call("GET", path + suffix);
   }
 
   post(path, body) {
-    return request("POST", path, { token: this.token, body });
+    return this.#call("POST", path, body);
+  }
+
+  patch(path, body) {
+    return this.#call("PATCH", path, body);
+  }
+
+  async #call(method, path, body) {
+    try {
+      return await request(method, path, { token: this.token, body });
+    } catch (error) {
+      // The session ended elsewhere: revoked by an admin, a ban, signed out in another tab.
+      if (error.status === 401 && this.token) this.onSessionEnded?.(error);
+      throw error;
+    }
+  }
+
+  /** End this page's session on the server (POST /auth/logout): its token stops working
+   * everywhere, not only in this page. An ended session (401) counts as signed out. */
+  async signOut() {
+    if (!this.token) return;
+    try {
+      await request("POST", "/auth/logout", { token: this.token });
+    } catch (error) {
+      if (error.status !== 401) throw error;
+    }
+    this.token = null;
   }
 }

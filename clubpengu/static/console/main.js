@@ -1,25 +1,13 @@
-// The staff console: sign in with a wallet through the HTTP twin of the sign-in, then the
-// views your role allows. Analysts see every view read-only: the views that write are not
-// built for them, and the server refuses their writes anyway (403). The token stays in
-// memory: reload the page and you sign in again.
-import { $, fill, h } from "../shared/dom.js";
-import { clientConfig, devKeySigner, phantomProvider, phantomSigner, shortWallet, tokenClaims } from "../shared/wallet.js";
+// The staff console: sign in with a wallet through the HTTP twin of the sign-in, ask the
+// server which role this wallet has now (GET /admin/me), then build the panels that role
+// may use (panels.js). Analysts see every economy view read-only, moderators the players,
+// reports, matches and the collusion view; the server refuses anything else anyway (403).
+// The token stays in memory; "Sign out" revokes it on the server (POST /auth/logout).
+import { $, h } from "../shared/dom.js";
+import { clientConfig, devKeySigner, phantomProvider, phantomSigner, shortWallet } from "../shared/wallet.js";
 import { Api } from "./api.js";
-import { coins } from "./views/coins.js";
-import { ledger } from "./views/ledger.js";
-import { overview } from "./views/overview.js";
-import { players } from "./views/players.js";
-import { promos } from "./views/promos.js";
-import { report } from "./views/report.js";
-
-const VIEWS = [
-  { name: "overview", label: "Overview", make: overview },
-  { name: "players", label: "Players", make: players },
-  { name: "coins", label: "Adjust coins", make: coins, admin: true },
-  { name: "promos", label: "Promo codes", make: promos },
-  { name: "ledger", label: "Ledger check", make: ledger },
-  { name: "report", label: "Report", make: report },
-];
+import { PANELS } from "./panels.js";
+import { ALL, ANALYST, can } from "./roles.js";
 
 const api = new Api();
 const views = new Map();
@@ -38,7 +26,7 @@ async function boot() {
   else $("#sign-in-note").textContent = config.devKeysRefusal;
   $("#sign-in-phantom").addEventListener("click", () => signIn(phantomSigner));
   $("#sign-in-dev").addEventListener("click", () => signIn(devKeySigner));
-  $("#sign-out").addEventListener("click", () => location.reload());
+  $("#sign-out").addEventListener("click", signOut);
 }
 
 let signingIn = false;
@@ -50,10 +38,10 @@ async function signIn(makeSigner) {
     say("Signing in…");
     const signer = await makeSigner();
     await api.signIn(signer);
-    const { role } = tokenClaims(api.token);
-    if (role !== "admin" && role !== "analyst") {
-      api.token = null;
-      say(`${signer.address} has no staff role. Add it to ADMIN_WALLETS or ANALYST_WALLETS, restart the server and sign in again${signer.kind === "dev" ? " (this page keeps the key until it is reloaded)" : ""}.`, "error");
+    const role = await staffRole();
+    if (!ALL.includes(role)) {
+      await api.signOut().catch(() => {});
+      say(`${signer.address} has no staff role. Add it to ADMIN_WALLETS, MODERATOR_WALLETS or ANALYST_WALLETS and sign in again${signer.kind === "dev" ? " (this page keeps the key until it is reloaded)" : ""}.`, "error");
       return;
     }
     start(role, signer.address);
@@ -64,22 +52,45 @@ async function signIn(makeSigner) {
   }
 }
 
+/** The role the server's configuration gives this wallet now (null: none). */
+async function staffRole() {
+  try {
+    return (await api.get("/admin/me")).role;
+  } catch (error) {
+    if (error.status === 403) return null;
+    throw error;
+  }
+}
+
+async function signOut() {
+  const button = $("#sign-out");
+  button.disabled = true;
+  try {
+    await api.signOut();
+    location.reload();
+  } catch (error) {
+    button.disabled = false;
+    say(`Sign-out failed (the session is still open): ${error.message}`, "error");
+  }
+}
+
 function start(role, wallet) {
   document.body.dataset.role = role;
   document.body.classList.add("signed-in");
-  $("#who").textContent = `${shortWallet(wallet)} · ${role}${role === "analyst" ? " (read-only)" : ""}`;
+  $("#who").textContent = `${shortWallet(wallet)} · ${role}${role === ANALYST ? " (read-only)" : ""}`;
   $("#sign-out").hidden = false;
   const nav = $("#nav");
-  const context = { api, role, wallet, say, go };
-  for (const view of VIEWS) {
-    if (view.admin && role !== "admin") continue; // not built at all for analysts
-    const section = h("section", { id: `view-${view.name}`, class: "view", hidden: true });
+  const context = { api, role, wallet, say, go, can: (action) => can(role, action) };
+  api.onSessionEnded = (error) => say(`${error.message} — this session has ended; sign out and sign in again.`, "error");
+  for (const panel of PANELS) {
+    if (!panel.roles.includes(role)) continue; // not built at all for this role
+    const section = h("section", { id: `view-${panel.name}`, class: "view", hidden: true });
     $("#views").append(section);
-    views.set(view.name, { section, ...view.make(section, context) });
-    nav.append(h("button", { type: "button", class: "tab", dataset: { view: view.name }, onclick: () => go(view.name) }, view.label));
+    views.set(panel.name, { section, ...panel.make(section, context) });
+    nav.append(h("button", { type: "button", class: "tab", dataset: { view: panel.name }, onclick: () => go(panel.name) }, panel.label));
   }
   say("");
-  go("overview");
+  go(views.keys().next().value);
 }
 
 function go(name, argument) {

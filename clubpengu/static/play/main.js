@@ -1,25 +1,36 @@
 // The playground: sign in (Phantom, or a development key outside production), join the
-// town, walk, chat, emote, switch rooms, shop. It speaks only docs/protocol.md, so it is
-// also a reference client. The token and any key stay in this module's memory.
+// town, walk, chat, emote, switch rooms, shop, and every other part of the game in panels
+// (panels.js says how to add one). It speaks only docs/protocol.md, so it is also a
+// reference client. The token and any key stay in this module's memory.
 import { $, fill, h } from "../shared/dom.js";
 import { clientConfig, devKeySigner, phantomProvider, phantomSigner, shortWallet } from "../shared/wallet.js";
 import { FramePane } from "./frames.js";
+import { MatchesPanel } from "./matches.js";
+import { Migration } from "./migration.js";
 import { GameSocket } from "./net.js";
+import { Panels } from "./panels.js";
+import { PromoPanel } from "./promo.js";
+import { Prompts } from "./prompts.js";
+import { PufflesPanel } from "./puffles.js";
+import { ReportsPanel } from "./reports.js";
 import { RoomSwitcher } from "./rooms.js";
+import { Roster } from "./roster.js";
 import { Shop } from "./shop.js";
+import { StatsPanel } from "./stats.js";
 import { World } from "./world.js";
 
-const CLIENT_VERSION = "play-1";
+const CLIENT_VERSION = "play-2";
 const EMOTES = ["wave", "dance", "laugh", "heart", "smile", "wink", "snowball", "coffee", "pizza", "joke"];
 const CHAT_KEPT = 100;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 const state = { signer: null, token: null, user: null, playerId: null, room: null, reconnects: 0, signingIn: false };
-const frames = new FramePane($("#frames"), $("#show-moves"));
-const socket = new GameSocket({ onFrame: (direction, frame) => frames.log(direction, frame), onClose: closed });
+let frames = null;
+const socket = new GameSocket({ onFrame: (direction, frame, meta) => frames.log(direction, frame, meta), onClose: closed });
+frames = new FramePane($("#protocol"), socket);
 const world = new World($("#room"), {
   onMove: (x, y) => socket.send({ type: "move", x, y }),
-  onChange: renderRoster,
+  onChange: () => rosterChanged(),
 });
 const rooms = new RoomSwitcher($("#rooms"), socket, {
   go: changeRoom,
@@ -37,6 +48,50 @@ const shop = new Shop($("#shop"), socket, {
   say,
 });
 
+// What the panels see of the page.
+const app = {
+  socket, world, shop, say, setCoins,
+  prompts: new Prompts($("#prompts")),
+  me: () => state.user,
+  playerId: () => state.playerId,
+  nameOf,
+  setInventory(itemId, count) {
+    if (!state.user || !itemId) return;
+    state.user.inventory = { ...state.user.inventory, [itemId]: count };
+    shop.render();
+  },
+  gotItems(items) {
+    for (const id of items ?? []) {
+      const item = shop.items.find((i) => i.id === id);
+      const list = item?.type === "mount" ? state.user.unlockedMounts : state.user.unlockedCosmetics;
+      if (list && !list.includes(id)) list.push(id);
+    }
+    shop.render();
+  },
+  migrated(reply) {
+    const accepted = reply.accepted ?? {};
+    if (reply.status !== "applied" || !state.user) return;
+    if (accepted.username) showMe({ ...state.user, username: accepted.username });
+    if (accepted.customization) shop.onLook({ ...state.user.customization, ...accepted.customization });
+    for (const id of accepted.unlockedCosmetics ?? []) app.gotItems([id]);
+    for (const id of accepted.unlockedMounts ?? []) app.gotItems([id]);
+  },
+};
+const panels = new Panels($("#side"), app);
+const roster = new Roster(app, $("#players"));
+// The side panels, in order; the rewards, stamps, leaderboards and buddies go here too.
+app.matches = panels.add(MatchesPanel, "games", "Games", $("#match"));
+app.puffles = panels.add(PufflesPanel, "puffles", "Puffles");
+app.promo = panels.add(PromoPanel, "promo", "Promo code");
+app.reports = panels.add(ReportsPanel, "report", "Report a player");
+app.stats = panels.add(StatsPanel, "stats", "Your stats");
+panels.attach(new Migration(app));
+
+function rosterChanged() {
+  roster.render();
+  panels.tell("rosterChanged");
+}
+
 function say(text) {
   $("#status").textContent = text;
 }
@@ -46,6 +101,13 @@ function setCoins(balance) {
   state.user.coins = balance;
   $("#coins").textContent = String(balance);
   shop.render();
+  app.puffles?.render();
+}
+
+function showMe(user) {
+  state.user = user;
+  $("#me-name").textContent = `${user.username} (${shortWallet(user.walletAddress)})`;
+  $("#me-name").dataset.wallet = user.walletAddress;
 }
 
 // --- signing in ---------------------------------------------------------------------------
@@ -62,7 +124,6 @@ async function boot() {
   $("#sign-in-dev").addEventListener("click", () => signIn(devKeySigner));
   $("#sign-out").addEventListener("click", signOut);
   $("#chat-form").addEventListener("submit", sendChat);
-  $("#clear-frames").addEventListener("click", () => frames.clear());
   fill($("#emotes"), EMOTES.map((emote) =>
     h("button", { class: "emote", dataset: { emote }, onclick: () => sendEmote(emote) }, emote)));
 }
@@ -79,6 +140,7 @@ async function signIn(makeSigner) {
     const success = await socket.call({ type: "auth_verify", walletAddress: state.signer.address, signature });
     state.token = success.token;
     state.user = success.user;
+    panels.tell("signedIn", success);
     enterRoom(await socket.call({ type: "join", clientVersion: CLIENT_VERSION }));
     await shop.load();
   } catch (error) {
@@ -101,12 +163,12 @@ function enterRoom(joined) {
   world.enter(joined.room, joined.players, joined.playerId);
   document.body.classList.add("in-game");
   $("#sign-out").hidden = false;
-  $("#me-name").textContent = `${joined.user.username} (${shortWallet(joined.user.walletAddress)})`;
-  $("#me-name").dataset.wallet = joined.user.walletAddress;
+  showMe(joined.user);
   $("#room-name").textContent = joined.room;
   setCoins(joined.user.coins);
   rooms.setCurrent(joined.room);
   say(`In ${joined.room}: click the room to walk`);
+  panels.tell("entered", joined);
 }
 
 async function changeRoom(room) {
@@ -147,6 +209,8 @@ function signedOut(text) {
   $("#me-name").textContent = "";
   delete $("#me-name").dataset.wallet;
   $("#coins").textContent = "–";
+  app.prompts.clear();
+  panels.tell("signedOut");
   say(text);
 }
 
@@ -173,17 +237,6 @@ function logChat(name, text, kind) {
 
 function nameOf(playerId) {
   return world.players.get(playerId)?.name ?? "someone";
-}
-
-function renderRoster() {
-  const items = [...world.players.values()].map((player) =>
-    h("li", {
-      dataset: {
-        playerId: player.id, x: Math.round(player.serverX), y: Math.round(player.serverY),
-        look: JSON.stringify(player.look), me: player.id === state.playerId ? "true" : null,
-      },
-    }, player.name, h("small", {}, ` ${player.look.color ?? ""}${player.look.head ? `, ${player.look.head}` : ""}`)));
-  fill($("#players"), items);
 }
 
 socket.on("player_joined", (frame) => world.add(frame.player));

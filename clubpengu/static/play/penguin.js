@@ -65,7 +65,7 @@ function drawWorn(ctx, look, s) {
 }
 
 /** Draw at (x, y) in canvas pixels (the feet), scale `s`. */
-export function drawPenguin(ctx, { x, y, s, look, name, me, bubble }) {
+export function drawPenguin(ctx, { x, y, s, look, name, me, bubble, puffle }) {
   ctx.save();
   ctx.translate(x, y - 28 * s);
   ellipse(ctx, 0, 30 * s, 20 * s, 5 * s, "rgba(0,0,0,0.18)"); // shadow
@@ -87,8 +87,25 @@ export function drawPenguin(ctx, { x, y, s, look, name, me, bubble }) {
   ctx.fill();
   drawWorn(ctx, look, s);
   ctx.restore();
+  if (puffle) drawPuffle(ctx, x + 30 * s, y - 6 * s, s, puffle.color);
   drawName(ctx, x, y + 16 * s, name, me, s);
   if (bubble) drawBubble(ctx, x, y - 70 * s, bubble, s);
+}
+
+const PUFFLE_COLOURS = {
+  blue: "#3b6fd8", red: "#d83b3b", green: "#3fae4a", pink: "#f08fc0", black: "#222",
+  purple: "#8a4fd0", yellow: "#f2d03b", white: "#f4f4f4", orange: "#f2902b", brown: "#8a5a2b",
+  gold: "#d8b43b", rainbow: "#c04fd0",
+};
+
+/** A walking puffle: a fluffy ball with eyes beside its owner. */
+function drawPuffle(ctx, x, y, s, color) {
+  ellipse(ctx, x, y + 7 * s, 9 * s, 2.5 * s, "rgba(0,0,0,0.15)");
+  ellipse(ctx, x, y, 9 * s, 8 * s, PUFFLE_COLOURS[color] ?? "#888");
+  ellipse(ctx, x - 3 * s, y - 2 * s, 2.2 * s, 2.6 * s, "#fff");
+  ellipse(ctx, x + 3 * s, y - 2 * s, 2.2 * s, 2.6 * s, "#fff");
+  ellipse(ctx, x - 3 * s, y - 1.6 * s, 1.1 * s, 1.4 * s, "#111");
+  ellipse(ctx, x + 3 * s, y - 1.6 * s, 1.1 * s, 1.4 * s, "#111");
 }
 
 function drawName(ctx, x, y, name, me, s) {

@@ -26,7 +26,8 @@ export class RoomSwitcher {
   async refresh() {
     if (!this.socket.isOpen || !this.current || !this.supported) return;
     try {
-      const reply = await this.socket.call({ type: "rooms" });
+      // Quiet: the protocol pane hides this timer's frames unless asked to show them.
+      const reply = await this.socket.call({ type: "rooms" }, { quiet: true });
       this.rooms = reply.rooms;
     } catch (error) {
       if (error.code === "unknown_type") this.supported = false;

@@ -55,8 +55,22 @@ export class World {
       id: player.playerId, name: player.username, look: player.customization ?? {},
       wallet: player.walletAddress, x: player.x, y: player.y, serverX: player.x, serverY: player.y,
       glide: null, target: null, bubble: null, bubbleUntil: 0,
+      puffle: player.puffle ?? null, match: player.match ?? null,
     });
     this.onChange();
+  }
+
+  /** A field the server adds to `<player>` changed: its walking `puffle`, its `match`. */
+  setExtra(playerId, key, value) {
+    const player = this.players.get(playerId);
+    if (!player) return;
+    player[key] = value ?? null;
+    this.onChange();
+  }
+
+  byWallet(wallet) {
+    for (const player of this.players.values()) if (player.wallet === wallet) return player;
+    return null;
   }
 
   remove(playerId) {
@@ -192,7 +206,7 @@ export class World {
       const bubble = player.bubbleUntil > now ? player.bubble : null;
       drawPenguin(ctx, {
         x: player.x * sx, y: player.y * sy, s: Math.min(sx, sy) * 1.5,
-        look: player.look, name: player.name, me: player === this.me, bubble,
+        look: player.look, name: player.name, me: player === this.me, bubble, puffle: player.puffle,
       });
     }
     if (this.me?.target) {

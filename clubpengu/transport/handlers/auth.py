@@ -16,6 +16,7 @@ from clubpengu.services.auth import (
     SignedIn,
     iso,
 )
+from clubpengu.services.connection_log import DEVICE_ID, LOG_ID, ConnectionLogService
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.world import SESSION
 from clubpengu.transport.messages import AuthRequest, AuthVerify, Logout
@@ -35,12 +36,16 @@ def banned(refusal: BanRefusal) -> dict[str, Any]:
 
 
 def success(signed_in: SignedIn) -> dict[str, Any]:
-    return {
+    frame = {
         "type": "auth_success",
         "token": signed_in.token,
         "user": signed_in.user.public_profile(),
         "isNewUser": signed_in.is_new_user,
     }
+    due = signed_in.user.erasure_due_at
+    if due is not None:  # the player asked for erasure: say when, so they may cancel
+        frame["erasureDueAt"] = iso(due)
+    return frame
 
 
 class AuthHandlers:
@@ -50,11 +55,13 @@ class AuthHandlers:
         sessions: SessionRegistry,
         limits: SignInLimits,
         metrics: Metrics,
+        connection_log: ConnectionLogService,
     ) -> None:
         self.auth = auth
         self.sessions = sessions
         self.limits = limits
         self.metrics = metrics
+        self.connection_log = connection_log
 
     async def auth_request(self, connection: Connection, message: AuthRequest) -> dict[str, Any]:
         if not await self.limits.allow(connection.id, connection.ip):
@@ -63,6 +70,8 @@ class AuthHandlers:
         if isinstance(challenge, AuthFailureCode):
             return failure(challenge)
         connection.attributes[CHALLENGE] = challenge
+        if message.client_device_id is not None:
+            connection.attributes[DEVICE_ID] = message.client_device_id
         return {
             "type": "auth_challenge",
             "nonce": challenge.text,
@@ -87,6 +96,11 @@ class AuthHandlers:
         connection.session_id = result.session.session_id
         connection.role = result.session.role
         connection.attributes[SESSION] = result.session
+        log_id = connection.attributes.get(LOG_ID)
+        if log_id is not None:
+            self.connection_log.signed_in(
+                log_id, result.session.wallet, connection.attributes.get(DEVICE_ID)
+            )
         return success(result)
 
     async def logout(self, connection: Connection, message: Logout) -> dict[str, Any]:
@@ -104,8 +118,9 @@ def register(
     sessions: SessionRegistry,
     limits: SignInLimits,
     metrics: Metrics,
+    connection_log: ConnectionLogService,
 ) -> None:
-    handlers = AuthHandlers(auth, sessions, limits, metrics)
+    handlers = AuthHandlers(auth, sessions, limits, metrics, connection_log)
     router.add("auth_request", AuthRequest, handlers.auth_request, public=True)
     router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True)
     router.add("logout", Logout, handlers.logout)

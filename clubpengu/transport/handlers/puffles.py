@@ -38,7 +38,14 @@ class PuffleHandlers:
 
     async def list(self, connection: Connection, message: PuffleList) -> dict[str, Any]:
         puffles = await self.service.list(_wallet(connection))
-        return {"type": "puffles", "puffles": [self._view(p) for p in puffles]}
+        colors = self.service.colors.colors.values()
+        return {
+            "type": "puffles",
+            "puffles": [self._view(p) for p in puffles],
+            # What can be adopted, so a client needs no copy of the colours file.
+            "colors": [color.model_dump() for color in colors],
+            "limit": self.service.limit,
+        }
 
     async def adopt(self, connection: Connection, message: PuffleAdopt) -> dict[str, Any]:
         puffle = await self.service.adopt(_wallet(connection), message.color, message.name)

@@ -7,6 +7,7 @@ from typing import Any
 
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub
+from clubpengu.services.connection_log import DEVICE_ID, LOG_ID, ConnectionLogService
 from clubpengu.services.world import WorldService
 from clubpengu.transport import render
 from clubpengu.transport.messages import ChangeRoom, Join, Rooms
@@ -14,14 +15,26 @@ from clubpengu.transport.router import Router
 
 
 class WorldHandlers:
-    def __init__(self, world: WorldService, hub: Hub) -> None:
+    def __init__(self, world: WorldService, hub: Hub, connection_log: ConnectionLogService) -> None:
         self.world = world
         self.hub = hub
+        self.connection_log = connection_log
 
     async def join(self, connection: Connection, message: Join) -> dict[str, Any]:
         joined = await self.world.join(
             connection, message.token, message.room, message.client_version
         )
+        if message.client_device_id is not None:
+            connection.attributes[DEVICE_ID] = message.client_device_id
+        log_id = connection.attributes.get(LOG_ID)
+        if log_id is not None:
+            self.connection_log.joined(
+                log_id,
+                connection.wallet,
+                message.client_version,
+                connection.attributes.get(DEVICE_ID),
+                connection.rooms_visited,
+            )
         return render.joined(joined)
 
     async def change_room(self, connection: Connection, message: ChangeRoom) -> dict[str, Any]:
@@ -32,8 +45,10 @@ class WorldHandlers:
         return {"type": "rooms", "rooms": await self.hub.listing()}
 
 
-def register(router: Router, world: WorldService, hub: Hub) -> None:
-    handlers = WorldHandlers(world, hub)
+def register(
+    router: Router, world: WorldService, hub: Hub, connection_log: ConnectionLogService
+) -> None:
+    handlers = WorldHandlers(world, hub, connection_log)
     router.add("join", Join, handlers.join, public=True)
     router.add("change_room", ChangeRoom, handlers.change_room)
     router.add("rooms", Rooms, handlers.rooms, public=True)

@@ -1,31 +1,54 @@
-// Player lookup: profile, presence, inventory, puffles, sessions, connections, and the
-// ledger, newest first, a page at a time.
+// Players: find a player by the start of their name or wallet (GET /admin/users?q=), then
+// their page: the cards of player_sections.js that the role may see, each drawn from the
+// player's record (GET /admin/users/{wallet}) or loading its own data.
 import { fill, h } from "../../shared/dom.js";
-import { facts, message, show, table, when } from "../ui.js";
+import { PLAYER_SECTIONS } from "../player_sections.js";
+import { message, table, when } from "../ui.js";
 
-const LEDGER_PAGE = 20;
-
-export const LEDGER_COLUMNS = [
-  { key: "createdAt", label: "when", format: when },
-  { key: "type", label: "type" },
-  { key: "amount", label: "amount", num: true },
-  { key: "balanceAfter", label: "balance after", num: true },
-  { key: "reason", label: "reason" },
-  { key: "actor", label: "actor" },
-];
-
-export function players(container, { api, role, go }) {
-  const input = h("input", { id: "lookup-wallet", placeholder: "Wallet address", size: 46, required: true, "aria-label": "Wallet address" });
-  const form = h("form", { id: "lookup-form", class: "row" }, input, h("button", { type: "submit" }, "Look up"));
-  const status = h("p", { class: "note", id: "lookup-status" });
+export function players(container, context) {
+  const { api, role } = context;
+  const input = h("input", {
+    id: "lookup-wallet", placeholder: "Name or wallet (its start is enough)", required: true, maxlength: 44,
+    "aria-label": "Name or wallet", autocomplete: "off", spellcheck: "false",
+  });
+  const form = h("form", { id: "lookup-form", class: "row wrap", role: "search" }, input, h("button", { type: "submit" }, "Find"));
+  const status = h("p", { class: "note", id: "lookup-status", role: "status" });
+  const results = h("div", { id: "lookup-results" });
   const body = h("div", { id: "lookup-body" });
-  fill(container, h("h2", {}, "Player lookup"), form, status, body);
-  let ledger = { wallet: null, rows: [], next: null };
+  fill(container, h("h2", {}, "Players"), form, status, results, body);
+  let shown = null; // the wallet whose page is open
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    lookUp(input.value.trim());
+    search(input.value.trim());
   });
+
+  async function search(q) {
+    if (!q) return;
+    message(status, "Searching…");
+    try {
+      const data = await api.get("/admin/users", { q, limit: 20 });
+      const exact = data.users.find((u) => u.walletAddress === q);
+      if (exact) {
+        fill(results);
+        await lookUp(q);
+        return;
+      }
+      fill(body);
+      shown = null;
+      fill(results, table([
+        { key: "username", label: "name", format: (name, u) => h("a", { href: `#player/${u.walletAddress}`, class: "player-link", dataset: { wallet: u.walletAddress }, onclick: (e) => { e.preventDefault(); lookUp(u.walletAddress); } }, name) },
+        { key: "walletAddress", label: "wallet" },
+        { key: "coins", label: "coins", num: true },
+        { key: "isConnected", label: "online", format: (v) => (v ? "yes" : "") },
+        { key: "moderation", label: "sanctions", format: sanctions },
+        { key: "lastLoginAt", label: "last sign-in", format: when },
+      ], data.users, { id: "search-results", empty: `Nobody's name or wallet starts with "${q}"` }));
+      message(status, data.users.length ? `${data.users.length}${data.next ? "+" : ""} found` : "");
+    } catch (error) {
+      message(status, error.message, "error");
+    }
+  }
 
   async function lookUp(wallet) {
     if (!wallet) return;
@@ -33,9 +56,9 @@ export function players(container, { api, role, go }) {
     message(status, "Looking up…");
     try {
       const record = await api.get(`/admin/users/${encodeURIComponent(wallet)}`);
-      ledger = { wallet, rows: [], next: null };
+      shown = wallet;
+      fill(results);
       render(record);
-      await morePages();
       message(status, "");
     } catch (error) {
       fill(body);
@@ -43,58 +66,25 @@ export function players(container, { api, role, go }) {
     }
   }
 
-  async function morePages() {
-    const page = await api.get("/admin/transactions", { wallet: ledger.wallet, limit: LEDGER_PAGE, before: ledger.next });
-    ledger.rows.push(...page.transactions);
-    ledger.next = page.next;
-    renderLedger();
-  }
-
   function render(record) {
-    const u = record.user;
-    const adjust = role === "admin"
-      ? h("button", { type: "button", class: "secondary", id: "lookup-adjust", onclick: () => go("coins", u.walletAddress) }, "Adjust coins…")
-      : null;
-    fill(body,
-      h("div", { class: "grid" },
-        h("section", { class: "card" }, h("h3", {}, "Profile"), facts([
-          ["wallet", u.walletAddress], ["username", u.username], ["coins", u.coins],
-          ["look", Object.entries(u.customization).map(([k, v]) => `${k}: ${v}`)],
-          ["stamps", u.stamps], ["created", when(u.createdAt)], ["migrated from", u.migrationSource],
-        ], "lookup-profile"), adjust),
-        h("section", { class: "card" }, h("h3", {}, "Presence"), facts([
-          ["online", u.isConnected ? "yes" : "no"], ["node", u.nodeId], ["room", u.lastRoom],
-          ["last sign-in", when(u.lastLoginAt)], ["last active", when(u.lastActiveAt)], ["last left", when(u.lastLogoutAt)],
-        ], "lookup-presence")),
-        h("section", { class: "card" }, h("h3", {}, "Inventory"), facts([
-          ["cosmetics", u.unlockedCosmetics], ["mounts", u.unlockedMounts],
-          ["puffle items", Object.entries(u.inventory).map(([k, v]) => `${k} ×${v}`)],
-        ], "lookup-inventory")),
-        h("section", { class: "card" }, h("h3", {}, "Puffles"), table([
-          { key: "name", label: "name" }, { key: "color", label: "colour" },
-          { key: "hunger", label: "hunger", num: true }, { key: "happiness", label: "happiness", num: true },
-          { key: "walking", label: "walking", format: (v) => (v ? "yes" : "") },
-        ], record.puffles, { id: "lookup-puffles" })),
-        h("section", { class: "card wide" }, h("h3", {}, "Sign-in sessions"), table([
-          { key: "createdAt", label: "signed in", format: when }, { key: "expiresAt", label: "expires", format: when },
-          { key: "revokedAt", label: "revoked", format: when }, { key: "revokedReason", label: "why" }, { key: "role", label: "role" },
-        ], record.sessions, { id: "lookup-sessions" })),
-        h("section", { class: "card wide" }, h("h3", {}, "Connections"), table([
-          { key: "connectedAt", label: "connected", format: when }, { key: "disconnectedAt", label: "left", format: when },
-          { key: "nodeId", label: "node" }, { key: "roomsVisited", label: "rooms", format: show },
-          { key: "closeCode", label: "close", num: true }, { key: "clientVersion", label: "client" },
-        ], record.connections, { id: "lookup-connections" })),
-        h("section", { class: "card wide" }, h("h3", {}, "Ledger"), h("div", { id: "lookup-ledger" })),
-      ));
+    const page = { ...context, record, reload: () => lookUp(record.user.walletAddress) };
+    const cards = PLAYER_SECTIONS.filter((s) => !s.roles || s.roles.includes(role)).map((s) =>
+      h("section", { class: `card${s.wide ? " wide" : ""}`, id: `card-${s.name}` }, h("h3", {}, s.title), s.render(page)));
+    fill(body, h("div", { class: "grid" }, cards));
   }
 
-  function renderLedger() {
-    const more = ledger.next
-      ? h("button", { type: "button", class: "secondary", id: "ledger-older", onclick: () => morePages().catch((e) => message(status, e.message, "error")) }, "Older entries")
-      : h("p", { class: "note" }, "That is every entry.");
-    const holder = body.querySelector("#lookup-ledger");
-    if (holder) fill(holder, table(LEDGER_COLUMNS, ledger.rows, { id: "ledger-table", empty: "No ledger entries" }), more);
-  }
+  return {
+    show(wallet) {
+      if (wallet && wallet !== shown) lookUp(wallet);
+    },
+    hide() {},
+    lookUp,
+  };
+}
 
-  return { show() {}, hide() {}, lookUp };
+function sanctions(moderation) {
+  const parts = [];
+  if (moderation?.ban) parts.push(`banned${moderation.ban.until ? ` until ${when(moderation.ban.until)}` : ""}`);
+  if (moderation?.mute) parts.push(`muted${moderation.mute.until ? ` until ${when(moderation.mute.until)}` : ""}`);
+  return parts.join("; ") || "—";
 }

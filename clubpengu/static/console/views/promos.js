@@ -1,4 +1,5 @@
-// Promo codes: the list for everyone; the create form only for admins.
+// Promo codes: the list for everyone; for admins the create form and a switch per code
+// (PATCH /admin/promos/{code}: a leaked code is switched off at once, audited).
 import { fill, h } from "../../shared/dom.js";
 import { message, table, when } from "../ui.js";
 
@@ -13,16 +14,33 @@ const COLUMNS = [
   { key: "createdBy", label: "created by" },
 ];
 
-export function promos(container, { api, role }) {
-  const status = h("p", { class: "note", id: "promos-status" });
+export function promos(container, { api, can }) {
+  const status = h("p", { class: "note", id: "promos-status", role: "status" });
   const list = h("div", { id: "promos-list" });
-  const form = role === "admin" ? createForm(api, status, () => refresh()) : null;
+  const form = can("promos") ? createForm(api, status, () => refresh()) : null;
   fill(container, h("h2", {}, "Promo codes"), form, status, list);
+  const columns = can("promos") ? [...COLUMNS, { key: "switch", label: "", format: (_, promo) => toggle(promo) }] : COLUMNS;
+
+  function toggle(promo) {
+    const on = !promo.active;
+    return h("button", {
+      type: "button", class: on ? "secondary promo-toggle" : "danger promo-toggle", dataset: { code: promo.code },
+      onclick: async () => {
+        try {
+          await api.patch(`/admin/promos/${encodeURIComponent(promo.code)}`, { active: on, reason: on ? "switched on in the console" : "switched off in the console" });
+          message(status, `${promo.code} is ${on ? "on" : "off"}`, "success");
+          refresh();
+        } catch (error) {
+          message(status, error.message, "error");
+        }
+      },
+    }, on ? "Switch on" : "Switch off");
+  }
 
   async function refresh() {
     try {
       const data = await api.get("/admin/promos");
-      fill(list, table(COLUMNS, data.promos, { id: "promos-table", empty: "No promo codes yet" }));
+      fill(list, table(columns, data.promos, { id: "promos-table", empty: "No promo codes yet", rowData: (p) => ({ code: p.code }) }));
     } catch (error) {
       message(status, error.message, "error");
     }

@@ -3,15 +3,10 @@ import { fill, h } from "../../shared/dom.js";
 import { barChart } from "../charts.js";
 import { message } from "../ui.js";
 
-const DAY_MS = 86400000;
-
-function day(offset) {
-  return new Date(Date.now() + offset * DAY_MS).toISOString().slice(0, 10);
-}
-
 export function report(container, { api }) {
-  const from = h("input", { type: "date", id: "report-from", value: day(-29), required: true });
-  const to = h("input", { type: "date", id: "report-to", value: day(1), required: true });
+  // Empty until the first run: the server's default range (the CLI's too) fills them.
+  const from = h("input", { type: "date", id: "report-from" });
+  const to = h("input", { type: "date", id: "report-to" });
   const form = h("form", { id: "report-form", class: "row" },
     h("label", {}, "From ", from), h("label", {}, "to (exclusive) ", to), h("button", { type: "submit" }, "Run"));
   const status = h("p", { class: "note", id: "report-status" });
@@ -28,7 +23,10 @@ export function report(container, { api }) {
     event?.preventDefault();
     message(status, "Running…");
     try {
-      const data = await api.get("/admin/report", { from: from.value, to: to.value });
+      const range = from.value && to.value ? { from: from.value, to: to.value } : {};
+      const data = await api.get("/admin/report", range);
+      from.value = data.from.slice(0, 10);
+      to.value = data.to.slice(0, 10);
       draw(data.sections);
       message(status, `${data.from} to ${data.to} (UTC, end exclusive)`);
       status.dataset.ready = "true";

@@ -1,0 +1,190 @@
+// The cards of a player's page, in order. Each is {name, title, roles?, wide?, render(page)}
+// where `page` is the console's context plus `record` (GET /admin/users/{wallet}) and
+// `reload()`; `render` returns the card's content (and may load more on its own). A card
+// with `roles` is only built for those roles. To add a card (buddies, devices, …): one
+// entry here, or `PLAYER_SECTIONS.push(…)` from a panel's module.
+import { h } from "../shared/dom.js";
+import { shortWallet } from "../shared/wallet.js";
+import { READERS } from "./roles.js";
+import { durationSelect, durationValue, facts, field, message, pagedList, playerLink, show, table, when } from "./ui.js";
+
+export const LEDGER_COLUMNS = [
+  { key: "createdAt", label: "when", format: when },
+  { key: "type", label: "type" },
+  { key: "amount", label: "amount", num: true },
+  { key: "balanceAfter", label: "balance after", num: true },
+  { key: "reason", label: "reason" },
+  { key: "actor", label: "actor" },
+];
+
+export const PLAYER_SECTIONS = [
+  { name: "profile", title: "Profile", render: profile },
+  { name: "moderation", title: "Moderation", render: moderation },
+  { name: "presence", title: "Presence", render: presence },
+  { name: "inventory", title: "Inventory", render: inventory },
+  { name: "puffles", title: "Puffles", render: puffles },
+  { name: "matches", title: "Matches", wide: true, render: matchHistory },
+  { name: "moderation-history", title: "Moderation history", wide: true, render: moderationHistory },
+  { name: "sessions", title: "Sign-in sessions", wide: true, render: sessions },
+  { name: "connections", title: "Connections", wide: true, render: connections },
+  { name: "ledger", title: "Ledger", wide: true, roles: READERS, render: ledger },
+];
+
+function profile({ record, can, go }) {
+  const u = record.user;
+  return [
+    facts([
+      ["wallet", u.walletAddress], ["username", u.username], ["coins", u.coins],
+      ["look", Object.entries(u.customization).map(([k, v]) => `${k}: ${v}`)],
+      ["stamps", u.stamps], ["created", when(u.createdAt)], ["migrated from", u.migrationSource],
+    ], "lookup-profile"),
+    can("coins") ? h("button", { type: "button", class: "secondary", id: "lookup-adjust", onclick: () => go("coins", u.walletAddress) }, "Adjust coins…") : null,
+  ];
+}
+
+function presence({ record }) {
+  const u = record.user;
+  return facts([
+    ["online", u.isConnected ? "yes" : "no"], ["node", u.nodeId], ["room", u.lastRoom],
+    ["last sign-in", when(u.lastLoginAt)], ["last active", when(u.lastActiveAt)], ["last left", when(u.lastLogoutAt)],
+  ], "lookup-presence");
+}
+
+function inventory({ record }) {
+  const u = record.user;
+  return facts([
+    ["cosmetics", u.unlockedCosmetics], ["mounts", u.unlockedMounts],
+    ["puffle items", Object.entries(u.inventory).map(([k, v]) => `${k} ×${v}`)],
+  ], "lookup-inventory");
+}
+
+function puffles({ record }) {
+  return table([
+    { key: "name", label: "name" }, { key: "color", label: "colour" },
+    { key: "hunger", label: "hunger", num: true }, { key: "happiness", label: "happiness", num: true },
+    { key: "walking", label: "walking", format: (v) => (v ? "yes" : "") },
+  ], record.puffles, { id: "lookup-puffles" });
+}
+
+function sanctionText(sanction) {
+  if (!sanction) return "no";
+  return `until ${sanction.until ? when(sanction.until) : "lifted"} — ${sanction.reason} (by ${shortWallet(sanction.by ?? "")})`;
+}
+
+/** The ban and mute in force and, for moderators and admins, the buttons to change them:
+ * one reason (kept in the history and the audit) for whichever button is pressed. Enter in
+ * a field never acts: each action is its own button. */
+function moderation({ record, api, can, reload }) {
+  const u = record.user;
+  const state = facts([["banned", sanctionText(u.moderation.ban)], ["muted", sanctionText(u.moderation.mute)]], "moderation-state");
+  if (!can("moderate")) return state;
+  const reason = h("input", { id: "mod-reason", required: true, minlength: 3, maxlength: 200, placeholder: "Why (kept in the audit)" });
+  const duration = durationSelect({ id: "mod-duration" });
+  const note = h("input", { id: "mod-note", maxlength: 1000, placeholder: "Ticket, evidence… (optional)" });
+  const result = h("p", { id: "mod-result", class: "note", role: "status" });
+  const act = async (action) => {
+    if (reason.value.trim().length < 3) {
+      message(result, "Give a reason (at least 3 characters).", "error");
+      reason.focus();
+      return;
+    }
+    const lifting = action.startsWith("un");
+    const body = lifting ? { reason: reason.value.trim() }
+      : { reason: reason.value.trim(), duration: durationValue(duration), note: note.value.trim() || null };
+    message(result, "Applying…");
+    try {
+      const done = await api.post(`/admin/users/${encodeURIComponent(u.walletAddress)}/${action}`, body);
+      message(result, `${done.action}: ${done.until ? `until ${when(done.until)}` : lifting ? "lifted" : "until lifted"}`, "success");
+      await reload();
+    } catch (error) {
+      message(result, error.message, "error");
+    }
+  };
+  const button = (action, label, attrs = {}) => h("button", { type: "button", id: `mod-${action}`, onclick: () => act(action), ...attrs }, label);
+  const form = h("form", { id: "mod-form", class: "stack", onsubmit: (e) => e.preventDefault() },
+    field("Reason", reason), field("Duration", duration), field("Note", note),
+    h("div", { class: "row wrap" },
+      button("mute", "Mute"), button("ban", "Ban", { class: "danger" }),
+      u.moderation.mute ? button("unmute", "Unmute", { class: "secondary" }) : null,
+      u.moderation.ban ? button("unban", "Unban", { class: "secondary" }) : null),
+    result);
+  return [state, form];
+}
+
+function moderationHistory({ record }) {
+  return table([
+    { key: "at", label: "when", format: when }, { key: "action", label: "action" },
+    { key: "duration", label: "for", format: (v, row) => (row.action.startsWith("un") ? "—" : v ?? "until lifted") },
+    { key: "until", label: "until", format: when }, { key: "reason", label: "reason" }, { key: "note", label: "note" },
+    { key: "actor", label: "by" }, { key: "role", label: "role" },
+  ], record.moderationHistory ?? [], { id: "moderation-history", empty: "Never banned or muted" });
+}
+
+function sessions({ record, api, can, reload }) {
+  const list = table([
+    { key: "createdAt", label: "signed in", format: when }, { key: "expiresAt", label: "expires", format: when },
+    { key: "revokedAt", label: "revoked", format: when }, { key: "revokedReason", label: "why" }, { key: "role", label: "role" },
+  ], record.sessions, { id: "lookup-sessions" });
+  if (!can("revoke")) return list;
+  const reason = h("input", { id: "revoke-reason", required: true, minlength: 3, maxlength: 200, placeholder: "Why (kept in the audit)", "aria-label": "Reason to revoke" });
+  const result = h("p", { id: "revoke-result", class: "note", role: "status" });
+  const form = h("form", { id: "revoke-form", class: "row wrap" }, reason,
+    h("button", { type: "submit", id: "revoke-run", class: "danger" }, "Revoke every session"), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const done = await api.post(`/admin/users/${encodeURIComponent(record.user.walletAddress)}/revoke`, { reason: reason.value.trim() });
+      message(result, `${done.revoked} session(s) revoked; the player is signed out everywhere`, "success");
+      await reload();
+    } catch (error) {
+      message(result, error.message, "error");
+    }
+  });
+  return [list, form];
+}
+
+function connections({ record }) {
+  return table([
+    { key: "connectedAt", label: "connected", format: when }, { key: "disconnectedAt", label: "left", format: when },
+    { key: "nodeId", label: "node" }, { key: "roomsVisited", label: "rooms", format: show },
+    { key: "closeCode", label: "close", num: true }, { key: "clientVersion", label: "client" },
+  ], record.connections, { id: "lookup-connections" });
+}
+
+/** This player's matches, newest first (GET /admin/matches?wallet=), from their seat. */
+function matchHistory({ record, api, go }) {
+  const wallet = record.user.walletAddress;
+  const status = h("p", { class: "note" });
+  const opponent = (m) => m.players.find((p) => p.walletAddress !== wallet) ?? m.players[0];
+  const outcome = (m) => {
+    if (m.status === "active") return "playing";
+    if (m.stakesRefunded) return "refunded";
+    if (!m.winnerWallet) return "draw";
+    return m.winnerWallet === wallet ? "win" : "loss";
+  };
+  const list = pagedList({
+    api, path: "/admin/matches", key: "matches", id: "player-matches", status,
+    query: () => ({ wallet, limit: 20 }),
+    render: (rows) => table([
+      { key: "createdAt", label: "started", format: when }, { key: "game", label: "game" },
+      { key: "players", label: "opponent", format: (_, m) => playerLink(go, opponent(m).walletAddress, opponent(m).username) },
+      { key: "wager", label: "wager", num: true }, { key: "status", label: "result", format: (_, m) => outcome(m) },
+      { key: "reason", label: "how" }, { key: "moves", label: "moves", num: true },
+    ], rows, { id: "player-matches-table", empty: "No matches yet", rowData: (m) => ({ matchId: m.id }) }),
+  });
+  list.load();
+  return [list.element, status];
+}
+
+function ledger({ record, api }) {
+  const status = h("p", { class: "note" });
+  const list = pagedList({
+    api, path: "/admin/transactions", key: "transactions", id: "lookup-ledger", status,
+    query: () => ({ wallet: record.user.walletAddress, limit: 20 }),
+    render: (rows) => table(LEDGER_COLUMNS, rows, { id: "ledger-table", empty: "No ledger entries" }),
+  });
+  list.load();
+  return [list.element, status];
+}
+
+
