@@ -226,6 +226,9 @@ class Settings:
         integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
     computer_workers: int = setting("COMPUTER_WORKERS", 1, integer(0, 64),
         "processes computing the computer opponent's moves; 0: a thread of the node's process")
+    leaderboard_cache_seconds: float = setting("LEADERBOARD_CACHE_SECONDS", 2.0,
+        duration(allow_zero=True),
+        "how long a node keeps a board's top 100 (a match recorded on the node drops it)")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
     buddy_limit: int = setting("BUDDY_LIMIT", 100, integer(1, 1000),

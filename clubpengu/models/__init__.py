@@ -14,6 +14,7 @@ from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.friendship import Friendship
 from clubpengu.models.ignore import Ignore
 from clubpengu.models.import_run import ImportRun
+from clubpengu.models.leaderboard import LeaderboardCounts, LeaderboardEntry
 from clubpengu.models.match import (
     COMPUTER_WALLET,
     Match,
@@ -57,6 +58,8 @@ ALL_MODELS: tuple[type[Document], ...] = (
     BuddyRequest,
     Ignore,
     RewardDay,
+    LeaderboardEntry,
+    LeaderboardCounts,
 )
 
 __all__ = [
@@ -77,6 +80,8 @@ __all__ = [
     "Friendship",
     "Ignore",
     "ImportRun",
+    "LeaderboardCounts",
+    "LeaderboardEntry",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",

@@ -80,6 +80,9 @@ class User(Document):
     unlocked_mounts: list[str] = Field(default_factory=lambda: ["none"])
     inventory: dict[str, int] = Field(default_factory=dict)
     stamps: list[str] = Field(default_factory=list)
+    # What stamps count that no other field does (services/stamps.py): `room_visited` (the
+    # rooms seen, a list), other counters by their trigger's key (`puffle_cared:action=feed`).
+    stamp_progress: dict[str, Any] = Field(default_factory=dict)
     stats: UserStats = Field(default_factory=UserStats)
 
     is_connected: bool = False

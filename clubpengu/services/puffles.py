@@ -21,10 +21,12 @@ from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models import Puffle, User
 from clubpengu.models.base import utcnow
+from clubpengu.progression.triggers import StampEvent
 from clubpengu.services.catalog import Catalog, ItemType
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.names import NamePolicy
 from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.stamp_events import Report, ignore_event
 from clubpengu.services.transaction_runner import Session
 from clubpengu.wordfilter import WordFilter
 
@@ -92,8 +94,10 @@ class PuffleService:
         limit: int,
         clock: Callable[[], datetime] = utcnow,
         names: NamePolicy | None = None,
+        stamps: Report = ignore_event,
     ) -> None:
         database = client[db_name]
+        self.stamps = stamps
         self.users = database[User.Settings.name]
         self.puffles = database[Puffle.Settings.name]
         self.economy = economy
@@ -133,6 +137,7 @@ class PuffleService:
             idempotency_key=f"puffle:{puffle.id}:adoption", reason=f"adopted {spec.name}",
             proof={"puffleId": str(puffle.id), "color": color}, extra_writes=insert,
         )  # fmt: skip
+        self.stamps(wallet, StampEvent("puffle_adopted"))
         return puffle
 
     async def list(self, wallet: str) -> list[Puffle]:
@@ -169,6 +174,7 @@ class PuffleService:
                 for stat, value in stats.items():
                     setattr(puffle, stat, value)
                 puffle.stats_at = now
+                self.stamps(wallet, StampEvent("puffle_cared", action=action))
                 return CareResult(puffle, item_id, remaining)
         raise Conflict("The puffle is busy; try again")
 

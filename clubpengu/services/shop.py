@@ -18,8 +18,10 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models.base import utcnow
+from clubpengu.progression.triggers import StampEvent
 from clubpengu.services.catalog import EQUIP_SLOTS, MOUNT_SLOT, Catalog, CatalogItem, ItemType
 from clubpengu.services.economy import USERS, EconomyService
+from clubpengu.services.stamp_events import Report, ignore_event
 from clubpengu.services.transaction_runner import Session
 
 MAX_CLIENT_KEY = 64
@@ -62,8 +64,10 @@ class ShopService:
         catalog: Catalog,
         *,
         clock: Callable[[], datetime] = utcnow,
+        stamps: Report = ignore_event,
     ) -> None:
         self.users = client[db_name][USERS]
+        self.stamps = stamps
         self.economy = economy
         self.catalog = catalog
         self.clock = clock
@@ -104,6 +108,8 @@ class ShopService:
             proof=proof,
             extra_writes=self._unlocker(wallet, item),
         )
+        if not result.replayed:
+            self.stamps(wallet, StampEvent("item_purchased"))
         return PurchaseResult(
             item.id, item.price, result.balance, result.transaction_id, result.replayed
         )

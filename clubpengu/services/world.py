@@ -50,6 +50,7 @@ from clubpengu.services.sanctions import (
     mute_in_force,
     until_text,
 )
+from clubpengu.services.stamp_sessions import StampSessions
 from clubpengu.services.stats import StatsBatcher
 
 logger = logging.getLogger(__name__)
@@ -147,12 +148,14 @@ class WorldService:
         economy: EconomyService,
         spawn: Spawn,
         rules: WorldRules,
+        stamps: StampSessions | None = None,
     ) -> None:
         self.hub, self.grace, self.sessions, self.connections = hub, grace, sessions, connections
         self.auth, self.presence, self.events, self.stats = auth, presence, events, stats
         self.economy = economy
         self.spawn = spawn
         self.rules = rules
+        self.stamps = stamps
         # Set by the node: tells a player's buddies they came, moved and left.
         self.buddies: BuddyPresence | None = None
 
@@ -352,6 +355,8 @@ class WorldService:
             )
         self.events.record("join", user.wallet_address, room=room_id)
         self.stats.queue(user.wallet_address, "world.roomsVisited")
+        if self.stamps is not None:
+            self.stamps.joined(connection, user, member.room.spec.id)
         connection.attributes.setdefault("joined_at", time.monotonic())
         created, member.owns_nothing = member.owns_nothing, False  # later rooms look up
         now = self.economy.clock()
@@ -423,6 +428,8 @@ class WorldService:
             return Joined(member.player_id, room_id, players, guest=member.username)
         self.events.record("room_change", connection.wallet, fromRoom=current.id, toRoom=room_id)
         self.stats.queue(connection.wallet, "world.roomsVisited")
+        if self.stamps is not None:
+            self.stamps.visited(connection, spec.id)
         await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
         if self.buddies is not None:
             await self.buddies.moved(connection.wallet, member.player_id, room_id)

@@ -70,6 +70,14 @@ class GetStats(Frame):
     pass
 
 
+class Leaderboard(Frame):
+    """The game and period are checked by the service (services/leaderboards.py), which
+    names the ones it knows."""
+
+    game: str = Field(min_length=1, max_length=40)
+    period: str = Field(default="all", max_length=10)
+
+
 # --- economy and saves (docs/protocol.md §6, §7, §9) -------------------------------------
 
 

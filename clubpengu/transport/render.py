@@ -9,6 +9,7 @@ from clubpengu.games import get_game
 from clubpengu.models import Match, MatchStatus
 from clubpengu.services.buddies import BuddyList, StaffView
 from clubpengu.services.challenges import ChallengeSent
+from clubpengu.services.leaderboards import Board
 from clubpengu.services.matches import PastMatch
 from clubpengu.services.notices import (
     Buddy,
@@ -23,6 +24,7 @@ from clubpengu.services.notices import (
     MatchView,
     MigrationReviewed,
     Notice,
+    StampEarned,
 )
 from clubpengu.services.world import Joined
 
@@ -41,6 +43,8 @@ def notice(notice: Notice) -> Frame:
         return challenge_ended(notice)
     if isinstance(notice, MigrationReviewed):
         return migration_reviewed(notice)
+    if isinstance(notice, StampEarned):
+        return {"type": "stamp_earned", "stamp": dict(notice.stamp)}
     return _buddy_notice(notice)
 
 
@@ -241,4 +245,16 @@ def spectate(kind: str, match: Match) -> Frame:
         "toMove": list(game.seats_to_move(match.state)),
         "turnDeadline": deadline,
         "seq": match.seq,
+    }
+
+
+def leaderboard(board: Board) -> Frame:
+    """The `leaderboard` reply of docs/protocol.md (also the HTTP route's body)."""
+    return {
+        "type": "leaderboard",
+        "game": board.game,
+        "period": board.period,
+        "week": None if board.key == "all" else board.key,
+        "top": [standing.public() for standing in board.top],
+        "me": board.me.public() if board.me is not None else None,
     }

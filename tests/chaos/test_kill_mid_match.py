@@ -254,7 +254,11 @@ async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Sc
     await eventually(lambda: _active(mongo) == 0, every=0.1, timeout=60)
     matches = {str(m["_id"]): m for m in mongo[DATABASE]["matches"].find()}
     ledger = _match_ledger(mongo)
-    balances = {u["walletAddress"]: u["coins"] for u in mongo[DATABASE]["users"].find()}
+    # The house's only payments here are stamps' rewards (a first win, once per wallet),
+    # paid just after a match ends: wait until the balances include them.
+    balances, stamp_rewards = await eventually(
+        functools.partial(_balances_and_stamp_rewards, mongo, wallets), timeout=30
+    )
     verified = ledger_verify(site.database.uri, DATABASE)
     for pair in pairs:
         for player in pair.back:
@@ -282,7 +286,8 @@ async def test_kill_9_mid_match_and_mid_flush_then_restart(site: Site, scale: Sc
         assert match["result"] == _expected_result(pair.ending), (pair.ending, match["result"])
         assert ledger[pair.match_id] == _expected_entries(pair, match)
     assert all(balances[w] >= 0 for w in wallets)
-    assert sum(balances[w] for w in wallets) == FUNDS * len(wallets)  # coins only moved
+    # Coins only moved between the players, but for the stamps' rewards.
+    assert sum(balances[w] for w in wallets) == FUNDS * len(wallets) + stamp_rewards
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -339,6 +344,19 @@ def _resumed(player: Player, match_id: str, seq: int) -> bool:
 
 def _active(client: MongoClient[dict[str, Any]]) -> int:
     return client[DATABASE]["matches"].count_documents({"status": "active"})
+
+
+def _balances_and_stamp_rewards(
+    client: MongoClient[dict[str, Any]], wallets: list[str]
+) -> tuple[dict[str, int], int] | None:
+    """The balances and the stamp rewards paid, once they add up (None until then)."""
+    balances = {u["walletAddress"]: u["coins"] for u in client[DATABASE]["users"].find()}
+    rewards = sum(
+        t["amount"] for t in client[DATABASE]["transactions"].find({"type": "stamp_reward"})
+    )
+    if sum(balances[w] for w in wallets) != FUNDS * len(wallets) + rewards:
+        return None
+    return balances, rewards
 
 
 def _match_ledger(client: MongoClient[dict[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:
