@@ -392,8 +392,9 @@ async def test_a_moderator_sees_only_what_the_role_allows(moderator: Tab, site: 
 
     await expect(page.locator("#mod-form")).to_be_visible()
     await expect(page.locator("#player-matches")).to_be_visible()
-    for admin_only in ("#revoke-form", "#lookup-adjust", "#card-ledger", "#view-coins",
-                       "#view-audit", "#view-migrations", "#view-overview"):  # fmt: skip
+    for admin_only in ("#revoke-form", "#lookup-adjust", "#card-ledger", "#card-data",
+                       "#view-coins", "#view-audit", "#view-migrations",
+                       "#view-overview"):  # fmt: skip
         assert await page.locator(admin_only).count() == 0, admin_only
     await client.close()
 
@@ -437,7 +438,7 @@ async def test_an_analyst_reads_reports_and_claims_but_cannot_act(analyst: Tab, 
     await view(analyst, "audit")
     await expect(page.locator("#audit-table")).to_be_visible()
 
-    for writer in ("#mod-form", "#revoke-form", ".resolve", ".decide"):
+    for writer in ("#mod-form", "#revoke-form", ".resolve", ".decide", "#card-data"):
         assert await page.locator(writer).count() == 0, writer
     async with httpx.AsyncClient(base_url=site.url, timeout=10) as http:
         token = await http_token("", site.analyst, http)
