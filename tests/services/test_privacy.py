@@ -551,3 +551,25 @@ async def test_every_collection_the_registry_says_expires_has_a_ttl_index_and_no
     for name, keys in expiring.items():
         field = "at" if name == "coin_notices" else "expiresAt"
         assert keys == ([[(field, 1)]] if name in said else []), name
+
+
+async def test_erasing_an_erased_wallet_again_changes_nothing(
+    served: RunningServer, mongo_client: Mongo
+) -> None:
+    wallet, other = Wallet(), Wallet()
+    await seed(served, wallet, other)
+    erasure = served.node.services.erasure
+    first = await erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR 5")
+    db = mongo_client[TEST_DB]
+    before = {name: await db[name].count_documents({}) for name in await collections(mongo_client)}
+
+    again = await erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR 5")
+
+    after = {name: await db[name].count_documents({}) for name in await collections(mongo_client)}
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert again.status == "done" and again.tombstone == first.tombstone
+    assert changed <= {"erasure_jobs", "audit_logs"}, changed
+    assert await db["transactions"].count_documents({"type": "erasure"}) == 1
+    for name in await collections(mongo_client):
+        assert not [d async for d in db[name].find() if mentions(d, wallet.address)], name
+    assert (await served.node.services.economy.verify_ledger()).ok
