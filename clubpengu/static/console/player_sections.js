@@ -122,8 +122,10 @@ function moderation({ record, api, can, reload }) {
     message(result, "Applying…");
     try {
       const done = await api.post(`/admin/users/${encodeURIComponent(u.walletAddress)}/${action}`, body);
-      message(result, `${done.action}: ${done.until ? `until ${when(done.until)}` : lifting ? "lifted" : "until lifted"}`, "success");
       await reload();
+      // reload() draws the page again: the answer goes on the new card, or it would vanish.
+      message(document.getElementById("mod-result") ?? result,
+        `${done.action}: ${done.until ? `until ${when(done.until)}` : lifting ? "lifted" : "until lifted"}`, "success");
     } catch (error) {
       message(result, error.message, "error");
     }
@@ -162,8 +164,10 @@ function sessions({ record, api, can, reload }) {
     event.preventDefault();
     try {
       const done = await api.post(`/admin/users/${encodeURIComponent(record.user.walletAddress)}/revoke`, { reason: reason.value.trim() });
-      message(result, `${done.revoked} session(s) revoked; the player is signed out everywhere`, "success");
       await reload();
+      // reload() draws the page again: the answer goes on the new card, or it would vanish.
+      message(document.getElementById("revoke-result") ?? result,
+        `${done.revoked} session(s) revoked; the player is signed out everywhere`, "success");
     } catch (error) {
       message(result, error.message, "error");
     }
