@@ -22,6 +22,7 @@ from typing import Any
 from clubpengu.config_parsers import (
     PHRASE,
     ConfigError,
+    GameAmounts,
     Network,
     Rate,
     Setting,
@@ -29,6 +30,7 @@ from clubpengu.config_parsers import (
     declared,
     duration,
     flag,
+    game_amounts,
     identifier,
     integer,
     networks,
@@ -48,6 +50,9 @@ from clubpengu.config_parsers import (
     wallets,
     whole_float,
 )
+from clubpengu.games.catalog import GAMES
+
+GAME_IDS = tuple(GAMES)
 
 __all__ = [
     "DEFAULT_CHAT_FILTER_WORDS",
@@ -204,6 +209,26 @@ class Settings:
     # (no reward when the loser made fewer moves): one notion of "a match was played".
     match_min_moves: int = setting("MATCH_MIN_MOVES", 2, integer(0, 100),
         "moves the losing or forfeiting player must have made for a match to count")
+    # The house's coins for finished matches (services/matches/rewards.py): per game, the
+    # catalogue's defaults unless named here; bounded per wallet, per pair and against the
+    # computer per UTC day. A cap of 0 pays nothing.
+    match_reward_win: GameAmounts = setting("MATCH_REWARD_WIN", (),
+        game_amounts(GAME_IDS, 10_000),
+        "coins for a won match: game=coins pairs or one number for every game; blank: defaults")
+    match_reward_draw: GameAmounts = setting("MATCH_REWARD_DRAW", (),
+        game_amounts(GAME_IDS, 10_000),
+        "coins for each player of a drawn match, in the form of MATCH_REWARD_WIN")
+    match_reward_daily_cap: int = setting("MATCH_REWARD_DAILY_CAP", 300, integer(0, 10**7),
+        "match reward coins one wallet may get per UTC day; 0: none")
+    match_reward_pair_daily: int = setting("MATCH_REWARD_PAIR_DAILY", 5, integer(0, 10_000),
+        "rewarded matches between the same two wallets per UTC day; 0: none")
+    match_reward_computer_daily_cap: int = setting("MATCH_REWARD_COMPUTER_DAILY_CAP", 100,
+        integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
+    computer_workers: int = setting("COMPUTER_WORKERS", 1, integer(0, 64),
+        "processes computing the computer opponent's moves; 0: a thread of the node's process")
+    leaderboard_cache_seconds: float = setting("LEADERBOARD_CACHE_SECONDS", 2.0,
+        duration(allow_zero=True),
+        "how long a node keeps a board's top 100 (a match recorded on the node drops it)")
     challenge_ttl_seconds: float = setting("CHALLENGE_TTL", 60.0, duration(),
         "how long a challenge waits for an answer")
     buddy_limit: int = setting("BUDDY_LIMIT", 100, integer(1, 1000),

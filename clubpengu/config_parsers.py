@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeAlias, TypeVar
 
+from clubpengu.games.catalog import ALL_GAMES
+
 T = TypeVar("T")
 Parser: TypeAlias = Callable[[str, str, T], T]
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Coins per game id, sorted by game; the one pair (ALL_GAMES, n) gives every game n.
+GameAmounts: TypeAlias = tuple[tuple[str, int], ...]
 SETTING = "clubpengu.setting"  # the key of a field's declaration in its metadata
 
 # At most 12 digits: a longer number is no duration, and Python refuses to read an int of
@@ -235,6 +239,34 @@ def duration(*, allow_zero: bool = False) -> Parser[float]:
         if allow_zero and raw.strip() in _ZERO_DURATIONS:
             return 0.0
         return parse_duration(name, raw.strip())
+
+    return parse
+
+
+def game_amounts(games: Iterable[str], maximum: int) -> Parser[GameAmounts]:
+    """Coins per game: `tictactoe=12,connect_four=25` (a game not named keeps its default
+    from the games catalogue) or one number for every game (`0`: none). Blank: every
+    game's default."""
+    known = sorted(games)
+
+    def parse(name: str, raw: str, default: GameAmounts) -> GameAmounts:
+        if _blank(raw):
+            return default
+        value = raw.strip()
+        if "=" not in value:
+            return ((ALL_GAMES, _integer(name, value, 0, maximum)),)
+        amounts: dict[str, int] = {}
+        for part in value.split(","):
+            game, sep, amount = part.partition("=")
+            game = game.strip()
+            if not sep or game not in known:
+                raise ConfigError(
+                    f"{name}: expected game=coins pairs of {', '.join(known)}, got {part.strip()!r}"
+                )
+            if game in amounts:
+                raise ConfigError(f"{name}: {game} is named twice")
+            amounts[game] = _integer(name, amount, 0, maximum)
+        return tuple(sorted(amounts.items()))
 
     return parse
 

@@ -19,8 +19,11 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.background import Spawn
 from clubpengu.config import Settings, filter_words
+from clubpengu.games.catalog import default_draws, default_wins, reward_amounts
 from clubpengu.metrics import Metrics
+from clubpengu.models import Match
 from clubpengu.models.base import utcnow
+from clubpengu.progression.stamps import load_stamps
 from clubpengu.realtime.admission import Admission, default_max_connections
 from clubpengu.realtime.bus.backends.memory import MemoryBus
 from clubpengu.realtime.bus.base import EventBus
@@ -54,8 +57,10 @@ from clubpengu.services.data_export import ExportLimit
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.erasure import ErasureService
 from clubpengu.services.events import EventRecorder
+from clubpengu.services.leaderboards import LeaderboardService
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
+from clubpengu.services.matches.rewards import RewardRules
 from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.migration_review import MigrationReview
@@ -69,6 +74,8 @@ from clubpengu.services.puffle_catalog import PuffleCatalog
 from clubpengu.services.puffles import PuffleService
 from clubpengu.services.ratelimit import SignInLimits
 from clubpengu.services.shop import ShopService
+from clubpengu.services.stamp_sessions import StampSessions
+from clubpengu.services.stamps import StampService
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.services.wager_gates import WagerGates, WagerRules
 from clubpengu.services.world import WorldRules, WorldService
@@ -201,6 +208,9 @@ class Services:
     exports: ExportLimit
     buddies: BuddyService
     buddy_presence: BuddyPresence
+    stamps: StampService
+    stamp_sessions: StampSessions
+    leaderboards: LeaderboardService
 
 
 def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
@@ -214,7 +224,12 @@ def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
 
 
 def _auth(
-    settings: Settings, realtime: Realtime, events: EventRecorder, metrics: Metrics, clock: Clock
+    settings: Settings,
+    realtime: Realtime,
+    events: EventRecorder,
+    metrics: Metrics,
+    clock: Clock,
+    welcome_stamps: tuple[str, ...],
 ) -> AuthService:
     new_accounts = NewAccountLimit(
         _daily_counter(settings, realtime), settings.new_accounts_per_ip_per_day, clock
@@ -228,6 +243,7 @@ def _auth(
             admin_wallets=settings.admin_wallets,
             analyst_wallets=settings.analyst_wallets,
             moderator_wallets=settings.moderator_wallets,
+            welcome_stamps=welcome_stamps,
         ),
         clock=clock,
         events=events,
@@ -243,6 +259,16 @@ def _wager_rules(settings: Settings) -> WagerRules:
         min_matches=settings.wager_min_matches,
         pair_daily_limit=settings.wager_pair_daily_limit,
         daily_win_limit=settings.wager_daily_win_limit,
+    )
+
+
+def reward_rules(settings: Settings) -> RewardRules:
+    return RewardRules(
+        win=reward_amounts(dict(settings.match_reward_win), default_wins()),
+        draw=reward_amounts(dict(settings.match_reward_draw), default_draws()),
+        daily_cap=settings.match_reward_daily_cap,
+        pair_daily=settings.match_reward_pair_daily,
+        computer_daily_cap=settings.match_reward_computer_daily_cap,
     )
 
 
@@ -264,7 +290,8 @@ def _matches(
     db = settings.mongodb_db
     matches = MatchService(
         client, db, economy, notify, timing, clock=clock, metrics=metrics,
-        min_moves=settings.match_min_moves,
+        min_moves=settings.match_min_moves, rewards=reward_rules(settings),
+        computer_workers=settings.computer_workers,
     )  # fmt: skip
     challenges = ChallengeService(
         client,
@@ -348,7 +375,8 @@ def build_services(
     events = EventRecorder(
         settings.node_id, timedelta(seconds=settings.event_retention_seconds), erased=erased
     )
-    auth = _auth(settings, realtime, events, metrics, clock)
+    stamp_catalog = load_stamps()
+    auth = _auth(settings, realtime, events, metrics, clock, stamp_catalog.welcome())
     presence = PresenceService(settings.node_id, clock)
     stats = _stats(settings, client, metrics)
     economy = EconomyService(
@@ -357,6 +385,16 @@ def build_services(
     )  # fmt: skip
     buddies, buddy_presence = _buddies(settings, realtime, notify, clock)
     matches, challenges = _matches(settings, client, economy, notify, metrics, clock, buddies)
+    rooms = frozenset(realtime.hub.catalogue.rooms)
+    stamps = StampService(
+        client, db, stamp_catalog, economy, notify, spawn,
+        universe={"room_visited": rooms}, min_moves=settings.match_min_moves, clock=clock,
+    )  # fmt: skip
+    stamp_sessions = StampSessions(stamps, stats)
+    leaderboards = LeaderboardService(
+        client, db, economy, min_moves=settings.match_min_moves,
+        cache_seconds=settings.leaderboard_cache_seconds, clock=clock,
+    )  # fmt: skip
     rules = WorldRules(
         settings.require_wallet_auth,
         daily_bonus=bool(settings.daily_bonus_coins),
@@ -364,7 +402,7 @@ def build_services(
     )
     world = WorldService(
         realtime.hub, realtime.grace, realtime.sessions, realtime.connections,
-        auth, presence, events, stats, economy, spawn, rules,
+        auth, presence, events, stats, economy, spawn, rules, stamp_sessions,
     )  # fmt: skip
     puffles = PuffleCatalog.load()
     audit = AuditTrail(client, db)
@@ -397,7 +435,7 @@ def build_services(
         events=events,
         stats=stats,
         economy=economy,
-        shop=ShopService(client, db, economy, catalog, clock=clock),
+        shop=ShopService(client, db, economy, catalog, clock=clock, stamps=stamps.report),
         promos=PromoService(client, db, economy, catalog, audit=audit, clock=clock),
         migration=_migration(settings, economy, catalog, names, clock),
         migration_review=MigrationReview(
@@ -412,6 +450,7 @@ def build_services(
             limit=settings.puffle_limit,
             names=names,
             clock=clock,
+            stamps=stamps.report,
         ),
         matches=matches,
         challenges=challenges,
@@ -424,8 +463,12 @@ def build_services(
         exports=exports,
         buddies=buddies,
         buddy_presence=buddy_presence,
+        stamps=stamps,
+        stamp_sessions=stamp_sessions,
+        leaderboards=leaderboards,
     )
     _hook(settings, realtime, services)
+    _count_matches(services, spawn)
     return services
 
 
@@ -449,6 +492,30 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
     realtime.hub.entered_hooks.append(presence.entered)
     realtime.hub.left_hooks.append(presence.left)
     _watch_directory(realtime.hub, services.presence)
+
+
+def _count_matches(services: Services, spawn: Spawn) -> None:
+    """A finished match's stamps and leaderboard entries, recorded in the background by
+    the node that settled it (exactly one does); a new friendship's buddy stamps, by the
+    node that made it."""
+
+    def ended(kind: str, match: Match) -> None:
+        if kind == "end":
+            spawn(services.stamps.match_ended(match), "stamps:match")
+            spawn(services.leaderboards.record(match), "leaderboard:match")
+
+    services.matches.listeners.append(ended)
+
+    async def befriended(accepter: str, requester: str) -> None:
+        spawn(_buddy_stamps(services, (accepter, requester)), "stamps:buddy")
+
+    services.buddies.befriended.append(befriended)
+
+
+async def _buddy_stamps(services: Services, wallets: tuple[str, ...]) -> None:
+    """The buddy stamps of both wallets of a new friendship, counted from their lists."""
+    for wallet in wallets:
+        await services.stamps.buddy_made(wallet, await services.buddies.count(wallet))
 
 
 def _watch_directory(hub: Hub, presence: PresenceService) -> None:

@@ -13,12 +13,25 @@ Two phases on the same clients, each N concurrent matches played to the end:
 
     .venv/bin/python scripts/bench_matches.py --n 100
     .venv/bin/python scripts/bench_matches.py --n 100 --think 0 --rounds 3   # saturation only
+
+`--computer`: N (default 200) players each play matches against the computer back to back
+(the three games in turn, `--level`, default normal; random legal moves after a think of
+0.5-1.5 `--think` s) for `--duration` seconds, while `--walkers` (1,000) clients walk at
+10 Hz in rooms of 20: bench_realtime.py's walkers, in their own processes. Prints
+`match_move` (send to reply), `computer_move` (our reply to the computer's answer, when
+the match waited for it) and the walkers' move -> `moves` latency; first (unless
+`--no-baseline`) the walkers alone for the same time, so the two p99s compare. Then
+`clubpengu ledger verify` on the server's database.
+
+    .venv/bin/python scripts/bench_matches.py --computer
+    .venv/bin/python scripts/bench_matches.py --computer --n 200 --level hard --duration 30
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -172,6 +185,254 @@ def report(args: argparse.Namespace, idle: float, phases: list[dict[str, Any]]) 
             )
 
 
+# --- against the computer, beside walkers ---------------------------------------------
+
+COMPUTER_GAMES = ("tictactoe", "connect_four", "card_jitsu")
+MATCH_FRAMES = ("match_start", "match_state", "match_end")
+
+
+@dataclass
+class ComputerPhase:
+    think: float
+    moves: list[float] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)
+    matches: int = 0
+    rewards: int = 0
+
+
+async def next_match_frame(client: JsonClient, seq: int) -> dict[str, Any]:
+    """The next `match_state`/`match_end` newer than `seq` (held frames first)."""
+    while True:
+        for i, frame in enumerate(client.held):
+            if frame.get("type") in MATCH_FRAMES[1:]:
+                client.held.pop(i)
+                if frame["seq"] > seq or frame["type"] == "match_end":
+                    return frame
+                break
+        else:
+            async with asyncio.timeout(client.timeout):
+                frame = json.loads(await client.ws.recv())
+            if frame.get("type") in MATCH_FRAMES[1:] and (
+                frame["seq"] > seq or frame["type"] == "match_end"
+            ):
+                return frame
+
+
+def my_turn(frame: dict[str, Any]) -> bool:
+    view = frame["view"]
+    return (
+        frame["status"] == "active"
+        and view["seat"] in frame["toMove"]
+        and (view.get("pick") is None)
+    )
+
+
+def random_move(game_id: str, view: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    if game_id == "card_jitsu":
+        return {"cardId": rng.choice(view["hand"])["id"]}
+    from clubpengu.games import get_game
+
+    return rng.choice(get_game(game_id).legal_moves(view, view["seat"]))
+
+
+async def play_computer(
+    client: JsonClient, game_id: str, level: str, phase: ComputerPhase, rng: random.Random
+) -> None:
+    frame = await client.call(
+        {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
+    )
+    assert frame["type"] == "match_start", frame
+    while frame["type"] != "match_end" and frame["status"] == "active":
+        if not my_turn(frame):
+            frame = await next_match_frame(client, frame["seq"])
+            continue
+        if phase.think:
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * phase.think)
+        began = time.perf_counter()
+        reply = await client.call(
+            {"type": "match_move", "matchId": frame["matchId"],
+             "move": random_move(game_id, frame["view"], rng)}
+        )  # fmt: skip
+        answered = time.perf_counter()
+        assert reply["type"] in MATCH_FRAMES[1:], reply
+        phase.moves.append(answered - began)
+        frame = reply
+        if frame["status"] == "active" and not my_turn(frame):
+            frame = await next_match_frame(client, frame["seq"])
+            phase.answers.append(time.perf_counter() - answered)
+    if frame["type"] != "match_end":
+        frame = await next_match_frame(client, frame["seq"])
+    phase.matches += 1
+    phase.rewards += int(frame.get("reward") or 0)
+
+
+async def computer_matches(
+    url: str, rooms: list[str], args: argparse.Namespace, signed: Any, start: Any
+) -> ComputerPhase:
+    """Sign in a player per room given, set `signed`, wait for `start`, then each plays
+    matches against the computer until `args.duration` has passed (the match in play is
+    finished)."""
+    gate = asyncio.Semaphore(50)
+
+    async def enter(room: str) -> JsonClient:
+        async with gate:
+            return (await sign_in(url, Wallet(), room))[0]
+
+    players = await asyncio.gather(*(enter(room) for room in rooms))
+    signed.set()
+    await asyncio.to_thread(start.wait)
+    phase = ComputerPhase(args.think)
+    until = time.perf_counter() + args.duration
+
+    async def player(i: int, client: JsonClient) -> None:
+        rng = random.Random(i)
+        played = i
+        while time.perf_counter() < until:
+            game = COMPUTER_GAMES[played % len(COMPUTER_GAMES)]
+            await play_computer(client, game, args.level, phase, rng)
+            played += 1
+
+    await asyncio.gather(*(player(i, c) for i, c in enumerate(players)))
+    for client in players:
+        await client.ws.close()
+    return phase
+
+
+def computer_players(
+    url: str, rooms: list[str], args: argparse.Namespace, signed: Any, start: Any, out: Any
+) -> None:
+    """The players against the computer, in a process of their own at the walkers'
+    priority (they are load, not the server)."""
+    os.nice(10)
+    out.put(asyncio.run(computer_matches(url, rooms, args, signed, start)))
+
+
+def server_children(pid: int, database: int) -> list[int]:
+    """The server's child processes but the database: its computer workers (and, idle,
+    the multiprocessing resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        found += [int(c) for c in children if int(c) != database]
+    return found
+
+
+def walkers_phase(
+    server: Any, walker_specs: list[tuple[int, str]], args: argparse.Namespace,
+    match_rooms: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """bench_realtime's walkers for `args.duration` s; with `match_rooms`, a player per room
+    playing the computer at the same time. The walkers' and the matches' figures."""
+    import multiprocessing as mp
+
+    import bench_realtime
+
+    context = mp.get_context("fork")
+    start, ready, results = context.Event(), context.Queue(), context.Queue()
+    walk_args = {"duration": args.duration, "nice": 10}
+    workers = args.walker_workers if walker_specs else 0
+    shares = [walker_specs[w::workers] for w in range(workers)]
+    procs = [
+        context.Process(
+            target=bench_realtime._worker,
+            args=(server.port, share, walk_args, start, ready, results),
+        )
+        for share in shares
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    database = server.database_pid()
+    samplers = {"server": ProcessSampler(server.process.pid), "database": ProcessSampler(database)}
+    began: list[float] = []
+
+    def go() -> None:
+        for sampler in samplers.values():
+            sampler.start()
+        began.append(time.monotonic())
+        start.set()
+
+    phase: ComputerPhase | None = None
+    players = None
+    if match_rooms:
+        signed, played = context.Event(), context.Queue()
+        players = context.Process(
+            target=computer_players,
+            args=(server.ws_url, match_rooms, args, signed, start, played),
+        )
+        players.start()
+        signed.wait(600)
+    go()
+    parts = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    if players is not None:
+        phase = played.get(timeout=600)
+        players.join(30)
+    cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    if phase is not None:
+        # The pool started within the phase: its whole CPU time is the phase's.
+        wall = time.monotonic() - began[0]
+        workers = server_children(server.process.pid, database)
+        used = sum(ProcessSampler(pid).cpu_seconds() for pid in workers)
+        cpu["computer_workers"] = round(100 * used / wall, 1)
+        rss = [ProcessSampler(pid).rss_mb() for pid in workers]
+        print(f"  server children but the database (computer workers): RSS MB {rss}")
+    walkers = bench_realtime.aggregate(parts)
+    figures: dict[str, Any] = {"walkers": walkers["move_to_moves"], "cpu_percent": cpu}
+    if phase is not None:
+        figures |= {
+            "matches": phase.matches, "think_s": phase.think,
+            "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
+            "reward_coins": phase.rewards,
+        }  # fmt: skip
+    return figures
+
+
+def computer_mode(args: argparse.Namespace, idle: float) -> None:
+    import bench_realtime
+
+    clubpengu = str(Path(sys.executable).with_name("clubpengu"))
+    total = args.walkers + args.n
+    env = {"DAILY_BONUS_COINS": "0", "COMPUTER_WORKERS": str(args.computer_workers)}
+    with bench_realtime.world(total, False) as (world_env, specs), serve(env | world_env) as server:
+        walker_specs, match_rooms = (
+            specs[: args.walkers],
+            [room for _, room in specs[args.walkers :]],
+        )
+        phases = []
+        if args.baseline and args.walkers:
+            phases.append(("walkers alone", walkers_phase(server, walker_specs, args, [])))
+        phases.append(("walkers + computer matches",
+                       walkers_phase(server, walker_specs, args, match_rooms)))  # fmt: skip
+        verify = subprocess.run(
+            [clubpengu, "ledger", "verify"], capture_output=True, text=True,
+            env=os.environ | {"CLUBPENGU_DATA_DIR": str(server.data_dir)},
+        )  # fmt: skip
+    verdict = "clean" if verify.returncode == 0 else (verify.stdout + verify.stderr)[-500:]
+    print(f"machine idle before the run: {idle} %")
+    print(f"{args.walkers} walkers (rooms of 20, 10 moves/s), {args.n} players against the "
+          f"computer ({args.level}, {args.computer_workers} worker process(es)), "
+          f"{args.duration} s each phase")  # fmt: skip
+    for label, f in phases:
+        w = f["walkers"]
+        print(f"{label}: cpu % {f['cpu_percent']}")
+        if args.walkers:
+            print(f"  walkers move->moves  p50 {w['p50']} ms  p95 {w['p95']} ms  p99 {w['p99']} ms"
+                  f"  max {w['max']} ms  ({w['count']} samples)")  # fmt: skip
+        if "match_move" in f:
+            print(f"  {f['matches']} matches against the computer played, think "
+                  f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
+                  f"{f['reward_coins']} reward coins")  # fmt: skip
+            for name in ("match_move", "computer_move"):
+                m = f[name]
+                print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
+                      f"  max {m['max']} ms  ({m['count']} samples)")  # fmt: skip
+    print(f"ledger verify: {verdict}")
+    write_json(args.json, {"idle_before": idle, "phases": dict(phases), "ledger_verify": verdict})
+
+
 def main() -> None:
     from clubpengu.db import EmbeddedDatabase
 
@@ -183,10 +444,31 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1, help="matches per pair and phase")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--computer",
+        action="store_true",
+        help="matches against the computer beside walkers (n defaults to 200)",
+    )
+    parser.add_argument("--level", default="normal", choices=("easy", "normal", "hard"))
+    parser.add_argument("--walkers", type=int, default=1000)
+    parser.add_argument(
+        "--walker-workers", type=int, default=1, help="processes the walkers run in"
+    )
+    parser.add_argument("--computer-workers", type=int, default=1, help="COMPUTER_WORKERS")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of each phase")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the walkers-alone phase")  # fmt: skip
     args = parser.parse_args()
     idle = idle_percent()
     if idle < 85:
         print(f"warning: the machine was only {idle} % idle before this run")
+    if args.computer:
+        if "--n" not in sys.argv:
+            args.n = 200
+        if "--think" not in sys.argv:
+            args.think = 1.0
+        computer_mode(args, idle)
+        return
     clubpengu = str(Path(sys.executable).with_name("clubpengu"))
     with tempfile.TemporaryDirectory() as tmp:
         database = EmbeddedDatabase(Path(tmp) / "db")

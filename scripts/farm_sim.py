@@ -50,7 +50,7 @@ import websockets
 from nacl.signing import SigningKey
 from pymongo import AsyncMongoClient
 
-from clubpengu.cli.serve import _Server, websocket_options
+from clubpengu.cli.serve import _Server, server_options
 from clubpengu.config import Settings, load_settings
 from clubpengu.db import EmbeddedDatabase
 from clubpengu.transport.app import build_app
@@ -190,7 +190,11 @@ class Farm:
     async def enter(self, player: Player) -> bool:
         """Connect and join `town`: with the token while it works, else a new sign-in (a
         sign-up for a new wallet). False when the server refused."""
-        await player.open(self.url)
+        try:
+            await player.open(self.url)
+        except websockets.InvalidStatus as refused:  # MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS
+            self.report.saw("connect", f"http_{refused.response.status_code}")
+            return False
         if player.token is not None:
             joined = await player.call({"type": "join", "token": player.token, "room": ROOM})
             if joined["type"] == "joined":
@@ -340,6 +344,9 @@ class Farm:
             if await self.enter(player):
                 await self.collect(player)
                 present.append(player)
+                # One address keeps few sockets open (MAX_CONNECTIONS_PER_IP): the wallet
+                # comes back for the funnel with its token.
+                await player.close()
             elif not player.created:
                 self.signing_up = False  # refused: no more sign-ups from here today
         await self.collect(self.target)  # after a farm wallet has probed the thresholds
@@ -348,10 +355,11 @@ class Farm:
         began = time.monotonic()
         deadline = began + funnel_seconds
         for player in present:
-            await self.funnel(player, deadline)
+            if await self.enter(player):
+                await self.funnel(player, deadline)
+                await player.close()
         self.funnel_seconds = time.monotonic() - began
-        for player in [self.target, *present]:
-            await player.close()
+        await self.target.close()
 
     async def collect(self, player: Player) -> None:
         """Every source of SOURCES, each once per wallet (the daily bonus came with the join)."""
@@ -395,13 +403,15 @@ async def figures(db: Any, farm: Farm, day: int, started: float) -> dict[str, An
 
 def honest_bound(settings: Settings, days: int) -> int | None:
     """The most one honest player could gain in `days` under these rules: a real save
-    applied at once, every known promo, the daily bonus each day and the most wagers may
-    win each day. None when nothing bounds wager winnings."""
+    applied at once, every known promo, the daily bonus each day, the most wagers may
+    win each day and the day's match rewards. None when nothing bounds wager winnings."""
     win_limit = getattr(settings, "wager_daily_win_limit", 0)
     if not win_limit:
         return None
     save = getattr(settings, "migration_review_coins", settings.migration_max_coins)
-    return save + sum(PROMOS.values()) + days * (settings.daily_bonus_coins + win_limit)
+    rewards = getattr(settings, "match_reward_daily_cap", 0)
+    daily = settings.daily_bonus_coins + win_limit + rewards
+    return save + sum(PROMOS.values()) + days * daily
 
 
 def print_report(report: Report, settings: Settings, clocked: bool, ledger_ok: bool) -> None:
@@ -439,7 +449,7 @@ async def node(settings: Settings, clock: SimClock) -> AsyncIterator[tuple[str, 
     clocked = "clock" in inspect.signature(build_app).parameters
     app = build_app(settings, clock=clock) if clocked else build_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None,
-                            log_level="warning", **websocket_options(settings))  # fmt: skip
+                            log_level="warning", **server_options(settings))  # fmt: skip
     server = _Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -83,6 +83,9 @@ def settings(mongo_uri: str, tmp_path: Path) -> Settings:
         wager_min_matches=0,
         wager_pair_daily_limit=0,
         wager_daily_win_limit=0,
+        # No match rewards either, so that balances after a match stay exact; the rewards'
+        # own tests turn them on (and `economy_defaults` does).
+        match_reward_daily_cap=0,
         # Every test client comes from 127.0.0.1: the per-address limits are off unless a
         # test of them turns them on (tests/transport/test_connection_limits.py).
         max_connections_per_ip=0,

@@ -44,6 +44,7 @@ NO_FARM_LIMITS = {
 ECONOMY_DEFAULTS = (
     "daily_bonus_coins", "new_accounts_per_ip_per_day", "wager_min_account_age",
     "wager_min_matches", "wager_pair_daily_limit", "wager_daily_win_limit",
+    "match_reward_daily_cap",
 )  # fmt: skip
 
 

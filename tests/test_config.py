@@ -206,3 +206,29 @@ def test_a_flag_and_its_alias_set_alike_is_fine_and_set_apart_is_an_error() -> N
         load_settings({"STATS_BATCHING": "true", "FEATURE_STATS_BATCH": "false"}, dotenv_path=None)
     with pytest.raises(ConfigError, match="FEATURE_REQUIRE_AUTH: expected"):
         load_settings({"FEATURE_REQUIRE_AUTH": "maybe"}, dotenv_path=None)
+
+
+def test_match_rewards_default_to_the_games_and_may_be_set_per_game_or_for_all() -> None:
+    from clubpengu.parts import reward_rules
+
+    default = reward_rules(load_settings({}, dotenv_path=None))
+    per_game = reward_rules(
+        load_settings(
+            {"MATCH_REWARD_WIN": " connect_four=25 , tictactoe=12", "MATCH_REWARD_DRAW": "0"},
+            dotenv_path=None,
+        )
+    )
+
+    assert dict(default.win) == {"tictactoe": 10, "connect_four": 20, "card_jitsu": 15}
+    assert dict(default.draw) == {"tictactoe": 5, "connect_four": 10, "card_jitsu": 7}
+    assert (default.daily_cap, default.pair_daily, default.computer_daily_cap) == (300, 5, 100)
+    assert dict(per_game.win) == {"tictactoe": 12, "connect_four": 25, "card_jitsu": 15}
+    assert dict(per_game.draw) == {"tictactoe": 0, "connect_four": 0, "card_jitsu": 0}
+
+
+@pytest.mark.parametrize(
+    "value", ["chess=10", "tictactoe=-1", "tictactoe", "tictactoe=1,tictactoe=2", "10001", "x=1,"]
+)
+def test_a_bad_match_reward_fails_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="MATCH_REWARD_WIN"):
+        load_settings({"MATCH_REWARD_WIN": value}, dotenv_path=None)

@@ -260,6 +260,7 @@ def test_each_economy_action_has_one_line(run: Run) -> None:
     assert Counter(r["type"] for r in lines) == {
         "migration": 1, "daily_bonus": 2, "admin_adjustment": 2, "purchase": 1, "promo": 1,
         "puffle_adoption": 1, "match_escrow": 1, "match_payout": 1,
+        "stamp_reward": 2,  # the first puffle's and the first win's stamps
     }  # fmt: skip
     for record in lines:
         for change in record.get("entries", [record]):

@@ -23,16 +23,16 @@ MESSAGE_TYPES = frozenset((
     "challenge_decline", "challenge_ended", "challenge_sent", "change_room", "chat", "coins",
     "customization", "daily_bonus", "data_erasure_cancel", "data_erasure_cancelled",
     "data_erasure_pending", "data_erasure_request", "data_export", "data_export_chunk",
-    "data_export_end", "data_export_started", "emote", "equip", "error", "fly", "get_stats", "join",
-    "joined", "kicked", "logged_out", "logout", "match_end", "match_forfeit", "match_forfeited",
-    "match_history", "match_move", "match_spectate", "match_start", "match_state",
-    "match_unwatch", "match_unwatched", "match_watch", "match_watching", "migrate_data",
-    "migrate_result", "move", "moves", "ok", "ping", "player_joined", "player_left",
-    "player_look", "pong", "promo_result", "puffle_adopt", "puffle_adopted", "puffle_bathe",
-    "puffle_cared", "puffle_feed", "puffle_play", "puffle_release", "puffle_released",
-    "puffle_rest", "puffle_walk", "puffle_walking", "puffles", "purchase", "purchase_result",
-    "redeem_promo", "report", "report_received", "room_match", "rooms", "set_customization",
-    "stats",
+    "data_export_end", "data_export_started", "emote", "equip", "error", "fly", "get_stats",
+    "join", "joined", "kicked", "leaderboard", "logged_out", "logout", "match_end",
+    "match_forfeit", "match_forfeited", "match_history", "match_move", "match_spectate",
+    "match_start", "match_state", "match_unwatch", "match_unwatched", "match_watch",
+    "match_watching", "migrate_data", "migrate_result", "move", "moves", "ok", "ping",
+    "player_joined", "player_left", "player_look", "pong", "promo_result", "puffle_adopt",
+    "puffle_adopted", "puffle_bathe", "puffle_cared", "puffle_feed", "puffle_play",
+    "puffle_release", "puffle_released", "puffle_rest", "puffle_walk", "puffle_walking", "puffles",
+    "purchase", "purchase_result", "redeem_promo", "report", "report_received", "room_match",
+    "rooms", "set_customization", "stamp_earned", "stats",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.
@@ -92,6 +92,9 @@ class Metrics:
 
     def rate_limited(self) -> None:
         """A message was refused for a per-connection rate limit."""
+
+    def request_abandoned(self) -> None:
+        """A request was dropped unhandled: its client had closed the socket."""
 
     def watch_realtime(self, connections: Reading, rooms: Reading, overruns: Reading) -> None:
         """Read the connection and room counts and the tick's overruns at scrape time."""

@@ -14,12 +14,21 @@ from clubpengu.models.event import AuditLog, Event
 from clubpengu.models.friendship import Friendship
 from clubpengu.models.ignore import Ignore
 from clubpengu.models.import_run import ImportRun
-from clubpengu.models.match import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.leaderboard import LeaderboardCounts, LeaderboardEntry
+from clubpengu.models.match import (
+    COMPUTER_WALLET,
+    Match,
+    MatchLogEntry,
+    MatchPlayer,
+    MatchStatus,
+    Opponent,
+)
 from clubpengu.models.migration_claim import ClaimStatus, MigrationClaim
 from clubpengu.models.moderation import Moderation, ModerationAction, Sanction
 from clubpengu.models.player_report import PlayerReport, ReportResolution
 from clubpengu.models.promo import PromoCode, PromoRedemption
 from clubpengu.models.puffle import Puffle
+from clubpengu.models.reward_day import RewardDay
 from clubpengu.models.transaction import Transaction
 from clubpengu.models.user import User
 from clubpengu.models.wager_day import WagerDay
@@ -48,10 +57,14 @@ ALL_MODELS: tuple[type[Document], ...] = (
     Friendship,
     BuddyRequest,
     Ignore,
+    RewardDay,
+    LeaderboardEntry,
+    LeaderboardCounts,
 )
 
 __all__ = [
     "ALL_MODELS",
+    "COMPUTER_WALLET",
     "AuditLog",
     "AuthChallenge",
     "AuthSession",
@@ -67,6 +80,8 @@ __all__ = [
     "Friendship",
     "Ignore",
     "ImportRun",
+    "LeaderboardCounts",
+    "LeaderboardEntry",
     "Match",
     "MatchLogEntry",
     "MatchPlayer",
@@ -74,11 +89,13 @@ __all__ = [
     "MigrationClaim",
     "Moderation",
     "ModerationAction",
+    "Opponent",
     "PlayerReport",
     "PromoCode",
     "PromoRedemption",
     "Puffle",
     "ReportResolution",
+    "RewardDay",
     "Sanction",
     "Transaction",
     "User",

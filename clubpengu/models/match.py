@@ -12,6 +12,15 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, CamelModel, utcnow
 
+# The computer's seat in a match against the computer: no wallet anyone can sign in with
+# (a wallet decodes to 32 bytes of base58), never paid and never written to a User.
+COMPUTER_WALLET = "computer"
+
+
+class Opponent(StrEnum):
+    PLAYER = "player"
+    COMPUTER = "computer"
+
 
 class MatchStatus(StrEnum):
     ACTIVE = "active"
@@ -72,6 +81,15 @@ class Match(Document):
     # Settled without a payout: the player who gave up (forfeit, timeout, disconnect) had
     # made fewer than MATCH_MIN_MOVES moves, so both stakes went back.
     stakes_refunded: bool = False
+    # "computer": one seat is the server's (`COMPUTER_WALLET`, playing at
+    # `computer_level`); no wager, no challenge, and no rating counts it.
+    opponent: Opponent = Opponent.PLAYER
+    computer_level: str | None = None
+    # Per seat, once settled: the house's reward (`match_reward`) and, when it is less
+    # than the game's, why ("lost", "forfeit", "daily_cap" ...; None: paid in full).
+    # Empty before settlement (and for matches settled before rewards existed).
+    rewards: list[int] = Field(default_factory=list)
+    reward_reasons: list[str | None] = Field(default_factory=list)
     challenge_id: str | None = None
     room: str | None = None  # where the challenge was made: who may watch
     created_at: datetime = Field(default_factory=utcnow)
@@ -86,6 +104,13 @@ class Match(Document):
             IndexModel([("wallets", ASCENDING), ("createdAt", DESCENDING)], name="history"),
             IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
         ]
+
+    @property
+    def computer_seat(self) -> int | None:
+        """The computer's seat in a match against the computer, else None."""
+        if self.opponent != Opponent.COMPUTER:
+            return None
+        return self.wallets.index(COMPUTER_WALLET)
 
     def moves(self) -> list[tuple[int, dict[str, Any]]]:
         """The log as `(seat, move)` pairs in order, for `clubpengu.games.replay`."""

@@ -80,6 +80,9 @@ class User(Document):
     unlocked_mounts: list[str] = Field(default_factory=lambda: ["none"])
     inventory: dict[str, int] = Field(default_factory=dict)
     stamps: list[str] = Field(default_factory=list)
+    # What stamps count that no other field does (services/stamps.py): `room_visited` (the
+    # rooms seen, a list), other counters by their trigger's key (`puffle_cared:action=feed`).
+    stamp_progress: dict[str, Any] = Field(default_factory=dict)
     stats: UserStats = Field(default_factory=UserStats)
 
     is_connected: bool = False
@@ -112,6 +115,9 @@ class User(Document):
     # Set once the wallet has (or had) a buddy, an ignore or a buddy request: only then does
     # a join read those lists, so a join of everyone else costs no extra command.
     social: bool = False
+    # The latest UTC day (YYYY-MM-DD) whose daily bonus was paid, set by the bonus's own
+    # balance update: a join that finds today here starts no bonus and reads nothing.
+    daily_bonus_on: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

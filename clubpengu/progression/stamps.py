@@ -141,6 +141,15 @@ class StampCatalog:
             )
         ]
 
+    def welcome(self) -> tuple[str, ...]:
+        """The stamps of a first sign-in (trigger `signed_in`, count 1): a new wallet is
+        created holding them."""
+        return tuple(
+            stamp.id
+            for stamp in self
+            if stamp.trigger.event == "signed_in" and stamp.trigger.count == 1
+        )
+
     def split_known(self, stamp_ids: Iterable[str]) -> StampSplit:
         """Migrated ids in their order, each once: those in the catalogue, and the others."""
         split = StampSplit()

@@ -95,6 +95,9 @@ class AuthConfig:
     admin_wallets: frozenset[str] = frozenset()
     analyst_wallets: frozenset[str] = frozenset()
     moderator_wallets: frozenset[str] = frozenset()
+    # Stamps a wallet holds from its first sign-in (the catalogue's "signed_in" ones):
+    # written with the new user, so they cost no command and need no push.
+    welcome_stamps: tuple[str, ...] = ()
 
     def role_of(self, wallet: str) -> str | None:
         """The wallet's staff role in this configuration (None: a player). A wallet
@@ -351,8 +354,9 @@ class AuthService:
         now = self.clock()
         on_login = {"lastLoginAt": now, "lastIpHash": self.hash_ip(ip), "updatedAt": now}
         fresh = User(
-            wallet_address=wallet, username=name, created_at=now, updated_at=now
-        ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+            wallet_address=wallet, username=name, created_at=now, updated_at=now,
+            stamps=list(self.config.welcome_stamps),
+        ).model_dump(by_alias=True, exclude={"id", "revision_id"})  # fmt: skip
         for key in (*on_login, ERASING):
             fresh.pop(key, None)
         users = _unjournaled(User)

@@ -105,9 +105,9 @@ def _reports(wallet: str) -> dict[str, Any]:
     }
 
 
-def _wager_days(wallet: str) -> dict[str, Any]:
-    # The wallet is in the key (`pair:<a>|<b>:<day>`, `won:<wallet>:<day>`); a scan of a
-    # collection that holds two days.
+def _day_counters(wallet: str) -> dict[str, Any]:
+    # The wallet is in the key (`pair:<a>|<b>:<day>`, `won:<wallet>:<day>`, `coins:…`); a
+    # scan of a collection that holds two days.
     return {"_id": {"$regex": re.escape(wallet)}}
 
 
@@ -191,7 +191,7 @@ POLICIES: tuple[Policy, ...] = (
         "the save a wallet brought, once: what stops it being brought twice",
     ),
     Policy(
-        "wager_days", _wager_days, Erase.DELETE, "two days",
+        "wager_days", _day_counters, Erase.DELETE, "two days",
         "a day's wager counters, read only on their day", ttl=True,
     ),
     Policy(
@@ -210,6 +210,10 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "coin_notices", field_is("walletAddress"), Erase.DELETE, "one hour",
         "a balance changed outside the nodes, until a node has told the player", ttl=True,
+    ),
+    Policy(
+        "reward_days", _day_counters, Erase.DELETE, "two days",
+        "a day's match-reward counters, read only on their day", ttl=True,
     ),
     Policy(
         "erasure_jobs", field_is("walletAddress"), Erase.JOB, "kept for good, without the "

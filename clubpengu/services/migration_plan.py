@@ -102,6 +102,12 @@ def review_reasons(
     return reasons
 
 
+def _catalogue_stamps() -> frozenset[str]:
+    from clubpengu.progression.stamps import load_stamps
+
+    return frozenset(stamp.id for stamp in load_stamps())
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -133,8 +139,11 @@ class MigrationPlanner:
         max_coins: int,
         max_puffles: int,
         names: NamePolicy | None = None,
+        stamps: Collection[str] | None = None,
     ) -> None:
         self.catalog = catalog
+        # The stamp ids a save may bring: the stamp catalogue's (progression/stamps.py).
+        self.stamps = frozenset(stamps) if stamps is not None else _catalogue_stamps()
         self.puffle_colors = puffle_colors
         self.max_coins = max_coins
         self.max_puffles = max_puffles
@@ -208,10 +217,13 @@ class MigrationPlanner:
             plan.coins = coins
         stamps = _text_list(plan, "clubpenguin_save.stamps", save.get("stamps", []))
         for stamp in stamps:
-            if STAMP.match(stamp) and len(plan.stamps) < MAX_STAMPS:
+            where = f"clubpenguin_save.stamps:{stamp[:40]}"
+            if not STAMP.match(stamp):
+                plan.drop(where, "not a stamp id")
+            elif stamp not in self.stamps:
+                plan.drop(where, "no such stamp")
+            elif len(plan.stamps) < MAX_STAMPS:
                 plan.stamps.append(stamp)
-            else:
-                plan.drop(f"clubpenguin_save.stamps:{stamp[:40]}", "not a stamp id")
 
     def _unlocks(self, plan: MigrationPlan, local_data: dict[str, Any]) -> None:
         for key, kind, target in (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from clubpengu.models import Match
 
@@ -119,9 +119,17 @@ class BuddyStatus:
     room: str | None = None
 
 
+@dataclass(frozen=True)
+class StampEarned:
+    """The wallet earned a stamp: `stamp` as the stamp book shows it (id, name,
+    description, category, difficulty, reward)."""
+
+    stamp: dict[str, Any]
+
+
 Notice = (
     CoinsChanged | MatchUpdate | ChallengeReceived | ChallengeEnded | MigrationReviewed
-    | BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus
+    | BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus | StampEarned
 )  # fmt: skip
 # Deliver a notice to a wallet's live connection; must not block and must not raise for
 # a wallet with no connection (the notice is then simply not seen).

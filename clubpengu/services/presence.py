@@ -22,6 +22,7 @@ from clubpengu.db import Collection, without_journal_wait
 from clubpengu.models import User
 from clubpengu.models.base import utcnow
 from clubpengu.services.group_writer import GroupWriter
+from clubpengu.services.stamp_events import ROOMS_VISITED_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class PresenceService:
                     "lastRoom": room,
                     "lastInstance": instance,
                     "updatedAt": now,
-                }
+                },
+                # The stamp for every room counts from this set (services/stamp_sessions.py).
+                "$addToSet": {ROOMS_VISITED_PATH: room},
             },
         )
         await self.writer.submit(update)

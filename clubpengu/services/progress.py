@@ -23,8 +23,13 @@ RESULTS = ("wins", "losses", "draws")
 
 
 def finished_a_match(user: User) -> bool:
-    """Any `stats.games.<game>.wins|losses|draws` (written by every settlement)."""
-    games: Any = (user.stats.model_extra or {}).get("games") or {}
+    """Any `stats.games.<game>.wins|losses|draws`, or `stats.computer.<game>.…` against the
+    computer (written by every settlement)."""
+    extra = user.stats.model_extra or {}
+    return any(_counted(extra.get(group)) for group in ("games", "computer"))
+
+
+def _counted(games: Any) -> bool:
     if not isinstance(games, Mapping):
         return False
     return any(

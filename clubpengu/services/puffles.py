@@ -21,10 +21,12 @@ from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models import Puffle, User
 from clubpengu.models.base import utcnow
+from clubpengu.progression.triggers import StampEvent
 from clubpengu.services.catalog import Catalog, ItemType
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.names import NamePolicy
 from clubpengu.services.puffle_catalog import PuffleCatalog
+from clubpengu.services.stamp_events import Report, ignore_event
 from clubpengu.services.transaction_runner import Session
 from clubpengu.wordfilter import WordFilter
 
@@ -92,8 +94,10 @@ class PuffleService:
         limit: int,
         clock: Callable[[], datetime] = utcnow,
         names: NamePolicy | None = None,
+        stamps: Report = ignore_event,
     ) -> None:
         database = client[db_name]
+        self.stamps = stamps
         self.users = database[User.Settings.name]
         self.puffles = database[Puffle.Settings.name]
         self.economy = economy
@@ -133,6 +137,7 @@ class PuffleService:
             idempotency_key=f"puffle:{puffle.id}:adoption", reason=f"adopted {spec.name}",
             proof={"puffleId": str(puffle.id), "color": color}, extra_writes=insert,
         )  # fmt: skip
+        self.stamps(wallet, StampEvent("puffle_adopted"))
         return puffle
 
     async def list(self, wallet: str) -> list[Puffle]:
@@ -169,6 +174,7 @@ class PuffleService:
                 for stat, value in stats.items():
                     setattr(puffle, stat, value)
                 puffle.stats_at = now
+                self.stamps(wallet, StampEvent("puffle_cared", action=action))
                 return CareResult(puffle, item_id, remaining)
         raise Conflict("The puffle is busy; try again")
 
@@ -185,15 +191,20 @@ class PuffleService:
             )
             if changed.matched_count == 0:
                 return None  # cared for meanwhile: read again
-            user = await self.users.find_one_and_update(
+            # An update and a read (in the transaction's snapshot, which sees the update),
+            # not one find_one_and_update: SecantusDB runs that one's write as a scan of
+            # every user (docs/secantusdb-retryable-writes.md).
+            used = await self.users.update_one(
                 {"walletAddress": wallet, field: {"$gte": 1}},
                 {"$inc": {field: -1}},
-                projection={"inventory": 1},
                 session=session,
-                return_document=True,
             )
-            if user is None:
+            if used.matched_count == 0:
                 raise Forbidden(f"You have no {item_id}; buy one in the shop", item=item_id)
+            user = await self.users.find_one(
+                {"walletAddress": wallet}, {"inventory": 1}, session=session
+            )
+            assert user is not None
             return int(user["inventory"][item_id])
 
         return writes

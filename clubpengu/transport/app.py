@@ -27,6 +27,7 @@ from clubpengu.transport.http_admin import routes as admin_routes
 from clubpengu.transport.http_auth import post_challenge, post_logout, post_verify
 from clubpengu.transport.http_economy import routes as economy_routes
 from clubpengu.transport.http_errors import http_domain_error
+from clubpengu.transport.http_leaderboards import routes as leaderboard_routes
 from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_moderation import routes as moderation_routes
 from clubpengu.transport.http_privacy import routes as privacy_routes
@@ -76,6 +77,7 @@ def build_app(
         *privacy_routes(),
         *staff_routes(),
         *economy_routes(),
+        *leaderboard_routes(),
         *page_routes(),
     ]
     edge = Middleware(

@@ -40,13 +40,13 @@ def build_router(node: Node) -> Router:
         router, services.auth, sessions, services.sign_in_limits, metrics, services.connection_log
     )
     world.register(router, services.world, hub, services.connection_log)
-    stats.register(router, services.stats)
+    stats.register(router, services.stats, services.leaderboards)
     economy.register(router, services.shop, services.promos, hub)
     migration.register(router, services.migration, hub)
     puffles.register(router, services.puffles, hub, services.stats, spawn)
     matches.register(router, services.challenges, services.matches, hub)
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
-    room.register(router, hub, services.stats)
+    room.register(router, hub, services.stats, services.stamp_sessions)
     reports.register(router, services.reports, hub)
     db = node.client[settings.mongodb_db]
     privacy.register(router, db, services.exports, services.erasure, spawn)

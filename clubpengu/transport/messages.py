@@ -70,6 +70,14 @@ class GetStats(Frame):
     pass
 
 
+class Leaderboard(Frame):
+    """The game and period are checked by the service (services/leaderboards.py), which
+    names the ones it knows."""
+
+    game: str = Field(min_length=1, max_length=40)
+    period: str = Field(default="all", max_length=10)
+
+
 # --- economy and saves (docs/protocol.md §6, §7, §9) -------------------------------------
 
 
@@ -130,9 +138,14 @@ class PuffleRelease(Frame):
 
 
 class ChallengeSend(Frame):
-    target_player_id: str = Field(min_length=1, max_length=40)
+    """A challenge to a player in the room (`targetPlayerId`), or with `"opponent":
+    "computer"` a match against the computer at `level`, started at once (no wager)."""
+
+    target_player_id: str | None = Field(default=None, min_length=1, max_length=40)
     game: str = Field(min_length=1, max_length=40)
     wager: int = Field(default=0, ge=0, strict=True)
+    opponent: Literal["player", "computer"] = "player"
+    level: Literal["easy", "normal", "hard"] = "normal"
 
 
 class ChallengeAnswer(Frame):

@@ -9,6 +9,7 @@ from clubpengu.games import get_game
 from clubpengu.models import Match, MatchStatus
 from clubpengu.services.buddies import BuddyList, StaffView
 from clubpengu.services.challenges import ChallengeSent
+from clubpengu.services.leaderboards import Board
 from clubpengu.services.matches import PastMatch
 from clubpengu.services.notices import (
     Buddy,
@@ -23,6 +24,7 @@ from clubpengu.services.notices import (
     MatchView,
     MigrationReviewed,
     Notice,
+    StampEarned,
 )
 from clubpengu.services.world import Joined
 
@@ -41,6 +43,8 @@ def notice(notice: Notice) -> Frame:
         return challenge_ended(notice)
     if isinstance(notice, MigrationReviewed):
         return migration_reviewed(notice)
+    if isinstance(notice, StampEarned):
+        return {"type": "stamp_earned", "stamp": dict(notice.stamp)}
     return _buddy_notice(notice)
 
 
@@ -183,7 +187,7 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         "toMove": list(game.seats_to_move(match.state)),
         "turnDeadline": deadline,
         "seq": match.seq,
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         winner = match.winner_wallet
         frame["winner"] = winner
@@ -191,7 +195,16 @@ def match_view(kind: MatchView, match: Match, seat: int) -> Frame:
         mine = match.wallets[seat]
         frame["result"] = "draw" if winner is None else ("win" if winner == mine else "loss")
         frame["refunded"] = match.stakes_refunded
+        frame["reward"] = match.rewards[seat] if match.rewards else 0
+        frame["rewardReason"] = match.reward_reasons[seat] if match.reward_reasons else None
     return frame
+
+
+def opponent_of(match: Match) -> Frame:
+    """`opponent`: "player", or "computer" with its `level`."""
+    if match.computer_level is None:
+        return {"opponent": str(match.opponent)}
+    return {"opponent": str(match.opponent), "level": match.computer_level}
 
 
 def past_match(past: PastMatch) -> Frame:
@@ -199,8 +212,10 @@ def past_match(past: PastMatch) -> Frame:
     return {
         "matchId": past.match_id, "game": past.game, "wager": past.wager,
         "opponent": {"walletAddress": past.opponent_wallet,
-                     "username": past.opponent_username},
-        "result": past.result, "reason": past.reason, "createdAt": past.created_at.isoformat(),
+                     "username": past.opponent_username}
+                    | ({"level": past.computer_level} if past.computer_level else {}),
+        "result": past.result, "reward": past.reward, "reason": past.reason,
+        "createdAt": past.created_at.isoformat(),
         "endedAt": past.ended_at.isoformat() if past.ended_at else None,
     }  # fmt: skip
 
@@ -214,7 +229,7 @@ def room_match(match: Match) -> Frame:
         "wager": match.wager,
         "status": str(match.status),
         "players": players_of(match),
-    }
+    } | opponent_of(match)
     if match.status != MatchStatus.ACTIVE:
         frame |= {"winner": match.winner_wallet, "reason": match.result}
     return frame
@@ -230,4 +245,16 @@ def spectate(kind: str, match: Match) -> Frame:
         "toMove": list(game.seats_to_move(match.state)),
         "turnDeadline": deadline,
         "seq": match.seq,
+    }
+
+
+def leaderboard(board: Board) -> Frame:
+    """The `leaderboard` reply of docs/protocol.md (also the HTTP route's body)."""
+    return {
+        "type": "leaderboard",
+        "game": board.game,
+        "period": board.period,
+        "week": None if board.key == "all" else board.key,
+        "top": [standing.public() for standing in board.top],
+        "me": board.me.public() if board.me is not None else None,
     }

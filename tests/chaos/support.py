@@ -79,6 +79,9 @@ def serve_env(database_uri: str, database: str, admin: Wallet, **extra: str) -> 
         "CHAT_RATE": "100/s",
         "MESSAGE_RATE": "200/s",
         "DAILY_BONUS_COINS": "0",
+        # No match rewards: a match's ledger entries are its escrows and its payout or
+        # refunds alone, which is what the kill tests account for.
+        "MATCH_REWARD_DAILY_CAP": "0",
         **NO_FARM_LIMITS,
         **extra,
     }

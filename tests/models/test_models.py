@@ -63,7 +63,10 @@ async def test_only_one_pending_challenge_per_pair() -> None:
         ).insert()
 
 
-@pytest.mark.parametrize(("collection", "index"), [("auth_sessions", "ttl"), ("challenges", "ttl")])
+@pytest.mark.parametrize(
+    ("collection", "index"),
+    [("auth_sessions", "ttl"), ("challenges", "ttl"), ("chat_lines", "ttl")],
+)
 async def test_expiring_documents_have_a_ttl_index(
     mongo_client: AsyncMongoClient[dict[str, Any]], collection: str, index: str
 ) -> None:

@@ -17,14 +17,19 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 
 from clubpengu.cli import main
+from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
 from clubpengu.models import AuditLog, Transaction, User
 from clubpengu.services.bulk_import import BulkImporter
 from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.names import NamePolicy
+from clubpengu.wordfilter import WordFilter
 from tests.conftest import TEST_DB
 from tests.support import CLUBPENGU, Wallet
 from tests.waiting import eventually
+
+POLICY = NamePolicy(WordFilter(DEFAULT_CHAT_FILTER_WORDS))
 
 
 def _write_saves(path: Path, count: int, *, bad_lines: int = 0) -> list[str]:
@@ -137,6 +142,27 @@ async def test_the_import_keeps_granting_exclusives_and_reports_them(
     assert "EXCLUSIVE          crown: 3 saves" in report.as_text()
     user = await User.find_one(User.wallet_address == forged[0])
     assert user is not None and user.coins == 50_000 and "crown" in user.unlocked_cosmetics
+
+
+async def test_imported_names_meet_the_name_policy_and_never_pass_for_staff(
+    mongo_client: Any, tmp_path: Path
+) -> None:
+    wallets = [Wallet().address for _ in range(3)]
+    path = tmp_path / "saves.jsonl"
+    with path.open("w") as handle:  # staff twice, then a disguised filtered word
+        for wallet, name in zip(wallets, ["Club Pengu Staff", "Club Pengu Staff", "L.O.S.E.R"],
+                                strict=True):  # fmt: skip
+            local = {"penguin_name": name, "clubpenguin_save": {"coins": 10}}
+            handle.write(json.dumps({"walletAddress": wallet, "localData": local}) + "\n")
+
+    report = await _importer(mongo_client).run(path)
+
+    assert report.imported == 3
+    users = {u.wallet_address: u for u in await User.find_all().to_list()}
+    names = [users[wallet].username for wallet in wallets]
+    assert all(POLICY.username_problem(name) is None for name in names), names
+    assert len({name.lower() for name in names}) == 3
+    assert not any("staff" in name.lower() or "ser" in name.lower() for name in names)
 
 
 class _SignInDuringTheImport(BulkImporter):

@@ -47,6 +47,7 @@ def test_a_good_username_is_tidied(name: str, tidy: str) -> None:
         ("Adm1n", "staff"),
         ("B0b_4dm1n", "staff"),
         ("ClubPengu Team", "staff"),
+        ("Club Pengu Staff", "staff"),
         ("Moderator7", "staff"),
     ],
 )

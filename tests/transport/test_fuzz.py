@@ -233,7 +233,10 @@ async def test_ten_thousand_fuzzed_frames_break_nothing_and_change_nothing_they_
 
     assert fuzzer.sent >= 10_000
     assert fuzzer.refused > fuzzer.sent // 2  # most fuzzed frames must be refused
-    assert set(routes) >= {"move", "chat", "join", "purchase", "match_move", "rooms", "report"}
+    assert set(routes) >= {
+        "move", "chat", "join", "purchase", "match_move", "rooms", "report", "migrate_data",
+        "challenge", "challenge_accept", "match_forfeit", "redeem_promo",
+    }  # fmt: skip
     assert joined["type"] == "joined" and chat == {"type": "ok"}
     assert health == 200
     assert report.ok

@@ -72,16 +72,21 @@ async def test_a_wagered_match_from_challenge_to_payout(server: RunningServer) -
     await _play(clients, match_id, WIN_FOR_SEAT_0)
     ends = [await clients[seat].recv_type("match_end") for seat in (0, 1)]
     payout = await clients[0].recv_type("coins")
+    # The winner's first win earns a stamp worth 10 coins (services/stamps.py).
+    while (await clients[0].recv_type("stamp_earned"))["stamp"]["id"] != "first_win":
+        pass
+    stamp_reward = await clients[0].recv_type("coins")
     history = await clients[1].call({"type": "match_history", "limit": 5})
 
     assert [e["result"] for e in ends] == ["win", "loss"]
     assert ends[0]["winner"] == wallets[0].address and ends[0]["reason"] == "three_in_a_row"
     assert payout == {"type": "coins", "coins": 130, "delta": 60, "reason": "match_payout"}
-    assert await _balance(wallets[0]) == 130 and await _balance(wallets[1]) == 70
+    assert stamp_reward == {"type": "coins", "coins": 140, "delta": 10, "reason": "stamp_reward"}
+    assert await _balance(wallets[0]) == 140 and await _balance(wallets[1]) == 70
     types = [
         t.type for t in await Transaction.find(Transaction.type != "admin_adjustment").to_list()
     ]
-    assert sorted(types) == ["match_escrow", "match_escrow", "match_payout"]
+    assert sorted(types) == ["match_escrow", "match_escrow", "match_payout", "stamp_reward"]
     assert (await server.node.services.economy.verify_ledger()).ok
     match = await Match.get(match_id)
     assert match is not None and match.status == "completed" and match.seq == 5

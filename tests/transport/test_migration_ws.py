@@ -63,7 +63,7 @@ def test_a_save_is_split_into_accepted_and_dropped() -> None:
 
     assert plan.username == "Waddles"
     assert plan.coins == 1000
-    assert plan.stamps == ["first_login", "party_2019"]
+    assert plan.stamps == ["first_login"]
     assert plan.cosmetics == ["party_hat", "red"]
     assert plan.mounts == ["none", "sled"]
     assert plan.customization == {"head": "party_hat", "color": "red"}
@@ -73,6 +73,7 @@ def test_a_save_is_split_into_accepted_and_dropped() -> None:
     assert dropped["clubpenguin_save.coins"] == "capped at 1000 (was 1200)"
     assert dropped["unlocked_cosmetics:unicorn_horn"] == "no such cosmetic"
     assert dropped["puffles[1]"] == "unknown puffle colour"
+    assert dropped["clubpenguin_save.stamps:party_2019"] == "no such stamp"
 
 
 @pytest.mark.parametrize(

@@ -302,3 +302,31 @@ async def test_changing_an_unknown_code_is_404(staff: StaffServer) -> None:
     )
 
     assert response.status_code == 404
+
+
+# --- absurd parameters -----------------------------------------------------------------------
+
+ABSURD = {
+    "window": "99999999999999999999d", "limit": "99999999999999999999", "before": "\x00" * 3,
+    "status": "x" * 500, "q": "%" * 45, "wallet": "0" * 300, "type": "$where",
+    "from": "99999-99-99", "to": "0000-00-00", "actor": "{}", "target": "[]", "action": "a" * 65,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path", sorted(path for method, path in ALLOWED if method == "GET" and path != "/admin/me")
+)
+async def test_an_absurd_query_parameter_is_a_400_never_a_500(
+    staff: StaffServer, path: str
+) -> None:
+    concrete = path.format(wallet=Wallet().address)
+
+    answers = {
+        name: await staff.get(concrete, A, **{name: value}) for name, value in ABSURD.items()
+    }
+
+    statuses = {name: response.status_code for name, response in answers.items()}
+    assert set(statuses.values()) <= {200, 400, 404}, statuses
+    assert all(
+        r.json()["code"] == "invalid_message" for r in answers.values() if r.status_code == 400
+    )

@@ -11,6 +11,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
+from clubpengu.games import get_game
 from clubpengu.models import Challenge, Match, Transaction, User, WagerDay
 from clubpengu.services.wager_gates import pair_key, utc_day, won_key
 from tests.support import Client, MovableClock, RunningServer, Wallet, economy_defaults, enter
@@ -139,6 +140,24 @@ async def test_wagers_open_after_a_day_and_three_free_matches_played(world: Worl
     assert await _free_matches(a) == 3 and await _free_matches(b) == 3
 
 
+async def test_the_target_is_held_to_the_gates_as_the_challenger_is(world: World) -> None:
+    a, b = await world.penguin(), await world.penguin()
+    await world.free_matches(a, b, 3)
+    world.clock.advance(hours=24, minutes=1)
+    newcomer = await world.penguin()
+    await world.free_matches(a, newcomer, 3)
+
+    to_newcomer = await world.challenge(a, newcomer, 10)
+    from_newcomer = await world.challenge(newcomer, a, 10)
+    unlocked = await world.challenge(a, b, 10)
+    await world.close(a, b, newcomer)
+
+    assert to_newcomer["code"] == from_newcomer["code"] == "wager_locked"
+    assert "24 h" in to_newcomer["message"] and "24 h" in from_newcomer["message"]
+    assert unlocked["type"] == "challenge_sent"
+    assert [c.wager for c in await Challenge.find_all().to_list() if c.wager] == [10]
+
+
 async def test_a_free_match_given_up_at_once_does_not_count(world: World) -> None:
     a, b = await world.penguin(), await world.penguin()
     seats = await world.start(a, b, 0)
@@ -203,12 +222,13 @@ async def test_one_wallet_wins_at_most_the_daily_win_limit(
     async with serve(limits, mongo_client) as server:
         world = World(server, MovableClock())
         winner, first, second = await world.penguin(), await world.penguin(), await world.penguin()
-        await _win(world, await world.start(first, winner, 60), winner)
+        gave_up = await _win(world, await world.start(first, winner, 60), winner)
         refused = await world.challenge(second, winner, 50)
         allowed = await world.challenge(second, winner, 40)
         await world.close(winner, first, second)
 
-    assert await _coins(winner) == 560
+    # The stake won, and the house's reward when the game was won by the rules.
+    assert await _coins(winner) == 560 + (0 if gave_up else get_game("tictactoe").reward_win)
     assert refused["code"] == "wager_limit"
     assert "may win 40 more coins from wagers today (100 a day)" in refused["message"]
     assert allowed["type"] == "challenge_sent"

@@ -22,6 +22,8 @@ class PastMatch:
     opponent_username: str
     result: Result
     reason: str | None
+    reward: int
+    computer_level: str | None
     created_at: datetime
     ended_at: datetime | None
 
@@ -39,12 +41,15 @@ async def finished_matches(wallet: str, limit: int, before: datetime | None) -> 
     found = await Match.find(query).sort("-createdAt").limit(limit).to_list()
     out = []
     for match in found:
-        other = match.players[1 - match.wallets.index(wallet)]
+        seat = match.wallets.index(wallet)
+        other = match.players[1 - seat]
         out.append(
             PastMatch(
                 match_id=str(match.id), game=match.game, wager=match.wager,
                 opponent_wallet=other.wallet_address, opponent_username=other.username,
                 result=result_for(match, wallet), reason=match.result,
+                reward=match.rewards[seat] if match.rewards else 0,
+                computer_level=match.computer_level,
                 created_at=match.created_at, ended_at=match.ended_at,
             )
         )  # fmt: skip

@@ -2,8 +2,9 @@
 
 See the package docstring for the invariants; the pieces are in start.py (a new match
 and its escrow), moves.py (a move's one write), settlement.py (exactly-once payout),
-timers.py (turn timers and other delayed work), sweeper.py (abandoned matches) and
-history.py (finished matches).
+timers.py (turn timers and other delayed work), sweeper.py (abandoned matches),
+history.py (finished matches), rewards.py (the house's coins for playing) and
+computer.py (the computer's seat).
 """
 
 from __future__ import annotations
@@ -17,15 +18,24 @@ from typing import Any
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
-from clubpengu.errors import Conflict, DomainError, Forbidden, InsufficientFunds, NotFound
+from clubpengu.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InsufficientFunds,
+    InvalidMessage,
+    NotFound,
+)
 from clubpengu.games import GameOver, get_game
+from clubpengu.games.computer import Level
 from clubpengu.metrics import Metrics
-from clubpengu.models import Match, MatchStatus, User
+from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.match_cache import MatchCache
+from clubpengu.services.matches.computer import ComputerPlayer, ComputerPool
 from clubpengu.services.matches.history import PastMatch, finished_matches
 from clubpengu.services.matches.moves import (
     Advanced,
@@ -34,11 +44,18 @@ from clubpengu.services.matches.moves import (
     move_update,
     write_move,
 )
+from clubpengu.services.matches.rewards import RewardRules
 from clubpengu.services.matches.settlement import Settlement, Settler
-from clubpengu.services.matches.start import claim_players, escrow_entry, new_match, usernames
+from clubpengu.services.matches.start import (
+    claim_players,
+    computer_match,
+    escrow_entry,
+    new_match,
+    usernames,
+)
 from clubpengu.services.matches.sweeper import Sweeper
 from clubpengu.services.matches.timers import STOP_SECONDS, MatchTimers, Timing
-from clubpengu.services.notices import CoinsChanged, MatchUpdate, Notify
+from clubpengu.services.notices import CoinsChanged, MatchUpdate, MatchView, Notify
 from clubpengu.services.transaction_runner import Session
 
 logger = logging.getLogger(__name__)
@@ -63,6 +80,8 @@ class MatchService:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         min_moves: int = 0,
+        rewards: RewardRules | None = None,
+        computer_workers: int = 1,
     ) -> None:
         database = client[db_name]
         self.metrics = metrics or Metrics()
@@ -76,7 +95,9 @@ class MatchService:
         self.cache = MatchCache(self.timing.cache_size)
         self.listeners: list[Listener] = []
         self.timers = MatchTimers(self.timing.retry_after)
-        self.settler = Settler(self.matches, self.users, economy, clock, min_moves)
+        self.settler = Settler(self.matches, self.users, economy, clock, min_moves, rewards)
+        self.computer_pool = ComputerPool(computer_workers)
+        self.computer = ComputerPlayer(self.computer_pool, self.move, self.get, self.timers.spawn)
         self.sweeper = Sweeper(
             self._expire,
             clock,
@@ -96,6 +117,7 @@ class MatchService:
     async def stop(self) -> None:
         """Stop timers and the sweeper; matches stay in the database for the next start."""
         sweeping = self.sweeper.stop(within=STOP_SECONDS)
+        self.computer_pool.stop()
         await asyncio.gather(sweeping, self.timers.stop())
 
     # --- start --------------------------------------------------------------------------
@@ -143,6 +165,35 @@ class MatchService:
         self._tell("start", match)
         self.metrics.match_started(match.game)
         logger.info("match started", extra={"match": str(match.id), "game": game.id})
+        return match
+
+    async def play_computer(self, wallet: str, game_id: str, level: str, room: str | None) -> Match:
+        """Start `wallet`'s match against the computer at `level`, at once (no challenge,
+        no wager). Raises NotFound (game), InvalidMessage (level), Conflict (already
+        playing)."""
+        game = get_game(game_id)
+        if level not in set(Level):
+            raise InvalidMessage(f"level: must be one of {', '.join(Level)}")
+        self.computer_pool.warm()
+        names = await usernames(self.users, [wallet])
+        now = self.clock()
+        turn = self.timing.turn_seconds
+        match = computer_match(wallet, names.get(wallet, "?"), game, level, room, now, turn)
+
+        async def writes(session: Session) -> None:
+            await claim_players(session, self.matches, self.users, [wallet], now)
+            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+
+        await self.economy.run_transaction(writes)
+        self.cache.put(match)
+        self._arm(match)
+        self._tell("start", match)
+        self.metrics.match_started(match.game)
+        logger.info(
+            "match against the computer started",
+            extra={"match": str(match.id), "game": game.id, "level": level},
+        )
+        self.computer.wake(match)
         return match
 
     # --- moves --------------------------------------------------------------------------
@@ -206,7 +257,13 @@ class MatchService:
         self.cache.put(match)
         self._arm(match)
         other = 1 - advanced.seat
-        self.notify(match.wallets[other], MatchUpdate("match_state", match, other))
+        self._notify_seat(match, other, "match_state")
+        self.computer.wake(match)
+
+    def _notify_seat(self, match: Match, seat: int, view: MatchView) -> None:
+        """Tell a seat's player (nobody sits in the computer's seat)."""
+        if match.wallets[seat] != COMPUTER_WALLET:
+            self.notify(match.wallets[seat], MatchUpdate(view, match, seat))
 
     def _tell(self, kind: str, match: Match) -> None:
         for listener in self.listeners:
@@ -253,8 +310,8 @@ class MatchService:
         self.timers.cancel(f"turn:{match.id}")
         self.metrics.match_ended(match.game, settlement.reason)
         self._tell("end", match)
-        for seat, wallet in enumerate(match.wallets):
-            self.notify(wallet, MatchUpdate("match_end", match, seat))
+        for seat in range(len(match.wallets)):
+            self._notify_seat(match, seat, "match_end")
         if settlement.coins:
             log_economy(settlement.coins, game=match.game, reason=settlement.reason)
         self._tell_coins(settlement.coins)
@@ -331,6 +388,7 @@ class MatchService:
             self._tell("resume", match)
             seat = match.wallets.index(wallet)
             self.notify(wallet, MatchUpdate("match_state", match, seat))
+            self.computer.wake(match)
             resumed.append(match)
         return resumed
 

@@ -12,6 +12,9 @@ timeout, disconnect, abandoned) before making MATCH_MIN_MOVES moves gets both st
 refunded instead of paid out (`refunds_stakes`); a free match counts toward the gates
 only when it was played (`counts_as_played`); the day's wager counters are updated in
 the same transaction (services/wager_gates.py `counter_updates`).
+
+The house's rewards (`match_reward`, rewards.py) are decided and paid in the same
+transaction, and stored per seat on the Match (`rewards`, `rewardReasons`).
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from clubpengu.games import Outcome
-from clubpengu.models import Match, MatchStatus, WagerDay
+from clubpengu.models import Match, MatchStatus, RewardDay, WagerDay
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.matches.moves import Stale
+from clubpengu.services.matches.rewards import (
+    NO_REWARDS,
+    Rewarder,
+    RewardRules,
+    moves_by,
+    reward_entries,
+)
 from clubpengu.services.transaction_runner import Session
 from clubpengu.services.wager_gates import counter_updates
 
@@ -53,6 +63,7 @@ class Settler:
         economy: EconomyService,
         clock: Callable[[], datetime],
         min_moves: int = 0,
+        rewards: RewardRules | None = None,
     ) -> None:
         self.matches = matches
         self.users = users
@@ -60,6 +71,8 @@ class Settler:
         self.economy = economy
         self.clock = clock
         self.min_moves = min_moves
+        days = users.database[RewardDay.Settings.name]
+        self.rewarder = Rewarder(days, rewards or NO_REWARDS, min_moves)
 
     async def writes(
         self,
@@ -80,12 +93,14 @@ class Settler:
         now = self.clock()
         winner_wallet = match.wallets[winner] if winner is not None else None
         refunded = refunds_stakes(match, winner, given_up, self.min_moves)
+        rewards = await self.rewarder.decide(session, match, winner, reason, given_up, now)
         update: dict[str, Any] = dict(move or {})
         update["$set"] = {
             **update.get("$set", {}),
             "status": COMPLETED, "winnerWallet": winner_wallet, "result": reason,
             "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
             "updatedAt": now, "stakesRefunded": refunded,
+            "rewards": [r.coins for r in rewards], "rewardReasons": [r.reason for r in rewards],
         }  # fmt: skip
         changed = await self.matches.update_one(
             {"_id": match.id, "status": ACTIVE, "settledAt": None, **condition},
@@ -97,6 +112,9 @@ class Settler:
         settlement = Settlement(winner, reason)
         for entry in payouts(match, None if refunded else winner_wallet, refunded=refunded):
             settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
+        for entry in reward_entries(match, rewards, winner):
+            settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
+        await self.rewarder.count(session, match, rewards, now)
         played = counts_as_played(match, winner, self.min_moves)
         await self.users.bulk_write(results(match, winner, played), ordered=False, session=session)
         match.status, match.winner_wallet, match.result = (
@@ -105,6 +123,8 @@ class Settler:
             reason,
         )
         match.stakes_refunded = refunded
+        match.rewards = [r.coins for r in rewards]
+        match.reward_reasons = [r.reason for r in rewards]
         counters = counter_updates(match, winner_wallet)
         if counters:
             await self.days.bulk_write(counters, ordered=False, session=session)
@@ -127,10 +147,6 @@ class Settler:
             return settlement
 
         return writes
-
-
-def moves_by(match: Match, seat: int) -> int:
-    return sum(1 for entry in match.log if entry.seat == seat)
 
 
 def refunds_stakes(match: Match, winner: int | None, given_up: bool, min_moves: int) -> bool:
@@ -174,12 +190,18 @@ def payouts(
 
 def results(match: Match, winner: int | None, played: bool = True) -> list[UpdateOne]:
     """Each player's `stats.games.<game>.wins|losses|draws` + 1, and `freeMatches` + 1 for
-    a free match that `played` (one round trip)."""
+    a free match that `played` (one round trip). Against the computer, the player's
+    `stats.computer.<game>.…` instead, and no free match: beating the computer does not
+    open wagers with people."""
     updates = []
+    against_computer = match.computer_seat is not None
     for seat, wallet in enumerate(match.wallets):
+        if seat == match.computer_seat:
+            continue
         key = "draws" if winner is None else ("wins" if seat == winner else "losses")
-        inc = {f"stats.games.{match.game}.{key}": 1}
-        if played and not match.wager:
+        group = "computer" if against_computer else "games"
+        inc = {f"stats.{group}.{match.game}.{key}": 1}
+        if played and not match.wager and not against_computer:
             inc["freeMatches"] = 1
         updates.append(UpdateOne({"walletAddress": wallet}, {"$inc": inc}))
     return updates

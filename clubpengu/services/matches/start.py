@@ -1,6 +1,7 @@
 """Starting a match from an accepted challenge: the new Match, the check that neither
 player is already playing, and the escrow entries. MatchService.create runs them, with
-the challenge's pending→accepted update and the Match insert, in one transaction."""
+the challenge's pending→accepted update and the Match insert, in one transaction. A match
+against the computer (`computer_match`) has no challenge and no escrow."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from clubpengu.errors import Conflict
 from clubpengu.games.base import Game
-from clubpengu.models import Match, MatchPlayer, MatchStatus
+from clubpengu.models import COMPUTER_WALLET, Match, MatchPlayer, MatchStatus, Opponent
 from clubpengu.services.ledger import LedgerEntry
 from clubpengu.services.matches.moves import set_turn
 from clubpengu.services.transaction_runner import Session
 
 SEED_LIMIT = 2**63
+COMPUTER_NAME = "Computer"
 
 
 async def usernames(users: AsyncCollection[dict[str, Any]], wallets: list[str]) -> dict[str, str]:
@@ -39,6 +41,25 @@ def new_match(
         players=[MatchPlayer(wallet_address=w, username=names.get(w, "?")) for w in wallets],
         state=game.new_state(seed), seed=seed, challenge_id=str(challenge["_id"]),
         room=challenge.get("room"), created_at=now, updated_at=now,
+    )  # fmt: skip
+    set_turn(match, game, now, turn)
+    return match
+
+
+def computer_match(
+    wallet: str, username: str, game: Game, level: str, room: str | None, now: datetime, turn: float
+) -> Match:
+    """A match of `wallet` against the computer at `level`: seats drawn at random, the
+    game dealt from a fresh secret seed (which also seeds the computer's moves)."""
+    wallets = [wallet, COMPUTER_WALLET]
+    secrets.SystemRandom().shuffle(wallets)
+    names = {wallet: username, COMPUTER_WALLET: COMPUTER_NAME}
+    seed = secrets.randbelow(SEED_LIMIT)
+    match = Match(
+        id=ObjectId(), game=game.id, wallets=wallets, wager=0,
+        players=[MatchPlayer(wallet_address=w, username=names[w]) for w in wallets],
+        state=game.new_state(seed), seed=seed, opponent=Opponent.COMPUTER,
+        computer_level=level, room=room, created_at=now, updated_at=now,
     )  # fmt: skip
     set_turn(match, game, now, turn)
     return match

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clubpengu.errors import Forbidden, NotFound, NotInRoom
+from clubpengu.errors import Forbidden, InvalidMessage, NotFound, NotInRoom
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub, Member, Room
 from clubpengu.services.challenges import ChallengeService
@@ -39,16 +39,29 @@ class MatchHandlers:
         self.hub = hub
 
     async def challenge(self, connection: Connection, message: ChallengeSend) -> dict[str, Any]:
-        _wallet(connection)
+        wallet = _wallet(connection)
         member = self.hub.member(connection)
         room = self.hub.room_of(connection)
         if member is None or room is None:
             raise NotInRoom()
+        if message.opponent == "computer":
+            return await self._computer(wallet, message, room)
+        if message.target_player_id is None:
+            raise InvalidMessage('targetPlayerId: required (or "opponent": "computer")')
         target = await self._target(room, message.target_player_id)
         sent = await self.challenges.send(
             _player(member), target, message.game, message.wager, room.id
         )
         return render.challenge_sent(sent)
+
+    async def _computer(self, wallet: str, message: ChallengeSend, room: Room) -> dict[str, Any]:
+        """A match against the computer, started at once: `match_start` is the reply."""
+        if "wager" in message.model_fields_set:
+            raise InvalidMessage("wager: there are no wagers against the computer")
+        if message.target_player_id is not None:
+            raise InvalidMessage('targetPlayerId: not with "opponent": "computer"')
+        match = await self.matches.play_computer(wallet, message.game, message.level, room.id)
+        return render.match_view("match_start", match, match.wallets.index(wallet))
 
     async def _target(self, room: Room, player_id: str) -> Player:
         """A player in the challenger's room, on this node or (many nodes) another one."""

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from clubpengu.realtime.connection import Connection
 from clubpengu.realtime.hub import Hub
+from clubpengu.services.stamp_sessions import StampSessions
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.messages import Chat, Emote, Move
 from clubpengu.transport.router import Router
 
 
-def register(router: Router, hub: Hub, stats: StatsBatcher) -> None:
+def register(router: Router, hub: Hub, stats: StatsBatcher, stamps: StampSessions) -> None:
     # High-frequency counters go to the stats batcher (a dict update, no database round
-    # trip); guests have none.
+    # trip); guests have none. Chat stamps are counted in memory beside it.
     async def move(connection: Connection, message: Move) -> None:
         hub.move(connection, message.x, message.y)
         if connection.wallet is not None:
@@ -26,6 +27,7 @@ def register(router: Router, hub: Hub, stats: StatsBatcher) -> None:
         await hub.chat(connection, message.text)
         if connection.wallet is not None:
             stats.queue(connection.wallet, "social.chats")
+            stamps.chatted(connection)
 
     async def emote(connection: Connection, message: Emote) -> None:
         await hub.emote(connection, message.emote)

@@ -1,0 +1,183 @@
+"""The computer's seat of the matches this node runs: its moves come from
+clubpengu/games/computer, computed off the event loop, and are played through the same
+`MatchService.move` as a person's (the same rules, log, version check and settlement).
+
+- `ComputerPool` computes a move in a bounded pool: COMPUTER_WORKERS processes (a search
+  holds the GIL for up to a few hundred ms, which in a thread would stall every room's
+  tick; the workers run at a lower priority than the node), or one thread when it is 0.
+  The pool starts with the first match against the computer (`warm`), so a node nobody
+  plays the computer on runs no extra process. At most twice as many moves as workers
+  are handed to the pool at once; the rest wait their turn on the event loop, one small
+  coroutine per match, so a crowd of matches cannot pile work into the pool's own
+  unbounded queue.
+- `ComputerPlayer.wake(match)` starts the computer's move when the match waits for its
+  seat, at most one at a time per match. A wake that comes while a move is being played
+  (a person's card-jitsu pick landing just after the computer's) is remembered and the
+  match read again, so no round is left waiting for the computer.
+- The move's randomness is `move_seed(match.seed, seq)`: the same match plays the same
+  way, and its log replays like any other. If the computer cannot move (a bug, the pool
+  gone at shutdown) it is late, and its turn timer settles the match as its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from importlib import import_module
+from typing import Any
+
+from clubpengu.errors import DomainError
+from clubpengu.games import get_game
+from clubpengu.games.base import Move
+from clubpengu.games.computer import choose_move, move_seed
+from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
+
+logger = logging.getLogger(__name__)
+QUEUED_PER_WORKER = 2
+
+
+# A worker's start: load the rules and the searches before the first move, lower its
+# priority. By stdlib functions, not one of this module's: unpickling that would import
+# this module, and with it the services, the driver and the models, into every worker.
+RULES = "clubpengu.games.computer"
+WORKER_NICE = 5
+
+
+@contextlib.contextmanager
+def _main_module_unnamed() -> Iterator[None]:
+    """A spawned worker runs the parent's `__main__` file again before its first task;
+    for `clubpengu serve` that is the console script, which imports the whole node (three
+    times the start-up and the memory of the rules alone). Without `__file__` for the
+    moment the workers start, they import only what their tasks need."""
+    main = sys.modules["__main__"]
+    path = main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
+
+
+class ComputerPool:
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: Executor | None = None
+        self._slots = asyncio.Semaphore(max(workers, 1) * QUEUED_PER_WORKER)
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            if self.workers == 0:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="computer")
+                return self._executor
+            # spawn, not fork: the node's process has the driver's threads and sockets.
+            context = multiprocessing.get_context("spawn")
+            # Niced: a search may wait a little for a core, the rooms' ticks may not.
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=os.nice, initargs=(WORKER_NICE,)
+            )
+            with _main_module_unnamed():
+                # Each submit to a pool without an idle worker starts one: all start here.
+                for _ in range(self.workers):
+                    pool.submit(import_module, RULES)
+            self._executor = pool
+        return self._executor
+
+    def warm(self) -> None:
+        """Start the pool now, without waiting, so that the first move does not pay for
+        a worker's start."""
+        self._pool()
+
+    async def choose(self, match: Match, seat: int) -> Move:
+        """The computer's move in `seat` of `match` as it is now. A pool whose worker died
+        is replaced, and the move asked of the new one."""
+        level = match.computer_level or "normal"
+        seed = move_seed(match.seed, match.seq)
+        work = partial(choose_move, match.game, match.state, seat, level, seed)
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            pool = self._pool()
+            try:
+                move: Move = await loop.run_in_executor(pool, work)
+            except BrokenProcessPool:
+                if self._executor is pool:  # not yet replaced by another move's retry
+                    logger.warning("computer worker died; starting a new pool")
+                    self.stop()
+                move = await loop.run_in_executor(self._pool(), work)
+        return move
+
+    def stop(self) -> None:
+        """Drop queued moves and let the workers go (their moves would come too late)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+def computer_to_move(match: Match) -> bool:
+    seat = match.computer_seat
+    if seat is None or match.status != MatchStatus.ACTIVE:
+        return False
+    return seat in get_game(match.game).seats_to_move(match.state)
+
+
+class ComputerPlayer:
+    """`move(wallet, match_id, move)` and `get(match_id)` are the match service's;
+    `spawn(work, name)` runs a task the service waits for when it stops."""
+
+    def __init__(
+        self,
+        pool: ComputerPool,
+        move: Callable[[str, str, Move], Awaitable[Match]],
+        get: Callable[[str], Awaitable[Match]],
+        spawn: Callable[[Coroutine[Any, Any, Any], str], None],
+    ) -> None:
+        self.pool = pool
+        self.move = move
+        self.get = get
+        self.spawn = spawn
+        self.thinking: set[str] = set()
+        self.again: set[str] = set()
+
+    def wake(self, match: Match) -> None:
+        """Start the computer's move if `match` waits for it."""
+        if not computer_to_move(match):
+            return
+        match_id = str(match.id)
+        if match_id in self.thinking:
+            self.again.add(match_id)
+            return
+        self.thinking.add(match_id)
+        self.spawn(self._play(match), f"computer:{match_id}")
+
+    async def _play(self, match: Match) -> None:
+        match_id = str(match.id)
+        try:
+            while True:
+                if computer_to_move(match):
+                    seat = match.computer_seat
+                    assert seat is not None
+                    chosen = await self.pool.choose(match, seat)
+                    match = await self.move(COMPUTER_WALLET, match_id, chosen)
+                elif match_id in self.again:
+                    self.again.discard(match_id)
+                    match = await self.get(match_id)
+                else:
+                    return
+        except DomainError as error:
+            # The match ended meanwhile (a forfeit, a timeout): nothing to play.
+            logger.info(
+                "computer move not played",
+                extra={"match": match_id, "error": type(error).__name__},
+            )
+        except Exception:
+            logger.exception("computer move failed", extra={"match": match_id})
+        finally:
+            self.thinking.discard(match_id)
+            self.again.discard(match_id)
