@@ -21,6 +21,7 @@ export const PLAYER_SECTIONS = [
   { name: "profile", title: "Profile", render: profile },
   { name: "moderation", title: "Moderation", render: moderation },
   { name: "presence", title: "Presence", render: presence },
+  { name: "buddies", title: "Buddies", render: buddies },
   { name: "inventory", title: "Inventory", render: inventory },
   { name: "puffles", title: "Puffles", render: puffles },
   { name: "matches", title: "Matches", wide: true, render: matchHistory },
@@ -49,6 +50,33 @@ function presence({ record }) {
     ["online", u.isConnected ? "yes" : "no"], ["node", u.nodeId], ["room", u.lastRoom],
     ["last sign-in", when(u.lastLoginAt)], ["last active", when(u.lastActiveAt)], ["last left", when(u.lastLogoutAt)],
   ], "lookup-presence");
+}
+
+/** Every list of the player, both ways (GET /admin/users/{wallet}/buddies): buddies online
+ * or not and where, requests in and out (a hidden one was sent while the player ignored its
+ * sender, and was never shown to them), whom they ignore and how many ignore them. */
+function buddies({ record, api, go }) {
+  const holder = h("div", { id: "player-buddies" }, h("p", { class: "note" }, "Loading…"));
+  const name = (row) => playerLink(go, row.walletAddress, row.username);
+  const people = (rows, id, empty) => table([{ key: "username", label: "player", format: (_, row) => name(row) }],
+    rows, { id, empty, rowData: (row) => ({ wallet: row.walletAddress }) });
+  api.get(`/admin/users/${encodeURIComponent(record.user.walletAddress)}/buddies`).then((lists) => {
+    holder.replaceChildren(
+      table([
+        { key: "username", label: "buddy", format: (_, row) => name(row) },
+        { key: "online", label: "online", format: (online) => (online ? "● yes" : "no") },
+        { key: "room", label: "room" },
+      ], lists.buddies, { id: "buddies-table", empty: "No buddies", rowData: (row) => ({ wallet: row.walletAddress, online: String(row.online) }) }),
+      h("h4", {}, "Requests received"),
+      table([
+        { key: "username", label: "player", format: (_, row) => name(row) },
+        { key: "hidden", label: "hidden", format: (hidden) => (hidden ? "yes (they ignore the sender)" : "") },
+      ], lists.requestsReceived, { id: "buddy-requests-received", empty: "None", rowData: (row) => ({ wallet: row.walletAddress }) }),
+      h("h4", {}, "Requests sent"), people(lists.requestsSent, "buddy-requests-sent", "None"),
+      h("h4", {}, "Ignoring"), people(lists.ignored, "buddy-ignored", "Nobody"),
+      facts([["ignored by", `${lists.ignoredBy} player(s)`]], "buddy-ignored-by"));
+  }, (error) => message(holder, error.message, "error"));
+  return holder;
 }
 
 function inventory({ record }) {
@@ -95,8 +123,10 @@ function moderation({ record, api, can, reload }) {
     message(result, "Applying…");
     try {
       const done = await api.post(`/admin/users/${encodeURIComponent(u.walletAddress)}/${action}`, body);
-      message(result, `${done.action}: ${done.until ? `until ${when(done.until)}` : lifting ? "lifted" : "until lifted"}`, "success");
       await reload();
+      // reload() draws the page again: the answer goes on the new card, or it would vanish.
+      message(document.getElementById("mod-result") ?? result,
+        `${done.action}: ${done.until ? `until ${when(done.until)}` : lifting ? "lifted" : "until lifted"}`, "success");
     } catch (error) {
       message(result, error.message, "error");
     }
@@ -135,8 +165,10 @@ function sessions({ record, api, can, reload }) {
     event.preventDefault();
     try {
       const done = await api.post(`/admin/users/${encodeURIComponent(record.user.walletAddress)}/revoke`, { reason: reason.value.trim() });
-      message(result, `${done.revoked} session(s) revoked; the player is signed out everywhere`, "success");
       await reload();
+      // reload() draws the page again: the answer goes on the new card, or it would vanish.
+      message(document.getElementById("revoke-result") ?? result,
+        `${done.revoked} session(s) revoked; the player is signed out everywhere`, "success");
     } catch (error) {
       message(result, error.message, "error");
     }
