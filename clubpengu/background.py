@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from clubpengu.services.outage import is_outage
+
 logger = logging.getLogger(__name__)
 STOP_TIMEOUT = 2.0  # how long `PeriodicTask.stop` lets a running step finish, by default
 CANCEL_GRACE = 0.5  # then how long it waits for the cancelled task to end
@@ -118,8 +120,16 @@ class PeriodicTask:
         self._stepping = True
         try:
             await self.step()
-        except Exception:
-            logger.exception("periodic step failed", extra={"task": self.name})
+        except Exception as error:
+            if is_outage(error):
+                # The database out of reach is an outage, not a bug: the next step tries
+                # again, and the operator reads it as a warning (docs/operations.md).
+                logger.warning(
+                    "periodic step: database unavailable",
+                    extra={"task": self.name, "error": type(error).__name__},
+                )
+            else:
+                logger.exception("periodic step failed", extra={"task": self.name})
         finally:
             self._stepping = False
 

@@ -10,6 +10,7 @@ import logging
 import math
 
 import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 
 from clubpengu.background import PeriodicTask, TrackedTasks
 from tests.waiting import stays
@@ -83,6 +84,28 @@ async def test_a_failing_step_is_logged_and_the_next_one_still_runs(
     [failure] = [r for r in caplog.records if r.getMessage() == "periodic step failed"]
     assert failure.__dict__["task"] == "test-failing"
     assert failure.exc_info is not None and "the first step breaks" in str(failure.exc_info[1])
+
+
+async def test_a_step_that_meets_a_database_outage_is_a_warning_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    steps = _Steps()
+
+    async def unreachable() -> None:
+        await steps()
+        raise ServerSelectionTimeoutError("no servers available")
+
+    task = PeriodicTask("test-outage", 0.01, unreachable)
+
+    with caplog.at_level(logging.WARNING, logger="clubpengu.background"):
+        task.start()
+        await steps.reach(2)
+        await task.stop()
+
+    records = [r for r in caplog.records if r.name == "clubpengu.background"]
+    assert records and all(r.levelno == logging.WARNING for r in records)
+    assert records[0].getMessage() == "periodic step: database unavailable"
+    assert records[0].__dict__["task"] == "test-outage"
 
 
 async def test_a_step_that_overruns_skips_the_times_it_missed_instead_of_bunching_them() -> None:

@@ -165,6 +165,11 @@ class PrometheusMetrics(Metrics):
             "clubpengu_rate_limited_total", "Messages refused by a per-connection rate limit",
             registry=registry,
         )  # fmt: skip
+        self._abandoned = Counter(
+            "clubpengu_requests_abandoned_total",
+            "Requests dropped unhandled because the client had closed its socket",
+            registry=registry,
+        )
         readings = self._readings
         readings.gauge("clubpengu_websocket_connections", "Open WebSockets")
         readings.gauge(
@@ -283,6 +288,9 @@ class PrometheusMetrics(Metrics):
 
     def rate_limited(self) -> None:
         self._limited.inc()
+
+    def request_abandoned(self) -> None:
+        self._abandoned.inc()
 
     def watch_realtime(self, connections: Reading, rooms: Reading, overruns: Reading) -> None:
         self._readings.bind("clubpengu_websocket_connections", connections)

@@ -93,6 +93,9 @@ class Metrics:
     def rate_limited(self) -> None:
         """A message was refused for a per-connection rate limit."""
 
+    def request_abandoned(self) -> None:
+        """A request was dropped unhandled: its client had closed the socket."""
+
     def watch_realtime(self, connections: Reading, rooms: Reading, overruns: Reading) -> None:
         """Read the connection and room counts and the tick's overruns at scrape time."""
 

@@ -115,6 +115,9 @@ class User(Document):
     # Set once the wallet has (or had) a buddy, an ignore or a buddy request: only then does
     # a join read those lists, so a join of everyone else costs no extra command.
     social: bool = False
+    # The latest UTC day (YYYY-MM-DD) whose daily bonus was paid, set by the bonus's own
+    # balance update: a join that finds today here starts no bonus and reads nothing.
+    daily_bonus_on: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

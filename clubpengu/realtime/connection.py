@@ -154,6 +154,10 @@ class Connection:
     rooms_visited: list[str] = field(default_factory=list)
     client_version: str | None = None
     moves_superseded: int = 0
+    requests: int = 0  # frames handed to the router so far (transport/router.py)
+    # Whether the peer has closed or dropped the socket although frames it sent before
+    # are still being read (transport/ws.py); False when the server cannot tell.
+    peer_gone: Callable[[], bool] = field(default=lambda: False, repr=False)
     attributes: dict[str, Any] = field(default_factory=dict)
     # Set by a handler whose reply must be the last frame (logout): the transport sends the
     # reply, then closes with this code.

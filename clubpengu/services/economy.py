@@ -127,6 +127,7 @@ class EconomyService:
         proof: Mapping[str, Any] | None = None,
         extra_writes: ExtraWrites | None = None,
         log_fields: Mapping[str, Any] | None = None,
+        user_update: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> LedgerResult:
         """Change `wallet`'s balance by `amount` and record it, in one transaction; log the
         `economy` line (`log_economy`, with `log_fields` added) once it has committed.
@@ -134,9 +135,13 @@ class EconomyService:
         Raises InvalidMessage (bad amount or text), NotFound (no such wallet),
         InsufficientFunds (balance would go negative; data: balance, needed), Conflict
         (the key was used for a different change), Unavailable (retries exhausted), or
-        whatever `extra_writes` raises; in every case nothing changed.
+        whatever `extra_writes` raises; in every case nothing changed. `user_update`: more
+        update operators for the user's balance update (`LedgerEntry.user_update`).
         """
-        entry = LedgerEntry(wallet, amount, type, idempotency_key, actor, reason, dict(proof or {}))
+        entry = LedgerEntry(
+            wallet, amount, type, idempotency_key, actor, reason, dict(proof or {}),
+            user_update=dict(user_update or {}),
+        )  # fmt: skip
         [result] = await self._commit_entries([entry], extra_writes, log_fields or {})
         return result
 
@@ -181,18 +186,27 @@ class EconomyService:
             out.transaction_id, into.transaction_id, out.replayed,
         )  # fmt: skip
 
-    async def daily_bonus(self, wallet: str, today: date | None = None) -> LedgerResult:
+    async def daily_bonus(
+        self, wallet: str, today: date | None = None, *, unpaid: bool = False
+    ) -> LedgerResult:
         """Credit the daily login bonus once per wallet and UTC day (key
         `daily:<wallet>:<YYYY-MM-DD>`); a second claim returns the first (replayed=True),
-        even if the configured amount changed in between. Raises NotFound."""
+        even if the configured amount changed in between. The same balance update keeps
+        the latest day paid on the user (`dailyBonusOn`), so a join can tell without a
+        query. `unpaid`: the caller knows today's is not paid (the user's `dailyBonusOn`
+        names another day, or the sign-in has just created the user), so the key is not
+        looked up first; should it be paid after all, its unique index refuses the second
+        and the first is returned all the same. Raises NotFound."""
         day = (today or self.clock().date()).isoformat()
         key = f"daily:{wallet}:{day}"
-        stored = await self.transactions.find_one({"idempotencyKey": key})
-        if stored is not None:
-            return _stored_result(stored)
+        if not unpaid:
+            stored = await self.transactions.find_one({"idempotencyKey": key})
+            if stored is not None:
+                return _stored_result(stored)
         return await self.apply(
             wallet, self.daily_bonus_coins, "daily_bonus",
             idempotency_key=key, reason=f"daily login bonus {day}", proof={"day": day},
+            user_update={"$max": {"dailyBonusOn": day}},  # an earlier day paid late: kept
         )  # fmt: skip
 
     async def replay(
@@ -255,7 +269,7 @@ class EconomyService:
         # 3,000 users. In the transaction's snapshot the read sees the update.
         changed = await self.users.update_one(
             balance_filter(entry.wallet, entry.amount),
-            balance_update(entry.amount, now),
+            balance_update(entry.amount, now, entry.user_update),
             session=session,
         )
         if changed.matched_count == 0:

@@ -60,6 +60,9 @@ class LedgerEntry:
     proof: Mapping[str, Any] = field(default_factory=dict)
     counterparty: str | None = None
     transfer_id: str | None = None
+    # More update operators for the balance update of the user (the daily bonus's day, so
+    # the next join knows it without a query); not part of the stored entry.
+    user_update: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_text("wallet", self.wallet)
@@ -106,9 +109,18 @@ def balance_filter(wallet: str, amount: int) -> dict[str, Any]:
     return {"walletAddress": wallet}
 
 
-def balance_update(amount: int, now: datetime) -> dict[str, Any]:
+def balance_update(
+    amount: int, now: datetime, more: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The user's update for a balance change, with `more` operators merged in."""
     counter = "stats.economy.totalCoinsEarned" if amount > 0 else "stats.economy.totalCoinsSpent"
-    return {"$inc": {"coins": amount, counter: abs(amount)}, "$set": {"updatedAt": now}}
+    update: dict[str, Any] = {
+        "$inc": {"coins": amount, counter: abs(amount)},
+        "$set": {"updatedAt": now},
+    }
+    for operator, fields in (more or {}).items():
+        update[operator] = {**update.get(operator, {}), **fields}
+    return update
 
 
 def is_idempotency_clash(error: DuplicateKeyError) -> bool:

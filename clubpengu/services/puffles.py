@@ -191,15 +191,20 @@ class PuffleService:
             )
             if changed.matched_count == 0:
                 return None  # cared for meanwhile: read again
-            user = await self.users.find_one_and_update(
+            # An update and a read (in the transaction's snapshot, which sees the update),
+            # not one find_one_and_update: SecantusDB runs that one's write as a scan of
+            # every user (docs/secantusdb-retryable-writes.md).
+            used = await self.users.update_one(
                 {"walletAddress": wallet, field: {"$gte": 1}},
                 {"$inc": {field: -1}},
-                projection={"inventory": 1},
                 session=session,
-                return_document=True,
             )
-            if user is None:
+            if used.matched_count == 0:
                 raise Forbidden(f"You have no {item_id}; buy one in the shop", item=item_id)
+            user = await self.users.find_one(
+                {"walletAddress": wallet}, {"inventory": 1}, session=session
+            )
+            assert user is not None
             return int(user["inventory"][item_id])
 
         return writes

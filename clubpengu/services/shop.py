@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
 
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models.base import utcnow
@@ -136,12 +136,16 @@ class ShopService:
         update: dict[str, Any] = {"$set": {**sets, "updatedAt": self.clock()}}
         if unsets:
             update["$unset"] = dict.fromkeys(unsets, "")
-        doc = await self.users.find_one_and_update(
-            query, update, projection={"customization": 1}, return_document=ReturnDocument.AFTER
-        )
-        if doc is None:
+        # An update and a read, not one find_one_and_update: SecantusDB runs that one's
+        # write as a scan of every user (docs/secantusdb-retryable-writes.md). Another
+        # change of the look between the two is returned with this one, as it would be
+        # by the next read anyway.
+        changed = await self.users.update_one(query, update)
+        if changed.matched_count == 0:
             await self._refuse_customization(wallet, needed)
-        assert doc is not None
+        doc = await self.users.find_one({"walletAddress": wallet}, {"customization": 1})
+        if doc is None:  # removed between the two (staff tools)
+            raise NotFound("No player has that wallet")
         return dict(doc.get("customization") or {})
 
     def _sellable(self, item_id: str) -> CatalogItem:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -60,6 +60,31 @@ GUEST_CUSTOMIZATION = {"color": "gray"}
 HANDOVER = "handover"
 HANDOVER_SECONDS = 5.0  # the newer join takes the place at once; this is a safety net
 SESSION = "session"  # the connection's SessionInfo, once it signed in (handlers/auth.py)
+SIGNED_IN = "signed_in"  # the connection's SignedInUser, until a join takes it
+# How long the user a sign-in returned stands for the user at the join that follows it.
+SIGNED_IN_REUSE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """The user as the connection's sign-in has just read or written it, and whether that
+    sign-in created it. The join that is the connection's next request, within
+    SIGNED_IN_REUSE_SECONDS, takes it instead of reading the user again: any other
+    request in between (a purchase, an equip) may have changed the user. A ban or a mute
+    since the sign-in reaches the connection anyway (SessionRegistry closes or mutes
+    every connection of the wallet, signed in or joined)."""
+
+    user: User
+    created: bool
+    request: int  # the sign-in's `Connection.requests`
+    at: float = field(default_factory=time.monotonic)
+
+    def reusable(self, connection: Connection, wallet: str) -> bool:
+        return (
+            connection.requests == self.request + 1
+            and self.user.wallet_address == wallet
+            and time.monotonic() - self.at < SIGNED_IN_REUSE_SECONDS
+        )
 
 
 @dataclass(frozen=True)
@@ -164,11 +189,15 @@ class WorldService:
             raise NotAuthenticated("Send your token, or sign in on this connection first")
         return session
 
-    async def _user_for(self, connection: Connection, token: str | None) -> User:
+    async def _user_for(
+        self, connection: Connection, token: str | None
+    ) -> tuple[User, SignedInUser | None]:
         """The player of the token (or of this connection's sign-in), refused while a ban
-        is in force. The ban is checked before the session: a ban revokes the wallet's
+        is in force, and the sign-in's SignedInUser when that is the user (no query: see
+        SignedInUser). The ban is checked before the session: a ban revokes the wallet's
         sessions, and its token must still say why it cannot come in. Raises
         NotAuthenticated, Banned."""
+        taken: SignedInUser | None = connection.attributes.pop(SIGNED_IN, None)
         if token is not None:
             wallet = str(self.auth.decode(token)["sub"])
         else:
@@ -176,7 +205,12 @@ class WorldService:
             if signed_in is None:
                 raise NotAuthenticated("Send your token, or sign in on this connection first")
             wallet = signed_in.wallet
-        user = await User.find_one(User.wallet_address == wallet)
+        reused = taken if token is None and taken is not None else None
+        if reused is not None and reused.reusable(connection, wallet):
+            user: User | None = reused.user
+        else:
+            reused = None
+            user = await User.find_one(User.wallet_address == wallet)
         if user is None:
             raise NotAuthenticated("No player for this token; sign in again")
         if user.erasing_since is not None:  # before the session: the erasure revokes it
@@ -184,7 +218,7 @@ class WorldService:
         ban = ban_in_force(user.moderation, self.auth.clock())
         if ban is not None:  # on the User the join reads anyway: no query of its own
             raise Banned(until_text(ban.until))
-        return user
+        return user, reused
 
     async def _join_as_player(
         self, connection: Connection, token: str | None, room: str | None
@@ -193,12 +227,14 @@ class WorldService:
         # instance, a free seat) is settled before the wallet's live session is touched:
         # a join that fails kicks nobody and changes nothing. From data already at hand,
         # so a successful join costs no extra database command.
-        user = await self._user_for(connection, token)
+        user, signed_in = await self._user_for(connection, token)
         session = await self._session_for(connection, token)
         if session.wallet != user.wallet_address:
             raise NotAuthenticated("The session has ended; sign in again")
-        entry = await self._plan_entry(connection, room, user)
-        connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
+        created = signed_in is not None and signed_in.created
+        entry = await self._plan_entry(connection, room, user, created)
+        if signed_in is None:  # else the sign-in set it, and mutes since then reached it
+            connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
         try:
             await self._take_over(connection, session, user)
         except BaseException:
@@ -206,9 +242,13 @@ class WorldService:
             raise
         return await self._complete(connection, entry, room, user, session)
 
-    async def _plan_entry(self, connection: Connection, room: str | None, user: User) -> _Entry:
+    async def _plan_entry(
+        self, connection: Connection, room: str | None, user: User, created: bool = False
+    ) -> _Entry:
         """Where the join will put the player: back in the place kept for a reconnect, or
-        a seat reserved now in the room asked for. Raises InvalidMessage, RoomFull."""
+        a seat reserved now in the room asked for (`created`: the player the sign-in on
+        this connection has just created, see Member.owns_nothing). Raises
+        InvalidMessage, RoomFull."""
         kept = self._kept_room(user.wallet_address)
         if kept is not None and room in (None, kept.id, kept.spec.id):
             return _Entry()
@@ -216,7 +256,7 @@ class WorldService:
         x, y = _start_position(user, spec)
         member = Member(
             connection, _player_id(), user.wallet_address, user.username,
-            dict(user.customization), x, y,
+            dict(user.customization), x, y, owns_nothing=created,
         )  # fmt: skip
         seat = await self.hub.reserve(member, spec, instance, prefer)
         return _Entry(member, spec, seat)
@@ -318,11 +358,19 @@ class WorldService:
         if self.stamps is not None:
             self.stamps.joined(connection, user, member.room.spec.id)
         connection.attributes.setdefault("joined_at", time.monotonic())
-        if self.rules.daily_bonus and bonus_due(
-            user, self.economy.clock(), self.rules.bonus_min_age
+        created, member.owns_nothing = member.owns_nothing, False  # later rooms look up
+        now = self.economy.clock()
+        paid_on = user.daily_bonus_on
+        if (
+            self.rules.daily_bonus
+            and paid_on != now.date().isoformat()
+            and bonus_due(user, now, self.rules.bonus_min_age)
         ):
-            # The daily bonus arrives as a `coins` notice just after `joined`.
-            self.spawn(self.economy.daily_bonus(user.wallet_address), "daily-bonus")
+            # The daily bonus arrives as a `coins` notice just after `joined`. A user whose
+            # latest bonus day is known (or who is new) is not paid today: no look-up.
+            unpaid = created or paid_on is not None
+            bonus = self.economy.daily_bonus(user.wallet_address, now.date(), unpaid=unpaid)
+            self.spawn(bonus, "daily-bonus")
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return Joined(member.player_id, member.room.id, players, user=user)
 

@@ -46,6 +46,9 @@ class Route(Generic[M]):
     handler: Handler[M]
     public: bool  # allowed before sign-in
     ack: bool  # no reply of its own: answer {"type":"ok"} when the client sent a rid
+    # Worth handling only for its reply (a sign-in, a join): dropped unhandled when the
+    # client has closed the socket before the frame's turn came (`abandoned`).
+    abandonable: bool = False
 
 
 def error_frame(
@@ -108,10 +111,11 @@ class Router:
         *,
         public: bool = False,
         ack: bool = False,
+        abandonable: bool = False,
     ) -> None:
         if type_ in self.routes:
             raise ValueError(f"a handler for {type_!r} is already registered")
-        self.routes[type_] = Route(model, handler, public, ack)
+        self.routes[type_] = Route(model, handler, public, ack, abandonable)
 
     def forget(self, connection: Connection) -> None:
         """Drop the connection's limit state (it has closed)."""
@@ -187,6 +191,7 @@ class Router:
         """Handle one text frame and return the reply to send (None for no reply)."""
         rid = None
         counted = False
+        connection.requests += 1
         try:
             data, rid = self._parse_counted(connection, text)
             kind = data.get("type")
@@ -196,13 +201,9 @@ class Router:
             # Only a registered type is a label value; anything else is `unknown`.
             self.metrics.message_in(kind if kind is not None and route is not None else UNKNOWN)
             counted = True
-            if kind is None:
-                raise InvalidMessage("type must be a string")
-            self.check_rate(connection, kind)
-            if route is None:
-                raise UnknownType(f"Unknown message type {kind[:40]!r}")
-            if not route.public and not connection.authenticated:
-                raise NotAuthenticated()
+            if not self._admitted(connection, kind, route):
+                return None
+            assert route is not None
             try:
                 message = route.model.model_validate(data)
             except ValidationError as error:
@@ -220,6 +221,25 @@ class Router:
             if reply is not None:
                 reply["rid"] = rid
         return reply
+
+    def _admitted(self, connection: Connection, kind: str | None, route: Route[Any] | None) -> bool:
+        """Whether the frame goes to its handler. Raises InvalidMessage, RateLimited,
+        UnknownType, NotAuthenticated. False (no reply, no work) for a request worth only
+        its reply whose client has gone: one that gave up (closed while its sign-in or
+        join waited to be read, as many do when a storm of arrivals makes them wait)
+        gets nothing done for it, which would land on the players still waiting."""
+        if kind is None:
+            raise InvalidMessage("type must be a string")
+        self.check_rate(connection, kind)
+        if route is None:
+            raise UnknownType(f"Unknown message type {kind[:40]!r}")
+        if route.abandonable and connection.peer_gone():
+            self.metrics.request_abandoned()
+            logger.info("request abandoned", extra={"conn": connection.id, "type": kind})
+            return False
+        if not route.public and not connection.authenticated:
+            raise NotAuthenticated()
+        return True
 
 
 def _unexpected(error: Exception, connection: Connection, rid: Any) -> dict[str, Any]:

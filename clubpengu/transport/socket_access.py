@@ -13,7 +13,13 @@ do well through Starlette's `WebSocket`.
    server's own `send` and `receive` go in the scope as `clubpengu.send` and
    `clubpengu.receive`; the connection uses them once Starlette has accepted it.
 
-3. Shared frames. A `moves` batch or a chat line goes to every member of a room as the
+3. Whether the peer is gone. A client that closes while its frames wait to be read (a
+   sign-in and a join sent, then given up on) leaves them queued before the close; the
+   app reads them first. The protocol has seen the close (or lost the connection) by
+   then: `peer_gone()` says so, under `clubpengu.peer_gone`, so the router can drop
+   requests whose only point is the reply (transport/router.py).
+
+4. Shared frames. A `moves` batch or a chat line goes to every member of a room as the
    same text; a server's WebSocket frames are not masked, so the framed bytes are the
    same for every member too. When a connection is plain (no extension negotiated, so
    no per-connection compression state), open, not mid-message and writable, the frame
@@ -38,6 +44,7 @@ ABORT_KEY = "clubpengu.abort"
 SEND_KEY = "clubpengu.send"
 RECEIVE_KEY = "clubpengu.receive"
 FRAME_KEY = "clubpengu.write_frame"
+GONE_KEY = "clubpengu.peer_gone"
 _PROTOCOL_ATTRIBUTES = ("transport", "conn", "writable", "close_sent", "disconnected")
 _CONN_ATTRIBUTES = ("state", "extensions", "expect_continuation_frame")
 
@@ -82,6 +89,20 @@ def frame_writer(send: Send) -> Callable[[bytes], bool] | None:
     return write
 
 
+def peer_gone(send: Send) -> Callable[[], bool] | None:
+    """`gone() -> bool`: the peer has closed the socket (its close frame read, so the
+    server closed its transport) or the connection is lost."""
+    protocol: Any = getattr(send, "__self__", None)
+    if not hasattr(protocol, "disconnected") or not hasattr(protocol, "transport"):
+        return None
+
+    def gone() -> bool:
+        transport = protocol.transport
+        return bool(protocol.disconnected) or transport is None or transport.is_closing()
+
+    return gone
+
+
 class ExposeSocket:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -96,4 +117,7 @@ class ExposeSocket:
             write = frame_writer(send)
             if write is not None:
                 scope[FRAME_KEY] = write
+            gone = peer_gone(send)
+            if gone is not None:
+                scope[GONE_KEY] = gone
         await self.app(scope, receive, send)

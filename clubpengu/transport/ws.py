@@ -25,7 +25,13 @@ from clubpengu.services.connection_log import LOG_ID, ConnectionLogService, Open
 from clubpengu.transport.client_ip import client_ip
 from clubpengu.transport.edge import refuse_upgrade
 from clubpengu.transport.router import Router
-from clubpengu.transport.socket_access import ABORT_KEY, FRAME_KEY, RECEIVE_KEY, SEND_KEY
+from clubpengu.transport.socket_access import (
+    ABORT_KEY,
+    FRAME_KEY,
+    GONE_KEY,
+    RECEIVE_KEY,
+    SEND_KEY,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +103,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         max_queue=settings.outgoing_queue_limit,
         metrics=sockets.metrics,
     )
+    gone = websocket.scope.get(GONE_KEY)
+    if gone is not None:
+        connection.peer_gone = gone
     refusal = await sockets.admission.admit(connection.ip, connection.id)
     if refusal is not None:
         await _refuse(websocket, refusal)

@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from tests.realtime.support import acked, world
 from tests.support import Client, RunningServer, Wallet, enter, sign_in
+from tests.waiting import eventually
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -25,12 +26,16 @@ async def test_under_uvicorn_every_direct_path_is_available(
 ) -> None:
     async with world(settings, mongo_client) as server:
         client, _, joined = await enter(server.ws_url, Wallet(), room="town")
-        transport = _connection_of(server, joined["playerId"]).transport
+        connection = _connection_of(server, joined["playerId"])
+        open_socket_gone = connection.peer_gone()
         await client.close()
+        await eventually(connection.peer_gone, "the closed socket seen as gone")
 
+    transport = connection.transport
     assert transport._send is not None
     assert transport._abort is not None
     assert transport._write_frame is not None
+    assert open_socket_gone is False
 
 
 async def test_long_shared_frames_arrive_intact(settings: Settings, mongo_client: Mongo) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from clubpengu.models import User
 from clubpengu.services.economy import EconomyService
@@ -72,4 +72,34 @@ async def quick_client(mongo_uri: str) -> AsyncIterator[Client]:
     for its next heartbeat before using it again; the default heartbeat is 10 s."""
     client: Client = AsyncMongoClient(mongo_uri, tz_aware=True, heartbeatFrequencyMS=500)
     yield client
+    await client.close()
+
+
+class CommandNames(monitoring.CommandListener):
+    """`<command> <collection>` of every command a client sends (the driver's own left out)."""
+
+    IGNORED = frozenset({"hello", "isMaster", "ismaster", "ping", "endSessions"})
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in self.IGNORED:
+            return
+        target = event.command.get(event.command_name)
+        self.seen.append(f"{event.command_name} {target if isinstance(target, str) else ''}")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+async def recorded_client(mongo_uri: str) -> AsyncIterator[tuple[Client, CommandNames]]:
+    """A client whose commands are recorded."""
+    names = CommandNames()
+    client: Client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[names])
+    yield client, names
     await client.close()

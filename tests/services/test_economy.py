@@ -475,6 +475,37 @@ async def test_the_daily_bonus_is_paid_once_per_day(mongo_client: Client) -> Non
     assert keys == [f"daily:{A}:2026-01-02", f"daily:{A}:2026-01-03"]
 
 
+async def test_the_daily_bonus_keeps_the_latest_day_paid_on_the_user(mongo_client: Client) -> None:
+    economy = EconomyService(mongo_client, TEST_DB, daily_bonus_coins=25)
+    await add_player(economy, A)
+    users = mongo_client[TEST_DB]["users"]
+
+    await economy.daily_bonus(A, date(2026, 1, 3))
+    after_first = (await users.find_one({"walletAddress": A}) or {}).get("dailyBonusOn")
+    await economy.daily_bonus(A, date(2026, 1, 2))  # an earlier day, paid late
+    after_late = (await users.find_one({"walletAddress": A}) or {}).get("dailyBonusOn")
+
+    assert (after_first, after_late) == ("2026-01-03", "2026-01-03")
+    assert await economy.balance(A) == 50
+
+
+async def test_a_bonus_said_unpaid_that_was_paid_is_refused_by_its_key_and_replayed(
+    mongo_client: Client,
+) -> None:
+    economy = EconomyService(mongo_client, TEST_DB, daily_bonus_coins=25)
+    await add_player(economy, A)
+    day = date(2026, 1, 2)
+
+    first = await economy.daily_bonus(A, day, unpaid=True)
+    again = await economy.daily_bonus(A, day, unpaid=True)
+    concurrent = await asyncio.gather(*(economy.daily_bonus(A, day, unpaid=True) for _ in range(5)))
+
+    assert (first.replayed, again.replayed, again.balance) == (False, True, 25)
+    assert all(r.replayed and r.balance == 25 for r in concurrent)
+    assert len(await entries(mongo_client, A)) == 1
+    assert await economy.balance(A) == 25
+
+
 async def test_the_daily_bonus_day_comes_from_the_clock(mongo_client: Client) -> None:
     from datetime import UTC, datetime
 

@@ -93,6 +93,42 @@ async def test_a_move_is_one_write_when_the_node_holds_the_match(mongo_uri: str)
     assert cold == ["find matches", "update matches"]
 
 
+class Concerns(monitoring.CommandListener):
+    """The write concern of every `update` command a client sends."""
+
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "update":
+            self.updates.append(dict(event.command.get("writeConcern") or {}))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_move_waits_for_the_journal_as_the_client_asks(mongo_uri: str) -> None:
+    # The embedded database's URI asks for journal=true: a move acknowledged to the
+    # players is in the journal, like every other single write (docs/durability.md).
+    concerns = Concerns()
+    client: Mongo = AsyncMongoClient(
+        mongo_uri, tz_aware=True, journal=True, event_listeners=[concerns]
+    )
+    node = _node(client)
+    try:
+        match, seats = await _start(node)
+        concerns.updates.clear()
+        await node.move(seats[0], str(match.id), {"cell": 4})
+    finally:
+        await node.stop()
+        await client.close()
+
+    assert concerns.updates == [{"j": True}]
+
+
 async def test_a_stale_write_matches_nothing_and_is_refused_never_overwrites(
     mongo_uri: str, nodes: tuple[MatchService, MatchService]
 ) -> None:

@@ -15,7 +15,7 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.puffle_catalog import PuffleCatalog
 from clubpengu.services.puffles import PuffleService, current_stats
 from tests.conftest import TEST_DB
-from tests.services.conftest import add_player, entries, user_doc
+from tests.services.conftest import CommandNames, add_player, entries, user_doc
 
 Client = AsyncMongoClient[dict[str, Any]]
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -108,6 +108,34 @@ async def test_stats_decay_with_time_and_feeding_consumes_an_item(
     }  # fmt: skip
     clock.now = START + timedelta(days=30)
     assert current_stats(stored, clock.now)["hunger"] == 0.0
+
+
+async def test_care_uses_the_item_with_an_update_and_a_read_never_a_find_and_modify(
+    recorded_client: tuple[Client, CommandNames], economy: EconomyService, clock: Clock
+) -> None:
+    # SecantusDB runs findAndModify's write as a scan of every user.
+    client, names = recorded_client
+    service = PuffleService(
+        client, TEST_DB, EconomyService(client, TEST_DB), PuffleCatalog.load(), load_catalog(),
+        limit=2, clock=clock,
+    )  # fmt: skip
+    await add_player(economy, "w1", coins=1000)
+    await client[TEST_DB]["users"].update_one(
+        {"walletAddress": "w1"}, {"$set": {"inventory.puffle_o": 2}}
+    )
+    puffle = await service.adopt("w1", "blue", "Bubbles")
+    names.seen.clear()
+
+    fed = await service.care("w1", str(puffle.id), "feed", "puffle_o")
+
+    assert fed.remaining == 1
+    assert "findAndModify users" not in names.seen
+    assert names.seen.count("update users") == 1 and names.seen.count("find users") == 1
+    last = await service.care("w1", str(puffle.id), "feed", "puffle_o")
+    with pytest.raises(Forbidden):  # none left
+        await service.care("w1", str(puffle.id), "feed", "puffle_o")
+    assert last.remaining == 0
+    assert (await user_doc(client, "w1"))["inventory"]["puffle_o"] == 0
 
 
 async def test_care_needs_an_item_of_the_right_slot_in_the_inventory(

@@ -20,7 +20,14 @@ from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.shop import ShopService
 from tests.conftest import TEST_DB
-from tests.services.conftest import Client, add_player, entries, fail_point, user_doc
+from tests.services.conftest import (
+    Client,
+    CommandNames,
+    add_player,
+    entries,
+    fail_point,
+    user_doc,
+)
 
 A = "ShopA" + "a" * 39
 B = "ShopB" + "b" * 39
@@ -233,6 +240,22 @@ async def test_an_owned_item_can_be_equipped(shop: ShopService, economy: Economy
     customization = await shop.equip(A, "head", "party_hat")
 
     assert customization == {"color": "blue", "head": "party_hat"}
+
+
+async def test_equipping_is_an_update_and_a_read_never_a_find_and_modify(
+    recorded_client: tuple[Client, CommandNames], economy: EconomyService
+) -> None:
+    # SecantusDB runs findAndModify's write as a scan of every user.
+    client, names = recorded_client
+    shop = ShopService(client, TEST_DB, EconomyService(client, TEST_DB), CATALOG)
+    await add_player(economy, A, price("party_hat"))
+    await shop.purchase(A, "party_hat", "k1")
+    names.seen.clear()
+
+    worn = await shop.equip(A, "head", "party_hat")
+
+    assert worn["head"] == "party_hat"
+    assert names.seen == ["update users", "find users"]
 
 
 async def test_an_unowned_item_is_refused_and_nothing_changes(

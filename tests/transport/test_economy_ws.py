@@ -8,7 +8,7 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
 from clubpengu.models import Transaction, User
-from tests.support import RunningServer, Wallet, connect, enter, grant, run_server
+from tests.support import RunningServer, Wallet, connect, enter, grant, run_server, sign_in
 
 
 async def _ledger_sum(wallet: Wallet) -> int:
@@ -112,6 +112,26 @@ async def test_equipping_shows_the_room_the_new_look(server: RunningServer) -> N
         "type": "player_look", "playerId": joined["playerId"],
         "customization": reply["customization"],
     }  # fmt: skip
+
+
+async def test_a_look_changed_between_sign_in_and_join_is_the_look_the_join_shows(
+    server: RunningServer,
+) -> None:
+    # The join takes the user the sign-in returned only when it is the next request: the
+    # purchase and the equip in between changed the user.
+    wallet = Wallet()
+    async with connect(server.ws_url) as client:
+        await sign_in(client, wallet)
+        await grant(server, wallet, 100)
+        await client.call({"type": "purchase", "itemId": "party_hat", "idempotencyKey": "h"})
+        equipped = await client.call({"type": "equip", "slot": "head", "itemId": "party_hat"})
+        joined = await client.call({"type": "join", "room": "town"})
+
+    assert equipped["customization"]["head"] == "party_hat"
+    assert joined["user"]["customization"]["head"] == "party_hat"
+    assert joined["user"]["coins"] == 50
+    [me] = [p for p in joined["players"] if p["playerId"] == joined["playerId"]]
+    assert me["customization"]["head"] == "party_hat"
 
 
 async def test_equipping_an_item_not_owned_is_forbidden(server: RunningServer) -> None:

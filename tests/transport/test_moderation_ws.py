@@ -201,6 +201,65 @@ async def test_a_player_muted_while_away_is_muted_when_they_join(staff: StaffSer
     assert refused["code"] == "muted" and refused["until"].endswith("Z")
 
 
+async def test_a_player_muted_between_sign_in_and_join_is_muted_once_seated(
+    staff: StaffServer,
+) -> None:
+    # The join takes the user its sign-in returned, from before the mute: the mute that
+    # reached the signed-in connection must stand.
+    player = Wallet()
+    async with connect(staff.server.ws_url) as client:
+        await sign_in(client, player)
+        muted = await staff.post(
+            f"/admin/users/{player.address}/mute", "moderator", {"reason": "spam", "duration": "1h"}
+        )
+        joined = await client.call({"type": "join", "room": "town"})
+        refused = await client.call({"type": "chat", "text": "am I muted?"})
+
+    assert muted.status_code == 200
+    assert joined["type"] == "joined"
+    assert refused["code"] == "muted" and refused["until"] == muted.json()["until"]
+
+
+async def test_a_player_unmuted_between_sign_in_and_join_may_chat_once_seated(
+    staff: StaffServer,
+) -> None:
+    player = Wallet()
+    first, _, _ = await enter(staff.server.ws_url, player)
+    await first.close()
+    await _sanction(player.address, "mute", timedelta(hours=1))
+    async with connect(staff.server.ws_url) as client:
+        await sign_in(client, player)
+        lifted = await staff.post(
+            f"/admin/users/{player.address}/unmute", "moderator", {"reason": "served"}
+        )
+        joined = await client.call({"type": "join", "room": "town"})
+        said = await client.call({"type": "chat", "text": "hello"})
+
+    assert lifted.status_code == 200
+    assert joined["type"] == "joined"
+    assert said == {"type": "ok"}
+
+
+async def test_a_player_banned_between_sign_in_and_join_is_never_seated(
+    staff: StaffServer,
+) -> None:
+    player = Wallet()
+    async with connect(staff.server.ws_url) as client:
+        await sign_in(client, player)
+        banned = await staff.post(
+            f"/admin/users/{player.address}/ban",
+            "moderator",
+            {"reason": "cheating", "duration": "7d"},
+        )
+        kicked = await client.recv_type("kicked")
+        code = await closed_with(client)
+
+    assert banned.status_code == 200
+    assert kicked["reason"] == "BANNED" and code == 4003
+    user = await User.find_one(User.wallet_address == player.address)
+    assert user is not None and not user.is_connected and user.last_room is None
+
+
 async def test_a_mute_ends_by_itself_when_its_time_is_up(staff: StaffServer) -> None:
     player = Wallet()
     first, _, _ = await enter(staff.server.ws_url, player)

@@ -197,11 +197,11 @@ async def test_the_farm_rules_add_no_command_to_a_returning_players_sign_in_and_
     shipped = economy_defaults(settings)
     unruled = shipped.with_overrides(new_accounts_per_ip_per_day=0, daily_bonus_min_age=0.0)
 
-    # A day apart each (so each join pays the day's bonus); the fewest of three, since a
+    # A day apart each (so each join pays the day's bonus); the fewest of five, since a
     # transaction that met a write conflict (the bonus and presence both write the user)
     # is retried and adds its commands again.
     runs: dict[str, list[list[str]]] = {"with": [], "without": []}
-    for _ in range(3):
+    for _ in range(5):
         for name, rules in (("with", shipped), ("without", unruled)):
             clock.advance(days=1)
             runs[name].append(await _returning_sign_in_and_join(rules, mongo_uri, wallet, clock))
@@ -219,4 +219,4 @@ async def test_the_farm_rules_add_no_command_to_a_returning_players_sign_in_and_
         without_rules,
     )
     bonuses = mongo_client[TEST_DB]["transactions"].count_documents({"type": "daily_bonus"})
-    assert await bonuses == 6  # the rules were there to be paid for
+    assert await bonuses == 10  # the rules were there to be paid for

@@ -2,31 +2,47 @@
 returning player, against the real database: so that the count cannot creep back up.
 
 The server's client records every command it sends. Counted: everything the sign-in and
-the join send on their way, and the daily login bonus the join starts (a new player's is a
-ledger transaction; a returning player's, already paid today, is one read). Not counted:
-the writes batched across players (the event history, the stats counters, the connection
+the join send on their way, and the daily login bonus the join starts. Not counted: the
+writes batched across players (the event history, the stats counters, the connection
 log, written in one command for many players), the node's periodic checks, and the
 driver's own monitoring. A "journal wait" is a command whose reply waits for the
 database's journal (`writeConcern` with `j: true`).
+
+The economy is as it ships (`economy_defaults`): the bonus is 25 coins, paid once a UTC
+day to a wallet that has played or is at least DAILY_BONUS_MIN_AGE (a day) old, and new
+wallets are counted per address (in memory: no command). The node runs on a clock the
+tests move (`MovableClock`), so a returning player can be a day old.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from clubpengu.config import Settings
-from tests.support import RunningServer, Wallet, connect, run_server, sign_in
+from tests.support import (
+    MovableClock,
+    RunningServer,
+    Wallet,
+    connect,
+    economy_defaults,
+    run_server,
+    sign_in,
+)
 
-# Written in batches for many players at once, or by the node's own timers.
-BATCHED = {"events", "connection_logs"}
+# Written in batches for many players at once, or read by the node's own timers whatever
+# the sign-ins (the poll for balances changed outside the node, the erasure sweep).
+BATCHED = {"events", "connection_logs", "coin_notices", "erasure_jobs"}
 MONITORING = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"}
+START = datetime(2027, 1, 4, 10, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,30 +74,49 @@ class Recorder(monitoring.CommandListener):
         return [s for s in self.sent if s.collection not in BATCHED]
 
 
-@pytest.fixture
-async def recorded(
-    mongo_uri: str, settings: Settings
-) -> AsyncIterator[tuple[RunningServer, Recorder]]:
+@dataclass
+class Recorded:
+    server: RunningServer
+    recorder: Recorder
+    clock: MovableClock
+
+
+@contextlib.asynccontextmanager
+async def _recorded(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
     recorder = Recorder()
+    clock = MovableClock(START)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         mongo_uri, tz_aware=True, event_listeners=[recorder]
     )
-    quiet = settings.with_overrides(
-        daily_bonus_coins=25,  # the default: a join pays the bonus once a day
-        ledger_verify_interval=0.0,
-        metrics_enabled=False,
-    )
     try:
-        async with run_server(quiet, client) as server:
-            yield server, recorder
+        async with run_server(settings, client, clock=clock) as server:
+            yield Recorded(server, recorder, clock)
     finally:
         await client.close()
 
 
-async def _sign_in_and_join(
-    server: RunningServer, recorder: Recorder, wallet: Wallet
-) -> list[Sent]:
+def _shipped(settings: Settings, **overrides: Any) -> Settings:
+    return economy_defaults(settings).with_overrides(
+        ledger_verify_interval=0.0, metrics_enabled=False, **overrides
+    )
+
+
+@pytest.fixture
+async def recorded(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
+    async with _recorded(mongo_uri, _shipped(settings)) as running:
+        yield running
+
+
+@pytest.fixture
+async def bonus_at_once(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
+    """DAILY_BONUS_MIN_AGE=0: a new wallet is paid the bonus on its first join."""
+    async with _recorded(mongo_uri, _shipped(settings, daily_bonus_min_age=0.0)) as running:
+        yield running
+
+
+async def _sign_in_and_join(recorded: Recorded, wallet: Wallet) -> list[Sent]:
     """The commands of one sign-in + join on a fresh connection (and of the bonus it starts)."""
+    server, recorder = recorded.server, recorded.recorder
     await _settle(server)
     recorder.sent.clear()
     async with connect(server.ws_url) as client:
@@ -105,98 +140,117 @@ async def _settle(server: RunningServer) -> None:
         await asyncio.sleep(0.01)
 
 
+async def _returning(recorded: Recorded, *, paid_today: bool) -> list[Sent]:
+    """The commands of a returning player's sign-in + join: a wallet made a day and more
+    ago, whose bonus for today was paid by an earlier join today (`paid_today`) or not."""
+    wallet = Wallet()
+    await _sign_in_and_join(recorded, wallet)  # created; too young for a bonus
+    recorded.clock.advance(days=1, hours=1)
+    await _sign_in_and_join(recorded, wallet)  # a day old: today's bonus is paid
+    recorded.clock.advance(hours=1 if paid_today else 24)
+    return await _sign_in_and_join(recorded, wallet)
+
+
 def _kinds(sent: list[Sent]) -> Counter[tuple[str, str]]:
     return Counter((s.name, s.collection) for s in sent)
 
 
-# Each command of a returning player's sign-in + join, and why it is there. (No
-# findAndModify anywhere: SecantusDB runs its write step as a scan of the collection.)
-RETURNING = Counter(
+def _journaled(sent: list[Sent]) -> list[tuple[str, str]]:
+    return [(s.name, s.collection) for s in sent if s.journal]
+
+
+# The sign-in (services/auth.py): record the login (lastLoginAt, lastIpHash), creating
+# the user on a first sign-in (an upsert, not journaled); then the session the token
+# stands for, journaled, which also puts the user's write before it in the journal.
+SIGN_IN = Counter({("update", "users"): 1, ("insert", "auth_sessions"): 1})
+# A returning player's user is read back for `auth_success` (a new one is known from
+# what the upsert wrote). The join takes the user from the sign-in on its connection
+# (services/world.py, SignedInUser): no read of its own.
+READ_BACK = Counter({("find", "users"): 1})
+# The join: presence (room, instance, node, player id), grouped across players, not
+# journaled (services/presence.py).
+PRESENCE = Counter({("update", "users"): 1})
+# The join of a returning player: the walking puffle the room is shown
+# (handlers/puffles.py) and the active matches to give back (matches/presence.py). A
+# player the sign-in has just created owns neither: nothing is looked up.
+THEIRS = Counter({("find", "puffles"): 1, ("find", "matches"): 1})
+# The bonus paid: the ledger transaction (the balance update, which also sets the day
+# paid, `dailyBonusOn`; the balance read; the entry; the commit) and the barrier that puts
+# it in the journal before the `coins` push (db.JournalBarrier). Its key is not looked up
+# first when the user's `dailyBonusOn` names another day or the user is new; the user
+# read anyway says whether today's is paid, so a player paid today costs nothing more.
+BONUS_PAID = Counter(
     {
-        # Sign-in: record the login (lastLoginAt, lastIpHash), and read the user back for
-        # `auth_success` (auth.py); join: the user again, although the sign-in on this
-        # connection just returned it (the orchestration change removes that one).
         ("update", "users"): 1,
-        ("find", "users"): 2,
-        # Sign-in: the session the token stands for; the one journal wait (auth.py).
-        ("insert", "auth_sessions"): 1,
-        # Join: the player's walking puffle, shown in the room (handlers/puffles.py).
-        ("find", "puffles"): 1,
-        # Join: was today's login bonus paid? (economy.daily_bonus; yes, earlier today).
-        ("find", "transactions"): 1,
-        # Join: active matches to give back (services/matches.py resume).
-        ("find", "matches"): 1,
+        ("find", "users"): 1,
+        ("insert", "transactions"): 1,
+        ("commitTransaction", "admin"): 1,
+        ("update", "journal_barrier"): 1,
     }
-) + Counter({("update", "users"): 1})  # join: presence, grouped across players, no journal
-# A new player's: the sign-in's update creates the user, so nothing is read back; and the
-# daily bonus is paid: the ledger transaction (balance update and read, entry, commit) and
-# the barrier that puts it in the journal before the `coins` push.
-NEW = (
-    RETURNING
-    - Counter({("find", "users"): 1})
-    + Counter(
-        {
-            ("update", "users"): 1,
-            ("find", "users"): 1,
-            ("insert", "transactions"): 1,
-            ("commitTransaction", "admin"): 1,
-            ("update", "journal_barrier"): 1,
-        }
-    )
-)
-NOT_YET = (
-    "needs the join orchestration change (docs/signin-storm.md, 'Still to port' 1-3): "
-    "reuse the signed-in user; skip the puffle, match and bonus look-ups for a user the "
-    "sign-in just created; the bonus day on the user"
 )
 
+# A new player: too young for the bonus (DAILY_BONUS_MIN_AGE); 3 commands.
+NEW = SIGN_IN + PRESENCE
+# A new player with DAILY_BONUS_MIN_AGE=0, paid on the first join: 8.
+NEW_PAID = SIGN_IN + PRESENCE + BONUS_PAID
+# A returning player already paid today: 6.
+RETURNING = SIGN_IN + READ_BACK + PRESENCE + THEIRS
+# A returning player on a new day, paid: 11.
+RETURNING_PAID = RETURNING + BONUS_PAID
+SESSION_WAIT = [("insert", "auth_sessions")]
+BONUS_WAITS = [("insert", "auth_sessions"), ("update", "journal_barrier")]
 
-async def test_a_new_player_sign_in_and_join_sends_these_commands_two_waiting_for_the_journal(
-    recorded: tuple[RunningServer, Recorder],
+
+async def test_a_new_player_sign_in_and_join_sends_these_commands_one_waiting_for_the_journal(
+    recorded: Recorded,
 ) -> None:
-    server, recorder = recorded
-
-    sent = await _sign_in_and_join(server, recorder, Wallet())
+    sent = await _sign_in_and_join(recorded, Wallet())
 
     assert _kinds(sent) == NEW
-    assert [s for s in sent if s.journal] == [
-        Sent("insert", "auth_sessions", True),
-        Sent("update", "journal_barrier", True),
-    ]
+    assert _journaled(sent) == SESSION_WAIT
+
+
+async def test_a_new_player_paid_the_bonus_at_once_sends_these_commands_two_waiting(
+    bonus_at_once: Recorded,
+) -> None:
+    sent = await _sign_in_and_join(bonus_at_once, Wallet())
+
+    assert _kinds(sent) == NEW_PAID
+    assert _journaled(sent) == BONUS_WAITS
 
 
 async def test_a_returning_player_sign_in_and_join_sends_these_commands_one_waiting_for_the_journal(
-    recorded: tuple[RunningServer, Recorder],
+    recorded: Recorded,
 ) -> None:
-    server, recorder = recorded
-    wallet = Wallet()
-    await _sign_in_and_join(server, recorder, wallet)
-
-    sent = await _sign_in_and_join(server, recorder, wallet)
+    sent = await _returning(recorded, paid_today=True)
 
     assert _kinds(sent) == RETURNING
-    assert [s for s in sent if s.journal] == [Sent("insert", "auth_sessions", True)]
+    assert _journaled(sent) == SESSION_WAIT
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
-async def test_a_new_player_sign_in_and_join_costs_at_most_eight_commands(
-    recorded: tuple[RunningServer, Recorder],
+async def test_a_returning_player_on_a_new_day_is_paid_the_bonus_two_commands_waiting(
+    recorded: Recorded,
 ) -> None:
-    server, recorder = recorded
+    sent = await _returning(recorded, paid_today=False)
 
-    sent = await _sign_in_and_join(server, recorder, Wallet())
+    assert _kinds(sent) == RETURNING_PAID
+    assert _journaled(sent) == BONUS_WAITS
+
+
+# The targets: a new player's sign-in + join (the bonus paid included) costs at most 8
+# commands; a returning player's at most 6, of which one waits for the journal.
+async def test_a_new_player_sign_in_and_join_costs_at_most_eight_commands(
+    bonus_at_once: Recorded,
+) -> None:
+    sent = await _sign_in_and_join(bonus_at_once, Wallet())
 
     assert len(sent) <= 8, _kinds(sent)
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
-async def test_a_returning_player_sign_in_and_join_costs_at_most_six_commands(
-    recorded: tuple[RunningServer, Recorder],
+async def test_a_returning_player_sign_in_and_join_costs_at_most_six_commands_one_journaled(
+    recorded: Recorded,
 ) -> None:
-    server, recorder = recorded
-    wallet = Wallet()
-    await _sign_in_and_join(server, recorder, wallet)
-
-    sent = await _sign_in_and_join(server, recorder, wallet)
+    sent = await _returning(recorded, paid_today=True)
 
     assert len(sent) <= 6, _kinds(sent)
+    assert len(_journaled(sent)) == 1, sent

@@ -92,8 +92,14 @@ async def write_move(
     pays for the pile (docs/performance.md#stats-batching), while the version check already makes
     this write safe to retry by hand. A lost reply is settled by reading the match
     (`reread`): our entry at its seq means the write applied; otherwise it is retried
-    as stale. Raises Stale."""
-    command = {"update": matches.name, "updates": [{"q": condition, "u": update}]}
+    as stale. The command names the collection's write concern, which a raw command does
+    not carry by itself: a move acknowledged to the players is journaled like every other
+    single write (docs/durability.md). Raises Stale."""
+    command = {
+        "update": matches.name,
+        "updates": [{"q": condition, "u": update}],
+        "writeConcern": matches.write_concern.document,
+    }
     try:
         reply = await matches.database.command(command)
     except ConnectionFailure:

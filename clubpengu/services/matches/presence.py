@@ -41,11 +41,14 @@ class MatchPresence:
         self.disconnect_grace = disconnect_grace
 
     def entered(self, member: Member, room: Room) -> None:
-        """First room of a connection: give the player their active matches back."""
+        """First room of a connection: give the player their active matches back (a player
+        created a moment ago has none)."""
         attributes = member.connection.attributes
         if member.wallet is None or attributes.get(RESUMED):
             return
         attributes[RESUMED] = True
+        if member.owns_nothing:
+            return
         wallet = member.wallet
         timers = self.matches.timers
         member.connection.after_reply.append(

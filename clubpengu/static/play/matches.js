@@ -1,10 +1,14 @@
 // Challenges and matches (protocol §11): challenge a player of the room (the roster's
 // "Challenge" picks them), answer a challenge sent to you (a prompt: accept or decline),
-// cancel your own, play on the game's board (match_start / match_state / match_end), forfeit,
-// watch a match of the room (match_watch, then match_spectate pushes), and the history.
+// cancel your own, play the computer at a level (a challenge that starts the match at once),
+// play on the game's board (match_start / match_state / match_end, with the coins the match
+// earned at its end), forfeit, watch a match of the room (match_watch, then match_spectate
+// pushes), and the history with each match's reward.
 import { $, fill, h } from "../shared/dom.js";
 import { GAMES, drawBoard } from "./boards.js";
+import { LEVELS, computerName, historyReward, rewardText } from "./rewards.js";
 
+const COMPUTER = "computer"; // the computer seat's walletAddress
 const ENDINGS = { declined: "declined", cancelled: "was cancelled", expired: "expired", challenger_left: "ended: the challenger left" };
 
 export class MatchesPanel {
@@ -24,10 +28,18 @@ export class MatchesPanel {
       h("label", { class: "note" }, "wager ", h("input", { name: "wager", type: "number", min: "0", value: "0",
         inputmode: "numeric", "aria-label": "Wager in coins" })),
       h("button", { type: "submit" }, "Challenge"));
+    this.computerForm = h("form", { id: "computer-form", class: "stacked-form",
+      onsubmit: (event) => this.playComputer(event) },
+      h("select", { name: "game", "aria-label": "Game against the computer" },
+        Object.entries(GAMES).map(([id, name]) => h("option", { value: id }, name))),
+      h("select", { name: "level", "aria-label": "The computer's level" },
+        Object.entries(LEVELS).map(([id, name]) => h("option", { value: id, selected: id === "normal" }, name))),
+      h("button", { type: "submit" }, "Play the computer"));
     this.outgoing = h("ul", { id: "challenges-sent", class: "plain" });
     this.rooms = h("ul", { id: "room-matches", class: "plain" });
     this.history = h("ol", { id: "match-history", class: "plain" });
-    fill(body, this.form, this.outgoing, h("h3", {}, "Matches in this room"), this.rooms,
+    fill(body, this.form, this.outgoing, h("h3", {}, "Play the computer"), this.computerForm,
+      h("h3", {}, "Matches in this room"), this.rooms,
       h("h3", {}, "Your last matches"),
       h("button", { type: "button", id: "load-history", class: "secondary", onclick: () => this.loadHistory() },
         "Show"), this.history);
@@ -51,10 +63,12 @@ export class MatchesPanel {
     this.roomMatches.clear();
     for (const player of this.app.world.players.values()) {
       if (!player.match) continue;
-      const other = this.app.world.byWallet(player.match.opponent);
+      const { opponent } = player.match;
+      const other = opponent === COMPUTER ? { name: "Computer" } : this.app.world.byWallet(opponent);
       this.roomMatches.set(player.match.matchId, {
         matchId: player.match.matchId, game: player.match.game, status: "active",
-        players: [{ username: player.name, walletAddress: player.wallet }, { username: other?.name ?? "?" }],
+        players: [{ username: player.name, walletAddress: player.wallet },
+          { username: other?.name ?? "?", walletAddress: opponent }],
       });
     }
     this.renderLists();
@@ -107,6 +121,21 @@ export class MatchesPanel {
       this.app.say(error.message);
     }
     this.renderLists();
+  }
+
+  async playComputer(event) {
+    event.preventDefault();
+    const { game, level } = this.computerForm.elements;
+    await this.startComputer(game.value, level.value);
+  }
+
+  /** A match against the computer starts at once: the reply is its match_start. */
+  async startComputer(game, level) {
+    try {
+      this.show(await this.app.socket.call({ type: "challenge", opponent: COMPUTER, game, level }));
+    } catch (error) {
+      this.app.say(error.message);
+    }
   }
 
   challenged(frame) {
@@ -227,9 +256,12 @@ export class MatchesPanel {
   async loadHistory() {
     try {
       const reply = await this.app.socket.call({ type: "match_history", limit: 10 });
-      fill(this.history, reply.matches.length ? reply.matches.map((m) =>
-        h("li", { dataset: { matchId: m.matchId } },
-          `${GAMES[m.game] ?? m.game} vs ${m.opponent.username}: ${m.result} (${m.reason})`))
+      fill(this.history, reply.matches.length ? reply.matches.map((m) => {
+        const against = m.opponent.walletAddress === COMPUTER ? computerName(m.opponent.level) : m.opponent.username;
+        return h("li", { dataset: { matchId: m.matchId, reward: String(m.reward ?? 0) } },
+          `${GAMES[m.game] ?? m.game} vs ${against}: ${m.result} (${m.reason}) `,
+          h("span", { class: "reward" }, historyReward(m)));
+      })
         : h("li", { class: "note" }, "No finished match yet."));
     } catch (error) {
       this.app.say(error.message);
@@ -247,7 +279,7 @@ export class MatchesPanel {
     const matches = [...this.roomMatches.values()];
     fill(this.rooms, matches.length ? matches.map((m) =>
       h("li", { dataset: { matchId: m.matchId } },
-        `${GAMES[m.game] ?? m.game}: ${m.players.map((p) => p.username).join(" vs ")} `,
+        `${GAMES[m.game] ?? m.game}: ${m.players.map((p) => playerName(m, p)).join(" vs ")} `,
         this.playing(m.matchId) ? null : h("button", { type: "button", class: "watch secondary",
           onclick: () => this.watch(m.matchId) }, "Watch")))
       : h("li", { class: "note" }, "None now."));
@@ -263,13 +295,21 @@ export class MatchesPanel {
     }
     const mine = this.mine(frame);
     const active = frame.status === "active";
-    const names = frame.players.map((p) => p.username);
+    const computer = frame.opponent === COMPUTER;
+    const names = frame.players.map((p) => playerName(frame, p));
     const canMove = mine && active && frame.toMove.includes(frame.seat);
     Object.assign(this.board.dataset, { matchId: frame.matchId, status: frame.status, game: frame.game,
-      mode: mine ? "play" : "watch", seq: String(frame.seq), seat: mine ? String(frame.seat) : "" });
+      mode: mine ? "play" : "watch", seq: String(frame.seq), seat: mine ? String(frame.seat) : "",
+      opponent: computer ? COMPUTER : "player", level: frame.level ?? "" });
+    const waiting = computer ? "The computer's move" : "Their move";
     const turn = active
-      ? (mine ? (canMove ? "Your move" : "Their move") : `${frame.toMove.map((s) => names[s]).join(" and ")} to move`)
+      ? (mine ? (canMove ? "Your move" : waiting) : `${frame.toMove.map((s) => names[s]).join(" and ")} to move`)
       : this.outcome(frame, mine, names);
+    const reward = mine && !active ? rewardText(frame) : null;
+    const again = mine && !active && computer
+      ? h("button", { type: "button", class: "again", onclick: () => this.startComputer(frame.game, frame.level) },
+        "Play again")
+      : null;
     const actions = mine && active
       ? h("button", { type: "button", class: "forfeit secondary", onclick: () => this.forfeit() }, "Forfeit")
       : mine || !active
@@ -279,9 +319,11 @@ export class MatchesPanel {
       h("h2", {}, `${GAMES[frame.game] ?? frame.game}: ${names.join(" vs ")}`,
         frame.wager ? h("small", {}, ` wager ${frame.wager}`) : null, mine ? null : h("small", {}, " (watching)")),
       h("p", { class: "turn", role: "status" }, turn),
+      reward ? h("p", { class: frame.reward > 0 ? "reward earned" : "reward note",
+        dataset: { reward: String(frame.reward), rewardReason: frame.rewardReason ?? "" } }, reward) : null,
       active && frame.turnDeadline ? h("p", { class: "note deadline", dataset: { deadline: frame.turnDeadline } }) : null,
       drawBoard(frame.game, frame.view, canMove ? (move) => this.move(move) : null),
-      h("p", {}, actions));
+      h("p", {}, again, again ? " " : null, actions));
   }
 
   tick() {
@@ -292,10 +334,15 @@ export class MatchesPanel {
   }
 
   outcome(frame, mine, names) {
-    const winner = frame.players.find((p) => p.walletAddress === frame.winner);
+    const winner = frame.players.findIndex((p) => p.walletAddress === frame.winner);
     const said = mine
       ? { win: "You won", loss: "You lost", draw: "A draw" }[frame.result] ?? frame.status
-      : winner ? `${winner.username} won` : "A draw";
+      : winner >= 0 ? `${names[winner]} won` : "A draw";
     return `${said} (${frame.reason})${frame.refunded ? ", stakes refunded" : ""}`;
   }
+}
+
+/** A player of a match frame as the board names it: the computer with its level. */
+function playerName(frame, player) {
+  return player.walletAddress === COMPUTER ? computerName(frame.level) : player.username;
 }

@@ -18,7 +18,8 @@ from clubpengu.services.auth import (
 )
 from clubpengu.services.connection_log import DEVICE_ID, LOG_ID, ConnectionLogService
 from clubpengu.services.ratelimit import SignInLimits
-from clubpengu.services.world import SESSION
+from clubpengu.services.sanctions import connection_mute, mute_in_force
+from clubpengu.services.world import SESSION, SIGNED_IN, SignedInUser
 from clubpengu.transport.messages import AuthRequest, AuthVerify, Logout
 from clubpengu.transport.router import Router
 
@@ -101,6 +102,12 @@ class AuthHandlers:
             self.connection_log.signed_in(
                 log_id, result.session.wallet, connection.attributes.get(DEVICE_ID)
             )
+        # The join that follows takes the user from here (services/world.py SignedInUser),
+        # and with it the mute, which the wallet's mute events keep current from now on.
+        connection.attributes[SIGNED_IN] = SignedInUser(
+            result.user, result.is_new_user, connection.requests
+        )
+        connection.mute = connection_mute(mute_in_force(result.user.moderation, self.auth.clock()))
         return success(result)
 
     async def logout(self, connection: Connection, message: Logout) -> dict[str, Any]:
@@ -121,6 +128,6 @@ def register(
     connection_log: ConnectionLogService,
 ) -> None:
     handlers = AuthHandlers(auth, sessions, limits, metrics, connection_log)
-    router.add("auth_request", AuthRequest, handlers.auth_request, public=True)
-    router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True)
+    router.add("auth_request", AuthRequest, handlers.auth_request, public=True, abandonable=True)
+    router.add("auth_verify", AuthVerify, handlers.auth_verify, public=True, abandonable=True)
     router.add("logout", Logout, handlers.logout)

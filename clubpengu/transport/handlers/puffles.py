@@ -86,8 +86,9 @@ class PuffleHandlers:
             await self._announce(member, puffle)
 
     def entered(self, member: Member, room: Room) -> None:
-        """A player came in: look up their walking puffle and show it to the room."""
-        if member.wallet is None or "puffle" in member.extras:
+        """A player came in: look up their walking puffle and show it to the room (a player
+        created a moment ago has none)."""
+        if member.wallet is None or "puffle" in member.extras or member.owns_nothing:
             return
         self.spawn(self._show_walking(member, room), "puffle-walk")
 

@@ -49,6 +49,6 @@ def register(
     router: Router, world: WorldService, hub: Hub, connection_log: ConnectionLogService
 ) -> None:
     handlers = WorldHandlers(world, hub, connection_log)
-    router.add("join", Join, handlers.join, public=True)
+    router.add("join", Join, handlers.join, public=True, abandonable=True)
     router.add("change_room", ChangeRoom, handlers.change_room)
     router.add("rooms", Rooms, handlers.rooms, public=True)
