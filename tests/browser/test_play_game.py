@@ -16,10 +16,12 @@ import pytest
 from playwright.async_api import Page, expect
 from pymongo.asynchronous.database import AsyncDatabase
 
+from clubpengu.progression.stamps import load_stamps
 from tests.browser.support import Player, Site, Tabs, enter_town, screenshot
 from tests.support import http_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may install Chromium
+STAMPS = {stamp.id: stamp for stamp in load_stamps()}
 
 
 @dataclass
@@ -209,7 +211,10 @@ async def test_a_puffle_is_adopted_fed_and_walked_where_the_room_sees_it(
     await alice.page.click('#adopt-form button[type="submit"]')
     puffle = alice.page.locator("#puffle-list li.puffle")
     await expect(puffle).to_contain_text("Bubbles")
-    await expect(coins).to_have_text(str(before - 400))
+    # The first puffle is a stamp, and its reward comes as coins too.
+    stamp = alice.page.locator('#frames li[data-type="stamp_earned"]', has_text="first_puffle")
+    await expect(stamp).to_have_count(1)
+    await expect(coins).to_have_text(str(before - 400 + STAMPS["first_puffle"].reward))
     await expect(puffle.locator("button.feed")).to_be_disabled()  # no food yet
 
     await alice.page.click('#shop-items li[data-item="puffle_o"] button.buy')
