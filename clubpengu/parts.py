@@ -496,7 +496,8 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
 
 def _count_matches(services: Services, spawn: Spawn) -> None:
     """A finished match's stamps and leaderboard entries, recorded in the background by
-    the node that settled it (exactly one does)."""
+    the node that settled it (exactly one does); a new friendship's buddy stamps, by the
+    node that made it."""
 
     def ended(kind: str, match: Match) -> None:
         if kind == "end":
@@ -504,6 +505,17 @@ def _count_matches(services: Services, spawn: Spawn) -> None:
             spawn(services.leaderboards.record(match), "leaderboard:match")
 
     services.matches.listeners.append(ended)
+
+    async def befriended(accepter: str, requester: str) -> None:
+        spawn(_buddy_stamps(services, (accepter, requester)), "stamps:buddy")
+
+    services.buddies.befriended.append(befriended)
+
+
+async def _buddy_stamps(services: Services, wallets: tuple[str, ...]) -> None:
+    """The buddy stamps of both wallets of a new friendship, counted from their lists."""
+    for wallet in wallets:
+        await services.stamps.buddy_made(wallet, await services.buddies.count(wallet))
 
 
 def _watch_directory(hub: Hub, presence: PresenceService) -> None:

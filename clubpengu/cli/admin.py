@@ -131,6 +131,7 @@ def add_parser(commands: Commands) -> None:
     )
     erase.add_argument("wallet", metavar="WALLET", help="the player's wallet address")
     erase.add_argument("--reason", required=True, help="why (3-200 characters); audited")
+    add_database_options(erase)
     erase.set_defaults(func=with_database(erase_player))
 
 

@@ -44,6 +44,7 @@ Client = AsyncMongoClient[dict[str, Any]]
 Database = AsyncDatabase[dict[str, Any]]
 Command = Callable[[argparse.Namespace, Settings, Client], Awaitable[ExitCode]]
 USERS = "users"
+TRANSACTIONS = "transactions"
 
 
 class Access(Enum):
@@ -90,8 +91,12 @@ async def _check(db: Database, settings: Settings, access: Access) -> None:
             f"{describe(settings)}: no such database (no {USERS} collection); nothing "
             "was created. Check MONGODB_URI, MONGODB_DB or --data-dir"
         )
-    if access is Access.READ and await db[USERS].find_one({}, {"_id": 1}) is None:
-        raise NoDatabase(f"{describe(settings)}: the database holds no players")
+    # Players or their ledger: once every player is erased, their tombstoned entries are
+    # still there for `ledger verify` to check.
+    if access is Access.READ and not any(
+        [await db[name].find_one({}, {"_id": 1}) for name in (USERS, TRANSACTIONS)]
+    ):
+        raise NoDatabase(f"{describe(settings)}: the database holds no players and no ledger")
 
 
 @contextlib.asynccontextmanager

@@ -19,11 +19,15 @@ OTHER = "other"
 # a client cannot add label values.
 MESSAGE_TYPES = frozenset((
     "admin_adjustment", "auth_challenge", "auth_failure", "auth_request", "auth_success",
-    "auth_verify", "catalog", "challenge", "challenge_accept", "challenge_cancel",
+    "auth_verify", "buddies", "buddy_accept", "buddy_added", "buddy_decline", "buddy_declined",
+    "buddy_found", "buddy_moved", "buddy_offline", "buddy_online", "buddy_remove",
+    "buddy_removed", "buddy_request", "buddy_request_sent", "buddy_requested", "catalog",
+    "challenge", "challenge_accept", "challenge_cancel",
     "challenge_decline", "challenge_ended", "challenge_sent", "change_room", "chat", "coins",
     "customization", "daily_bonus", "data_erasure_cancel", "data_erasure_cancelled",
     "data_erasure_pending", "data_erasure_request", "data_export", "data_export_chunk",
-    "data_export_end", "data_export_started", "emote", "equip", "error", "fly", "get_stats",
+    "data_export_end", "data_export_started", "emote", "equip", "error", "find_buddy", "fly",
+    "get_stats", "ignore", "ignored",
     "join", "joined", "kicked", "leaderboard", "logged_out", "logout", "match_end",
     "match_forfeit", "match_forfeited", "match_history", "match_move", "match_spectate",
     "match_start", "match_state", "match_unwatch", "match_unwatched", "match_watch",
@@ -32,7 +36,7 @@ MESSAGE_TYPES = frozenset((
     "puffle_adopted", "puffle_bathe", "puffle_cared", "puffle_feed", "puffle_play",
     "puffle_release", "puffle_released", "puffle_rest", "puffle_walk", "puffle_walking", "puffles",
     "purchase", "purchase_result", "redeem_promo", "report", "report_received", "room_match",
-    "rooms", "set_customization", "stamp_earned", "stats",
+    "rooms", "set_customization", "stamp_earned", "stats", "unignore", "unignored",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.

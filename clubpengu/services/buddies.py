@@ -171,6 +171,10 @@ class BuddyService:
     async def _count_buddies(self, wallet: str) -> int:
         return await self._friendships().count_documents(_of(wallet))
 
+    async def count(self, wallet: str) -> int:
+        """How many buddies `wallet` has (at most BUDDY_LIMIT: a count of that many)."""
+        return await self._count_buddies(wallet)
+
     async def _mark_social(self, *wallets: str) -> None:
         # Before the write that gives them a list: a join must never skip a list it has.
         await self._users().update_many(

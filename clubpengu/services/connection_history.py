@@ -29,6 +29,7 @@ def public_connection(doc: dict[str, Any]) -> dict[str, Any]:
         "signedInAt": _iso(doc.get("signedInAt")),
         "joinedAt": _iso(doc.get("joinedAt")),
         "disconnectedAt": _iso(doc.get("disconnectedAt")),
+        "closedBy": doc.get("closedBy"),
         "closeCode": doc.get("closeCode"),
         "roomsVisited": doc.get("roomsVisited", []),
         "clientVersion": doc.get("clientVersion"),

@@ -157,6 +157,12 @@ POLICIES: tuple[Policy, ...] = (
         "import_runs", _import_runs, Erase.PSEUDONYMISE, "kept for good",
         "which saves an import run wrote and who ran it: its rollback reads them",
     ),
+    Policy(
+        "leaderboard", field_is("walletAddress"), Erase.PSEUDONYMISE,
+        "all time: kept; a week's board: kept with its week",
+        "the boards' rank counts include the entry: deleting it would shift every rank "
+        "below it, so it stays under the tombstone and the erased name",
+    ),
     # Deleted.
     Policy(
         "puffles", field_is("ownerWallet"), Erase.DELETE, "until erased",
@@ -218,6 +224,10 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "erasure_jobs", field_is("walletAddress"), Erase.JOB, "kept for good, without the "
         "wallet", "proof that an erasure was carried out (the tombstone, when, the steps)",
+    ),
+    Policy(
+        "leaderboard_counts", nothing, Erase.NONE, "as long as its board",
+        "how many entries hold each key, per board: counts, no player data",
     ),
     Policy(
         "journal_barrier", nothing, Erase.NONE, "one document, rewritten",

@@ -392,8 +392,9 @@ async def test_a_moderator_sees_only_what_the_role_allows(moderator: Tab, site: 
 
     await expect(page.locator("#mod-form")).to_be_visible()
     await expect(page.locator("#player-matches")).to_be_visible()
-    for admin_only in ("#revoke-form", "#lookup-adjust", "#card-ledger", "#view-coins",
-                       "#view-audit", "#view-migrations", "#view-overview"):  # fmt: skip
+    for admin_only in ("#revoke-form", "#lookup-adjust", "#card-ledger", "#card-data",
+                       "#view-coins", "#view-audit", "#view-migrations",
+                       "#view-overview"):  # fmt: skip
         assert await page.locator(admin_only).count() == 0, admin_only
     await client.close()
 
@@ -437,7 +438,7 @@ async def test_an_analyst_reads_reports_and_claims_but_cannot_act(analyst: Tab, 
     await view(analyst, "audit")
     await expect(page.locator("#audit-table")).to_be_visible()
 
-    for writer in ("#mod-form", "#revoke-form", ".resolve", ".decide"):
+    for writer in ("#mod-form", "#revoke-form", ".resolve", ".decide", "#card-data"):
         assert await page.locator(writer).count() == 0, writer
     async with httpx.AsyncClient(base_url=site.url, timeout=10) as http:
         token = await http_token("", site.analyst, http)
@@ -468,6 +469,40 @@ async def test_sign_out_revokes_the_token_on_the_server(tabs: Tabs, site: Site) 
         after = await http.get("/admin/me", headers=headers)
     await tabs.close(tab)
     assert after.status_code == 401 and after.json()["code"] == "not_authenticated"
+
+
+UNREACHABLE = """() => [...document.querySelectorAll(
+    ".view:not([hidden]) :is(input, select, textarea, button, a[href])")]
+  .filter((el) => el.getClientRects().length)  // shown
+  .filter((el) => {
+    const name = el.labels?.length || el.getAttribute("aria-label")
+      || (["BUTTON", "A"].includes(el.tagName) && el.textContent.trim());
+    return !name || el.tabIndex < 0;
+  })
+  .map((el) => el.id || el.outerHTML.slice(0, 100))"""
+
+
+async def test_every_control_of_every_panel_takes_the_focus_and_has_a_name(
+    admin: Tab, site: Site
+) -> None:
+    """What Tab reaches a keyboard (or a screen reader) can work: every field, button and
+    link shown in every panel, the player's page included, is focusable and named (a
+    label, an aria-label or its text), not a placeholder alone."""
+    client, wallet, _ = await penguin(site)
+    page = admin.page
+    names = await page.locator("#nav button").evaluate_all("els => els.map(e => e.dataset.view)")
+
+    unreachable: dict[str, list[str]] = {}
+    for name in names:
+        await view(admin, name)
+        if name == "players":
+            await open_player(admin, wallet.address)
+        await page.wait_for_load_state("networkidle")
+        if found := await page.evaluate(UNREACHABLE):
+            unreachable[name] = found
+
+    assert unreachable == {}
+    await client.close()
 
 
 async def test_every_panel_fits_a_phone_and_sign_out_stays_on_screen(

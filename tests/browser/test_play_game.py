@@ -198,6 +198,8 @@ async def test_a_puffle_is_adopted_fed_and_walked_where_the_room_sees_it(
     town: Town, site: Site
 ) -> None:
     alice, bob = town.alice, town.bob
+    short = alice.page.get_by_text(re.compile(r"A puffle costs 400 coins or more; you have \d+\."))
+    await expect(short).to_be_visible()  # a new penguin's coins buy no puffle: it says so
     await as_admin(site, "POST", "/admin/coins", {"walletAddress": alice.wallet, "amount": 500,
                    "reason": "a puffle for the test", "idempotencyKey": "play-puffle"})  # fmt: skip
     coins = alice.page.locator("#coins")
@@ -205,6 +207,7 @@ async def test_a_puffle_is_adopted_fed_and_walked_where_the_room_sees_it(
     await expect(grant).to_have_count(1)  # the grant reached the open page
     before = int(await coins.text_content() or 0)
     assert before >= 500
+    await expect(short).to_have_count(0)
 
     await alice.page.select_option('#adopt-form select[name="color"]', "blue")
     await alice.page.fill('#adopt-form input[name="name"]', "Bubbles")

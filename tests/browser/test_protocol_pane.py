@@ -143,6 +143,34 @@ async def test_the_room_list_refresh_stays_out_of_sight_unless_asked_for(player:
     await expect(refresh.first).to_be_hidden()
 
 
+async def test_an_hour_of_room_list_refreshes_pushes_out_no_frame_worth_reading(
+    player: Player,
+) -> None:
+    """A pane of its own (the page's module, the page's markup) given one frame, then the
+    720 requests and replies of an hour's refreshes every 5 s: the frame is still there and
+    the refreshes keep only their last few lines."""
+    lines = await player.page.evaluate(
+        """async () => {
+             const { FramePane } = await import("/static/play/frames.js");
+             const root = document.createElement("div");
+             root.innerHTML = document.querySelector("#frames").closest("section").innerHTML;
+             root.querySelector("#frames").replaceChildren();
+             const pane = new FramePane(root, null);
+             pane.log("in", { type: "chat_message", text: "worth reading" });
+             for (let rid = 1; rid <= 720; rid++) {
+               pane.log("out", { type: "rooms", rid }, { quiet: true });
+               pane.log("in", { type: "rooms", rid, rooms: [] }, { latency: 3, quiet: true });
+             }
+             const items = [...root.querySelectorAll("#frames li")];
+             return { kept: items.filter((li) => li.dataset.type === "chat_message").length,
+                      quiet: items.filter((li) => li.classList.contains("quiet")).length };
+           }"""
+    )
+
+    assert lines["kept"] == 1
+    assert 0 < lines["quiet"] <= 20
+
+
 async def test_the_protocol_document_is_linked_and_served(player: Player, site: Site) -> None:
     page = player.page
     link = page.locator("#protocol-doc")

@@ -1,5 +1,6 @@
 """The room switcher in Chromium: rooms of one seat each (ROOM_CAPACITY=1), so a second
-player opens a second instance; players move by room (any free seat) and by instance."""
+player opens a second instance; players move by room (any free seat) and by instance, and
+"Go there" to a buddy in a full instance says so."""
 
 from __future__ import annotations
 
@@ -71,5 +72,27 @@ async def test_players_switch_rooms_and_instances(
     users = {u["walletAddress"]: u async for u in db.users.find({})}
     assert users[alice.wallet]["lastInstance"] == "town~2"
     assert users[bob.wallet]["lastInstance"] == "town"
+    for player in (alice, bob):
+        await tabs.close(player.tab)
+
+
+async def test_go_there_says_when_the_buddys_instance_is_full(tabs: Tabs, tiny: Site) -> None:
+    alice = await enter_town(tabs, tiny, "alice")
+    bob = await enter_town(tabs, tiny, "bob")  # one seat a room: another instance than alice's
+    here = await alice.page.locator("#room-name").text_content()
+    bobs = await bob.page.locator("#room-name").text_content()
+    assert here and bobs and here != bobs
+    await alice.page.fill('#buddy-form input[name="wallet"]', bob.wallet)
+    await alice.page.click('#buddy-form button[type="submit"]')
+    await bob.page.click('#prompts [data-prompt="buddy"] button.accept')
+    row = alice.page.locator(f'#buddy-list li[data-wallet="{bob.wallet}"]')
+    await expect(row).to_have_attribute("data-room", bobs)
+
+    await row.locator("button.go").click()
+
+    result = alice.page.locator("#buddy-result")
+    await expect(result).to_contain_text(f"'s room ({bobs}) is full: no seat for you there now")
+    await expect(result).to_have_class("note error")
+    await expect(alice.page.locator("#room-name")).to_have_text(here)  # alice stays put
     for player in (alice, bob):
         await tabs.close(player.tab)

@@ -59,6 +59,20 @@ def test_every_help_says_what_the_command_does_and_ends_with_one_example_line(
     assert text.rstrip().splitlines()[-1] == parser.epilog  # one line, to copy as it is
 
 
+LEAVES = [(path, parser) for path, parser in COMMANDS if not parser._subparsers]
+
+
+@pytest.mark.parametrize(("path", "parser"), LEAVES, ids=[" ".join(p) for p, _ in LEAVES])
+def test_every_command_takes_the_data_dir_option(
+    path: tuple[str, ...], parser: argparse.ArgumentParser
+) -> None:
+    """Every command reaches a database (the embedded one, or MONGODB_URI's), so every one
+    is pointed at it the same way."""
+    options = {option for action in parser._actions for option in action.option_strings}
+
+    assert "--data-dir" in options
+
+
 @pytest.mark.parametrize(("path", "parser"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_example_in_the_help_parses_into_its_command(
     path: tuple[str, ...], parser: argparse.ArgumentParser

@@ -78,3 +78,27 @@ def test_a_uri_is_printed_with_its_password_masked() -> None:
     assert masked_uri(uri) == (
         "mongodb://app:***@db:27017/?replicaSet=rs0&authMechanismProperties=***"
     )
+
+
+def test_erase_with_data_dir_from_elsewhere_keeps_the_ledger_clean(tmp_path: Path) -> None:
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    wallet = Wallet().address
+    save = {"walletAddress": wallet, "localData": {"clubpenguin_save": {"coins": 30}}}
+    (tmp_path / "saves.jsonl").write_text(json.dumps(save) + "\n")
+    imported = _run(
+        ["import-saves", str(tmp_path / "saves.jsonl"), "--data-dir", str(data)], elsewhere
+    )
+    assert imported.returncode == 0, imported.stderr
+
+    erased = _run(
+        ["admin", "erase", wallet, "--reason", "GDPR request 9", "--data-dir", str(data)],
+        elsewhere,
+    )
+    verified = _run(["ledger", "verify", "--data-dir", str(data)], elsewhere)
+
+    assert erased.returncode == 0, erased.stderr
+    assert f"embedded database in {data}" in erased.stderr
+    assert json.loads(erased.stdout)["status"] == "done"
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert list(elsewhere.iterdir()) == []

@@ -262,6 +262,19 @@ def test_the_explorer_stamp_needs_every_room() -> None:
     assert [stamp.id for stamp in done] == ["explorer"]
 
 
+def test_a_world_of_one_room_has_no_explorer_stamp_to_earn() -> None:
+    one_room = frozenset({"dojo"})
+
+    earned = load_stamps().earned(
+        StampEvent("room_visited", subject="dojo"),
+        {"room_visited": {"dojo"}},
+        [],
+        {"room_visited": one_room},
+    )
+
+    assert earned == []
+
+
 def test_an_every_room_stamp_without_the_room_ids_is_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="room ids"):
         load_stamps().earned(

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -300,3 +301,31 @@ async def test_the_cli_draws_a_progress_bar_on_a_terminal(
     assert updates[-1].startswith("[" + "#" * 30 + "] imported 30/30 saves (100%), ")
     assert "saves/s, 0s left, 0 invalid, 0 skipped" in updates[-1]
     assert terminal.getvalue().endswith("\n")
+
+
+async def test_progress_counts_saves_not_bytes_when_the_saves_differ_in_size(
+    mongo_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The first third of the file is nearly all its bytes: a bar of bytes read would say
+    ~95 % after it; one of saves says 33 %."""
+    path = tmp_path / "saves.jsonl"
+    with path.open("w") as handle:
+        for n in range(30):
+            local: dict[str, Any] = {"penguin_name": f"Pengu{n}"}
+            if n < 10:
+                local["diary"] = "x" * 20_000  # an unknown field: dropped, but read
+            handle.write(json.dumps({"walletAddress": Wallet().address, "localData": local}))
+            handle.write("\n")
+    plain = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", plain)
+    monkeypatch.setenv("MONGODB_URI", mongo_uri)
+    monkeypatch.setenv("MONGODB_DB", TEST_DB)
+
+    code = await asyncio.to_thread(main, ["import-saves", str(path), "--batch-size", "10"])
+
+    lines = [line for line in plain.getvalue().splitlines() if " saves (" in line]
+    assert code == 0
+    assert any(line.startswith("imported 10/30 saves (33%)") for line in lines), lines
+    for line in lines:
+        done, total, share = map(int, re.findall(r"(\d+)/(\d+) saves \((\d+)%\)", line)[0])
+        assert share == round(100 * done / total), line

@@ -41,6 +41,7 @@ from clubpengu.models.migration_claim import ClaimStatus
 from clubpengu.services.audit import Staff
 from clubpengu.services.data_registry import BY_COLLECTION, POLICIES, TOMBSTONE_PREFIX
 from clubpengu.services.erasure import Step
+from clubpengu.services.report import default_range, run_report
 from tests.conftest import TEST_DB
 from tests.support import (
     MovableClock,
@@ -223,6 +224,13 @@ async def test_an_erasure_leaves_only_the_tombstone_and_a_clean_ledger(
     assert [(e["walletAddress"], e["amount"]) for e in erasures] == [(tombstone, -120)]
     audit = await db["audit_logs"].find_one({"action": "data.erase"})
     assert audit is not None and audit["target"] == tombstone
+    # The economy report still adds up: what it shows created less destroyed is every
+    # balance left, the erased coins among the destroyed.
+    start, end = default_range()
+    flow = {row["type"]: row for row in (await run_report(db, start, end))["coin_flow"]}
+    balances = sum([u.get("coins", 0) async for u in db["users"].find()])
+    assert flow["erasure"]["destroyed"] == 120
+    assert sum(row["created"] - row["destroyed"] for row in flow.values()) == balances
     # The wallet may come back, as a new player.
     async with connect(served.ws_url) as client:
         again = await sign_in(client, wallet)
@@ -528,3 +536,49 @@ async def test_a_late_write_after_the_erasure_brings_nothing_of_the_wallet_back(
     db = mongo_client[TEST_DB]
     for name in await collections(mongo_client):
         assert not [d async for d in db[name].find() if mentions(d, wallet.address)], name
+
+
+async def test_every_collection_the_registry_says_expires_has_a_ttl_index_and_no_other(
+    mongo_client: Mongo,
+) -> None:
+    """The retention table's "TTL index" column is what the database holds: a TTL index
+    where it says yes (on `expiresAt`, but for the notices that expire an hour after their
+    `at`), none where it says no."""
+    db = mongo_client[TEST_DB]
+    present = set(await db.list_collection_names())
+    expiring: dict[str, list[Any]] = {}
+    for policy in POLICIES:
+        if policy.collection not in present:
+            continue
+        info = await db[policy.collection].index_information()
+        expiring[policy.collection] = [
+            index["key"] for index in info.values() if "expireAfterSeconds" in index
+        ]
+
+    said = {p.collection for p in POLICIES if p.ttl}
+    assert said <= set(expiring), f"never created: {said - set(expiring)}"
+    for name, keys in expiring.items():
+        field = "at" if name == "coin_notices" else "expiresAt"
+        assert keys == ([[(field, 1)]] if name in said else []), name
+
+
+async def test_erasing_an_erased_wallet_again_changes_nothing(
+    served: RunningServer, mongo_client: Mongo
+) -> None:
+    wallet, other = Wallet(), Wallet()
+    await seed(served, wallet, other)
+    erasure = served.node.services.erasure
+    first = await erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR 5")
+    db = mongo_client[TEST_DB]
+    before = {name: await db[name].count_documents({}) for name in await collections(mongo_client)}
+
+    again = await erasure.erase_now(Staff(ADMIN.address, "admin"), wallet.address, "GDPR 5")
+
+    after = {name: await db[name].count_documents({}) for name in await collections(mongo_client)}
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert again.status == "done" and again.tombstone == first.tombstone
+    assert changed <= {"erasure_jobs", "audit_logs"}, changed
+    assert await db["transactions"].count_documents({"type": "erasure"}) == 1
+    for name in await collections(mongo_client):
+        assert not [d async for d in db[name].find() if mentions(d, wallet.address)], name
+    assert (await served.node.services.economy.verify_ledger()).ok

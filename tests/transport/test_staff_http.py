@@ -194,6 +194,21 @@ async def test_the_report_covers_the_range_asked_for(staff: Staff) -> None:
     assert len(earlier["sections"]["sign_ins"]) == 31 and earlier["sections"]["coin_flow"] == []
 
 
+async def test_the_report_without_a_range_covers_the_clis_default_range(staff: Staff) -> None:
+    """The console runs the report without a range first: the days it shows are those
+    `clubpengu report` covers without one (services/report.py's `default_range`)."""
+    from clubpengu.services.report import default_range
+
+    before = default_range()
+    body = await staff.read("/admin/report")
+    after = default_range()
+
+    shown = (body["from"], body["to"])
+    assert shown in {(str(s.date()), str(e.date())) for s, e in (before, after)}
+    assert len(body["sections"]["sign_ins"]) == 30
+    assert body["sections"]["sign_ins"][-1]["day"] == str((after[1] - timedelta(days=1)).date())
+
+
 @pytest.mark.parametrize(
     ("params", "problem"),
     [

@@ -216,3 +216,24 @@ async def test_a_migrated_save_keeps_only_catalogue_stamps_and_lists_the_others(
     user = await _user(wallet)
     assert "party_2019" not in user.stamps and "first_puffle" in user.stamps
     await client.close()
+
+
+async def test_a_new_friendship_earns_both_players_the_first_buddy_stamp_once(
+    server: RunningServer,
+) -> None:
+    ann, bob = Wallet(), Wallet()
+    a, _, _ = await enter(server.ws_url, ann, room="town")
+    b, _, _ = await enter(server.ws_url, bob, room="town")
+
+    await a.call({"type": "buddy_request", "walletAddress": bob.address})
+    await b.call({"type": "buddy_accept", "walletAddress": ann.address})
+    pushed = [(await client.recv_type("stamp_earned"))["stamp"]["id"] for client in (a, b)]
+    await b.call({"type": "buddy_remove", "walletAddress": ann.address})
+    await a.call({"type": "buddy_request", "walletAddress": bob.address})
+    await b.call({"type": "buddy_accept", "walletAddress": ann.address})
+
+    assert pushed == ["first_buddy", "first_buddy"]
+    assert await silent(a, 0.5, kind="stamp_earned") and await silent(b, 0.5, kind="stamp_earned")
+    assert (await _user(ann)).stamps == ["first_login", "first_buddy"]
+    for client in (a, b):
+        await client.close()

@@ -53,6 +53,20 @@ export class Api {
     return this.#call("PATCH", path, body);
   }
 
+  /** GET a file the server sends as an attachment (a player's export): the body as a Blob.
+   * A plain link cannot carry the bearer token, so the page fetches it and saves it. */
+  async download(path) {
+    const response = await fetch(path, {
+      headers: { Authorization: `Bearer ${this.token}` }, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+    });
+    if (!response.ok) {
+      const error = new ApiError(response.status, await response.json().catch(() => null));
+      if (error.status === 401) this.onSessionEnded?.(error);
+      throw error;
+    }
+    return response.blob();
+  }
+
   async #call(method, path, body) {
     try {
       return await request(method, path, { token: this.token, body });

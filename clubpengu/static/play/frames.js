@@ -6,9 +6,13 @@
 // Quiet frames (sent by a timer, such as the room list's refresh every few seconds, and
 // their replies) are hidden unless asked for, and a frame equal to the one just before it
 // (its rid aside) adds "×n" to that line instead of a new one, so nothing floods the pane.
+// Quiet frames have a budget of their own (the last few refreshes): hidden, they would
+// otherwise fill the pane's KEEP lines in a quarter of an hour and push out every frame
+// worth reading.
 import { $, h } from "../shared/dom.js";
 
-const KEEP = 400;
+const KEEP = 400; // frames worth reading
+const KEEP_QUIET = 20; // a timer's frames: its last ten requests and replies
 const HELD_AT_MOST = 2000; // frames kept while paused; older ones are dropped, and counted
 
 function redact(frame) {
@@ -37,6 +41,7 @@ export class FramePane {
     this.list = $("#frames", root);
     this.socket = socket;
     this.count = 0;
+    this.quietCount = 0;
     this.paused = false;
     this.held = [];
     this.dropped = 0;
@@ -101,8 +106,13 @@ export class FramePane {
     const stick = this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 4;
     this.list.append(item);
     this.last = { item, key };
-    if (++this.count > KEEP) {
-      this.list.firstElementChild?.remove();
+    if (quiet) {
+      if (++this.quietCount > KEEP_QUIET) {
+        $(".frame.quiet", this.list)?.remove();
+        this.quietCount--;
+      }
+    } else if (++this.count > KEEP) {
+      $(".frame:not(.quiet)", this.list)?.remove();
       this.count--;
     }
     if (stick) this.list.scrollTop = this.list.scrollHeight;
@@ -152,6 +162,7 @@ export class FramePane {
   clear() {
     this.list.replaceChildren();
     this.count = 0;
+    this.quietCount = 0;
     this.last = null;
   }
 

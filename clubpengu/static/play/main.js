@@ -4,6 +4,7 @@
 // reference client. The token and any key stay in this module's memory.
 import { $, fill, h } from "../shared/dom.js";
 import { clientConfig, devKeySigner, phantomProvider, phantomSigner, shortWallet } from "../shared/wallet.js";
+import { BuddiesPanel } from "./buddies.js";
 import { FramePane } from "./frames.js";
 import { LeaderboardsPanel } from "./leaderboards.js";
 import { MatchesPanel } from "./matches.js";
@@ -57,6 +58,9 @@ const app = {
   me: () => state.user,
   playerId: () => state.playerId,
   nameOf,
+  rosterChanged,
+  /** change_room that throws the server's refusal (room_full, …) to the caller. */
+  changeRoom: async (room) => enterRoom(await socket.call({ type: "change_room", room })),
   setInventory(itemId, count) {
     if (!state.user || !itemId) return;
     state.user.inventory = { ...state.user.inventory, [itemId]: count };
@@ -81,7 +85,8 @@ const app = {
 };
 const panels = new Panels($("#side"), app);
 const roster = new Roster(app, $("#players"));
-// The side panels, in order; the rewards, stamps, leaderboards and buddies go here too.
+// The side panels, in order; the rewards, stamps and leaderboards go here too.
+app.buddies = panels.add(BuddiesPanel, "buddies", "Buddies");
 app.matches = panels.add(MatchesPanel, "games", "Games", $("#match"));
 app.puffles = panels.add(PufflesPanel, "puffles", "Puffles");
 app.promo = panels.add(PromoPanel, "promo", "Promo code");

@@ -1,7 +1,8 @@
 // "Here now": the room's players, kept as one list item per player and updated in place (a
 // `moves` batch comes ten times a second; buttons must not be rebuilt under the pointer).
 // Each item mirrors the canvas in data attributes (position, look) for tests and tools, and
-// offers what one can do with that player: challenge, report, watch their match.
+// offers what one can do with that player: challenge, report, watch their match, ask to be
+// buddies, ignore (buddies.js keeps the lists; a guest, without a wallet, gets neither).
 import { $, h } from "../shared/dom.js";
 
 export class Roster {
@@ -43,6 +44,11 @@ export class Roster {
           const match = this.app.world.players.get(player.id)?.match;
           if (match) this.app.matches.watch(match.matchId);
         } }, "Watch"),
+      h("button", { type: "button", class: "add-buddy secondary", hidden: true, title: "Ask to be buddies",
+        onclick: () => this.app.buddies.ask(this.app.world.players.get(player.id) ?? player) }, "Add buddy"),
+      h("button", { type: "button", class: "ignore secondary", hidden: true,
+        title: "Stop seeing their chat and emotes, or see them again",
+        onclick: () => this.app.buddies.toggleIgnore(this.app.world.players.get(player.id) ?? player) }, "Ignore"),
     ];
     return h("li", { dataset: { playerId: player.id, me: mine ? "true" : null } },
       player.name, h("small", { class: "look" }), h("span", { class: "badges" }),
@@ -68,5 +74,23 @@ export class Roster {
     else delete data.match;
     const watch = $("button.watch", item);
     if (watch) watch.hidden = !player.match || this.app.matches.playing(player.match.matchId);
+    this.social(item, player);
+  }
+
+  social(item, player) {
+    const { buddies } = this.app;
+    const buddy = Boolean(player.wallet) && buddies.isBuddy(player.wallet);
+    const ignored = Boolean(player.wallet) && buddies.isIgnored(player.wallet);
+    if (buddy) item.dataset.buddy = "true";
+    else delete item.dataset.buddy;
+    if (ignored) item.dataset.ignored = "true";
+    else delete item.dataset.ignored;
+    const add = $("button.add-buddy", item);
+    if (add) add.hidden = !player.wallet || buddy || ignored;
+    const ignore = $("button.ignore", item);
+    if (!ignore) return;
+    ignore.hidden = !player.wallet;
+    const label = ignored ? "Unignore" : "Ignore";
+    if (ignore.textContent !== label) ignore.textContent = label;
   }
 }
