@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may i
 
 
 ANALYST_VIEWS = [
-    "overview", "players", "reports", "matches", "promos", "migrations", "collusion", "audit",
-    "ledger", "report",
+    "overview", "players", "reports", "matches", "leaderboards", "promos", "migrations",
+    "collusion", "audit", "ledger", "report",
 ]  # fmt: skip
 
 

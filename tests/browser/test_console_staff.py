@@ -24,7 +24,7 @@ from tests.support import Client, Wallet, enter, http_token
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 Db = AsyncDatabase[dict[str, Any]]
-MODERATOR_VIEWS = ["players", "reports", "matches", "collusion"]
+MODERATOR_VIEWS = ["players", "reports", "matches", "leaderboards", "collusion"]
 PHONE = {"width": 390, "height": 844}
 
 

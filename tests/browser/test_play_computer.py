@@ -123,7 +123,13 @@ async def test_a_player_plays_tictactoe_against_the_computer_on_easy_for_coins(
     )
     await expect(match.locator(".reward")).to_have_text(f"+{reward} coins")
     await expect(match.locator(".reward")).to_have_attribute("data-reward", str(reward))
-    await expect(page.locator("#coins")).to_have_text(str(coins_before + reward))
+    # The match's stamps (a first match played out, a first win) may pay coins of their own.
+    stamps = ["first_match", "first_win"] if end["result"] == "win" else ["first_match"]
+    await expect(page.locator('#frames li[data-type="stamp_earned"]')).to_have_count(len(stamps))
+    earned = [f["stamp"] for f in await frames_of(page, "stamp_earned")]
+    assert sorted(s["id"] for s in earned) == stamps
+    stamp_coins = sum(s["reward"] for s in earned)
+    await expect(page.locator("#coins")).to_have_text(str(coins_before + reward + stamp_coins))
     stored = await db.matches.find_one({"wallets": player.wallet})
     assert stored is not None and stored["status"] == "completed"
     await screenshot(page, "play-computer.png")

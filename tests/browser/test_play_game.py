@@ -21,6 +21,7 @@ from tests.browser.support import Player, Site, Tabs, enter_town, screenshot
 from tests.support import http_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may install Chromium
+STAMPS = {stamp.id: stamp for stamp in load_stamps()}
 
 
 @dataclass
@@ -187,9 +188,6 @@ async def test_card_jitsu_plays_a_round_from_each_hand(town: Town) -> None:
     await forfeited(second, first)
 
 
-FIRST_PUFFLE_REWARD = next(s.reward for s in load_stamps() if s.id == "first_puffle")
-
-
 async def frames_of(page: Page, kind: str) -> list[dict[str, Any]]:
     """The frames of one type that the protocol pane lists, parsed."""
     texts = await page.locator(f'#frames li[data-type="{kind}"] code.line').all_text_contents()
@@ -216,8 +214,10 @@ async def test_a_puffle_is_adopted_fed_and_walked_where_the_room_sees_it(
     await alice.page.click('#adopt-form button[type="submit"]')
     puffle = alice.page.locator("#puffle-list li.puffle")
     await expect(puffle).to_contain_text("Bubbles")
-    # The price, and the first puffle's stamp with its reward (paid just after).
-    await expect(coins).to_have_text(str(before - 400 + FIRST_PUFFLE_REWARD))
+    # The first puffle is a stamp, and its reward comes as coins too.
+    stamp = alice.page.locator('#frames li[data-type="stamp_earned"]', has_text="first_puffle")
+    await expect(stamp).to_have_count(1)
+    await expect(coins).to_have_text(str(before - 400 + STAMPS["first_puffle"].reward))
     await expect(puffle.locator("button.feed")).to_be_disabled()  # no food yet
 
     await alice.page.click('#shop-items li[data-item="puffle_o"] button.buy')

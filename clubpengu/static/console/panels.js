@@ -6,6 +6,7 @@ import { ADMINS, ALL, READERS } from "./roles.js";
 import { audit } from "./views/audit.js";
 import { coins } from "./views/coins.js";
 import { collusion } from "./views/collusion.js";
+import { leaderboards } from "./views/leaderboards.js";
 import { ledger } from "./views/ledger.js";
 import { matches } from "./views/matches.js";
 import { migrations } from "./views/migrations.js";
@@ -20,6 +21,7 @@ export const PANELS = [
   { name: "players", label: "Players", roles: ALL, make: players },
   { name: "reports", label: "Reports", roles: ALL, make: reports },
   { name: "matches", label: "Matches", roles: ALL, make: matches },
+  { name: "leaderboards", label: "Leaderboards", roles: ALL, make: leaderboards },
   { name: "coins", label: "Adjust coins", roles: ADMINS, make: coins },
   { name: "promos", label: "Promo codes", roles: READERS, make: promos },
   { name: "migrations", label: "Migrations", roles: READERS, make: migrations },

@@ -24,6 +24,7 @@ export const PLAYER_SECTIONS = [
   { name: "buddies", title: "Buddies", render: buddies },
   { name: "inventory", title: "Inventory", render: inventory },
   { name: "puffles", title: "Puffles", render: puffles },
+  { name: "stamps", title: "Stamps", render: stamps },
   { name: "matches", title: "Matches", wide: true, render: matchHistory },
   { name: "moderation-history", title: "Moderation history", wide: true, render: moderationHistory },
   { name: "sessions", title: "Sign-in sessions", wide: true, render: sessions },
@@ -38,7 +39,7 @@ function profile({ record, can, go }) {
     facts([
       ["wallet", u.walletAddress], ["username", u.username], ["coins", u.coins],
       ["look", Object.entries(u.customization).map(([k, v]) => `${k}: ${v}`)],
-      ["stamps", u.stamps], ["created", when(u.createdAt)], ["migrated from", u.migrationSource],
+      ["created", when(u.createdAt)], ["migrated from", u.migrationSource],
     ], "lookup-profile"),
     can("coins") ? h("button", { type: "button", class: "secondary", id: "lookup-adjust", onclick: () => go("coins", u.walletAddress) }, "Adjust coins…") : null,
   ];
@@ -93,6 +94,15 @@ function puffles({ record }) {
     { key: "hunger", label: "hunger", num: true }, { key: "happiness", label: "happiness", num: true },
     { key: "walking", label: "walking", format: (v) => (v ? "yes" : "") },
   ], record.puffles, { id: "lookup-puffles" });
+}
+
+/** The stamps the player holds (`user.stamps`), in the order earned; their coin rewards are
+ * in the ledger (type stamp_reward). */
+function stamps({ record }) {
+  const held = record.user.stamps ?? [];
+  if (!held.length) return h("p", { class: "note", id: "lookup-stamps" }, "No stamps yet");
+  return [h("p", { class: "note" }, `${held.length} ${held.length === 1 ? "stamp" : "stamps"}, in the order earned`),
+    h("ol", { id: "lookup-stamps", class: "stamp-list" }, held.map((id) => h("li", { dataset: { stamp: id } }, h("code", {}, id))))];
 }
 
 function sanctionText(sanction) {

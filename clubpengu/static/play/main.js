@@ -6,6 +6,7 @@ import { $, fill, h } from "../shared/dom.js";
 import { clientConfig, devKeySigner, phantomProvider, phantomSigner, shortWallet } from "../shared/wallet.js";
 import { BuddiesPanel } from "./buddies.js";
 import { FramePane } from "./frames.js";
+import { LeaderboardsPanel } from "./leaderboards.js";
 import { MatchesPanel } from "./matches.js";
 import { Migration } from "./migration.js";
 import { GameSocket } from "./net.js";
@@ -17,6 +18,7 @@ import { ReportsPanel } from "./reports.js";
 import { RoomSwitcher } from "./rooms.js";
 import { Roster } from "./roster.js";
 import { Shop } from "./shop.js";
+import { StampBook } from "./stamps.js";
 import { StatsPanel } from "./stats.js";
 import { World } from "./world.js";
 
@@ -90,6 +92,8 @@ app.puffles = panels.add(PufflesPanel, "puffles", "Puffles");
 app.promo = panels.add(PromoPanel, "promo", "Promo code");
 app.reports = panels.add(ReportsPanel, "report", "Report a player");
 app.stats = panels.add(StatsPanel, "stats", "Your stats");
+app.stamps = panels.add(StampBook, "stamps", "Stamp book");
+app.leaderboards = panels.add(LeaderboardsPanel, "leaderboards", "Leaderboards");
 panels.attach(new Migration(app));
 
 function rosterChanged() {
