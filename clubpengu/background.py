@@ -165,7 +165,18 @@ class TrackedTasks:
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        if error is not None and is_outage(error):
+            # Side work the database was out of reach for (a stamp, a leaderboard entry):
+            # an outage, not a bug. What it would have written is said in
+            # docs/operations.md, "When the database goes away".
+            logger.warning(
+                "background task: database unavailable",
+                extra={"task": task.get_name(), "error": type(error).__name__},
+            )
+        else:
             logger.error(
                 "background task failed",
                 exc_info=task.exception(),

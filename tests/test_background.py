@@ -108,6 +108,30 @@ async def test_a_step_that_meets_a_database_outage_is_a_warning_not_an_error(
     assert records[0].__dict__["task"] == "test-outage"
 
 
+async def test_side_work_that_meets_a_database_outage_is_a_warning_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tasks = TrackedTasks()
+
+    async def unreachable() -> None:
+        raise ServerSelectionTimeoutError("no servers available")
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with caplog.at_level(logging.WARNING, logger="clubpengu.background"):
+        tasks.spawn(unreachable(), "stamps:room")
+        tasks.spawn(broken(), "stamps:chat")
+        assert await tasks.wait(within=5.0)
+        await asyncio.sleep(0)  # the done callbacks run on the next turn of the loop
+
+    levels = {r.__dict__["task"]: (r.levelno, r.getMessage()) for r in caplog.records}
+    assert levels == {
+        "stamps:room": (logging.WARNING, "background task: database unavailable"),
+        "stamps:chat": (logging.ERROR, "background task failed"),
+    }
+
+
 async def test_a_step_that_overruns_skips_the_times_it_missed_instead_of_bunching_them() -> None:
     steps = _Steps()
     interval = 0.02
