@@ -224,8 +224,8 @@ def _refused(reply: dict[str, Any]) -> bool:
 async def test_the_per_address_message_budget_holds_across_nodes(
     settings: Settings, mongo_client: Mongo, shared_redis: str
 ) -> None:
-    # A window of an hour: the test's messages all fall in one (a window ends once an hour).
-    limits = {"message_rate_per_ip": Rate(100, 3600.0), "message_rate": Rate(1000, 1.0)}
+    # A window of a day: the test's messages all fall in one (a window ends at 00:00 UTC).
+    limits = {"message_rate_per_ip": Rate(100, 86400.0), "message_rate": Rate(1000, 1.0)}
     async with (
         _two_nodes(settings, mongo_client, shared_redis, **limits) as (a, b),
         _sockets(a.ws_url, 1) as on_a,
@@ -253,7 +253,7 @@ async def test_the_per_address_message_budget_holds_across_nodes(
 async def test_one_node_with_redis_still_lets_its_budget_through(
     settings: Settings, mongo_client: Mongo, shared_redis: str
 ) -> None:
-    limited = settings.with_overrides(redis_url=shared_redis, message_rate_per_ip=Rate(30, 3600.0))
+    limited = settings.with_overrides(redis_url=shared_redis, message_rate_per_ip=Rate(30, 86400.0))
     async with run_server(limited, mongo_client) as server, _sockets(server.ws_url, 2) as clients:
         first = await _pings(clients[0], 15) + await _pings(clients[1], 15)
         reported = await eventually(lambda: _message_total(shared_redis), ready=lambda n: n == 30)
