@@ -326,7 +326,7 @@ class Settings:
     max_connections_per_ip: int = setting("MAX_CONNECTIONS_PER_IP", 20, integer(),
         "open WebSockets per client address (across nodes with REDIS_URL); 0: off")
     message_rate_per_ip: Rate = setting("MESSAGE_RATE_PER_IP", Rate(400, 1.0), rate,
-        "messages per client address across all its sockets on a node; 0: off")
+        "messages per client address across all its sockets (across nodes with REDIS_URL); 0: off")
     sign_in_deadline: float = setting("SIGN_IN_DEADLINE", 30.0, duration(allow_zero=True),
         "a socket that has neither signed in nor joined by then is closed 1008; 0: off")
     metrics_token: str | None = setting("METRICS_TOKEN", None, optional_text,

@@ -35,6 +35,7 @@ from clubpengu.realtime.gcpacer import GcPacer
 from clubpengu.realtime.rooms import RoomCatalogue
 from clubpengu.realtime.ticker import PhasedTick
 from clubpengu.services.catalog import load_catalog
+from clubpengu.services.message_budget import SYNC_INTERVAL
 from clubpengu.services.notices import Notice
 from clubpengu.services.outside_notices import OutsideNotices
 
@@ -166,6 +167,7 @@ class Node:
         erasures.start()
         self.monitors.append(erasures)
         self._count_addresses()
+        self._share_message_counts()
 
     def _start_ticker(self) -> None:
         """The tick loop, spread over the hub's phases, with the full garbage collections
@@ -189,6 +191,15 @@ class Node:
         from clubpengu.realtime.counters.redis import COUNT_LAPSE
 
         task = PeriodicTask("address-counts", COUNT_LAPSE / 3, admission.refresh)
+        task.start()
+        self.monitors.append(task)
+
+    def _share_message_counts(self) -> None:
+        """With counts shared by the nodes, report this node's messages per address."""
+        budget = self.services.message_budget
+        if budget.shared is None:
+            return
+        task = PeriodicTask("message-counts", SYNC_INTERVAL, budget.sync)
         task.start()
         self.monitors.append(task)
 

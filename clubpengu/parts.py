@@ -61,6 +61,7 @@ from clubpengu.services.leaderboards import LeaderboardService
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
 from clubpengu.services.matches.rewards import RewardRules
+from clubpengu.services.message_budget import MessageBudget
 from clubpengu.services.migration import MigrationRules, MigrationService
 from clubpengu.services.migration_plan import MigrationPlanner
 from clubpengu.services.migration_review import MigrationReview
@@ -188,6 +189,7 @@ class Services:
     auth: AuthService
     audit: AuditTrail
     sign_in_limits: SignInLimits
+    message_budget: MessageBudget
     presence: PresenceService
     events: EventRecorder
     stats: StatsBatcher
@@ -431,6 +433,7 @@ def build_services(
         sign_in_limits=SignInLimits(
             settings.auth_rate_per_ip, settings.auth_rate_per_connection, realtime.counters
         ),
+        message_budget=MessageBudget(settings.message_rate_per_ip, realtime.counters),
         presence=presence,
         events=events,
         stats=stats,

@@ -28,9 +28,12 @@ Keys (Redis data; the source of truth stays MongoDB, these only coordinate live 
 | `limit:<kind>:<address>` | a token bucket shared by the nodes (`signin`: sign-in attempts), |
 | | as `tokens`, `at` (ms); the address as a keyed hash (realtime/counters/redis.py) |
 | `conns:<address>` | an address's open sockets: connection id → when its count lapses (ms) |
+| `msgs:<address>:<window>` | the messages of an address's sockets on every node in one |
+| | window of `MESSAGE_RATE_PER_IP`'s period (its number since the epoch, Redis's clock) |
 
-The room directory's Lua scripts (realtime/directory/lua/) spell these names too (a
-script may only build key names itself). Keys and channels live in separate namespaces
+The room directory's Lua scripts (realtime/directory/lua/) spell these names too, and
+realtime/counters/lua/messages.lua appends the window (a script may only build key names
+itself). Keys and channels live in separate namespaces
 in Redis, so a key and a channel may share a name (`room:town` is both).
 """
 
@@ -78,3 +81,8 @@ def address_limit_key(kind: str, hashed_address: str) -> str:
 
 def address_count_key(hashed_address: str) -> str:
     return f"conns:{hashed_address}"
+
+
+def message_count_key(hashed_address: str) -> str:
+    """Without the window: the script that counts appends it (realtime/counters/lua/)."""
+    return f"msgs:{hashed_address}"

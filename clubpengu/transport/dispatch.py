@@ -34,7 +34,12 @@ def build_router(node: Node) -> Router:
     settings, metrics = node.settings, node.metrics
     hub, sessions = node.realtime.hub, node.realtime.sessions
     services, spawn = node.services, node.tasks.spawn
-    router = Router(settings.max_frame_bytes, LimitsConfig.from_settings(settings), metrics=metrics)
+    router = Router(
+        settings.max_frame_bytes,
+        LimitsConfig.from_settings(settings),
+        metrics=metrics,
+        budget=services.message_budget,
+    )
     router.add("ping", Ping, _ping, public=True)
     auth.register(
         router, services.auth, sessions, services.sign_in_limits, metrics, services.connection_log

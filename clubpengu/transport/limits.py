@@ -2,7 +2,8 @@
 
 Three token buckets per connection: moves, chat (emotes too: both reach the whole room),
 and every other message; and one per client address for every message of all its sockets
-on this node (MESSAGE_RATE_PER_IP; the router keeps those). A refused message is answered
+(MESSAGE_RATE_PER_IP, across nodes with REDIS_URL: services/message_budget.py; the router
+keeps those). A refused message is answered
 `rate_limited`; a connection that keeps being refused — at least once a second for
 `abuse_seconds` — is closed with 1008, as is one that sends `oversize_count` oversized
 frames within `oversize_window` seconds.
@@ -32,7 +33,7 @@ class LimitsConfig:
     chat: Rate
     message: Rate
     abuse_seconds: float
-    per_address: Rate = NO_LIMIT  # every message of an address's sockets on this node
+    per_address: Rate = NO_LIMIT  # every message of an address's sockets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LimitsConfig:

@@ -24,7 +24,7 @@ from clubpengu.errors import (
 )
 from clubpengu.metrics import UNKNOWN, Metrics
 from clubpengu.realtime.connection import Connection
-from clubpengu.services.ratelimit import RateLimiter
+from clubpengu.services.message_budget import MessageBudget
 from clubpengu.transport.limits import ConnectionLimits, LimitsConfig
 from clubpengu.transport.messages import Frame
 from clubpengu.transport.outage import MESSAGE as UNAVAILABLE_MESSAGE
@@ -87,6 +87,7 @@ class Router:
         limits: LimitsConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
+        budget: MessageBudget | None = None,
     ) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.metrics = metrics or Metrics()
@@ -94,14 +95,11 @@ class Router:
         self.limits = limits
         self.clock = clock
         self._limits: dict[str, ConnectionLimits] = {}
-        # Per node, not shared through Redis: a round trip per message would cost more
-        # than the message; an address's sockets usually share a node (sticky balancing).
-        budget = limits.per_address if limits is not None else None
-        self._per_address = (
-            RateLimiter(budget.count, budget.seconds, clock=clock)
-            if budget is not None and budget.enabled
-            else None
-        )
+        # The address's budget (MESSAGE_RATE_PER_IP): the node's, shared across nodes
+        # when it was given one built with shared counters (services/message_budget.py).
+        if budget is None and limits is not None and limits.per_address.enabled:
+            budget = MessageBudget(limits.per_address, clock=clock)
+        self._per_address = budget if budget is not None and budget.enabled else None
 
     def add(
         self,

@@ -24,7 +24,7 @@ DIRECTORY_SCRIPTS = ["RESERVE", "LIST", "RELEASE", "UPDATE", "REAP", "RESTORE"]
 BACKENDS = {
     "clubpengu.realtime.directory.redis": DIRECTORY_SCRIPTS,
     "clubpengu.realtime.owners.redis": ["RELEASE", "ROUTE", "RECONCILE"],
-    "clubpengu.realtime.counters.redis": ["BUCKET", "OPEN", "REFRESH"],
+    "clubpengu.realtime.counters.redis": ["BUCKET", "OPEN", "REFRESH", "MESSAGES"],
 }
 
 
@@ -51,7 +51,7 @@ def test_every_script_file_is_read_from_the_package_resources_without_its_commen
 
     scripts = {path: read_script(_package_of(path), path.name) for path in files}
 
-    assert len(files) == 7 + 3 + 3  # the directory's, the session owners', the counters'
+    assert len(files) == 7 + 3 + 4  # the directory's, the session owners', the counters'
     for path, code in scripts.items():
         source = path.read_text(encoding="utf-8").splitlines()
         assert source[0].startswith("--"), f"{path.name} says first what it does"

@@ -1,6 +1,7 @@
 """Connection limits with real sockets (realtime/admission.py, transport/ws.py): open
 sockets per address and per node, the sign-in deadline, the per-address message budget,
-and — with REDIS_URL — the per-address counts and sign-in limits held across two nodes."""
+and — with REDIS_URL — the per-address counts, message budget and sign-in limits held
+across two nodes."""
 
 from __future__ import annotations
 
@@ -212,6 +213,66 @@ async def test_the_sign_in_limit_per_address_holds_across_nodes(
     assert statuses == [200, 200, 200, 429]
 
 
+async def _pings(client: Client, count: int) -> list[dict[str, Any]]:
+    return [await client.request({"type": "ping"}) for _ in range(count)]
+
+
+def _refused(reply: dict[str, Any]) -> bool:
+    return reply["type"] == "error" and reply["code"] == "rate_limited"
+
+
+async def test_the_per_address_message_budget_holds_across_nodes(
+    settings: Settings, mongo_client: Mongo, shared_redis: str
+) -> None:
+    # A window of a day: the test's messages all fall in one (a window ends at 00:00 UTC).
+    limits = {"message_rate_per_ip": Rate(100, 86400.0), "message_rate": Rate(1000, 1.0)}
+    async with (
+        _two_nodes(settings, mongo_client, shared_redis, **limits) as (a, b),
+        _sockets(a.ws_url, 1) as on_a,
+        _sockets(b.ws_url, 1) as on_b,
+    ):
+        # 60 on each node: each under the budget, together over it.
+        sent = await _pings(on_a[0], 60) + await _pings(on_b[0], 60)
+        probes: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
+
+        async def refused_on(name: str, client: Client) -> bool:
+            probes[name].append(await client.request({"type": "ping"}))
+            return _refused(probes[name][-1])
+
+        await eventually(lambda: refused_on("a", on_a[0]), timeout=3, every=0.05)
+        await eventually(lambda: refused_on("b", on_b[0]), timeout=3, every=0.05)
+        still_a, still_b = await _pings(on_a[0], 1), await _pings(on_b[0], 1)
+
+    assert all(reply["type"] == "pong" for reply in sent)
+    # Refused before either node's own bucket (40 left on each) could have run out.
+    assert len(probes["a"]) < 40 and len(probes["b"]) < 40
+    assert "address" in probes["a"][-1]["message"]
+    assert _refused(still_a[0]) and _refused(still_b[0])  # until the window ends
+
+
+async def test_one_node_with_redis_still_lets_its_budget_through(
+    settings: Settings, mongo_client: Mongo, shared_redis: str
+) -> None:
+    limited = settings.with_overrides(redis_url=shared_redis, message_rate_per_ip=Rate(30, 86400.0))
+    async with run_server(limited, mongo_client) as server, _sockets(server.ws_url, 2) as clients:
+        first = await _pings(clients[0], 15) + await _pings(clients[1], 15)
+        reported = await eventually(lambda: _message_total(shared_redis), ready=lambda n: n == 30)
+        after = await _pings(clients[0], 1)
+
+    assert all(reply["type"] == "pong" for reply in first)
+    assert reported == 30
+    assert _refused(after[0])
+
+
+async def _message_total(url: str) -> int:
+    store = redis.from_url(url)
+    try:
+        keys = [key async for key in store.scan_iter("msgs:*")]
+        return sum(int(value or 0) for value in await store.mget(keys)) if keys else 0
+    finally:
+        await store.aclose()
+
+
 async def test_without_redis_the_limits_fall_back_to_the_node_s_own_counts(
     settings: Settings,
     mongo_client: Mongo,
@@ -241,3 +302,26 @@ async def test_without_redis_the_limits_fall_back_to_the_node_s_own_counts(
     assert statuses == [200, 200, 429]
     assert "counting this node's sockets only" in caplog.text
     assert "counting on this node only" in caplog.text
+
+
+async def test_without_redis_the_message_budget_is_the_node_s_own(
+    settings: Settings,
+    mongo_client: Mongo,
+    tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lost = RedisServer(tmp_path / "redis")
+    lost.start()
+    limited = settings.with_overrides(redis_url=lost.url, message_rate_per_ip=Rate(10, 3600.0))
+    try:
+        async with run_server(limited, mongo_client) as server:
+            lost.stop()
+            caplog.set_level(logging.WARNING)
+            async with _sockets(server.ws_url, 2) as clients:
+                replies = await _pings(clients[0], 6) + await _pings(clients[1], 6)
+                await eventually(lambda: "counting this node's messages only" in caplog.text)
+    finally:
+        lost.stop()
+
+    assert [reply["type"] for reply in replies] == ["pong"] * 10 + ["error"] * 2
+    assert all(_refused(reply) for reply in replies[10:])
