@@ -36,7 +36,7 @@ MESSAGE_TYPES = frozenset((
     "puffle_adopted", "puffle_bathe", "puffle_cared", "puffle_feed", "puffle_play",
     "puffle_release", "puffle_released", "puffle_rest", "puffle_walk", "puffle_walking", "puffles",
     "purchase", "purchase_result", "redeem_promo", "report", "report_received", "room_match",
-    "rooms", "set_customization", "stamp_earned", "stats", "unignore", "unignored",
+    "rooms", "set_customization", "stamp_earned", "stamps", "stats", "unignore", "unignored",
 ))  # fmt: skip
 
 # The commands this server's driver sends; any other is `other`.

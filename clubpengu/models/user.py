@@ -9,7 +9,7 @@ from beanie import Document, Indexed
 from pydantic import Field, model_validator
 from pymongo import ASCENDING, IndexModel
 
-from clubpengu.models.base import CAMEL, CamelModel, utcnow
+from clubpengu.models.base import CAMEL, CamelModel, iso, utcnow
 from clubpengu.models.moderation import Moderation
 
 DEFAULT_CUSTOMIZATION: dict[str, str] = {"color": "blue"}
@@ -80,6 +80,10 @@ class User(Document):
     unlocked_mounts: list[str] = Field(default_factory=lambda: ["none"])
     inventory: dict[str, int] = Field(default_factory=dict)
     stamps: list[str] = Field(default_factory=list)
+    # When each held stamp was earned, set by the same update that adds it (services/
+    # stamps.py); a migrated stamp has the migration's time. Stamps held before this was
+    # kept have none.
+    stamps_earned_at: dict[str, datetime] = Field(default_factory=dict)
     # What stamps count that no other field does (services/stamps.py): `room_visited` (the
     # rooms seen, a list), other counters by their trigger's key (`puffle_cared:action=feed`).
     stamp_progress: dict[str, Any] = Field(default_factory=dict)
@@ -152,5 +156,10 @@ class User(Document):
             "unlockedMounts": list(self.unlocked_mounts),
             "inventory": dict(self.inventory),
             "stamps": list(self.stamps),
+            "stampsEarnedAt": {
+                stamp: iso(self.stamps_earned_at[stamp])
+                for stamp in self.stamps
+                if stamp in self.stamps_earned_at
+            },
             "migration": self.migration_claim.public() if self.migration_claim else None,
         }

@@ -356,6 +356,7 @@ class AuthService:
         fresh = User(
             wallet_address=wallet, username=name, created_at=now, updated_at=now,
             stamps=list(self.config.welcome_stamps),
+            stamps_earned_at=dict.fromkeys(self.config.welcome_stamps, now),
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})  # fmt: skip
         for key in (*on_login, ERASING):
             fresh.pop(key, None)

@@ -78,6 +78,7 @@ def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) 
     """The fields a plan gives a new user document (the bulk import; coins are the ledger's)."""
     changes: dict[str, Any] = {
         "stamps": plan.stamps,
+        "stampsEarnedAt": dict.fromkeys(plan.stamps, now),
         "unlockedCosmetics": plan.cosmetics,
         "unlockedMounts": plan.mounts,
         "customization": user_look | plan.customization,
@@ -95,8 +96,8 @@ def user_update(
     plan: MigrationPlan, look: dict[str, str] | None, outcome: MigrationOutcome, now: datetime
 ) -> dict[str, Any]:
     """The update a plan makes on an existing user: unlocks and stamps added to what the
-    server gave already (a promo's items stay), the look (None: left as it is), the
-    migration marker and the outcome the player sees."""
+    server gave already (a promo's items stay), each new stamp earned now, the look (None:
+    left as it is), the migration marker and the outcome the player sees."""
     sets: dict[str, Any] = {
         "migrationSource": SOURCE,
         "migratedAt": now,
@@ -113,7 +114,12 @@ def user_update(
         "unlockedCosmetics": {"$each": plan.cosmetics},
         "unlockedMounts": {"$each": plan.mounts},
     }
-    return {"$set": sets, "$addToSet": added}
+    # `$min`: a migrated stamp the player had earned already keeps its earlier time.
+    earned = {f"stampsEarnedAt.{stamp}": now for stamp in plan.stamps}
+    update: dict[str, Any] = {"$set": sets, "$addToSet": added}
+    if earned:
+        update["$min"] = earned
+    return update
 
 
 def puffle_documents(wallet: str, plan: MigrationPlan, now: datetime) -> list[dict[str, Any]]:

@@ -6,6 +6,8 @@
   (`StampEarned`) and pays. A stamp with a coin reward is added in the same transaction
   as its ledger entry (type `stamp_reward`, key `stamp:<wallet>:<id>`): there is no
   stamp without its coins, nor coins twice.
+- **When, in the same write.** That update also sets `stampsEarnedAt.<id>`, the time the
+  profile shows (`user.stampsEarnedAt`): no command of its own.
 - **Progress without a write per event.** The catalogue's triggers say what to count
   (progression/triggers.py). Counts that other fields already keep are read from them:
   wins, losses and draws per game from `stats.games` (written by every settlement; a
@@ -49,6 +51,7 @@ from clubpengu.services.transaction_runner import Session
 logger = logging.getLogger(__name__)
 STAMP_REWARD = "stamp_reward"
 PROGRESS = "stampProgress"
+EARNED_AT = "stampsEarnedAt"
 
 
 def match_events(match: Match, seat: int) -> list[StampEvent]:
@@ -186,9 +189,15 @@ class StampService:
         return True
 
     def _add(self, wallet: str, stamp: Stamp) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The conditional update that adds the stamp and when (a stamp id is a plain key:
+        no dot, no `$`)."""
+        now = self.clock()
         return (
             {"walletAddress": wallet, "stamps": {"$ne": stamp.id}},
-            {"$push": {"stamps": stamp.id}, "$set": {"updatedAt": self.clock()}},
+            {
+                "$push": {"stamps": stamp.id},
+                "$set": {f"{EARNED_AT}.{stamp.id}": now, "updatedAt": now},
+            },
         )
 
     async def _award_with_reward(

@@ -32,6 +32,7 @@ from clubpengu.transport.http_metrics import metrics_route
 from clubpengu.transport.http_moderation import routes as moderation_routes
 from clubpengu.transport.http_privacy import routes as privacy_routes
 from clubpengu.transport.http_staff import routes as staff_routes
+from clubpengu.transport.http_stamps import routes as stamp_routes
 from clubpengu.transport.outage import OUTAGE_ERRORS, http_unavailable
 from clubpengu.transport.pages import routes as page_routes
 from clubpengu.transport.security import SecurityHeaders
@@ -78,6 +79,7 @@ def build_app(
         *staff_routes(),
         *economy_routes(),
         *leaderboard_routes(),
+        *stamp_routes(),
         *page_routes(),
     ]
     edge = Middleware(

@@ -45,7 +45,7 @@ def build_router(node: Node) -> Router:
         router, services.auth, sessions, services.sign_in_limits, metrics, services.connection_log
     )
     world.register(router, services.world, hub, services.connection_log)
-    stats.register(router, services.stats, services.leaderboards)
+    stats.register(router, services.stats, services.leaderboards, services.stamps.catalog)
     economy.register(router, services.shop, services.promos, hub)
     migration.register(router, services.migration, hub)
     puffles.register(router, services.puffles, hub, services.stats, spawn)

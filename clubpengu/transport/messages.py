@@ -78,6 +78,10 @@ class Leaderboard(Frame):
     period: str = Field(default="all", max_length=10)
 
 
+class Stamps(Frame):
+    pass
+
+
 # --- economy and saves (docs/protocol.md §6, §7, §9) -------------------------------------
 
 

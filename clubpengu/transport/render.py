@@ -7,6 +7,7 @@ from typing import Any, assert_never
 
 from clubpengu.games import get_game
 from clubpengu.models import Match, MatchStatus
+from clubpengu.progression.stamps import StampCatalog
 from clubpengu.services.buddies import BuddyList, StaffView
 from clubpengu.services.challenges import ChallengeSent
 from clubpengu.services.leaderboards import Board
@@ -258,3 +259,9 @@ def leaderboard(board: Board) -> Frame:
         "top": [standing.public() for standing in board.top],
         "me": board.me.public() if board.me is not None else None,
     }
+
+
+def stamps(catalog: StampCatalog) -> Frame:
+    """The `stamps` reply of docs/protocol.md: the catalogue in its file's order (also the
+    body of `GET /stamps`)."""
+    return {"type": "stamps", "stamps": catalog.public()}

@@ -1,8 +1,9 @@
-"""Stamps and leaderboards in Chromium: a player beats the computer on easy and sees the
-stamps it earned as toasts (name and coins) and marked in the stamp book; the playground's
-leaderboard shows a seeded ranking with the player's own rank highlighted, in the top and
-beyond it; the console's Leaderboards panel shows the same board, and a player's page their
-stamps."""
+"""Stamps and leaderboards in Chromium: the stamp book lists the whole catalogue, a stamp
+not earned yet as such; a player beats the computer on easy and sees the stamps it earned
+as toasts (name and coins) and marked in the book, with when (after signing in again, the
+server's times); the playground's leaderboard shows a seeded ranking with the player's own
+rank highlighted, in the top and beyond it; the console's Leaderboards panel shows the same
+board, and a player's page their stamps."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from clubpengu.models import Match, MatchLogEntry, MatchPlayer, MatchStatus
+from clubpengu.models.base import iso
 from clubpengu.progression.stamps import load_stamps
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.leaderboards import LeaderboardService
@@ -28,6 +30,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may i
 Mongo = AsyncMongoClient[dict[str, Any]]
 STAMPS = {stamp.id: stamp for stamp in load_stamps()}
 TRIES = 6  # matches on easy until one is won (a perfect player never loses; some draw)
+# The page's own wording of a time, in the browser's locale and zone.
+EARNED_TEXT = """async (at) => (await import("/static/play/stamps.js")).earnedText(new Date(at))"""
 
 
 async def play_one(page: Page) -> str:
@@ -52,12 +56,25 @@ async def test_a_player_wins_against_the_computer_and_sees_the_stamps_in_the_boo
     player: Player = await enter_town(tabs, site, "collector")
     page = player.page
     book = page.locator("#stamp-book")
-    # A new wallet's profile carries the sign-in stamp: the book holds it, by its id.
-    await expect(book.locator('li[data-stamp="first_login"]')).to_have_attribute(
-        "data-earned", "true"
+    # The book shows the whole catalogue: the sign-in stamp the new wallet's profile
+    # carries as earned, with the time the server kept, the others not yet.
+    await expect(book.locator("li.stamp")).to_have_count(len(STAMPS))
+    welcome = book.locator('section[data-category="activities"] li[data-stamp="first_login"]')
+    await expect(welcome).to_have_attribute("data-earned", "true")
+    await expect(welcome.locator(".stamp-name")).to_have_text(STAMPS["first_login"].name)
+    user = await db.users.find_one({"walletAddress": player.wallet})
+    assert user is not None
+    signed_up = iso(user["stampsEarnedAt"]["first_login"])
+    await expect(welcome.locator("time.when")).to_have_attribute("datetime", signed_up)
+    await expect(welcome.locator("time.when")).to_have_text(
+        await page.evaluate(EARNED_TEXT, signed_up)
     )
     await expect(page.locator("#stamp-count")).to_have_text("1 stamp earned")
-    await expect(book.locator('li[data-stamp="first_win"]')).to_have_count(0)
+    to_earn = book.locator('section[data-category="games"] li[data-stamp="first_win"]')
+    await expect(to_earn).to_have_attribute("data-earned", "false")
+    await expect(to_earn).to_have_class("stamp to-earn")
+    await expect(to_earn.locator(".when")).to_have_text("not yet")
+    await expect(to_earn.locator(".stamp-name")).to_have_text(STAMPS["first_win"].name)
 
     await page.select_option('#computer-form select[name="game"]', "tictactoe")
     await page.select_option('#computer-form select[name="level"]', "easy")
@@ -104,7 +121,22 @@ async def test_a_player_wins_against_the_computer_and_sees_the_stamps_in_the_boo
     # A toast goes when clicked; the book keeps the stamps.
     await toast.click()
     await expect(toast).to_have_count(0)
-    await expect(games.locator("li")).to_have_count(2)
+    await expect(games.locator('li[data-earned="true"]')).to_have_count(2)
+
+    # Signed in again, the book shows when each was earned, as the profile says.
+    user = await db.users.find_one({"walletAddress": player.wallet})
+    assert user is not None and set(user["stampsEarnedAt"]) == set(user["stamps"])
+    await page.click("#sign-out")
+    await expect(page.locator("body")).not_to_have_class("in-game")
+    await page.click("#sign-in-dev")
+    await expect(page.locator("body")).to_have_class("in-game")
+    await expect(page.locator("#stamp-count")).to_have_text("3 stamps earned")
+    for stamp in ("first_login", "first_match", "first_win"):
+        when = book.locator(f'li[data-stamp="{stamp}"] time.when')
+        at = iso(user["stampsEarnedAt"][stamp])
+        await expect(when).to_have_attribute("datetime", at)
+        await expect(when).to_have_text(await page.evaluate(EARNED_TEXT, at))
+    await expect(book.locator('li[data-earned="false"]')).to_have_count(len(STAMPS) - 3)
     await tabs.close(player.tab)
 
 

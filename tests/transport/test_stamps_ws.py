@@ -1,18 +1,20 @@
 """Stamps and leaderboards over real WebSockets and HTTP: earned from what the server saw
 (a match played, chat lines, rooms visited), pushed once, paid once, shown in the
-profile; the boards by message and by route; migrated stamps checked against the
-catalogue."""
+profile with when each was earned; the catalogue and the boards by message and by route;
+migrated stamps checked against the catalogue."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pymongo import AsyncMongoClient
 
 from clubpengu.models import Transaction, User
+from clubpengu.progression.stamps import load_stamps
 from tests.conftest import TEST_DB
-from tests.support import Client, RunningServer, Wallet, enter
+from tests.support import Client, RunningServer, Wallet, connect, enter
 from tests.waiting import eventually, silent
 
 Mongo = AsyncMongoClient[dict[str, Any]]
@@ -102,6 +104,65 @@ async def test_a_new_wallet_holds_the_first_sign_in_stamp_without_a_push(
 
     assert signed["user"]["stamps"] == ["first_login"] == joined["user"]["stamps"]
     assert await silent(client, 0.5, kind="stamp_earned")
+    await client.close()
+
+
+async def test_the_catalogue_is_served_by_message_and_by_route_in_the_files_order(
+    server: RunningServer,
+) -> None:
+    catalogue = [stamp.public() for stamp in load_stamps()]
+
+    async with connect(server.ws_url) as guest:
+        before_sign_in = await guest.call({"type": "stamps"})
+    client, _, _ = await enter(server.ws_url, Wallet())
+    signed_in = await client.call({"type": "stamps"})
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        reply = await http.get("/stamps")
+
+    assert before_sign_in["type"] == "stamps" and before_sign_in["stamps"] == catalogue
+    assert signed_in["stamps"] == catalogue
+    assert "trigger" not in signed_in["stamps"][0]
+    assert reply.status_code == 200 and reply.json() == {"type": "stamps", "stamps": catalogue}
+    assert reply.headers["cache-control"] == "public, max-age=3600"
+    await client.close()
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+async def test_a_stamp_earned_shows_when_in_the_next_sign_ins_profile(
+    server: RunningServer, mongo_client: Mongo
+) -> None:
+    wallet = Wallet()
+    # A wallet whose first stamp was earned before the times were kept.
+    await _prepare(mongo_client, wallet, stats={"social": {"chats": 99}})
+    client, signed, _ = await enter(server.ws_url, wallet, room="town")
+    before = datetime.now(UTC).replace(microsecond=0)
+    await client.call({"type": "chat", "text": "the hundredth"})
+    await client.recv_type("stamp_earned")
+    await eventually(_user_with_stamp(wallet, "chatterbox"), "the stamp is stored")
+    await client.close()
+    again, signed_again, joined = await enter(server.ws_url, wallet, room="town")
+
+    assert signed["user"]["stampsEarnedAt"] == {}
+    earned_at = signed_again["user"]["stampsEarnedAt"]
+    assert list(earned_at) == ["chatterbox"] and joined["user"]["stampsEarnedAt"] == earned_at
+    assert before <= _time(earned_at["chatterbox"]) <= datetime.now(UTC)
+    await again.close()
+
+
+async def test_a_new_wallets_first_stamp_is_earned_at_its_first_sign_in(
+    server: RunningServer,
+) -> None:
+    wallet = Wallet()
+    client, signed, _ = await enter(server.ws_url, wallet)
+
+    user = await _user(wallet)
+    assert list(signed["user"]["stampsEarnedAt"]) == ["first_login"]
+    assert _time(signed["user"]["stampsEarnedAt"]["first_login"]) == user.created_at.replace(
+        microsecond=user.created_at.microsecond // 1000 * 1000
+    )
     await client.close()
 
 
@@ -216,6 +277,26 @@ async def test_a_migrated_save_keeps_only_catalogue_stamps_and_lists_the_others(
     user = await _user(wallet)
     assert "party_2019" not in user.stamps and "first_puffle" in user.stamps
     await client.close()
+
+
+async def test_migrated_stamps_are_earned_at_the_migration_and_held_ones_keep_their_time(
+    server: RunningServer,
+) -> None:
+    wallet = Wallet()
+    client, signed, _ = await enter(server.ws_url, wallet)
+    save = {"clubpenguin_save": {"coins": 0, "stamps": ["first_login", "first_puffle"]}}
+
+    await client.call({"type": "migrate_data", "localData": save})
+    await client.close()
+    again, signed_again, _ = await enter(server.ws_url, wallet)
+
+    user = await _user(wallet)
+    assert user.migrated_at is not None
+    assert user.stamps_earned_at["first_puffle"] == user.migrated_at
+    earned_at = signed_again["user"]["stampsEarnedAt"]
+    assert earned_at["first_login"] == signed["user"]["stampsEarnedAt"]["first_login"]
+    assert _time(earned_at["first_login"]) < _time(earned_at["first_puffle"])
+    await again.close()
 
 
 async def test_a_new_friendship_earns_both_players_the_first_buddy_stamp_once(

@@ -1,12 +1,12 @@
-// The stamp book (protocol §16, "Stamps"): the stamps this player holds, by category, each
-// with its name, difficulty, description, coin reward and when it was earned. The profile
-// (`user.stamps` of auth_success and joined) carries only the ids, in the order earned;
-// `stamp_earned` carries a stamp in full, and shows a toast naming it and its coins.
+// The stamp book (protocol §16, "Stamps"): every stamp of the catalogue by category, each
+// with its name, difficulty, description and coin reward, earned (and when) or not yet.
+// The catalogue comes once, from `{"type":"stamps"}` after the first sign-in; the profile
+// (`user.stamps` and `user.stampsEarnedAt` of auth_success and joined) says which the
+// player holds and since when; `stamp_earned` carries a stamp in full, and shows a toast
+// naming it and its coins.
 //
-// The server sends no catalogue of the stamps still to earn, so the book lists what it
-// holds: a stamp earned before this visit shows by its id until a push tells more of it.
-// `learn(stamps)` takes catalogue entries ({id, name, description, category, difficulty,
-// reward}); given them, the book shows every stamp, earned or not.
+// Until the catalogue arrives (or if it cannot), the book lists what the player holds: a
+// stamp the catalogue does not describe shows by its id.
 import { fill, h } from "../shared/dom.js";
 import { coins } from "./rewards.js";
 
@@ -20,7 +20,8 @@ export class StampBook {
   constructor(app, body) {
     this.app = app;
     this.known = new Map(); // id -> the stamp as the server described it
-    this.earned = new Map(); // id -> {at: Date | null} (null: earned before this visit)
+    this.earned = new Map(); // id -> {at: Date | null} (null: the server kept no time)
+    this.catalogue = null; // the pending or answered `stamps` request
     this.summary = h("p", { id: "stamp-count", class: "note", role: "status" });
     this.book = h("div", { id: "stamp-book", class: "stamp-book" });
     fill(body, this.summary, this.book);
@@ -31,11 +32,13 @@ export class StampBook {
 
   signedIn(success) {
     this.earned.clear();
-    this.hold(success.user?.stamps);
+    this.hold(success.user?.stamps, success.user?.stampsEarnedAt);
+    this.loadCatalogue();
   }
 
   entered(joined) {
-    this.hold(joined.user?.stamps); // a reconnect's profile may name stamps earned meanwhile
+    // A reconnect's profile may name stamps earned meanwhile.
+    this.hold(joined.user?.stamps, joined.user?.stampsEarnedAt);
   }
 
   signedOut() {
@@ -51,8 +54,21 @@ export class StampBook {
     this.render();
   }
 
-  hold(ids) {
-    for (const id of ids ?? []) if (!this.earned.has(id)) this.earned.set(id, { at: null });
+  /** The catalogue, asked once per page: it changes only when the server is deployed. */
+  loadCatalogue() {
+    this.catalogue ??= this.app.socket.call({ type: "stamps" }).then(
+      (reply) => this.learn(reply.stamps),
+      () => {
+        this.catalogue = null; // asked again at the next sign-in
+      });
+  }
+
+  /** The profile's stamps and, by id, when each was earned (ISO text; absent: not kept). */
+  hold(ids, earnedAt) {
+    for (const id of ids ?? []) {
+      const at = new Date(earnedAt?.[id] ?? NaN);
+      this.earned.set(id, { at: Number.isNaN(at.getTime()) ? (this.earned.get(id)?.at ?? null) : at });
+    }
     this.render();
   }
 
@@ -90,7 +106,8 @@ export class StampBook {
     const state = earned ? "true" : "false";
     if (!stamp) {
       return h("li", { class: "stamp earned", dataset: { stamp: id, earned: state } },
-        h("span", { class: "stamp-name" }, h("code", {}, id)), " ", h("span", { class: "when" }, "earned"));
+        h("span", { class: "stamp-name" }, h("code", {}, id)), " ",
+        h("time", { class: "when", datetime: earned.at?.toISOString() }, earnedText(earned.at)));
     }
     const difficulty = DIFFICULTIES[stamp.difficulty] ?? "easy";
     return h("li", {
@@ -102,14 +119,15 @@ export class StampBook {
     " ", h("span", { class: "stamp-name" }, stamp.name),
     stamp.reward > 0 ? h("span", { class: "stamp-reward" }, ` ${coins(stamp.reward)}`) : null,
     h("span", { class: "description" }, stamp.description),
-    earned ? h("span", { class: "when" }, earnedText(earned.at)) : h("span", { class: "when" }, "not yet"));
+    earned ? h("time", { class: "when", datetime: earned.at?.toISOString() }, earnedText(earned.at))
+      : h("span", { class: "when" }, "not yet"));
   }
 }
 
-/** "earned 14:02" for a stamp earned while the page was open, "earned" for an older one. */
+/** "earned 4 Dec 2026, 14:02", or "earned" for a stamp whose time the server did not keep. */
 export function earnedText(at) {
   if (!at) return "earned";
-  return `earned ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  return `earned ${at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}`;
 }
 
 /** "Stamp earned: First Victory (+10 coins)". */
