@@ -275,7 +275,19 @@ class ErasureService:
                 wallets = [w for w in self.live.wallets() if self.tombstone(w) == raw["tombstone"]]
             for wallet in wallets:
                 closed += await self.live.erase_here(wallet, started)
+                if wallet in self.live.erased:  # no new player of the wallet here
+                    await self._delete_left(wallet)
         return closed
+
+    async def _delete_left(self, wallet: str) -> None:
+        """What this node wrote of the wallet before it heard of the erasure (a join's
+        event flushed after the job's deletes, when the job ran elsewhere): written out,
+        then deleted again. The node's writes after this are dropped (`live.erased`)."""
+        for flush in self.flushes:
+            await flush()
+        for policy in self.policies:
+            if policy.erase is Erase.DELETE and policy.collection != USERS:
+                await self.db[policy.collection].delete_many(policy.find(wallet))
 
     async def run_due(self) -> int:
         """Run every job that is due (and any left running by a node that stopped): the

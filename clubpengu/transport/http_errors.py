@@ -43,6 +43,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.WAGER_LOCKED: 403,
     ErrorCode.WAGER_LIMIT: 409,
     ErrorCode.REQUEST_TIMEOUT: 408,
+    ErrorCode.BUDDY_LIMIT: 409,
+    ErrorCode.IGNORE_LIMIT: 409,
 }
 
 

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.models import Match, User
 from clubpengu.models.base import utcnow
+from clubpengu.progression.stamps import load_stamps
 from tests.support import Client, RunningServer, Wallet, enter, run_server
 from tests.waiting import eventually
 
@@ -66,12 +67,15 @@ async def test_a_match_is_resumed_and_finished_after_a_restart(
                 {"type": "match_move", "matchId": match_id, "move": {"cell": cell}}
             )
         end = await back[0].recv_type("match_end")
+        assert await second.node.tasks.wait(within=10.0)  # the match's stamps, awarded aside
         verified = await second.node.services.economy.verify_ledger()
 
     assert [r["seq"] for r in resumed] == [2, 2]
     assert resumed[0]["view"]["board"][:4] == [0, None, None, 1]
     assert end["result"] == "win"
-    assert await _balance(wallets[0]) == 140 and await _balance(wallets[1]) == 60
+    # The pot, and the first win's stamp: the match was played out after the restart.
+    first_win = next(stamp.reward for stamp in load_stamps() if stamp.id == "first_win")
+    assert await _balance(wallets[0]) == 140 + first_win and await _balance(wallets[1]) == 60
     assert verified.ok
 
 

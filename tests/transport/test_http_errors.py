@@ -37,6 +37,9 @@ EXPECTED_STATUS = {
     "wager_locked": 403,
     "wager_limit": 409,
     "request_timeout": 408,
+    "erasure_in_progress": 409,
+    "buddy_limit": 409,
+    "ignore_limit": 409,
 }
 
 

@@ -210,7 +210,8 @@ async def test_the_farm_rules_add_no_command_to_a_returning_players_sign_in_and_
     # may not land inside the window, so one run's list is not the measure of another's.
     def fewest(lists: list[list[str]]) -> dict[str, int]:
         names = {name for names in lists for name in names}
-        return {name: min(names.count(name) for names in lists) for name in sorted(names)}
+        fewest = {name: min(names.count(name) for names in lists) for name in sorted(names)}
+        return {name: count for name, count in fewest.items() if count}
 
     with_rules, without_rules = fewest(runs["with"]), fewest(runs["without"])
     assert set(with_rules) <= set(without_rules), (with_rules, without_rules)

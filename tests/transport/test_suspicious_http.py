@@ -10,6 +10,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from clubpengu.config import Settings
+from clubpengu.progression.stamps import load_stamps
 from clubpengu.services.collusion import (
     CLAIMS_INDEX,
     MATCHES_INDEX,
@@ -22,6 +23,7 @@ from tests.transport.test_migration_ws import FORGED
 from tests.transport.test_wager_gates_ws import World, _win
 
 Mongo = AsyncMongoClient[dict[str, Any]]
+FIRST_WIN = next(stamp.reward for stamp in load_stamps() if stamp.id == "first_win")
 
 
 async def test_staff_see_lopsided_pairs_wallets_fed_by_losers_and_held_saves(
@@ -42,6 +44,7 @@ async def test_staff_see_lopsided_pairs_wallets_fed_by_losers_and_held_saves(
         held = await holder.call({"type": "migrate_data", "localData": FORGED})
         await world.close(feeder, fed, even, odd)
         await holder.close()
+        assert await server.node.tasks.wait(within=10.0)  # the matches' stamps, awarded aside
         url = server.url + "/admin/economy/suspicious"
         bearer = {
             who: {"Authorization": f"Bearer {await http_token(server.url, wallet, http)}"}
@@ -61,9 +64,12 @@ async def test_staff_see_lopsided_pairs_wallets_fed_by_losers_and_held_saves(
     assert pair["wins"] == {fed.wallet.address: 3, feeder.wallet.address: 0}
     assert f"/admin/users/{fed.wallet.address}" in pair["players"]
     funded = {row["walletAddress"]: row for row in body["fundedByOthers"]}
-    assert set(funded) == {fed.wallet.address}  # 150 won against 100 granted: 60 %
+    # 150 won against 100 granted and, when a win was played out, the first win's stamp.
+    assert set(funded) == {fed.wallet.address}
     row = funded[fed.wallet.address]
-    assert (row["coinsWon"], row["otherIncome"], row["share"]) == (150, 100, 0.6)
+    other = 100 + (FIRST_WIN if given_up < 3 else 0)
+    assert (row["coinsWon"], row["otherIncome"]) == (150, other)
+    assert row["share"] == round(150 / (150 + other), 3)
     assert (row["wins"], row["givenUpWins"], row["opponents"]) == (3, given_up, 1)
     [claim] = body["heldMigrations"]
     assert claim["id"] == held["claimId"] and claim["status"] == "pending"

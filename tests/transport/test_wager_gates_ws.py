@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.config import Settings
 from clubpengu.games import get_game
 from clubpengu.models import Challenge, Match, Transaction, User, WagerDay
+from clubpengu.progression.stamps import load_stamps
 from clubpengu.services.wager_gates import pair_key, utc_day, won_key
 from tests.support import Client, MovableClock, RunningServer, Wallet, economy_defaults, enter
 from tests.support import run_server as serve
@@ -202,6 +203,9 @@ async def test_two_wallets_move_at_most_the_pair_limit_a_day(open_world: World) 
     assert pair is not None and pair.coins == 150 and won is not None and won.coins == 150
 
 
+STAMPS = {stamp.id: stamp for stamp in load_stamps()}
+
+
 async def _win(world: World, seats: Seats, winner: Penguin) -> bool:
     """`winner` wins: by the rules from seat 0, else by the other's forfeit after two moves
     each (which pays, as a game was played). Whether the other gave up."""
@@ -226,9 +230,12 @@ async def test_one_wallet_wins_at_most_the_daily_win_limit(
         refused = await world.challenge(second, winner, 50)
         allowed = await world.challenge(second, winner, 40)
         await world.close(winner, first, second)
+        assert await server.node.tasks.wait(within=10.0)  # the match's stamps, awarded aside
 
-    # The stake won, and the house's reward when the game was won by the rules.
-    assert await _coins(winner) == 560 + (0 if gave_up else get_game("tictactoe").reward_win)
+    # The stake won, and when the game was won by the rules the house's reward and the
+    # first win's stamp.
+    played_out = get_game("tictactoe").reward_win + STAMPS["first_win"].reward
+    assert await _coins(winner) == 560 + (0 if gave_up else played_out)
     assert refused["code"] == "wager_limit"
     assert "may win 40 more coins from wagers today (100 a day)" in refused["message"]
     assert allowed["type"] == "challenge_sent"
