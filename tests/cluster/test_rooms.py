@@ -94,7 +94,7 @@ async def test_movers_on_every_node_arrive_in_one_batch_per_tick_without_duplica
     cluster: Cluster, room: str
 ) -> None:
     players = await _room_of_three(cluster, room)
-    rounds, together = 10, 0
+    rounds, together = 15, 0
     for step in range(1, rounds + 1):
         await _next_tick_plus(0.03)  # well before the next cut, 20 ms ahead of the tick
         wanted = {(player_id, 100.0 + step + index) for index, (_, player_id) in enumerate(players)}
@@ -108,5 +108,6 @@ async def test_movers_on_every_node_arrive_in_one_batch_per_tick_without_duplica
     await _close_all(players)
 
     # Each client gets one batch holding the movers of every node; a round can split only
-    # when the machine stalls a node past the cut.
-    assert together >= rounds - 2, together
+    # when the machine stalls a node past the cut (three of ten did once, in a whole-suite
+    # run on two cores). Without the cut's lead every round splits: none is together.
+    assert together >= rounds * 0.7, together
