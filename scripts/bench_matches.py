@@ -331,7 +331,9 @@ def walkers_phase(
     start, ready, results = context.Event(), context.Queue(), context.Queue()
     walk_args = {"duration": args.duration, "nice": 10}
     workers = args.walker_workers if walker_specs else 0
-    shares = [walker_specs[w::workers] for w in range(workers)]
+    # bench_realtime's workers take (index, room, wallet seed); these walkers are new wallets.
+    specs = [(index, room, None) for index, room in walker_specs]
+    shares = [specs[w::workers] for w in range(workers)]
     procs = [
         context.Process(
             target=bench_realtime._worker,
