@@ -247,6 +247,9 @@ class Settings:
         "how often a node looks for abandoned matches")
     match_abandon_after_seconds: float = setting("MATCH_ABANDON_AFTER", 300.0, duration(),
         "a match whose turn deadline passed this long ago is settled as abandoned")
+    match_aftermath_retry_seconds: float = setting("MATCH_AFTERMATH_RETRY", 60.0, duration(),
+        "a match played out whose stamps and leaderboard entries are still unrecorded this"
+        " long after its end is taken up by the next match sweep")
     match_cache_size: int = setting("MATCH_CACHE_SIZE", 10_000, integer(0, 10**7),
         "active matches a node keeps in memory; 0: read every time")
     # The realtime world. A tick rate of 0 (tests only) runs no tick loop: the caller

@@ -166,6 +166,11 @@ class Node:
         )
         erasures.start()
         self.monitors.append(erasures)
+        aftermath = PeriodicTask(
+            "match-aftermath", self.settings.match_sweep_interval_seconds, services.aftermath.sweep
+        )
+        aftermath.start()
+        self.monitors.append(aftermath)
         self._count_addresses()
         self._share_message_counts()
 

@@ -58,6 +58,7 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.erasure import ErasureService
 from clubpengu.services.events import EventRecorder
 from clubpengu.services.leaderboards import LeaderboardService
+from clubpengu.services.match_aftermath import MatchAftermath
 from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.matches.presence import MatchPresence
 from clubpengu.services.matches.rewards import RewardRules
@@ -213,6 +214,7 @@ class Services:
     stamps: StampService
     stamp_sessions: StampSessions
     leaderboards: LeaderboardService
+    aftermath: MatchAftermath
 
 
 def _daily_counter(settings: Settings, realtime: Realtime) -> DailyCounter:
@@ -469,7 +471,11 @@ def build_services(
         stamps=stamps,
         stamp_sessions=stamp_sessions,
         leaderboards=leaderboards,
-    )
+        aftermath=MatchAftermath(
+            client[db][Match.Settings.name], stamps, leaderboards, clock,
+            retry_after=settings.match_aftermath_retry_seconds,
+        ),
+    )  # fmt: skip
     _hook(settings, realtime, services)
     _count_matches(services, spawn)
     return services
@@ -499,13 +505,13 @@ def _hook(settings: Settings, realtime: Realtime, services: Services) -> None:
 
 def _count_matches(services: Services, spawn: Spawn) -> None:
     """A finished match's stamps and leaderboard entries, recorded in the background by
-    the node that settled it (exactly one does); a new friendship's buddy stamps, by the
-    node that made it."""
+    the node that settled it (exactly one does; a sweep takes up what it did not finish:
+    services/match_aftermath.py); a new friendship's buddy stamps, by the node that made
+    it."""
 
     def ended(kind: str, match: Match) -> None:
-        if kind == "end":
-            spawn(services.stamps.match_ended(match), "stamps:match")
-            spawn(services.leaderboards.record(match), "leaderboard:match")
+        if kind == "end" and match.aftermath_due:
+            spawn(services.aftermath.run(match), "aftermath:match")
 
     services.matches.listeners.append(ended)
 

@@ -96,6 +96,9 @@ class Match(Document):
     updated_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
     settled_at: datetime | None = None
+    # Played out and settled, its stamps and leaderboard entries not yet recorded
+    # (services/match_aftermath.py): set by the settlement, cleared once they are.
+    aftermath_due: bool = False
 
     class Settings:
         name = "matches"
@@ -103,6 +106,7 @@ class Match(Document):
             IndexModel([("status", ASCENDING), ("turnDeadline", ASCENDING)], name="sweep"),
             IndexModel([("wallets", ASCENDING), ("createdAt", DESCENDING)], name="history"),
             IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
+            IndexModel([("aftermathDue", ASCENDING), ("endedAt", ASCENDING)], name="aftermath"),
         ]
 
     @property

@@ -151,6 +151,8 @@ async def test_a_draw_pays_both_players(house: House) -> None:
 
     assert match.winner_wallet is None and match.result == "board_full"
     assert match.rewards == [DRAWN, DRAWN] and match.reward_reasons == [None, None]
+    # Played out: its stamps and leaderboard entries are due (services/match_aftermath.py).
+    assert (await house.node.get(str(match.id))).aftermath_due
     assert await rewards_of(a) == [DRAWN] and await rewards_of(b) == [DRAWN]
 
 
@@ -173,6 +175,7 @@ async def test_a_match_given_up_pays_nobody(house: House, reason: str) -> None:
     ended = await house.node.get(str(match.id))
     assert ended.result == reason and ended.rewards == [0, 0]
     assert ended.reward_reasons == [reason, reason]
+    assert not ended.aftermath_due  # handed over: no stamps, no board
     assert await Transaction.find({"type": "match_reward"}).count() == 0
 
 
@@ -183,6 +186,7 @@ async def test_no_reward_when_the_loser_made_too_few_moves(house: House) -> None
 
     assert match.winner_wallet == a
     assert match.reward_reasons == ["too_few_moves", "lost"] and match.rewards == [0, 0]
+    assert not (await house.node.get(str(match.id))).aftermath_due
     assert await Transaction.find({"type": "match_reward"}).count() == 0
 
 

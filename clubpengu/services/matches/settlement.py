@@ -32,6 +32,7 @@ from clubpengu.models import Match, MatchStatus, RewardDay, WagerDay
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.matches.moves import Stale
+from clubpengu.services.matches.rated import GIVEN_UP
 from clubpengu.services.matches.rewards import (
     NO_REWARDS,
     Rewarder,
@@ -101,6 +102,7 @@ class Settler:
             "turn": None, "turnDeadline": None, "endedAt": now, "settledAt": now,
             "updatedAt": now, "stakesRefunded": refunded,
             "rewards": [r.coins for r in rewards], "rewardReasons": [r.reason for r in rewards],
+            "aftermathDue": aftermath_due(reason, match, winner, self.min_moves),
         }  # fmt: skip
         changed = await self.matches.update_one(
             {"_id": match.id, "status": ACTIVE, "settledAt": None, **condition},
@@ -129,6 +131,7 @@ class Settler:
         if counters:
             await self.days.bulk_write(counters, ordered=False, session=session)
         match.turn, match.turn_deadline, match.ended_at, match.settled_at = None, None, now, now
+        match.aftermath_due = update["$set"]["aftermathDue"]
         return settlement
 
     def deciding(
@@ -156,6 +159,12 @@ def refunds_stakes(match: Match, winner: int | None, given_up: bool, min_moves: 
     if not given_up or winner is None or not match.wager:
         return False
     return moves_by(match, 1 - winner) < min_moves
+
+
+def aftermath_due(reason: str, match: Match, winner: int | None, min_moves: int) -> bool:
+    """Whether the match, settled so, was played out (rated.py `played_out`): it then has
+    stamps, and perhaps leaderboard entries, to record (services/match_aftermath.py)."""
+    return reason not in GIVEN_UP and counts_as_played(match, winner, min_moves)
 
 
 def counts_as_played(match: Match, winner: int | None, min_moves: int) -> bool:
