@@ -41,6 +41,7 @@ from pymongo.write_concern import WriteConcern
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
+from clubpengu.services.kept_on_user import backfill_kept_on_user
 from clubpengu.services.usernames import backfill_usernames
 
 logger = logging.getLogger(__name__)
@@ -350,9 +351,11 @@ _NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
 
 async def init_models(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
     """Bind every Beanie model to `db_name`, create their indexes and drop obsolete ones.
-    Usernames are made unique first, where the unique index is not there yet."""
+    Usernames are made unique first, where the unique index is not there yet; what the
+    User keeps of puffles and matches is filled in where it is missing."""
     await backfill_usernames(client[db_name])
     await init_beanie(database=client[db_name], document_models=list(ALL_MODELS))
+    await backfill_kept_on_user(client[db_name])
     for collection, index in OBSOLETE_INDEXES:
         try:
             await client[db_name][collection].drop_index(index)

@@ -170,10 +170,9 @@ READ_BACK = Counter({("find", "users"): 1})
 # The join: presence (room, instance, node, player id), grouped across players, not
 # journaled (services/presence.py).
 PRESENCE = Counter({("update", "users"): 1})
-# The join of a returning player: the walking puffle the room is shown
-# (handlers/puffles.py) and the active matches to give back (matches/presence.py). A
-# player the sign-in has just created owns neither: nothing is looked up.
-THEIRS = Counter({("find", "puffles"): 1, ("find", "matches"): 1})
+# Nothing else: the walking puffle the room is shown and whether there are active
+# matches to give back are on the User the sign-in read (`walkingPuffle`,
+# `activeMatches`); matches are looked up only for a player who has some.
 # The bonus paid: the ledger transaction (the balance update, which also sets the day
 # paid, `dailyBonusOn`; the balance read; the entry; the commit) and the barrier that puts
 # it in the journal before the `coins` push (db.JournalBarrier). Its key is not looked up
@@ -193,9 +192,9 @@ BONUS_PAID = Counter(
 NEW = SIGN_IN + PRESENCE
 # A new player with DAILY_BONUS_MIN_AGE=0, paid on the first join: 8.
 NEW_PAID = SIGN_IN + PRESENCE + BONUS_PAID
-# A returning player already paid today: 6.
-RETURNING = SIGN_IN + READ_BACK + PRESENCE + THEIRS
-# A returning player on a new day, paid: 11.
+# A returning player already paid today: 4.
+RETURNING = SIGN_IN + READ_BACK + PRESENCE
+# A returning player on a new day, paid: 9.
 RETURNING_PAID = RETURNING + BONUS_PAID
 SESSION_WAIT = [("insert", "auth_sessions")]
 BONUS_WAITS = [("insert", "auth_sessions"), ("update", "journal_barrier")]
