@@ -16,11 +16,14 @@ from clubpengu.models import User
 from tests.conftest import TEST_DB
 from tests.support import Wallet, enter, run_server
 
-# Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments).
+# Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments): the
+# final stats flush right after the leaves that queue the last counters, before anything
+# else that may wait for the database; the database last.
 STOP_ORDER = [
-    "matches",
     "sockets",
     "graces",
+    "stats",
+    "matches",
     "loops",
     "relay",
     "directory",
@@ -31,7 +34,6 @@ STOP_ORDER = [
     "background",
     "events",
     "chat-log",
-    "stats",
     "bus",
     "database",
 ]
