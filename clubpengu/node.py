@@ -100,9 +100,9 @@ async def connect(settings: Settings, client: Client | None, metrics: Metrics) -
 
 
 class BackgroundTasks(TrackedTasks):
-    """Work started on the side of a request (the daily bonus after a join, a walking
-    puffle shown to a room): shutdown waits for it; failures are logged. Its log lines
-    name the connection it was started for."""
+    """Work started on the side of a request (the daily bonus after a join, a match shown
+    to a room): shutdown waits for it; failures are logged. Its log lines name the
+    connection it was started for."""
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = super().spawn(work, name)
