@@ -45,9 +45,10 @@ BACKGROUND_STOP_SECONDS = 2.0
 # before it kills), less a margin for the process's own exit after the node's stop.
 SHUTDOWN_SECONDS = 10.0
 SHUTDOWN_MARGIN = 0.5
-# Kept for the steps after the final stats flush: the database's own stop (SecantusDB
-# takes about 2 s when idle, `EmbeddedDatabase.stop`) and a little for the quick ones.
-DATABASE_STOP_SECONDS = 3.0
+# Kept for the steps after the final stats flush: the embedded database's own stop
+# (tens of milliseconds when idle, `EmbeddedDatabase.stop`; it closes its storage, and is
+# killed when that overruns: what it journaled is kept) and a little for the others.
+DATABASE_STOP_SECONDS = 1.5
 AFTER_STATS_SECONDS = DATABASE_STOP_SECONDS + 0.5
 # How a notice looks on the wire (the transport's renderer): a frame for one wallet.
 Render = Callable[[Notice], dict[str, Any]]
