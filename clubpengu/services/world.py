@@ -329,8 +329,11 @@ class WorldService:
     async def _resume(
         self, connection: Connection, member: Member, user: User, session: SessionInfo
     ) -> Joined:
-        """Back within the grace: same room, position and player id; nobody is told."""
+        """Back within the grace: same room, position and player id; nobody is told. The
+        matches counted are the User's now (a later room of this connection resumes
+        them), not those of the join that first seated the member."""
         connection.hold()
+        member.active_matches = user.active_matches
         self.hub.attach(member, connection)
         assert member.room is not None
         players = [other.public() for other in member.room.members.values()]
