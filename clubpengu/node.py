@@ -50,6 +50,9 @@ SHUTDOWN_MARGIN = 0.5
 # killed when that overruns: what it journaled is kept) and a little for the others.
 DATABASE_STOP_SECONDS = 1.5
 AFTER_STATS_SECONDS = DATABASE_STOP_SECONDS + 0.5
+# What a step gets at least, even past the deadline: enough for one with nothing left to
+# write to finish (a dozen of them fit in what the database is kept).
+MIN_STEP_SECONDS = 0.05
 # How a notice looks on the wire (the transport's renderer): a frame for one wallet.
 Render = Callable[[Notice], dict[str, Any]]
 Client = AsyncMongoClient[dict[str, Any]]
@@ -248,7 +251,7 @@ class Node:
         assert self.stop_deadline is not None
         loop = asyncio.get_running_loop()
         for name, step, kept in self._shutdown():
-            seconds = max(self.stop_deadline - loop.time() - kept, 0.0)
+            seconds = max(self.stop_deadline - loop.time() - kept, MIN_STEP_SECONDS)
             logger.debug("stopping", extra={"step": name, "seconds": round(seconds, 2)})
             try:
                 await step(seconds)
