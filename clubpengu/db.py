@@ -41,6 +41,7 @@ from pymongo.write_concern import WriteConcern
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
+from clubpengu.services.kept_on_user import backfill_kept_on_user
 from clubpengu.services.usernames import backfill_usernames
 
 logger = logging.getLogger(__name__)
@@ -187,11 +188,13 @@ class EmbeddedDatabase:
             _terminate_pid(pid)
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the database (SIGTERM), killing it after `timeout` seconds."""
         process, self.process = self.process, None
         if process is None:
             return
         if process.poll() is None:
             process.terminate()
+            self._wake_accept(process)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -200,6 +203,22 @@ class EmbeddedDatabase:
         for name in (PID_FILE, PORT_FILE):
             with contextlib.suppress(OSError):
                 (self.data_dir / name).unlink()
+
+    def _wake_accept(self, process: subprocess.Popen[bytes]) -> None:
+        """SecantusDB's stop closes its listening socket and then waits up to 2 s for its
+        accept thread, which closing the socket does not wake on Linux: one connection
+        made (and dropped) while it stops does, so an idle stop takes milliseconds."""
+        for _ in range(3):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                pass
+            try:
+                process.wait(0.05)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
     def __enter__(self) -> EmbeddedDatabase:
         self.start()
@@ -350,9 +369,11 @@ _NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
 
 async def init_models(client: AsyncMongoClient[dict[str, Any]], db_name: str) -> None:
     """Bind every Beanie model to `db_name`, create their indexes and drop obsolete ones.
-    Usernames are made unique first, where the unique index is not there yet."""
+    Usernames are made unique first, where the unique index is not there yet; what the
+    User keeps of puffles and matches is filled in where it is missing."""
     await backfill_usernames(client[db_name])
     await init_beanie(database=client[db_name], document_models=list(ALL_MODELS))
+    await backfill_kept_on_user(client[db_name])
     for collection, index in OBSOLETE_INDEXES:
         try:
             await client[db_name][collection].drop_index(index)

@@ -4,8 +4,8 @@ As uvicorn splits `Config` from `Server`, Settings say what a node is and this m
 makes it: `build_node` builds every part once — the database (embedded, or MONGODB_URI),
 the event bus, the room directory, the hub, the services — and hands each part to what
 needs it; `Node.start` starts them in order and `Node.stop` stops them in the order that
-loses nothing (sockets closed first, their last counters flushed, the database last),
-each within its budget so that the whole fits in the 10 s shutdown.
+loses nothing (sockets closed first, their last counters flushed at once, the database
+last), under one deadline, so that the whole fits in the 10 s shutdown.
 
 Nothing here knows the web framework or the wire: the transport hands in how a notice
 looks on the wire (`render`), and builds its router and handlers from the node's parts.
@@ -41,6 +41,18 @@ from clubpengu.services.outside_notices import OutsideNotices
 
 logger = logging.getLogger(__name__)
 BACKGROUND_STOP_SECONDS = 2.0
+# The whole shutdown, from SIGTERM to the process's exit (what an orchestrator waits
+# before it kills), less a margin for the process's own exit after the node's stop.
+SHUTDOWN_SECONDS = 10.0
+SHUTDOWN_MARGIN = 0.5
+# Kept for the steps after the final stats flush: the embedded database's own stop
+# (tens of milliseconds when idle, `EmbeddedDatabase.stop`; it closes its storage, and is
+# killed when that overruns: what it journaled is kept) and a little for the others.
+DATABASE_STOP_SECONDS = 1.5
+AFTER_STATS_SECONDS = DATABASE_STOP_SECONDS + 0.5
+# What a step gets at least, even past the deadline: enough for one with nothing left to
+# write to finish (a dozen of them fit in what the database is kept).
+MIN_STEP_SECONDS = 0.05
 # How a notice looks on the wire (the transport's renderer): a frame for one wallet.
 Render = Callable[[Notice], dict[str, Any]]
 Client = AsyncMongoClient[dict[str, Any]]
@@ -55,11 +67,13 @@ class Database:
     embedded: EmbeddedDatabase | None = None
     owns_client: bool = True
 
-    async def close(self) -> None:
+    async def close(self, within: float = 10.0) -> None:
+        """Close the client, and stop the embedded database within `within` seconds (then
+        it is killed: what it acknowledged with the journal is kept)."""
         if self.owns_client:
             await self.client.close()
         if self.embedded is not None:
-            self.embedded.stop()
+            self.embedded.stop(within)
 
 
 async def connect(settings: Settings, client: Client | None, metrics: Metrics) -> Database:
@@ -90,9 +104,9 @@ async def connect(settings: Settings, client: Client | None, metrics: Metrics) -
 
 
 class BackgroundTasks(TrackedTasks):
-    """Work started on the side of a request (the daily bonus after a join, a walking
-    puffle shown to a room): shutdown waits for it; failures are logged. Its log lines
-    name the connection it was started for."""
+    """Work started on the side of a request (the daily bonus after a join, a match shown
+    to a room): shutdown waits for it; failures are logged. Its log lines name the
+    connection it was started for."""
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = super().spawn(work, name)
@@ -118,6 +132,10 @@ class Node:
     ticker: PhasedTick | None = None  # None when tick_rate is 0 (tests tick)
     gc_pacer: GcPacer | None = None  # with the ticker
     monitors: list[PeriodicTask] = field(default_factory=list)  # health and ledger checks
+    # When the node's stop must be done by (the event loop's clock), set when the
+    # shutdown begins (`begin_stop`), which may be before `stop` runs: `clubpengu serve`
+    # first closes the sockets and waits for their tasks.
+    stop_deadline: float | None = None
 
     @property
     def client(self) -> Client:
@@ -217,17 +235,41 @@ class Node:
 
         self.metrics.watch_realtime(lambda: len(connections), lambda: len(hub.rooms), overruns)
 
+    def begin_stop(self) -> None:
+        """The shutdown begins now: no new socket is taken, and the node's stop must be
+        done within SHUTDOWN_SECONDS (less SHUTDOWN_MARGIN) from now, whatever comes
+        before it."""
+        self.shutting_down = True
+        if self.stop_deadline is None:
+            now = asyncio.get_running_loop().time()
+            self.stop_deadline = now + SHUTDOWN_SECONDS - SHUTDOWN_MARGIN
+
     async def stop(self) -> None:
         """Close every socket with 1001 (each records its leave: room, position, presence),
-        end the reconnect graces the same way, flush the connection log, then disconnect.
-        Each step is logged (debug, `step`) as it begins."""
-        self.shutting_down = True
-        for name, step in self._shutdown():
-            logger.debug("stopping", extra={"step": name})
-            await step()
+        end the reconnect graces the same way, write the final stats flush, then the rest,
+        and disconnect. One deadline for all of it (`begin_stop`): each step gets what is
+        left of it, less what the steps after it are kept (AFTER_STATS_SECONDS after the
+        stats, DATABASE_STOP_SECONDS before the database), so a slow step shortens the
+        ones after it instead of adding to them. A step cut off is logged (warning), and
+        each step is logged (debug, `step`) as it begins."""
+        self.begin_stop()
+        assert self.stop_deadline is not None
+        loop = asyncio.get_running_loop()
+        for name, step, kept in self._shutdown():
+            seconds = max(self.stop_deadline - loop.time() - kept, MIN_STEP_SECONDS)
+            logger.debug("stopping", extra={"step": name, "seconds": round(seconds, 2)})
+            try:
+                await step(seconds)
+            except TimeoutError:
+                logger.warning("shutdown step cut off", extra={"step": name})
 
-    def _shutdown(self) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    def _shutdown(self) -> list[tuple[str, Callable[[float], Awaitable[object]], float]]:
+        """The stop's steps, in order: (name, the step given its seconds, the seconds kept
+        for the steps after it). The final stats flush comes right after the sockets and
+        graces (whose leaves queue the last counters), before anything else that may wait
+        for the database: its counters are what a restart would otherwise lose."""
         realtime, services = self.realtime, self.services
+        after_stats = AFTER_STATS_SECONDS
 
         async def loops() -> None:
             if self.ticker is not None:
@@ -238,24 +280,43 @@ class Node:
             for monitor in self.monitors:
                 await monitor.stop()
 
+        def bounded(
+            work: Callable[[], Awaitable[object]],
+        ) -> Callable[[float], Awaitable[object]]:
+            async def step(seconds: float) -> object:
+                async with asyncio.timeout(seconds):
+                    return await work()
+
+            return step
+
+        async def database(seconds: float) -> None:
+            await self.database.close(max(seconds, 1.0))
+
         return [
-            ("matches", services.matches.stop),
-            ("sockets", lambda: realtime.connections.close_all(1001, "server shutting down")),
-            ("graces", realtime.grace.expire_all),
-            ("loops", loops),
-            ("relay", realtime.relay.stop),
-            ("directory", realtime.hub.directory.stop),
-            ("connection-log", services.connection_log.flush),
-            ("sessions", realtime.sessions.stop),
-            ("outside-notices", self.outside_notices.stop),
-            ("buddies", services.buddy_presence.stop),
-            ("background", lambda: self.tasks.wait(within=BACKGROUND_STOP_SECONDS)),
-            ("events", services.events.stop),
-            ("chat-log", services.chat_log.stop),
-            # After the sockets closed (their last counters are queued), before the client.
-            ("stats", services.stats.stop),
-            ("bus", realtime.bus.disconnect),
-            ("database", self.database.close),
+            (
+                "sockets",
+                bounded(lambda: realtime.connections.close_all(1001, "server shutting down")),
+                after_stats,
+            ),
+            ("graces", bounded(realtime.grace.expire_all), after_stats),
+            ("stats", services.stats.stop, after_stats),
+            ("matches", bounded(services.matches.stop), DATABASE_STOP_SECONDS),
+            ("loops", bounded(loops), DATABASE_STOP_SECONDS),
+            ("relay", bounded(realtime.relay.stop), DATABASE_STOP_SECONDS),
+            ("directory", bounded(realtime.hub.directory.stop), DATABASE_STOP_SECONDS),
+            ("connection-log", bounded(services.connection_log.flush), DATABASE_STOP_SECONDS),
+            ("sessions", bounded(realtime.sessions.stop), DATABASE_STOP_SECONDS),
+            ("outside-notices", bounded(self.outside_notices.stop), DATABASE_STOP_SECONDS),
+            ("buddies", bounded(services.buddy_presence.stop), DATABASE_STOP_SECONDS),
+            (
+                "background",
+                lambda seconds: self.tasks.wait(within=min(seconds, BACKGROUND_STOP_SECONDS)),
+                DATABASE_STOP_SECONDS,
+            ),
+            ("events", bounded(services.events.stop), DATABASE_STOP_SECONDS),
+            ("chat-log", bounded(services.chat_log.stop), DATABASE_STOP_SECONDS),
+            ("bus", bounded(realtime.bus.disconnect), DATABASE_STOP_SECONDS),
+            ("database", database, 0.0),
         ]
 
 

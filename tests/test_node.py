@@ -3,6 +3,7 @@ it stops its parts in the order that loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -16,11 +17,14 @@ from clubpengu.models import User
 from tests.conftest import TEST_DB
 from tests.support import Wallet, enter, run_server
 
-# Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments).
+# Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments): the
+# final stats flush right after the leaves that queue the last counters, before anything
+# else that may wait for the database; the database last.
 STOP_ORDER = [
-    "matches",
     "sockets",
     "graces",
+    "stats",
+    "matches",
     "loops",
     "relay",
     "directory",
@@ -31,7 +35,6 @@ STOP_ORDER = [
     "background",
     "events",
     "chat-log",
-    "stats",
     "bus",
     "database",
 ]
@@ -86,3 +89,34 @@ async def test_a_stopping_node_closes_the_sockets_before_it_flushes_and_the_data
     assert stored["stats"]["world"]["steps"] == 1
     user = await User.find_one(User.wallet_address == wallet.address)
     assert user is not None and user.last_room == "plaza"
+
+
+async def test_a_step_that_overruns_the_shutdown_deadline_is_cut_off_and_the_rest_still_run(
+    settings: Settings,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One deadline for the whole stop: a step still running when what is left of it runs
+    out is cut off (a warning), and the steps after it still run, with what is left."""
+    wallet = Wallet()
+    caplog.set_level(logging.DEBUG, logger="clubpengu.node")
+    async with run_server(settings, mongo_client) as server:
+        client, _, _ = await enter(server.ws_url, wallet, room="plaza")
+        await client.call({"type": "move", "x": 300, "y": 300})
+        node = server.node
+        never = asyncio.Event()
+
+        async def stuck() -> None:
+            await never.wait()  # an event-history flush that never ends
+
+        monkeypatch.setattr(node.services.events, "stop", stuck)
+        node.stop_deadline = asyncio.get_running_loop().time() + 3.0
+
+    steps = [r.__dict__["step"] for r in caplog.records if r.getMessage() == "stopping"]
+    cut = [r.__dict__["step"] for r in caplog.records if r.getMessage() == "shutdown step cut off"]
+    stored = await mongo_client[TEST_DB]["users"].find_one({"walletAddress": wallet.address})
+    assert steps == STOP_ORDER
+    # Those after it had what was left: little, but enough on a machine that is not busy.
+    assert cut[:1] == ["events"]
+    assert stored is not None and stored["stats"]["world"]["steps"] == 1

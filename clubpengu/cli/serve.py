@@ -35,15 +35,22 @@ TRANSPORT_MAX_FRAME = 1 << 20
 logger = logging.getLogger("clubpengu")
 
 
+# How long uvicorn waits, once the sockets are closed, for their tasks (each writing its
+# leave, grouped with the others') before it cancels them and runs the node's stop: the
+# node's stop then writes what they queued, within the one shutdown deadline.
+GRACEFUL_SHUTDOWN_SECONDS = 2
+
+
 class _Server(uvicorn.Server):
     """uvicorn closes open WebSockets with 1012 on shutdown; PROTOCOL.md says 1001, so the
-    app closes them itself first (flushing what is queued), then uvicorn carries on."""
+    app closes them itself first (flushing what is queued), then uvicorn carries on. The
+    node's shutdown deadline starts here (Node.begin_stop), not when its stop runs."""
 
     async def shutdown(self, sockets: Any = None) -> None:
         app = self.config.loaded_app
         node = getattr(getattr(getattr(app, "app", app), "state", None), "node", None)
         if node is not None:
-            node.shutting_down = True
+            node.begin_stop()
             try:
                 await node.realtime.connections.close_all(1001, "server shutting down")
             except Exception:
@@ -156,7 +163,7 @@ def serve(args: argparse.Namespace) -> ExitCode:
         port=settings.port,
         lifespan="on",
         log_config=None,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
         **server_options(settings),
     )

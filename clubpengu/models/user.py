@@ -51,6 +51,17 @@ class MigrationOutcome(CamelModel):
         }
 
 
+class WalkingPuffle(CamelModel):
+    """The puffle a player walks, as the room sees it in `<player>.puffle`."""
+
+    puffle_id: str
+    name: str
+    color: str
+
+    def view(self) -> dict[str, str]:
+        return {"puffleId": self.puffle_id, "name": self.name, "color": self.color}
+
+
 class User(Document):
     """A player, keyed by wallet address.
 
@@ -122,6 +133,15 @@ class User(Document):
     # The latest UTC day (YYYY-MM-DD) whose daily bonus was paid, set by the bonus's own
     # balance update: a join that finds today here starts no bonus and reads nothing.
     daily_bonus_on: str | None = None
+    # What a join would otherwise look up in other collections, kept here because the
+    # sign-in reads the User anyway: the puffle walking (set and cleared by the walk and
+    # the release, services/puffles.py) and how many active matches the player is in
+    # ($inc'd by a match's start and its settlement, in their transactions). A count
+    # above the truth only costs a look-up, which then sets it right; at 0 the join
+    # looks up no match. Databases from before are filled in at start-up
+    # (services/kept_on_user.py).
+    walking_puffle: WalkingPuffle | None = None
+    active_matches: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -61,9 +61,9 @@ class Member:
     budget: MoveBudget = field(default_factory=lambda: MoveBudget(0.0, 0.0))
     # Fields other services add to `<player>` (the walking puffle): merged into public().
     extras: dict[str, Any] = field(default_factory=dict)
-    # While a join seats a player that the sign-in on this connection has just created:
-    # they own nothing yet (no puffle, no match), so the entered hooks look nothing up.
-    owns_nothing: bool = False
+    # How many active matches the player's User counted when the join read it: at 0 the
+    # first room looks none up; None (not known) looks them up.
+    active_matches: int | None = None
 
     def public(self) -> dict[str, Any]:
         """The `<player>` object of docs/protocol.md §2."""

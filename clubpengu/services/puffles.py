@@ -21,6 +21,7 @@ from clubpengu.config import DEFAULT_CHAT_FILTER_WORDS
 from clubpengu.errors import Conflict, Forbidden, InvalidMessage, NotFound
 from clubpengu.models import Puffle, User
 from clubpengu.models.base import utcnow
+from clubpengu.models.user import WalkingPuffle
 from clubpengu.progression.triggers import StampEvent
 from clubpengu.services.catalog import Catalog, ItemType
 from clubpengu.services.economy import EconomyService
@@ -70,7 +71,7 @@ def walking_view(puffle: Puffle | None) -> dict[str, Any] | None:
     """The walking puffle as the room sees it in `<player>.puffle`."""
     if puffle is None:
         return None
-    return {"puffleId": str(puffle.id), "name": puffle.name, "color": puffle.color}
+    return _walking(puffle).view()
 
 
 @dataclass(frozen=True)
@@ -210,8 +211,11 @@ class PuffleService:
         return writes
 
     async def walk(self, wallet: str, puffle_id: str | None) -> Puffle | None:
-        """Walk `puffle_id` (None: walk none). Any other walking puffle goes home."""
+        """Walk `puffle_id` (None: walk none). Any other walking puffle goes home. The User
+        says which one walks (`walkingPuffle`), written in the same transaction: a join
+        shows it from the User the sign-in read, with no look-up of its own."""
         puffle = await self.get(wallet, puffle_id) if puffle_id is not None else None
+        walking = _walking(puffle).model_dump(by_alias=True) if puffle is not None else None
 
         async def writes(session: Session) -> None:
             await self.puffles.update_many(
@@ -222,22 +226,46 @@ class PuffleService:
                 await self.puffles.update_one(
                     {"_id": puffle.id}, {"$set": {"walking": True}}, session=session
                 )
+            await self.users.update_one(
+                {"walletAddress": wallet}, {"$set": {"walkingPuffle": walking}}, session=session
+            )
 
         await self.economy.run_transaction(writes)
         if puffle is not None:
             puffle.walking = True
         return puffle
 
-    async def walking(self, wallet: str) -> Puffle | None:
-        return await Puffle.find_one({"ownerWallet": wallet, "walking": True, "releasedAt": None})
+    async def walking(self, wallet: str) -> WalkingPuffle | None:
+        """The puffle `wallet` walks, as its User says."""
+        user = await self.users.find_one({"walletAddress": wallet}, {"walkingPuffle": 1})
+        kept = (user or {}).get("walkingPuffle")
+        return WalkingPuffle.model_validate(kept) if kept else None
 
     async def release(self, wallet: str, puffle_id: str) -> Puffle:
-        """Let the puffle go: it keeps its document with `releasedAt` set. Raises NotFound."""
+        """Let the puffle go: it keeps its document with `releasedAt` set; if it was
+        walking, the User's `walkingPuffle` is cleared in the same transaction. Raises
+        NotFound."""
         puffle = await self.get(wallet, puffle_id)
-        changed = await self.puffles.update_one(
-            {"_id": puffle.id, "releasedAt": None},
-            {"$set": {"releasedAt": self.clock(), "walking": False}},
-        )
-        if changed.matched_count == 0:
+
+        async def writes(session: Session) -> bool:
+            changed = await self.puffles.update_one(
+                {"_id": puffle.id, "releasedAt": None},
+                {"$set": {"releasedAt": self.clock(), "walking": False}},
+                session=session,
+            )
+            if changed.matched_count == 0:
+                return False
+            await self.users.update_one(
+                {"walletAddress": wallet, "walkingPuffle.puffleId": str(puffle.id)},
+                {"$set": {"walkingPuffle": None}},
+                session=session,
+            )
+            return True
+
+        if not await self.economy.run_transaction(writes):
             raise NotFound("You have no such puffle")
         return puffle
+
+
+def _walking(puffle: Puffle) -> WalkingPuffle:
+    return WalkingPuffle(puffle_id=str(puffle.id), name=puffle.name, color=puffle.color)

@@ -446,23 +446,25 @@ class StatsBatcher:
                 ok = False
             delay = self.flush_interval if ok else self.retry_delay()
 
-    async def stop(self) -> None:
+    async def stop(self, within: float | None = None) -> None:
         """Graceful shutdown: stop the timer (a flush it is running finishes first), wait for
         immediate writes, then flush, up to `stop_attempts` times with backoff between,
-        within `stop_timeout` seconds if set (a write cut off by it counts as not written).
+        within `within` seconds (the node's shutdown gives what its deadline leaves), else
+        `stop_timeout` if set (a write cut off by it counts as not written).
         What still is not written is logged as lost; it stays in pending, so a later
         flush() in the same process could still write it."""
         self._stopping = True
         runner, self._runner = self._runner, None
+        limit = self._stop_timeout if within is None else within
         try:
-            async with asyncio.timeout(self._stop_timeout):
+            async with asyncio.timeout(limit):
                 if runner is not None:
                     if self._sleeping:
                         runner.cancel()
                     await asyncio.wait([runner])
                 await self._final_flush()
         except TimeoutError:
-            logger.error("stats final flush cut off after %s s", self._stop_timeout)
+            logger.error("stats final flush cut off after %.1f s", limit)
             if runner is not None and not runner.done():
                 runner.cancel()  # its flush puts the unacknowledged batch back
                 await asyncio.wait([runner])

@@ -232,7 +232,7 @@ class WorldService:
         if session.wallet != user.wallet_address:
             raise NotAuthenticated("The session has ended; sign in again")
         created = signed_in is not None and signed_in.created
-        entry = await self._plan_entry(connection, room, user, created)
+        entry = await self._plan_entry(connection, room, user)
         if signed_in is None:  # else the sign-in set it, and mutes since then reached it
             connection.mute = connection_mute(mute_in_force(user.moderation, self.auth.clock()))
         try:
@@ -240,15 +240,13 @@ class WorldService:
         except BaseException:
             await self._cancel(entry)
             raise
-        return await self._complete(connection, entry, room, user, session)
+        return await self._complete(connection, entry, room, user, session, created)
 
-    async def _plan_entry(
-        self, connection: Connection, room: str | None, user: User, created: bool = False
-    ) -> _Entry:
+    async def _plan_entry(self, connection: Connection, room: str | None, user: User) -> _Entry:
         """Where the join will put the player: back in the place kept for a reconnect, or
-        a seat reserved now in the room asked for (`created`: the player the sign-in on
-        this connection has just created, see Member.owns_nothing). Raises
-        InvalidMessage, RoomFull."""
+        a seat reserved now in the room asked for, for a member shown with the walking
+        puffle the User names and counting the matches it counts (no look-up of either:
+        see User.walking_puffle). Raises InvalidMessage, RoomFull."""
         kept = self._kept_room(user.wallet_address)
         if kept is not None and room in (None, kept.id, kept.spec.id):
             return _Entry()
@@ -256,8 +254,10 @@ class WorldService:
         x, y = _start_position(user, spec)
         member = Member(
             connection, _player_id(), user.wallet_address, user.username,
-            dict(user.customization), x, y, owns_nothing=created,
+            dict(user.customization), x, y, active_matches=user.active_matches,
         )  # fmt: skip
+        if user.walking_puffle is not None:
+            member.extras["puffle"] = user.walking_puffle.view()
         seat = await self.hub.reserve(member, spec, instance, prefer)
         return _Entry(member, spec, seat)
 
@@ -310,7 +310,9 @@ class WorldService:
         room: str | None,
         user: User,
         session: SessionInfo,
+        created: bool = False,
     ) -> Joined:
+        """`created`: the sign-in on this connection has just created the player."""
         parked = self.grace.take(session.wallet)
         if entry.member is None:
             if parked is not None and parked.room is not None:
@@ -322,13 +324,16 @@ class WorldService:
         assert entry.member is not None and entry.spec is not None and entry.seat is not None
         connection.hold()  # `joined` first, then the room's traffic (Connection.hold)
         players = await self.hub.take_seat(entry.member, entry.spec, entry.seat)
-        return await self._joined(connection, entry.member, user, session, players)
+        return await self._joined(connection, entry.member, user, session, players, created)
 
     async def _resume(
         self, connection: Connection, member: Member, user: User, session: SessionInfo
     ) -> Joined:
-        """Back within the grace: same room, position and player id; nobody is told."""
+        """Back within the grace: same room, position and player id; nobody is told. The
+        matches counted are the User's now (a later room of this connection resumes
+        them), not those of the join that first seated the member."""
         connection.hold()
+        member.active_matches = user.active_matches
         self.hub.attach(member, connection)
         assert member.room is not None
         players = [other.public() for other in member.room.members.values()]
@@ -342,6 +347,7 @@ class WorldService:
         user: User,
         session: SessionInfo,
         players: list[dict[str, Any]],
+        created: bool = False,
     ) -> Joined:
         assert member.room is not None
         self._arm_expiry(connection, session)
@@ -358,7 +364,6 @@ class WorldService:
         if self.stamps is not None:
             self.stamps.joined(connection, user, member.room.spec.id)
         connection.attributes.setdefault("joined_at", time.monotonic())
-        created, member.owns_nothing = member.owns_nothing, False  # later rooms look up
         now = self.economy.clock()
         paid_on = user.daily_bonus_on
         if (

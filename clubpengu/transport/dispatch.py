@@ -48,7 +48,7 @@ def build_router(node: Node) -> Router:
     stats.register(router, services.stats, services.leaderboards, services.stamps.catalog)
     economy.register(router, services.shop, services.promos, hub)
     migration.register(router, services.migration, hub)
-    puffles.register(router, services.puffles, hub, services.stats, spawn)
+    puffles.register(router, services.puffles, hub, services.stats)
     matches.register(router, services.challenges, services.matches, hub)
     spectators.register(router, services.matches, hub, sessions, spawn, metrics)
     room.register(router, hub, services.stats, services.stamp_sessions)

@@ -113,6 +113,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         await websocket.accept()
         await _serve(sockets, websocket, connection)
+    except asyncio.CancelledError:
+        if not sockets.connections.closing:
+            raise
+        # uvicorn cancels the socket tasks still running when its wait at shutdown ends
+        # (a leave still writing): the socket is closed already and the node's stop
+        # writes what the leave queued. Returned from, so uvicorn logs no traceback.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        logger.info("socket task cancelled at shutdown", extra={"conn": connection.id})
     finally:
         sockets.admission.release(connection.ip, connection.id)
 

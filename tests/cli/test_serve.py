@@ -14,7 +14,16 @@ import websockets
 from pymongo import MongoClient
 
 from clubpengu.config import Settings
-from tests.support import pid_alive, serving, start_serve, stop_serve, wait_healthy
+from tests.support import (
+    Client,
+    Wallet,
+    enter,
+    pid_alive,
+    serving,
+    start_serve,
+    stop_serve,
+    wait_healthy,
+)
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -67,6 +76,50 @@ def test_sigterm_closes_sockets_with_1001_and_exits_within_10_s(tmp_path: Path) 
     assert any(r.get("msg") == "node stopped" for r in serve.log_records())
     assert elapsed < 10
     assert not pid_alive(database_pid)
+
+
+PLAYERS = 12  # under MAX_CONNECTIONS_PER_IP and NEW_ACCOUNTS_PER_IP_PER_DAY
+
+
+async def _close_code(client: Client) -> int | None:
+    try:
+        while True:
+            await asyncio.wait_for(client.ws.recv(), 15)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
+
+
+def test_sigterm_with_players_in_a_room_writes_their_counters_and_logs_no_error(
+    tmp_path: Path,
+) -> None:
+    """What the shutdown deadline promises (node.py, Node.stop), told from outside: every
+    socket closed with 1001, the final stats flush written with every player's counters
+    (its flush is the first step of the node's stop), no ERROR line and no traceback (a
+    socket task cut off by uvicorn's wait returns quietly), and a clean exit."""
+    data_dir = tmp_path / "data"
+    env = {"STATS_FLUSH_INTERVAL": "1h", "AUTH_RATE_PER_IP": "0"}
+    with serving(data_dir, env) as serve:
+
+        async def scenario() -> list[int | None]:
+            url = f"ws://127.0.0.1:{serve.port}/ws"
+            clients = [(await enter(url, Wallet(), room="town"))[0] for _ in range(PLAYERS)]
+            for client in clients:
+                await client.call({"type": "move", "x": 300, "y": 300})
+            serve.process.send_signal(signal.SIGTERM)
+            return list(await asyncio.gather(*(_close_code(c) for c in clients)))
+
+        codes = asyncio.run(scenario())
+        code = serve.process.wait(20)
+        records = serve.log_records()
+        log = serve.log()
+
+    flushed = [r["msg"] for r in records if str(r.get("msg", "")).startswith("stats flushed")]
+    assert code in (0, -signal.SIGTERM)
+    assert codes == [1001] * PLAYERS
+    assert flushed and flushed[-1].startswith(f"stats flushed: {PLAYERS} players"), flushed
+    assert [r for r in records if r.get("level") in ("error", "critical")] == []
+    assert "Traceback" not in log and "Exception in ASGI application" not in log
+    assert any(r.get("msg") == "node stopped" for r in records)
 
 
 def test_ctrl_c_stops_the_server_cleanly_without_a_traceback(tmp_path: Path) -> None:

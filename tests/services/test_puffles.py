@@ -164,8 +164,35 @@ async def test_one_puffle_walks_at_a_time_and_a_released_one_is_gone(
     walking = await service.walking("w1")
     await service.release("w1", str(second.id))
 
-    assert walking is not None and walking.id == second.id
+    assert walking is not None and walking.puffle_id == str(second.id)
+    assert walking.view() == {"puffleId": str(second.id), "name": "Two", "color": "red"}
     assert await service.walking("w1") is None
+    assert await Puffle.find({"ownerWallet": "w1", "walking": True}).count() == 0
     assert [p.id for p in await service.list("w1")] == [first.id]
     with pytest.raises(NotFound):
         await service.release("w1", str(second.id))
+
+
+async def test_the_user_says_which_puffle_walks_whatever_ends_the_walk(
+    service: PuffleService, economy: EconomyService, mongo_client: Client
+) -> None:
+    await add_player(economy, "w1", coins=1000)
+    first = await service.adopt("w1", "blue", "One")
+    second = await service.adopt("w1", "red", "Two")
+
+    adopted = (await user_doc(mongo_client, "w1"))["walkingPuffle"]
+    await service.walk("w1", str(first.id))
+    walking_first = (await user_doc(mongo_client, "w1"))["walkingPuffle"]
+    await service.walk("w1", None)
+    walking_none = (await user_doc(mongo_client, "w1"))["walkingPuffle"]
+    await service.walk("w1", str(second.id))
+    await service.release("w1", str(first.id))  # not the one walking: the User keeps it
+    other_released = (await user_doc(mongo_client, "w1"))["walkingPuffle"]
+    await service.release("w1", str(second.id))
+    walker_released = (await user_doc(mongo_client, "w1"))["walkingPuffle"]
+
+    assert adopted is None
+    assert walking_first == {"puffleId": str(first.id), "name": "One", "color": "blue"}
+    assert walking_none is None
+    assert other_released == {"puffleId": str(second.id), "name": "Two", "color": "red"}
+    assert walker_released is None

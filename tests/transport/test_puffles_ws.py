@@ -60,3 +60,27 @@ async def test_puffle_errors(server: RunningServer) -> None:
     assert name["code"] == "invalid_message"
     assert missing["code"] == "not_found"
     assert feed["code"] == "invalid_message"
+
+
+async def test_a_returning_player_comes_in_with_the_puffle_they_walked(
+    server: RunningServer,
+) -> None:
+    owner = Wallet()
+    client, _, _ = await enter(server.ws_url, owner, room="plaza")
+    await grant(server, owner, 500)
+    await client.recv_type("coins")
+    adopted = await client.call({"type": "puffle_adopt", "color": "blue", "name": "Bubbles"})
+    puffle_id = adopted["puffle"]["puffleId"]
+    await client.call({"type": "puffle_walk", "puffleId": puffle_id})
+    await client.close()
+    watcher, _, _ = await enter(server.ws_url, Wallet(), room="plaza")
+
+    back, _, joined = await enter(server.ws_url, owner, room="plaza")
+    arrived = await watcher.recv_type("player_joined")
+    for c in (back, watcher):
+        await c.close()
+
+    view = {"puffleId": puffle_id, "name": "Bubbles", "color": "blue"}
+    [me] = [p for p in joined["players"] if p["playerId"] == joined["playerId"]]
+    assert me["puffle"] == view
+    assert arrived["player"]["puffle"] == view

@@ -37,6 +37,7 @@ from tests.support import (
     run_server,
     sign_in,
 )
+from tests.waiting import eventually
 
 # Written in batches for many players at once, or read by the node's own timers whatever
 # the sign-ins (the poll for balances changed outside the node, the erasure sweep).
@@ -170,10 +171,9 @@ READ_BACK = Counter({("find", "users"): 1})
 # The join: presence (room, instance, node, player id), grouped across players, not
 # journaled (services/presence.py).
 PRESENCE = Counter({("update", "users"): 1})
-# The join of a returning player: the walking puffle the room is shown
-# (handlers/puffles.py) and the active matches to give back (matches/presence.py). A
-# player the sign-in has just created owns neither: nothing is looked up.
-THEIRS = Counter({("find", "puffles"): 1, ("find", "matches"): 1})
+# Nothing else: the walking puffle the room is shown and whether there are active
+# matches to give back are on the User the sign-in read (`walkingPuffle`,
+# `activeMatches`); matches are looked up only for a player who has some.
 # The bonus paid: the ledger transaction (the balance update, which also sets the day
 # paid, `dailyBonusOn`; the balance read; the entry; the commit) and the barrier that puts
 # it in the journal before the `coins` push (db.JournalBarrier). Its key is not looked up
@@ -193,10 +193,13 @@ BONUS_PAID = Counter(
 NEW = SIGN_IN + PRESENCE
 # A new player with DAILY_BONUS_MIN_AGE=0, paid on the first join: 8.
 NEW_PAID = SIGN_IN + PRESENCE + BONUS_PAID
-# A returning player already paid today: 6.
-RETURNING = SIGN_IN + READ_BACK + PRESENCE + THEIRS
-# A returning player on a new day, paid: 11.
+# A returning player already paid today: 4.
+RETURNING = SIGN_IN + READ_BACK + PRESENCE
+# A returning player on a new day, paid: 9.
 RETURNING_PAID = RETURNING + BONUS_PAID
+# A returning player with an active match: the join looks it up to give it back (the
+# User counts it, `activeMatches`); nothing else.
+RETURNING_PLAYING = RETURNING + Counter({("find", "matches"): 1})
 SESSION_WAIT = [("insert", "auth_sessions")]
 BONUS_WAITS = [("insert", "auth_sessions"), ("update", "journal_barrier")]
 
@@ -254,3 +257,25 @@ async def test_a_returning_player_sign_in_and_join_costs_at_most_six_commands_on
 
     assert len(sent) <= 6, _kinds(sent)
     assert len(_journaled(sent)) == 1, sent
+
+
+async def test_a_returning_player_with_an_active_match_also_looks_it_up(
+    recorded: Recorded,
+) -> None:
+    wallet = Wallet()
+    await _sign_in_and_join(recorded, wallet)  # created
+    matches = recorded.server.node.services.matches
+    match = await matches.play_computer(wallet.address, "tictactoe", "easy", None)
+    await eventually(
+        lambda: _players_turn(matches, str(match.id), wallet), "the computer has moved"
+    )
+
+    sent = await _sign_in_and_join(recorded, wallet)  # the same day: no bonus due
+
+    assert _kinds(sent) == RETURNING_PLAYING
+    assert _journaled(sent) == SESSION_WAIT
+
+
+async def _players_turn(matches: Any, match_id: str, wallet: Wallet) -> bool:
+    match = await matches.get(match_id)
+    return bool(match.turn == wallet.address)

@@ -41,18 +41,19 @@ class MatchPresence:
         self.disconnect_grace = disconnect_grace
 
     def entered(self, member: Member, room: Room) -> None:
-        """First room of a connection: give the player their active matches back (a player
-        created a moment ago has none)."""
+        """First room of a connection: give the player their active matches back, looked
+        up only when their User counts some (`activeMatches`)."""
         attributes = member.connection.attributes
         if member.wallet is None or attributes.get(RESUMED):
             return
         attributes[RESUMED] = True
-        if member.owns_nothing:
+        counted = member.active_matches
+        if counted == 0:
             return
         wallet = member.wallet
         timers = self.matches.timers
         member.connection.after_reply.append(
-            lambda: timers.spawn(self.matches.resume(wallet), "match-resume")
+            lambda: timers.spawn(self.matches.resume(wallet, counted), "match-resume")
         )
 
     def left(self, member: Member, room: Room) -> None:

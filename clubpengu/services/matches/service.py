@@ -367,12 +367,20 @@ class MatchService:
             str(match.id), winner, reason, version=match.version, given_up=True
         )
 
-    async def resume(self, wallet: str) -> list[Match]:
+    async def resume(self, wallet: str, counted: int | None = None) -> list[Match]:
         """A player is back (sign-in or a restart): tell them each active match's state
         and arm its timer. A deadline that passed while nobody could play is moved to a
-        full turn from now (a restart is not the player's fault)."""
+        full turn from now (a restart is not the player's fault). `counted`: the User's
+        `activeMatches` as the join read it; when there is no active match after all,
+        it is set to 0, unless a start changed it meanwhile."""
         resumed = []
-        for match in await self.active_for(wallet):
+        active = await self.active_for(wallet)
+        if not active and counted:
+            await self.users.update_one(
+                {"walletAddress": wallet, "activeMatches": counted},
+                {"$set": {"activeMatches": 0}},
+            )
+        for match in active:
             now = self.clock()
             if match.turn_deadline is not None and match.turn_deadline <= now:
                 deadline = now + timedelta(seconds=self.timing.turn_seconds)

@@ -201,7 +201,8 @@ def results(match: Match, winner: int | None, played: bool = True) -> list[Updat
     """Each player's `stats.games.<game>.wins|losses|draws` + 1, and `freeMatches` + 1 for
     a free match that `played` (one round trip). Against the computer, the player's
     `stats.computer.<game>.…` instead, and no free match: beating the computer does not
-    open wagers with people."""
+    open wagers with people. Every settlement (a win, a draw, a forfeit, a timeout, the
+    sweeper) takes the match off each User's `activeMatches` (start.py claim_players)."""
     updates = []
     against_computer = match.computer_seat is not None
     for seat, wallet in enumerate(match.wallets):
@@ -209,7 +210,7 @@ def results(match: Match, winner: int | None, played: bool = True) -> list[Updat
             continue
         key = "draws" if winner is None else ("wins" if seat == winner else "losses")
         group = "computer" if against_computer else "games"
-        inc = {f"stats.{group}.{match.game}.{key}": 1}
+        inc = {f"stats.{group}.{match.game}.{key}": 1, "activeMatches": -1}
         if played and not match.wager and not against_computer:
             inc["freeMatches"] = 1
         updates.append(UpdateOne({"walletAddress": wallet}, {"$inc": inc}))

@@ -75,7 +75,9 @@ async def claim_players(
     """Refuse a start when either player is already in an active match. Both players'
     User documents are written in the transaction too, so two accepts that involve
     one player (two challenges accepted at once) conflict on it: one commits, the
-    other is retried and then finds the first match here. Raises Conflict."""
+    other is retried and then finds the first match here. That write also counts the
+    match on each User (`activeMatches`, taken back by the settlement), so a join looks
+    matches up only for a player who has one. Raises Conflict."""
     playing = await matches.find_one(
         {"wallets": {"$in": wallets}, "status": MatchStatus.ACTIVE.value},
         {"wallets": 1},
@@ -84,7 +86,9 @@ async def claim_players(
     if playing is not None:
         raise Conflict("One of the players is already playing a match")
     await users.update_many(
-        {"walletAddress": {"$in": wallets}}, {"$set": {"updatedAt": now}}, session=session
+        {"walletAddress": {"$in": wallets}},
+        {"$set": {"updatedAt": now}, "$inc": {"activeMatches": 1}},
+        session=session,
     )
 
 

@@ -1,14 +1,15 @@
-"""Puffles over the WebSocket (docs/protocol.md §10): adopt, care, walk, release."""
+"""Puffles over the WebSocket (docs/protocol.md §10): adopt, care, walk, release. A
+player's walking puffle is in their `<player>` from the join on (services/world.py takes
+it from the User), and changed here when they walk another or none."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from clubpengu.background import Spawn
 from clubpengu.models import Puffle
 from clubpengu.realtime.connection import Connection
-from clubpengu.realtime.hub import Hub, Member, Room
+from clubpengu.realtime.hub import Hub, Member
 from clubpengu.services.puffles import PuffleService, public, walking_view
 from clubpengu.services.stats import StatsBatcher
 from clubpengu.transport.handlers import require_wallet
@@ -27,11 +28,10 @@ def _wallet(connection: Connection) -> str:
 
 
 class PuffleHandlers:
-    def __init__(self, puffles: PuffleService, hub: Hub, stats: StatsBatcher, spawn: Spawn) -> None:
+    def __init__(self, puffles: PuffleService, hub: Hub, stats: StatsBatcher) -> None:
         self.service = puffles
         self.hub = hub
         self.stats = stats
-        self.spawn = spawn
 
     def _view(self, puffle: Puffle) -> dict[str, Any]:
         return public(puffle, self.service.clock())
@@ -85,19 +85,6 @@ class PuffleHandlers:
         if member is not None:
             await self._announce(member, puffle)
 
-    def entered(self, member: Member, room: Room) -> None:
-        """A player came in: look up their walking puffle and show it to the room (a player
-        created a moment ago has none)."""
-        if member.wallet is None or "puffle" in member.extras or member.owns_nothing:
-            return
-        self.spawn(self._show_walking(member, room), "puffle-walk")
-
-    async def _show_walking(self, member: Member, room: Room) -> None:
-        assert member.wallet is not None
-        puffle = await self.service.walking(member.wallet)
-        if puffle is not None and not member.connection.closed:
-            await self._announce(member, puffle)
-
     async def _announce(self, member: Member, puffle: Puffle | None) -> None:
         """The room (on every node) sees the puffle walk, now and in `<player>` later."""
         view = walking_view(puffle)
@@ -105,14 +92,11 @@ class PuffleHandlers:
         await self.hub.set_extra(member, "puffle", view, push)
 
 
-def register(
-    router: Router, puffles: PuffleService, hub: Hub, stats: StatsBatcher, spawn: Spawn
-) -> None:
-    handlers = PuffleHandlers(puffles, hub, stats, spawn)
+def register(router: Router, puffles: PuffleService, hub: Hub, stats: StatsBatcher) -> None:
+    handlers = PuffleHandlers(puffles, hub, stats)
     router.add("puffles", PuffleList, handlers.list)
     router.add("puffle_adopt", PuffleAdopt, handlers.adopt)
     for action in ("feed", "play", "bathe", "rest"):
         router.add(f"puffle_{action}", PuffleCare, handlers.care(action))
     router.add("puffle_walk", PuffleWalk, handlers.walk)
     router.add("puffle_release", PuffleRelease, handlers.release)
-    hub.entered_hooks.append(handlers.entered)
