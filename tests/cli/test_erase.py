@@ -60,13 +60,19 @@ async def test_without_redis_the_node_finds_the_erasure_and_closes_the_socket(
         job = await erase_by_cli(settings, wallet.address)
 
         await eventually(lambda: client.ws.close_code is not None, "the socket closed", timeout=30)
-        await server.node.services.events.flush()
-        await server.node.services.connection_log.flush()
-        left = await traces(mongo_client, wallet.address)
+
+        async def left_of_wallet() -> dict[str, int]:
+            await server.node.services.events.flush()
+            await server.node.services.connection_log.flush()
+            return await traces(mongo_client, wallet.address)
+
+        # The socket may be closed by the session's revocation before the node's sweep
+        # notices the erasure; the leave's events written in between are deleted again
+        # when it does (services/erasure.py `_delete_left`), within a sweep or two.
+        await eventually(left_of_wallet, "nothing of the wallet left", ready=lambda t: t == {})
 
     assert job["status"] == "done"
     assert client.ws.close_code == 4003
-    assert left == {}
 
 
 async def test_with_redis_the_cli_publishes_the_erasure_to_the_nodes(
