@@ -89,6 +89,8 @@ class MatchService:
         self.users = database[User.Settings.name]
         self.challenges = database["challenges"]
         self.economy = economy
+        # The ledger's barrier (None on MongoDB): a move waits for it, not for a flush of its own.
+        self.journal = economy.runner.journal
         self.notify = notify
         self.timing = timing or Timing()
         self.clock = clock
@@ -239,7 +241,9 @@ class MatchService:
         condition = {"_id": current.id, "version": current.version, "status": ACTIVE}
         settlement = None
         if advanced.outcome is None:
-            await write_move(self.matches, condition, update, advanced.entry, self.get)
+            await write_move(
+                self.matches, condition, update, advanced.entry, self.get, self.journal
+            )
         else:
             writes = self.settler.deciding(
                 advanced.match, current.version, update, advanced.outcome
