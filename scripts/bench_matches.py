@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -317,6 +318,56 @@ def server_children(pid: int, database: int) -> list[int]:
     return found
 
 
+class FlushCounter:
+    """The database process's journal flushes (fsync + fdatasync calls) between `start()`
+    and `stop()`, counted by `perf stat` on its syscall tracepoints (no ptrace stop per
+    call, so the database runs at its usual speed); None without perf or its permission."""
+
+    EVENTS = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync"
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.out = Path(tempfile.mkstemp(suffix=".perf")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["perf", "stat", "-x", ",", "-e", self.EVENTS, "-o", str(self.out)]
+        try:
+            self.process = subprocess.Popen(
+                [*command, "-p", str(self.pid)], stderr=subprocess.DEVNULL
+            )
+        except OSError:
+            self.process = None
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(10)
+        counts = [
+            line.split(",")[0] for line in self.out.read_text().splitlines() if "sys_enter" in line
+        ]
+        self.out.unlink()
+        if len(counts) != 2 or not all(c.isdigit() for c in counts):
+            return None
+        return sum(int(c) for c in counts)
+
+
+def written(server: Any) -> dict[str, int]:
+    """Moves in the database (every match's `seq`) and journal barrier writes so far: what
+    the run asked of the journal, whatever the machine's load."""
+    from pymongo import MongoClient
+
+    port = int((server.data_dir / "secantusd.port").read_text())
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true") as client:
+        database = client["clubpengu"]
+        moves = sum(m.get("seq", 0) for m in database.matches.find({}, {"seq": 1}))
+        matches = database.matches.count_documents({})
+        barrier = database.journal_barrier.find_one({"_id": "barrier"}) or {}
+    return {"moves": moves, "matches": matches, "barrier_writes": int(barrier.get("writes", 0))}
+
+
 def walkers_phase(
     server: Any, walker_specs: list[tuple[int, str]], args: argparse.Namespace,
     match_rooms: list[str],
@@ -348,10 +399,13 @@ def walkers_phase(
     database = server.database_pid()
     samplers = {"server": ProcessSampler(server.process.pid), "database": ProcessSampler(database)}
     began: list[float] = []
+    flushes = FlushCounter(database)
+    before = written(server)
 
     def go() -> None:
         for sampler in samplers.values():
             sampler.start()
+        flushes.start()
         began.append(time.monotonic())
         start.set()
 
@@ -373,6 +427,9 @@ def walkers_phase(
         phase = played.get(timeout=600)
         players.join(30)
     cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    fsyncs = flushes.stop()
+    after = written(server)
+    journal = {name: after[name] - before[name] for name in after} | {"fsyncs": fsyncs}
     if phase is not None:
         # The pool started within the phase: its whole CPU time is the phase's.
         wall = time.monotonic() - began[0]
@@ -382,7 +439,9 @@ def walkers_phase(
         rss = [ProcessSampler(pid).rss_mb() for pid in workers]
         print(f"  server children but the database (computer workers): RSS MB {rss}")
     walkers = bench_realtime.aggregate(parts)
-    figures: dict[str, Any] = {"walkers": walkers["move_to_moves"], "cpu_percent": cpu}
+    figures: dict[str, Any] = {
+        "walkers": walkers["move_to_moves"], "cpu_percent": cpu, "journal": journal,
+    }  # fmt: skip
     if phase is not None:
         figures |= {
             "matches": phase.matches, "think_s": phase.think,
@@ -390,6 +449,10 @@ def walkers_phase(
             "reward_coins": phase.rewards,
         }  # fmt: skip
     return figures
+
+
+def per_move(count: int | None, moves: int) -> str:
+    return "-" if count is None or not moves else f"{count / moves:.2f}"
 
 
 def computer_mode(args: argparse.Namespace, idle: float) -> None:
@@ -431,6 +494,12 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
                 m = f[name]
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
                       f"  max {m['max']} ms  ({m['count']} samples)")  # fmt: skip
+            j = f["journal"]
+            print(f"  journal: {j['moves']} moves written (both seats) in {j['matches']} new "
+                  f"matches; barrier writes {j['barrier_writes']} "
+                  f"({per_move(j['barrier_writes'], j['moves'])} a move); database fsyncs "
+                  f"{j['fsyncs'] if j['fsyncs'] is not None else 'not counted (no perf)'} "
+                  f"({per_move(j['fsyncs'], j['moves'])} a move)")  # fmt: skip
     print(f"ledger verify: {verdict}")
     write_json(args.json, {"idle_before": idle, "phases": dict(phases), "ledger_verify": verdict})
 
