@@ -199,6 +199,7 @@ class ComputerPhase:
     answers: list[float] = field(default_factory=list)
     matches: int = 0
     rewards: int = 0
+    unavailable: int = 0  # starts answered `unavailable`, sent again
 
 
 async def next_match_frame(client: JsonClient, seq: int) -> dict[str, Any]:
@@ -239,9 +240,12 @@ def random_move(game_id: str, view: dict[str, Any], rng: random.Random) -> dict[
 async def play_computer(
     client: JsonClient, game_id: str, level: str, phase: ComputerPhase, rng: random.Random
 ) -> None:
-    frame = await client.call(
-        {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
-    )
+    challenge = {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
+    frame = await client.call(challenge)
+    while frame.get("code") == "unavailable":  # the database too slow for the start: again
+        phase.unavailable += 1
+        await asyncio.sleep(1.0)
+        frame = await client.call(challenge)
     assert frame["type"] == "match_start", frame
     while frame["type"] != "match_end" and frame["status"] == "active":
         if not my_turn(frame):
@@ -446,7 +450,7 @@ def walkers_phase(
         figures |= {
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
-            "reward_coins": phase.rewards,
+            "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
         }  # fmt: skip
     return figures
 
@@ -489,7 +493,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
         if "match_move" in f:
             print(f"  {f['matches']} matches against the computer played, think "
                   f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
-                  f"{f['reward_coins']} reward coins")  # fmt: skip
+                  f"{f['reward_coins']} reward coins, {f['starts_unavailable']} starts "
+                  f"answered unavailable (sent again)")  # fmt: skip
             for name in ("match_move", "computer_move"):
                 m = f[name]
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
