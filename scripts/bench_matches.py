@@ -200,6 +200,7 @@ class ComputerPhase:
     matches: int = 0
     rewards: int = 0
     unavailable: int = 0  # starts answered `unavailable`, sent again
+    moves_unavailable: int = 0  # moves answered `unavailable`: the match is given up
 
 
 async def next_match_frame(client: JsonClient, seq: int) -> dict[str, Any]:
@@ -242,8 +243,10 @@ async def play_computer(
 ) -> None:
     challenge = {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
     frame = await client.call(challenge)
-    while frame.get("code") == "unavailable":  # the database too slow for the start: again
-        phase.unavailable += 1
+    # The database too slow for the start (`unavailable`), or a match given up after an
+    # unavailable move not settled yet (`conflict`): again, a second later.
+    while frame.get("code") in ("unavailable", "conflict"):
+        phase.unavailable += frame["code"] == "unavailable"
         await asyncio.sleep(1.0)
         frame = await client.call(challenge)
     assert frame["type"] == "match_start", frame
@@ -259,6 +262,12 @@ async def play_computer(
              "move": random_move(game_id, frame["view"], rng)}
         )  # fmt: skip
         answered = time.perf_counter()
+        if reply.get("code") == "unavailable":
+            # Not acknowledged, and whether it was applied is not known: this player gives
+            # the match up (counted) and starts the next one.
+            phase.moves_unavailable += 1
+            await client.call({"type": "match_forfeit", "matchId": frame["matchId"]})
+            return
         assert reply["type"] in MATCH_FRAMES[1:], reply
         phase.moves.append(answered - began)
         frame = reply
@@ -451,6 +460,7 @@ def walkers_phase(
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
             "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
+            "moves_unavailable": phase.moves_unavailable,
         }  # fmt: skip
     return figures
 
@@ -494,7 +504,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
             print(f"  {f['matches']} matches against the computer played, think "
                   f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
                   f"{f['reward_coins']} reward coins, {f['starts_unavailable']} starts "
-                  f"answered unavailable (sent again)")  # fmt: skip
+                  f"answered unavailable (sent again), {f['moves_unavailable']} moves answered "
+                  f"unavailable (match given up)")  # fmt: skip
             for name in ("match_move", "computer_move"):
                 m = f[name]
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
