@@ -201,6 +201,7 @@ class ComputerPhase:
     rewards: int = 0
     unavailable: int = 0  # starts answered `unavailable`, sent again
     moves_unavailable: int = 0  # moves answered `unavailable`: the match is given up
+    moves_too_late: int = 0  # moves answered `conflict`: the match had ended (timed out)
 
 
 async def next_match_frame(client: JsonClient, seq: int) -> dict[str, Any]:
@@ -267,6 +268,9 @@ async def play_computer(
             # the match up (counted) and starts the next one.
             phase.moves_unavailable += 1
             await client.call({"type": "match_forfeit", "matchId": frame["matchId"]})
+            return
+        if reply.get("code") == "conflict":  # the match ended meanwhile (its turn timer)
+            phase.moves_too_late += 1
             return
         assert reply["type"] in MATCH_FRAMES[1:], reply
         phase.moves.append(answered - began)
@@ -460,7 +464,7 @@ def walkers_phase(
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
             "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
-            "moves_unavailable": phase.moves_unavailable,
+            "moves_unavailable": phase.moves_unavailable, "moves_too_late": phase.moves_too_late,
         }  # fmt: skip
     return figures
 
@@ -505,7 +509,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
                   f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
                   f"{f['reward_coins']} reward coins, {f['starts_unavailable']} starts "
                   f"answered unavailable (sent again), {f['moves_unavailable']} moves answered "
-                  f"unavailable (match given up)")  # fmt: skip
+                  f"unavailable (match given up), {f['moves_too_late']} moves after their "
+                  f"match had ended")  # fmt: skip
             for name in ("match_move", "computer_move"):
                 m = f[name]
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
