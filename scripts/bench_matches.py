@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,9 @@ class ComputerPhase:
     answers: list[float] = field(default_factory=list)
     matches: int = 0
     rewards: int = 0
+    unavailable: int = 0  # starts answered `unavailable`, sent again
+    moves_unavailable: int = 0  # moves answered `unavailable`: the match is given up
+    moves_too_late: int = 0  # moves answered `conflict`: the match had ended (timed out)
 
 
 async def next_match_frame(client: JsonClient, seq: int) -> dict[str, Any]:
@@ -238,9 +242,14 @@ def random_move(game_id: str, view: dict[str, Any], rng: random.Random) -> dict[
 async def play_computer(
     client: JsonClient, game_id: str, level: str, phase: ComputerPhase, rng: random.Random
 ) -> None:
-    frame = await client.call(
-        {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
-    )
+    challenge = {"type": "challenge", "opponent": "computer", "game": game_id, "level": level}
+    frame = await client.call(challenge)
+    # The database too slow for the start (`unavailable`), or a match given up after an
+    # unavailable move not settled yet (`conflict`): again, a second later.
+    while frame.get("code") in ("unavailable", "conflict"):
+        phase.unavailable += frame["code"] == "unavailable"
+        await asyncio.sleep(1.0)
+        frame = await client.call(challenge)
     assert frame["type"] == "match_start", frame
     while frame["type"] != "match_end" and frame["status"] == "active":
         if not my_turn(frame):
@@ -254,6 +263,15 @@ async def play_computer(
              "move": random_move(game_id, frame["view"], rng)}
         )  # fmt: skip
         answered = time.perf_counter()
+        if reply.get("code") == "unavailable":
+            # Not acknowledged, and whether it was applied is not known: this player gives
+            # the match up (counted) and starts the next one.
+            phase.moves_unavailable += 1
+            await client.call({"type": "match_forfeit", "matchId": frame["matchId"]})
+            return
+        if reply.get("code") == "conflict":  # the match ended meanwhile (its turn timer)
+            phase.moves_too_late += 1
+            return
         assert reply["type"] in MATCH_FRAMES[1:], reply
         phase.moves.append(answered - began)
         frame = reply
@@ -317,6 +335,56 @@ def server_children(pid: int, database: int) -> list[int]:
     return found
 
 
+class FlushCounter:
+    """The database process's journal flushes (fsync + fdatasync calls) between `start()`
+    and `stop()`, counted by `perf stat` on its syscall tracepoints (no ptrace stop per
+    call, so the database runs at its usual speed); None without perf or its permission."""
+
+    EVENTS = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync"
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.out = Path(tempfile.mkstemp(suffix=".perf")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["perf", "stat", "-x", ",", "-e", self.EVENTS, "-o", str(self.out)]
+        try:
+            self.process = subprocess.Popen(
+                [*command, "-p", str(self.pid)], stderr=subprocess.DEVNULL
+            )
+        except OSError:
+            self.process = None
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(10)
+        counts = [
+            line.split(",")[0] for line in self.out.read_text().splitlines() if "sys_enter" in line
+        ]
+        self.out.unlink()
+        if len(counts) != 2 or not all(c.isdigit() for c in counts):
+            return None
+        return sum(int(c) for c in counts)
+
+
+def written(server: Any) -> dict[str, int]:
+    """Moves in the database (every match's `seq`) and journal barrier writes so far: what
+    the run asked of the journal, whatever the machine's load."""
+    from pymongo import MongoClient
+
+    port = int((server.data_dir / "secantusd.port").read_text())
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true") as client:
+        database = client["clubpengu"]
+        moves = sum(m.get("seq", 0) for m in database.matches.find({}, {"seq": 1}))
+        matches = database.matches.count_documents({})
+        barrier = database.journal_barrier.find_one({"_id": "barrier"}) or {}
+    return {"moves": moves, "matches": matches, "barrier_writes": int(barrier.get("writes", 0))}
+
+
 def walkers_phase(
     server: Any, walker_specs: list[tuple[int, str]], args: argparse.Namespace,
     match_rooms: list[str],
@@ -348,10 +416,13 @@ def walkers_phase(
     database = server.database_pid()
     samplers = {"server": ProcessSampler(server.process.pid), "database": ProcessSampler(database)}
     began: list[float] = []
+    flushes = FlushCounter(database)
+    before = written(server)
 
     def go() -> None:
         for sampler in samplers.values():
             sampler.start()
+        flushes.start()
         began.append(time.monotonic())
         start.set()
 
@@ -373,6 +444,9 @@ def walkers_phase(
         phase = played.get(timeout=600)
         players.join(30)
     cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    fsyncs = flushes.stop()
+    after = written(server)
+    journal = {name: after[name] - before[name] for name in after} | {"fsyncs": fsyncs}
     if phase is not None:
         # The pool started within the phase: its whole CPU time is the phase's.
         wall = time.monotonic() - began[0]
@@ -382,14 +456,21 @@ def walkers_phase(
         rss = [ProcessSampler(pid).rss_mb() for pid in workers]
         print(f"  server children but the database (computer workers): RSS MB {rss}")
     walkers = bench_realtime.aggregate(parts)
-    figures: dict[str, Any] = {"walkers": walkers["move_to_moves"], "cpu_percent": cpu}
+    figures: dict[str, Any] = {
+        "walkers": walkers["move_to_moves"], "cpu_percent": cpu, "journal": journal,
+    }  # fmt: skip
     if phase is not None:
         figures |= {
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
-            "reward_coins": phase.rewards,
+            "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
+            "moves_unavailable": phase.moves_unavailable, "moves_too_late": phase.moves_too_late,
         }  # fmt: skip
     return figures
+
+
+def per_move(count: int | None, moves: int) -> str:
+    return "-" if count is None or not moves else f"{count / moves:.2f}"
 
 
 def computer_mode(args: argparse.Namespace, idle: float) -> None:
@@ -426,11 +507,20 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
         if "match_move" in f:
             print(f"  {f['matches']} matches against the computer played, think "
                   f"{0.5 * f['think_s']:g}-{1.5 * f['think_s']:g} s, "
-                  f"{f['reward_coins']} reward coins")  # fmt: skip
+                  f"{f['reward_coins']} reward coins, {f['starts_unavailable']} starts "
+                  f"answered unavailable (sent again), {f['moves_unavailable']} moves answered "
+                  f"unavailable (match given up), {f['moves_too_late']} moves after their "
+                  f"match had ended")  # fmt: skip
             for name in ("match_move", "computer_move"):
                 m = f[name]
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
                       f"  max {m['max']} ms  ({m['count']} samples)")  # fmt: skip
+            j = f["journal"]
+            print(f"  journal: {j['moves']} moves written (both seats) in {j['matches']} new "
+                  f"matches; barrier writes {j['barrier_writes']} "
+                  f"({per_move(j['barrier_writes'], j['moves'])} a move); database fsyncs "
+                  f"{j['fsyncs'] if j['fsyncs'] is not None else 'not counted (no perf)'} "
+                  f"({per_move(j['fsyncs'], j['moves'])} a move)")  # fmt: skip
     print(f"ledger verify: {verdict}")
     write_json(args.json, {"idle_before": idle, "phases": dict(phases), "ledger_verify": verdict})
 

@@ -3,6 +3,7 @@ never overrides the database: two MatchService "nodes" on one real database."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,6 +21,7 @@ from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.notices import ignore
 from tests.conftest import TEST_DB
 from tests.services.conftest import fail_point
+from tests.waiting import eventually
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 
@@ -72,7 +74,9 @@ async def _stored(match_id: Any) -> Match:
     return match
 
 
-async def test_a_move_is_one_write_when_the_node_holds_the_match(mongo_uri: str) -> None:
+async def test_a_move_is_one_write_and_a_journal_barrier_when_the_node_holds_the_match(
+    mongo_uri: str,
+) -> None:
     commands = Commands()
     client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[commands])
     node, fresh = _node(client), _node(client)
@@ -89,19 +93,20 @@ async def test_a_move_is_one_write_when_the_node_holds_the_match(mongo_uri: str)
         await fresh.stop()
         await client.close()
 
-    assert held == ["update matches"]
-    assert cold == ["find matches", "update matches"]
+    assert held == ["update matches", "update journal_barrier"]
+    assert cold == ["find matches", "update matches", "update journal_barrier"]
 
 
 class Concerns(monitoring.CommandListener):
-    """The write concern of every `update` command a client sends."""
+    """The collection and write concern of every `update` command a client sends."""
 
     def __init__(self) -> None:
-        self.updates: list[dict[str, Any]] = []
+        self.updates: list[tuple[str, dict[str, Any]]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name == "update":
-            self.updates.append(dict(event.command.get("writeConcern") or {}))
+            concern = dict(event.command.get("writeConcern") or {})
+            self.updates.append((event.command["update"], concern))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -110,12 +115,10 @@ class Concerns(monitoring.CommandListener):
         pass
 
 
-async def test_a_move_waits_for_the_journal_as_the_client_asks(mongo_uri: str) -> None:
-    # The embedded database's URI asks for journal=true: a move acknowledged to the
-    # players is in the journal, like every other single write (docs/durability.md).
+async def _one_move_concerns(client_options: dict[str, Any], mongo_uri: str) -> list[Any]:
     concerns = Concerns()
     client: Mongo = AsyncMongoClient(
-        mongo_uri, tz_aware=True, journal=True, event_listeners=[concerns]
+        mongo_uri, tz_aware=True, event_listeners=[concerns], **client_options
     )
     node = _node(client)
     try:
@@ -125,8 +128,58 @@ async def test_a_move_waits_for_the_journal_as_the_client_asks(mongo_uri: str) -
     finally:
         await node.stop()
         await client.close()
+    return concerns.updates
 
-    assert concerns.updates == [{"j": True}]
+
+async def test_a_move_is_journaled_by_the_barrier_not_by_a_flush_of_its_own(
+    mongo_uri: str,
+) -> None:
+    # The embedded database's URI asks for journal=true: a move acknowledged to the
+    # players is in the journal (docs/durability.md), through the node's barrier, which
+    # moves made at the same time share, rather than a flush per move.
+    updates = await _one_move_concerns({"journal": True}, mongo_uri)
+
+    assert updates == [("matches", {"j": False}), ("journal_barrier", {"j": True})]
+
+
+async def test_without_the_journal_asked_for_a_move_keeps_the_clients_write_concern(
+    mongo_uri: str,
+) -> None:
+    # As on MongoDB, whose URI is the operator's: no barrier, the client's concern stands.
+    updates = await _one_move_concerns({"journal": False, "w": 1}, mongo_uri)
+
+    assert updates == [("matches", {"j": False, "w": 1})]
+
+
+async def test_moves_made_while_a_barrier_is_in_flight_share_the_next_one(
+    mongo_uri: str, mongo_client: Mongo
+) -> None:
+    concerns = Concerns()
+    client: Mongo = AsyncMongoClient(
+        mongo_uri, tz_aware=True, event_listeners=[concerns], appname="shared-barrier"
+    )
+    node = _node(client)
+    assert node.journal is not None
+    try:
+        started = [await _start(node, "connect_four") for _ in range(20)]
+        concerns.updates.clear()
+        hold = {"blockConnection": True, "blockTimeMS": 1000, "appName": "shared-barrier"}
+        async with fail_point(mongo_client, {"times": 1}, failCommands=["update"], **hold):
+            held = asyncio.create_task(node.journal.wait())  # a barrier held at the database
+            await eventually(lambda: concerns.updates == [("journal_barrier", {"j": True})])
+            await asyncio.gather(
+                *(node.move(seats[0], str(match.id), {"column": 3}) for match, seats in started)
+            )
+            await held
+    finally:
+        await node.stop()
+        await client.close()
+
+    moves = [u for u in concerns.updates if u[0] == "matches"]
+    barriers = [u for u in concerns.updates if u[0] == "journal_barrier"]
+    # The held one, then one for all 20 moves (two should a slow machine take more than
+    # the held second to answer the 20 updates): never one a move.
+    assert len(moves) == 20 and 2 <= len(barriers) <= 3
 
 
 async def test_a_stale_write_matches_nothing_and_is_refused_never_overwrites(
@@ -170,7 +223,7 @@ async def test_a_stale_write_is_retried_on_the_fresh_match(
         await a.stop()
         await client.close()
 
-    assert seen == ["update matches", "find matches", "update matches"]
+    assert seen == ["update matches", "find matches", "update matches", "update journal_barrier"]
     stored = await _stored(match.id)
     assert after.version == stored.version == 2 and stored.state["roundsPlayed"] == 1
     assert [(e.seq, e.seat) for e in stored.log] == [(1, 0), (2, 1)]

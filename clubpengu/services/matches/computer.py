@@ -6,10 +6,13 @@ clubpengu/games/computer, computed off the event loop, and are played through th
   holds the GIL for up to a few hundred ms, which in a thread would stall every room's
   tick; the workers run at a lower priority than the node), or one thread when it is 0.
   The pool starts with the first match against the computer (`warm`), so a node nobody
-  plays the computer on runs no extra process. At most twice as many moves as workers
-  are handed to the pool at once; the rest wait their turn on the event loop, one small
-  coroutine per match, so a crowd of matches cannot pile work into the pool's own
-  unbounded queue.
+  plays the computer on runs no extra process. At most QUEUED_PER_WORKER moves per
+  worker are handed to the pool at once; the rest wait their turn on the event loop, one
+  small coroutine per match, so a crowd of matches cannot pile work into the pool's own
+  unbounded queue. A search takes about a millisecond but a hand-over to the pool and
+  back (two threads of this process and a niced worker, on a busy machine) tens of
+  them: with only two moves handed over per worker, the worker sat mostly idle while 200
+  matches queued for it a second and more, so the pool is kept supplied.
 - `ComputerPlayer.wake(match)` starts the computer's move when the match waits for its
   seat, at most one at a time per match. A wake that comes while a move is being played
   (a person's card-jitsu pick landing just after the computer's) is remembered and the
@@ -41,7 +44,7 @@ from clubpengu.games.computer import choose_move, move_seed
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
 
 logger = logging.getLogger(__name__)
-QUEUED_PER_WORKER = 2
+QUEUED_PER_WORKER = 16
 
 
 # A worker's start: load the rules and the searches before the first move, lower its

@@ -1,5 +1,6 @@
 """A move: the rules check it against the match as this node holds it, and ONE
-single-document atomic update writes it.
+single-document atomic update writes it; on the embedded database the node's journal
+barrier then puts it in the journal before anyone is told.
 
 The update's filter is `{_id, version: v, status: active}`; it `$set`s state, turn and
 deadline, `$inc`s version and seq and `$push`es the log entry (the ordered event log is
@@ -19,6 +20,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
+from clubpengu.db import JournalBarrier, without_journal_wait
 from clubpengu.errors import Forbidden
 from clubpengu.games import GameOver, Outcome, get_game
 from clubpengu.games.base import Game
@@ -86,30 +88,41 @@ async def write_move(
     update: dict[str, Any],
     entry: MatchLogEntry,
     reread: Callable[[str], Awaitable[Match]],
+    journal: JournalBarrier | None = None,
 ) -> None:
     """The move's one write, sent as a plain `update` command rather than a driver
     retryable write: SecantusDB keeps a record per retryable write and every write
     pays for the pile (docs/performance.md#stats-batching), while the version check already makes
     this write safe to retry by hand. A lost reply is settled by reading the match
     (`reread`): our entry at its seq means the write applied; otherwise it is retried
-    as stale. The command names the collection's write concern, which a raw command does
-    not carry by itself: a move acknowledged to the players is journaled like every other
-    single write (docs/durability.md). Raises Stale."""
+    as stale. Raises Stale.
+
+    Returns once the move is journaled, as every write acknowledged to a player is
+    (docs/durability.md). With a `journal` barrier (the embedded database) the write
+    itself does not wait for the journal and the barrier does: SecantusDB flushes a
+    `j: true` write while it holds the collection's lock, so one flush per move
+    serialized every match's moves behind the disk, where one barrier covers all the
+    moves written before it. Without one, the command names the collection's write
+    concern (a raw command carries none by itself): MongoDB's `w: majority` journals it.
+    """
+    concern = matches if journal is None else without_journal_wait(matches)
     command = {
         "update": matches.name,
         "updates": [{"q": condition, "u": update}],
-        "writeConcern": matches.write_concern.document,
+        "writeConcern": concern.write_concern.document,
     }
     try:
         reply = await matches.database.command(command)
     except ConnectionFailure:
-        if logged(await reread(str(condition["_id"])), entry):
-            return
-        raise Stale() from None
-    if reply.get("writeErrors"):
-        raise OperationFailure(str(reply["writeErrors"][0].get("errmsg")), details=reply)
-    if reply["n"] == 0:
-        raise Stale()
+        if not logged(await reread(str(condition["_id"])), entry):
+            raise Stale() from None
+    else:
+        if reply.get("writeErrors"):
+            raise OperationFailure(str(reply["writeErrors"][0].get("errmsg")), details=reply)
+        if reply["n"] == 0:
+            raise Stale()
+    if journal is not None:
+        await journal.wait()
 
 
 def logged(match: Match, entry: MatchLogEntry) -> bool:

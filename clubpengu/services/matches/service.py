@@ -89,6 +89,8 @@ class MatchService:
         self.users = database[User.Settings.name]
         self.challenges = database["challenges"]
         self.economy = economy
+        # The ledger's barrier (None on MongoDB): a move waits for it, not for a flush of its own.
+        self.journal = economy.runner.journal
         self.notify = notify
         self.timing = timing or Timing()
         self.clock = clock
@@ -167,15 +169,23 @@ class MatchService:
         logger.info("match started", extra={"match": str(match.id), "game": game.id})
         return match
 
-    async def play_computer(self, wallet: str, game_id: str, level: str, room: str | None) -> Match:
+    async def play_computer(
+        self,
+        wallet: str,
+        game_id: str,
+        level: str,
+        room: str | None,
+        username: str | None = None,
+    ) -> Match:
         """Start `wallet`'s match against the computer at `level`, at once (no challenge,
-        no wager). Raises NotFound (game), InvalidMessage (level), Conflict (already
-        playing)."""
+        no wager). `username`: the player's, when the caller knows it (the room's member
+        does), which saves a read. Raises NotFound (game), InvalidMessage (level), Conflict
+        (already playing)."""
         game = get_game(game_id)
         if level not in set(Level):
             raise InvalidMessage(f"level: must be one of {', '.join(Level)}")
         self.computer_pool.warm()
-        names = await usernames(self.users, [wallet])
+        names = {wallet: username} if username else await usernames(self.users, [wallet])
         now = self.clock()
         turn = self.timing.turn_seconds
         match = computer_match(wallet, names.get(wallet, "?"), game, level, room, now, turn)
@@ -239,7 +249,9 @@ class MatchService:
         condition = {"_id": current.id, "version": current.version, "status": ACTIVE}
         settlement = None
         if advanced.outcome is None:
-            await write_move(self.matches, condition, update, advanced.entry, self.get)
+            await write_move(
+                self.matches, condition, update, advanced.entry, self.get, self.journal
+            )
         else:
             writes = self.settler.deciding(
                 advanced.match, current.version, update, advanced.outcome

@@ -45,7 +45,7 @@ class MatchHandlers:
         if member is None or room is None:
             raise NotInRoom()
         if message.opponent == "computer":
-            return await self._computer(wallet, message, room)
+            return await self._computer(wallet, message, room, member.username)
         if message.target_player_id is None:
             raise InvalidMessage('targetPlayerId: required (or "opponent": "computer")')
         target = await self._target(room, message.target_player_id)
@@ -54,13 +54,17 @@ class MatchHandlers:
         )
         return render.challenge_sent(sent)
 
-    async def _computer(self, wallet: str, message: ChallengeSend, room: Room) -> dict[str, Any]:
+    async def _computer(
+        self, wallet: str, message: ChallengeSend, room: Room, username: str
+    ) -> dict[str, Any]:
         """A match against the computer, started at once: `match_start` is the reply."""
         if "wager" in message.model_fields_set:
             raise InvalidMessage("wager: there are no wagers against the computer")
         if message.target_player_id is not None:
             raise InvalidMessage('targetPlayerId: not with "opponent": "computer"')
-        match = await self.matches.play_computer(wallet, message.game, message.level, room.id)
+        match = await self.matches.play_computer(
+            wallet, message.game, message.level, room.id, username
+        )
         return render.match_view("match_start", match, match.wallets.index(wallet))
 
     async def _target(self, room: Room, player_id: str) -> Player:

@@ -1,0 +1,118 @@
+"""What a match against the computer costs the database, command by command, against the
+real database: the start, and a move of the player with the computer's answer. So that
+the count, and the journal flushes, cannot creep back up.
+
+Counted as in test_signin_commands.py (the server's client records every command; the
+writes batched across players, the node's periodic checks and the driver's monitoring
+are left out). A "journal wait" is a command whose reply waits for the journal (`j: true`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from clubpengu.config import Settings
+from tests.support import Client, Wallet, enter
+from tests.transport.test_signin_commands import (
+    Recorded,
+    Sent,
+    _journaled,
+    _kinds,
+    _recorded,
+    _settle,
+    _shipped,
+)
+
+# A match's start (services/matches/start.py): the check that the player plays no other
+# match and the claim of their user, the Match insert, in one transaction; its barrier
+# puts the commit in the journal before `match_start`. The player's name comes from the
+# room they are in: no read.
+START = Counter(
+    {
+        ("find", "matches"): 1,
+        ("update", "users"): 1,
+        ("insert", "matches"): 1,
+        ("commitTransaction", "admin"): 1,
+        ("update", "journal_barrier"): 1,
+    }
+)
+# A move that does not end the match, the player's and then the computer's answer: each
+# is one update of the Match, not waiting for the journal, and a journal barrier, which
+# every move written while it waits shares (one flush for many moves under load).
+MOVE_AND_ANSWER = Counter({("update", "matches"): 2, ("update", "journal_barrier"): 2})
+BARRIER_WAITS = [("update", "journal_barrier")] * 2
+
+
+@pytest.fixture
+async def recorded(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
+    # One computer move at a time in a thread: the count does not depend on a worker.
+    async with _recorded(mongo_uri, _shipped(settings, computer_workers=0)) as running:
+        yield running
+
+
+def _counted(recorded: Recorded) -> list[Sent]:
+    # The poll for balances changed outside the node runs on its own timer.
+    return [s for s in recorded.recorder.counted() if s.collection != "coin_notices"]
+
+
+async def _our_turn(client: Client, frame: dict[str, Any]) -> dict[str, Any]:
+    """`frame`, or the next match frame after it, once the match waits for our seat."""
+    while frame["seat"] not in frame["toMove"]:
+        frame = await client.recv_type("match_state", timeout=30)
+    return frame
+
+
+async def _start(recorded: Recorded) -> tuple[Client, dict[str, Any], list[Sent]]:
+    client, _, _ = await enter(recorded.server.ws_url, Wallet(), room="dojo")
+    await _settle_with(recorded, client)
+    recorded.recorder.sent.clear()
+    started = await client.call(
+        {"type": "challenge", "opponent": "computer", "game": "connect_four", "level": "easy"}
+    )
+    assert started["type"] == "match_start", started
+    return client, started, _counted(recorded)
+
+
+async def _settle_with(recorded: Recorded, client: Client) -> None:
+    """Wait for the join's background work while `client` stays in its room."""
+    node = recorded.server.node
+    await node.tasks.wait(within=5.0)
+    await node.services.connection_log.flush()
+    await client.call({"type": "ping"})
+
+
+async def test_a_match_against_the_computer_starts_with_five_commands_one_waiting(
+    recorded: Recorded,
+) -> None:
+    client, _, sent = await _start(recorded)
+    await client.close()
+    await _settle(recorded.server)
+
+    assert _kinds(sent) == START
+    assert _journaled(sent) == [("update", "journal_barrier")]
+
+
+async def test_a_move_and_the_computers_answer_are_two_updates_and_two_barriers(
+    recorded: Recorded,
+) -> None:
+    client, started, _ = await _start(recorded)
+    frame = await _our_turn(client, started)
+    await recorded.server.node.tasks.wait(within=5.0)
+    recorded.recorder.sent.clear()
+    column = next(c for c in range(7) if frame["view"]["board"][-1][c] is None)
+
+    reply = await client.call(
+        {"type": "match_move", "matchId": started["matchId"], "move": {"column": column}}
+    )
+    assert reply["type"] == "match_state", reply
+    await _our_turn(client, reply)
+    sent = _counted(recorded)
+    await client.close()
+    await _settle(recorded.server)
+
+    assert _kinds(sent) == MOVE_AND_ANSWER
+    assert _journaled(sent) == BARRIER_WAITS
