@@ -100,7 +100,11 @@ class EmbeddedDatabase:
         port: int | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
+        module: str = "clubpengu.secantus_process",
     ) -> None:
+        # `module`: what `python -m` runs. SecantusDB's own main with our fix to its
+        # transaction reaper (clubpengu/secantus_process.py); "secantus" runs it as shipped.
+        self.module = module
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = tuple(extra_args)
@@ -127,7 +131,7 @@ class EmbeddedDatabase:
         storage.mkdir(parents=True, exist_ok=True)
         self._reap_stale()
         command = [
-            sys.executable, "-m", "secantus",
+            sys.executable, "-m", self.module,
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--storage-path", str(storage),

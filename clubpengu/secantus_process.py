@@ -1,0 +1,79 @@
+"""`python -m clubpengu.secantus_process ARGS`: the embedded database's process, SecantusDB's
+own `main` with one fix to the pinned version (0.7.0b3) applied first.
+
+**The reaper convoy.** Every transaction statement, commit and abort takes the registry's
+one lock and, holding it, sweeps every session's transaction for an idle one to reap
+(`TransactionRegistry._prune_locked`), taking each transaction's own mutex on the way. A
+transaction holds its mutex while one of its statements runs or while it commits, so the
+sweep waits for the slowest statement in flight, and every other transaction in the
+database waits behind the sweep: under two hundred matches against the computer (a start
+and a settlement in transactions each, every few seconds per player) the database's
+threads lined up there and `match_move` reached p99 43 s with the database at 31 % of a
+core (docs/secantusdb-transaction-reaper.md has the measurements and a minimal
+reproduction for SecantusDB's maintainers).
+
+The fix: the sweep passes over a transaction whose mutex is held. That one is in use, so
+it is not idle, and the next sweep looks at it again; a transaction idle past its
+lifetime is still reaped, by the first sweep after it went idle, exactly as before. The
+lock order (`_lock`, then a transaction's mutex, never the reverse) is unchanged, and a
+non-blocking acquire cannot deadlock.
+
+Applied only to the version it was written against (anything else runs as shipped, with a
+warning), so upgrading SecantusDB cannot silently carry a patch into code it was not
+read against.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+FIXED_VERSION = "0.7.0b3"
+
+
+def _prune_skipping_busy(self: Any) -> int:
+    """`TransactionRegistry._prune_locked`, passing over transactions in use."""
+    from secantus.transactions import TxnState
+
+    cutoff = self._time() - self._lifetime
+    reaped = 0
+    for txn in list(self._txns.values()):
+        if not txn.mutex.acquire(blocking=False):
+            continue  # a statement or commit is running in it: not idle
+        try:
+            if txn.state is TxnState.IN_PROGRESS and txn.last_use < cutoff:
+                self._rollback_quietly(txn)
+                txn.state = TxnState.ABORTED
+                reaped += 1
+        finally:
+            txn.mutex.release()
+    return reaped
+
+
+def apply_fixes() -> bool:
+    """Patch the running SecantusDB when it is the version the fix was written for;
+    whether it was applied."""
+    import secantus
+    from secantus.transactions import TransactionRegistry
+
+    if getattr(secantus, "__version__", None) != FIXED_VERSION:
+        print(
+            f"clubpengu: SecantusDB {getattr(secantus, '__version__', '?')} is not "
+            f"{FIXED_VERSION}; its transaction reaper runs as shipped",
+            file=sys.stderr,
+        )
+        return False
+    TransactionRegistry._prune_locked = _prune_skipping_busy
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    from secantus.cli import main as secantus_main
+
+    apply_fixes()
+    result: int = secantus_main(argv)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

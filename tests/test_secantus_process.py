@@ -1,0 +1,104 @@
+"""The embedded database's process (clubpengu/secantus_process.py): SecantusDB's transaction
+reaper passes over a transaction in use instead of waiting for it, and still reaps one
+idle past its lifetime; the fix applies to the pinned version only, and the embedded
+database runs with it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import secantus
+from secantus.transactions import Transaction, TransactionRegistry, TxnState
+
+from clubpengu import secantus_process
+from clubpengu.db import EmbeddedDatabase
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fixed() -> Iterator[None]:
+    shipped = TransactionRegistry._prune_locked
+    assert secantus_process.apply_fixes()
+    yield
+    TransactionRegistry._prune_locked = shipped  # type: ignore[method-assign]
+
+
+def _registry(clock: Clock) -> tuple[TransactionRegistry, list[Transaction]]:
+    rolled_back: list[Transaction] = []
+    registry = TransactionRegistry(
+        rollback_func=rolled_back.append, lifetime_seconds=60, time_func=clock
+    )
+    return registry, rolled_back
+
+
+def _begin(registry: TransactionRegistry, session: bytes) -> Transaction:
+    txn, error = registry.for_statement(session, None, 1, start=True)
+    assert error is None and txn is not None
+    return txn
+
+
+def test_a_statement_is_not_held_up_by_another_transaction_in_use(fixed: None) -> None:
+    clock = Clock()
+    registry, _ = _registry(clock)
+    busy = _begin(registry, b"a")
+    held, release = threading.Event(), threading.Event()
+
+    def running_a_statement() -> None:  # as the command layer does, for as long as it runs
+        with busy.mutex:
+            held.set()
+            release.wait()
+
+    statement = threading.Thread(target=running_a_statement)
+    statement.start()
+    assert held.wait(5)
+    began: list[Transaction] = []
+    other = threading.Thread(target=lambda: began.append(_begin(registry, b"b")))
+    other.start()
+    other.join(5)  # the shipped reaper waits here until the statement above ends
+    finished_while_busy = not other.is_alive()
+    release.set()
+    statement.join(5)
+    other.join(5)
+
+    assert finished_while_busy
+    assert busy.state is TxnState.IN_PROGRESS  # in use: not reaped, whatever its age
+
+
+def test_a_transaction_idle_past_its_lifetime_is_still_reaped(fixed: None) -> None:
+    clock = Clock()
+    registry, rolled_back = _registry(clock)
+    idle = _begin(registry, b"a")
+    clock.now += 61
+
+    _begin(registry, b"b")  # any statement sweeps
+
+    assert idle.state is TxnState.ABORTED and rolled_back == [idle]
+
+
+def test_the_fix_is_for_the_pinned_version_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new SecantusDB runs as shipped until someone reads the fix against it again."""
+    shipped = TransactionRegistry._prune_locked
+    monkeypatch.setattr(secantus, "__version__", "0.8.0")
+
+    assert not secantus_process.apply_fixes()
+    assert TransactionRegistry._prune_locked is shipped
+
+
+def test_the_pinned_version_is_the_one_the_fix_was_written_for() -> None:
+    assert secantus.__version__ == secantus_process.FIXED_VERSION
+
+
+def test_the_embedded_database_runs_with_the_fix(tmp_path: Path) -> None:
+    with EmbeddedDatabase(tmp_path) as database:
+        assert database.process is not None
+        assert "clubpengu.secantus_process" in database.process.args
