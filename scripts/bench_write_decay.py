@@ -48,7 +48,7 @@ from benchlib import ProcessSampler, Wallet, idle_percent, write_json  # noqa: E
 from clubpengu.db import EmbeddedDatabase, init_models  # noqa: E402
 from clubpengu.services.auth import AuthConfig, AuthService  # noqa: E402
 from clubpengu.services.catalog import ItemType, load_catalog  # noqa: E402
-from clubpengu.services.connection_log import ConnectionLogService, ConnectionRecord  # noqa: E402
+from clubpengu.services.connection_log import ConnectionLogService, Opened  # noqa: E402
 from clubpengu.services.economy import EconomyService  # noqa: E402
 from clubpengu.services.events import EventRecorder  # noqa: E402
 from clubpengu.services.presence import Place, PresenceService  # noqa: E402
@@ -109,7 +109,7 @@ class Server:
         self.shop = ShopService(client, DB, self.economy, catalog)
         self.goods = [i.id for i in catalog.for_sale() if i.type == ItemType.PUFFLE_ITEM]
         self.stats = StatsBatcher.for_database(client, DB)
-        self.log = ConnectionLogService("bench", 86400)
+        self.log = ConnectionLogService("bench", 86400, "x" * 40)
         self.keys = itertools.count()
 
     async def visit(self, wallet: Wallet, first: bool) -> None:
@@ -129,8 +129,10 @@ class Server:
         await self.shop.purchase(wallet.address, random.choice(self.goods), player)
         for path, value in (("world.steps", 300), ("world.roomsVisited", 1), ("social.chats", 2)):
             self.stats.queue(wallet.address, path, value)
-        record = ConnectionRecord(wallet.address, player, self.auth.clock(), ["town"], 1000)
-        self.log.record(record)
+        log_id = self.log.opened(Opened(player, self.auth.clock(), "ip-hash", "bench"))
+        self.log.signed_in(log_id, wallet.address, None)
+        self.log.joined(log_id, wallet.address, "bench", None, ["town"])
+        self.log.closed(log_id, 1000, ["town"])
         await self.presence.disconnected(wallet.address, player, Place("town", "town", 1, 2))
 
 
