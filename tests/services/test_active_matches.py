@@ -21,26 +21,19 @@ from clubpengu.services.matches import MatchService, Timing
 from clubpengu.services.notices import ignore
 from tests.conftest import TEST_DB
 from tests.services.conftest import add_player, user_doc
+from tests.support import MovableClock
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 START = datetime(2027, 1, 4, 10, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def service(mongo_client: Mongo, clock: Clock) -> AsyncIterator[MatchService]:
+async def service(mongo_client: Mongo, clock: MovableClock) -> AsyncIterator[MatchService]:
     economy = EconomyService(mongo_client, TEST_DB, clock=clock)
     timing = Timing(turn_seconds=30.0, abandon_after=60.0)
     matches = MatchService(
@@ -95,7 +88,7 @@ async def test_a_match_played_to_its_end_is_no_longer_counted(
 
 
 async def test_a_disconnect_forfeit_and_the_sweeper_take_the_match_off(
-    service: MatchService, mongo_client: Mongo, clock: Clock
+    service: MatchService, mongo_client: Mongo, clock: MovableClock
 ) -> None:
     await _players(service, "a", "b", "c", "d")
     await _start(service, mongo_client, "a", "b")

@@ -20,25 +20,13 @@ from clubpengu.services.auth import (
     SignedIn,
 )
 from tests.conftest import TEST_DB
-from tests.support import Wallet
+from tests.support import MovableClock, Wallet
 
 SECRET = "s" * 64
 IP = "203.0.113.77"
 
 
-class Clock:
-    """Starts at the wall clock's now: challenges and sessions carry TTL-indexed expiry
-    times, and an expiry already past would let the database's TTL sweep delete them in
-    the middle of a test."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _service(clock: Clock, admins: frozenset[str] = frozenset()) -> AuthService:
+def _service(clock: MovableClock, admins: frozenset[str] = frozenset()) -> AuthService:
     config = AuthConfig(
         domain="clubpengu.test",
         challenge_ttl=timedelta(minutes=5),
@@ -50,12 +38,15 @@ def _service(clock: Clock, admins: frozenset[str] = frozenset()) -> AuthService:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> MovableClock:
+    # Starts at the wall clock's now: challenges and sessions carry TTL-indexed expiry
+    # times, and an expiry already past would let the database's TTL sweep delete them in
+    # the middle of a test.
+    return MovableClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture
-def auth(clock: Clock) -> AuthService:
+def auth(clock: MovableClock) -> AuthService:
     return _service(clock)
 
 
@@ -73,7 +64,7 @@ async def _signed_in(auth: AuthService, wallet: Wallet) -> SignedIn:
 
 
 def test_the_challenge_names_the_domain_statement_nonce_and_times(
-    auth: AuthService, clock: Clock
+    auth: AuthService, clock: MovableClock
 ) -> None:
     wallet = Wallet()
     clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # nothing is stored
@@ -115,7 +106,7 @@ async def test_a_new_wallet_becomes_a_new_user(auth: AuthService) -> None:
     assert claims["jti"] and "role" not in claims
 
 
-async def test_a_returning_wallet_keeps_its_user(auth: AuthService, clock: Clock) -> None:
+async def test_a_returning_wallet_keeps_its_user(auth: AuthService, clock: MovableClock) -> None:
     wallet = Wallet()
     first = await _signed_in(auth, wallet)
     clock.now += timedelta(hours=1)
@@ -147,7 +138,7 @@ def test_no_challenge(auth: AuthService) -> None:
     assert auth.check(None, wallet.address, wallet.sign("x")) == AuthFailureCode.NO_CHALLENGE
 
 
-def test_an_expired_challenge(auth: AuthService, clock: Clock) -> None:
+def test_an_expired_challenge(auth: AuthService, clock: MovableClock) -> None:
     wallet = Wallet()
     challenge = _challenge(auth)
     clock.now += timedelta(minutes=5)
@@ -286,7 +277,7 @@ async def test_a_token_signed_with_another_secret_is_refused(auth: AuthService) 
         await auth.authenticate(forged)
 
 
-async def test_an_expired_token_is_refused(auth: AuthService, clock: Clock) -> None:
+async def test_an_expired_token_is_refused(auth: AuthService, clock: MovableClock) -> None:
     signed = await _signed_in(auth, Wallet())
     clock.now += timedelta(days=7, seconds=1)
 
@@ -295,7 +286,7 @@ async def test_an_expired_token_is_refused(auth: AuthService, clock: Clock) -> N
 
 
 async def test_token_times_are_judged_by_the_service_s_clock_not_the_wall_clock(
-    clock: Clock,
+    clock: MovableClock,
 ) -> None:
     # Once the wall clock passed a week beyond a fixed test clock, PyJWT's own check
     # refused every token the service still considered live; ahead of the wall clock,
@@ -310,7 +301,7 @@ async def test_token_times_are_judged_by_the_service_s_clock_not_the_wall_clock(
         await auth.authenticate(signed.token)
 
 
-def test_a_token_is_live_until_the_service_s_clock_reaches_its_expiry(clock: Clock) -> None:
+def test_a_token_is_live_until_the_service_s_clock_reaches_its_expiry(clock: MovableClock) -> None:
     auth = _service(clock)
     clock.now -= timedelta(days=3 * 365)  # nothing stored: decode only
     iat = int(clock.now.timestamp())
@@ -324,7 +315,7 @@ def test_a_token_is_live_until_the_service_s_clock_reaches_its_expiry(clock: Clo
 
 
 async def test_a_token_issued_after_the_service_s_now_is_refused(
-    auth: AuthService, clock: Clock
+    auth: AuthService, clock: MovableClock
 ) -> None:
     signed = await _signed_in(auth, Wallet())
     clock.now -= timedelta(minutes=1)
@@ -358,7 +349,7 @@ async def test_garbage_tokens_are_refused(auth: AuthService, token: Any) -> None
         await auth.authenticate(token)
 
 
-async def test_only_admin_wallets_get_the_admin_claim(clock: Clock) -> None:
+async def test_only_admin_wallets_get_the_admin_claim(clock: MovableClock) -> None:
     admin, player = Wallet(), Wallet()
     auth = _service(clock, frozenset({admin.address}))
 

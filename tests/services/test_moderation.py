@@ -18,20 +18,12 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.moderation import ModerationService
 from tests.conftest import TEST_DB
 from tests.services.conftest import Client, fail_point, user_doc
-from tests.support import Wallet
+from tests.support import MovableClock, Wallet
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MODERATOR = Wallet().address
 ADMIN = Wallet().address
 MOD = Staff(MODERATOR, "moderator")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Nodes:
@@ -51,8 +43,8 @@ class Nodes:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> MovableClock:
+    return MovableClock(NOW)
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def nodes() -> Nodes:
 
 @pytest.fixture
 def moderation(
-    mongo_client: Client, economy: EconomyService, clock: Clock, nodes: Nodes
+    mongo_client: Client, economy: EconomyService, clock: MovableClock, nodes: Nodes
 ) -> ModerationService:
     config = AuthConfig(
         domain="test", challenge_ttl=timedelta(minutes=5), jwt_secret="s" * 40,
@@ -116,7 +108,7 @@ async def test_a_ban_is_on_the_user_in_the_history_and_the_audit_and_ends_every_
 
 
 async def test_a_ban_without_a_duration_lasts_until_it_is_lifted(
-    moderation: ModerationService, mongo_client: Client, clock: Clock
+    moderation: ModerationService, mongo_client: Client, clock: MovableClock
 ) -> None:
     wallet = await player()
 
@@ -152,7 +144,7 @@ async def test_a_mute_is_pushed_to_the_nodes_and_an_unmute_lifts_it(
 
 @pytest.mark.parametrize("kind", ["unban", "unmute"])
 async def test_lifting_what_is_not_in_force_is_a_conflict_that_changes_nothing(
-    moderation: ModerationService, clock: Clock, kind: str
+    moderation: ModerationService, clock: MovableClock, kind: str
 ) -> None:
     wallet = await player()
     await moderation.ban(MOD, wallet, "spam", "1h")
@@ -218,7 +210,9 @@ async def test_a_ban_whose_last_write_fails_leaves_nothing_behind(
     assert nodes.calls == []
 
 
-async def test_the_history_is_newest_first(moderation: ModerationService, clock: Clock) -> None:
+async def test_the_history_is_newest_first(
+    moderation: ModerationService, clock: MovableClock
+) -> None:
     wallet = await player()
     await moderation.mute(MOD, wallet, "spam", "1h")
     clock.now += timedelta(minutes=5)

@@ -15,26 +15,19 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.promos import PromoService
 from tests.conftest import TEST_DB
 from tests.services.conftest import Client, add_player, entries, user_doc
+from tests.support import MovableClock
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CATALOG = load_catalog()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def promos(mongo_client: Client, economy: EconomyService, clock: Clock) -> PromoService:
+def promos(mongo_client: Client, economy: EconomyService, clock: MovableClock) -> PromoService:
     return PromoService(mongo_client, TEST_DB, economy, CATALOG, clock=clock)
 
 
@@ -43,7 +36,7 @@ def wallet(n: int) -> str:
 
 
 async def test_a_code_is_stored_upper_case_and_listed_newest_first(
-    promos: PromoService, clock: Clock
+    promos: PromoService, clock: MovableClock
 ) -> None:
     await promos.create("first", coins=5, max_redemptions=1, created_by="admin:a")
     clock.now += timedelta(seconds=1)
@@ -195,7 +188,7 @@ async def test_a_sold_out_code_is_a_conflict(promos: PromoService, economy: Econ
 
 
 async def test_an_expired_code_redeems_nothing(
-    promos: PromoService, economy: EconomyService, mongo_client: Client, clock: Clock
+    promos: PromoService, economy: EconomyService, mongo_client: Client, clock: MovableClock
 ) -> None:
     await add_player(economy, wallet(1))
     await promos.create("SOON", coins=5, max_redemptions=3, created_by="admin:a",

@@ -16,26 +16,19 @@ from clubpengu.services.puffle_catalog import PuffleCatalog
 from clubpengu.services.puffles import PuffleService, current_stats
 from tests.conftest import TEST_DB
 from tests.services.conftest import CommandNames, add_player, entries, user_doc
+from tests.support import MovableClock
 
 Client = AsyncMongoClient[dict[str, Any]]
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def service(mongo_client: Client, economy: EconomyService, clock: Clock) -> PuffleService:
+def service(mongo_client: Client, economy: EconomyService, clock: MovableClock) -> PuffleService:
     return PuffleService(
         mongo_client, TEST_DB, economy, PuffleCatalog.load(), load_catalog(), limit=2, clock=clock
     )
@@ -88,7 +81,7 @@ async def test_bad_colours_and_names_are_refused(
 
 
 async def test_stats_decay_with_time_and_feeding_consumes_an_item(
-    service: PuffleService, economy: EconomyService, mongo_client: Client, clock: Clock
+    service: PuffleService, economy: EconomyService, mongo_client: Client, clock: MovableClock
 ) -> None:
     await add_player(economy, "w1", coins=1000)
     await mongo_client[TEST_DB]["users"].update_one(
@@ -111,7 +104,7 @@ async def test_stats_decay_with_time_and_feeding_consumes_an_item(
 
 
 async def test_care_uses_the_item_with_an_update_and_a_read_never_a_find_and_modify(
-    recorded_client: tuple[Client, CommandNames], economy: EconomyService, clock: Clock
+    recorded_client: tuple[Client, CommandNames], economy: EconomyService, clock: MovableClock
 ) -> None:
     # SecantusDB runs findAndModify's write as a scan of every user.
     client, names = recorded_client
