@@ -8,8 +8,10 @@ that is out for the minute after, leaves the mark behind, and every node's sweep
 matches still marked `MATCH_AFTERMATH_RETRY` after their end. Both halves are idempotent
 (a wallet holds a stamp once; a match counts on the boards once, by its `leaderboardAt`
 claim), so doing it twice, on two nodes, or after a partial run costs only time. The mark
-is cleared last, without waiting for the journal: losing that write to a `kill -9` of the
-database only means the work is looked at once more.
+is cleared last, without waiting for the journal (losing that write to a `kill -9` of the
+database only means the work is looked at once more), and the clears of matches ending
+together go in one command (services/group_writer.py): under load the database's commands
+per match are what bound the matches a node plays.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from clubpengu.db import without_journal_wait
 from clubpengu.models import Match
+from clubpengu.services.group_writer import GroupWriter
 from clubpengu.services.leaderboards import LeaderboardService
 from clubpengu.services.stamps import StampService
 
@@ -45,6 +49,7 @@ class MatchAftermath:
         retry_after: float,
     ) -> None:
         self.matches = without_journal_wait(matches)
+        self._clears: GroupWriter[ObjectId] = GroupWriter(self._clear, name="match-aftermath")
         self.stamps = stamps
         self.leaderboards = leaderboards
         self.clock = clock
@@ -55,7 +60,11 @@ class MatchAftermath:
         Raises what the database raised: the mark stays and a sweep retries."""
         await self.stamps.match_ended(match)
         await self.leaderboards.record(match)
-        await self.matches.update_one({"_id": match.id}, {"$set": {"aftermathDue": False}})
+        assert match.id is not None
+        await self._clears.submit(match.id)
+
+    async def _clear(self, ids: list[ObjectId]) -> None:
+        await self.matches.update_many({"_id": {"$in": ids}}, {"$set": {"aftermathDue": False}})
 
     async def sweep(self) -> int:
         """Take up the matches still marked `retry_after` seconds after their end (oldest

@@ -20,7 +20,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from clubpengu.db import JournalBarrier, without_journal_wait
+from clubpengu.db import JournalBarrier
 from clubpengu.errors import Forbidden
 from clubpengu.games import GameOver, Outcome, get_game
 from clubpengu.games.base import Game
@@ -98,18 +98,17 @@ async def write_move(
     as stale. Raises Stale.
 
     Returns once the move is journaled, as every write acknowledged to a player is
-    (docs/durability.md). With a `journal` barrier (the embedded database) the write
-    itself does not wait for the journal and the barrier does: SecantusDB flushes a
-    `j: true` write while it holds the collection's lock, so one flush per move
+    (docs/durability.md). With a `journal` barrier (the embedded database) `matches`
+    comes without its own journal wait and the barrier waits instead: SecantusDB flushes
+    a `j: true` write while it holds the collection's lock, so one flush per move
     serialized every match's moves behind the disk, where one barrier covers all the
     moves written before it. Without one, the command names the collection's write
     concern (a raw command carries none by itself): MongoDB's `w: majority` journals it.
     """
-    concern = matches if journal is None else without_journal_wait(matches)
     command = {
         "update": matches.name,
         "updates": [{"q": condition, "u": update}],
-        "writeConcern": concern.write_concern.document,
+        "writeConcern": matches.write_concern.document,
     }
     try:
         reply = await matches.database.command(command)

@@ -18,6 +18,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
+from clubpengu.db import without_journal_wait
 from clubpengu.errors import (
     Conflict,
     DomainError,
@@ -91,6 +92,11 @@ class MatchService:
         self.economy = economy
         # The ledger's barrier (None on MongoDB): a move waits for it, not for a flush of its own.
         self.journal = economy.runner.journal
+        # What a move's update is sent to: without its own journal wait when the barrier
+        # gives one (made once here, not per move).
+        self.move_writes = (
+            self.matches if self.journal is None else without_journal_wait(self.matches)
+        )
         self.notify = notify
         self.timing = timing or Timing()
         self.clock = clock
@@ -250,7 +256,7 @@ class MatchService:
         settlement = None
         if advanced.outcome is None:
             await write_move(
-                self.matches, condition, update, advanced.entry, self.get, self.journal
+                self.move_writes, condition, update, advanced.entry, self.get, self.journal
             )
         else:
             writes = self.settler.deciding(
