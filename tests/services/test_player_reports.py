@@ -18,8 +18,8 @@ from clubpengu.services.moderation import ModerationService
 from clubpengu.services.player_reports import Party, ReportService
 from tests.conftest import TEST_DB
 from tests.services.conftest import Client, user_doc
-from tests.services.test_moderation import Clock, Nodes
-from tests.support import Wallet
+from tests.services.test_moderation import Nodes
+from tests.support import MovableClock, Wallet
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MOD_WALLET = Wallet().address
@@ -27,17 +27,21 @@ MOD = Staff(MOD_WALLET, "moderator")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> MovableClock:
+    return MovableClock(NOW)
 
 
 @pytest.fixture
-def chat_log(mongo_client: Client, clock: Clock) -> ChatLog:
+def chat_log(mongo_client: Client, clock: MovableClock) -> ChatLog:
     return ChatLog(mongo_client, TEST_DB, "node-t", 86400.0, clock=clock)
 
 
 def service(
-    mongo_client: Client, economy: EconomyService, chat_log: ChatLog, clock: Clock, rate: Rate
+    mongo_client: Client,
+    economy: EconomyService,
+    chat_log: ChatLog,
+    clock: MovableClock,
+    rate: Rate,
 ) -> ReportService:
     config = AuthConfig(
         domain="test", challenge_ttl=timedelta(minutes=5), jwt_secret="s" * 40,
@@ -55,7 +59,7 @@ def service(
 
 @pytest.fixture
 def reports(
-    mongo_client: Client, economy: EconomyService, chat_log: ChatLog, clock: Clock
+    mongo_client: Client, economy: EconomyService, chat_log: ChatLog, clock: MovableClock
 ) -> ReportService:
     return service(mongo_client, economy, chat_log, clock, Rate(5, 3600.0))
 
@@ -98,7 +102,7 @@ async def test_reporting_yourself_is_refused(reports: ReportService) -> None:
 
 
 async def test_a_player_sends_at_most_the_rate_s_reports_counted_across_nodes(
-    mongo_client: Client, economy: EconomyService, chat_log: ChatLog, clock: Clock
+    mongo_client: Client, economy: EconomyService, chat_log: ChatLog, clock: MovableClock
 ) -> None:
     reporter, reported = await players()
     rate = Rate(2, 3600.0)
