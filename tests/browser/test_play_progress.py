@@ -29,7 +29,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first run may i
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 STAMPS = {stamp.id: stamp for stamp in load_stamps()}
-TRIES = 6  # matches on easy until one is won (a perfect player never loses; some draw)
+# Matches on easy until one is won: a perfect player never loses, and from the second seat
+# about half the games are draws (53 % of 2,000 simulated), so 24 all drawn has odds of
+# about 1 in 5 million.
+TRIES = 24
 # The page's own wording of a time, in the browser's locale and zone.
 EARNED_TEXT = """async (at) => (await import("/static/play/stamps.js")).earnedText(new Date(at))"""
 
