@@ -40,17 +40,31 @@ START = Counter(
         ("update", "journal_barrier"): 1,
     }
 )
-# A move that does not end the match, the player's and then the computer's answer: each
-# is one update of the Match, not waiting for the journal, and a journal barrier, which
-# every move written while it waits shares (one flush for many moves under load).
-MOVE_AND_ANSWER = Counter({("update", "matches"): 2, ("update", "journal_barrier"): 2})
-BARRIER_WAITS = [("update", "journal_barrier")] * 2
+# A move that does not end the match, with the computer's answer ready within
+# COMPUTER_ANSWER_BUDGET: both in ONE update of the Match, not waiting for the journal,
+# and one journal barrier, which every move written while it waits shares (one flush for
+# many moves under load).
+MOVE_AND_ANSWER = Counter({("update", "matches"): 1, ("update", "journal_barrier"): 1})
+BARRIER_WAITS = [("update", "journal_barrier")]
+# The answer not ready within the budget (here: a budget of 0): the player's move and then
+# the computer's, each one update and a barrier.
+MOVE_THEN_ANSWER = Counter({("update", "matches"): 2, ("update", "journal_barrier"): 2})
 
 
 @pytest.fixture
 async def recorded(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
-    # One computer move at a time in a thread: the count does not depend on a worker.
-    async with _recorded(mongo_uri, _shipped(settings, computer_workers=0)) as running:
+    # One computer move at a time in a thread: the count does not depend on a worker. A
+    # budget no answer misses on a busy machine: the count does not depend on its load.
+    shipped = _shipped(settings, computer_workers=0, computer_answer_budget=10.0)
+    async with _recorded(mongo_uri, shipped) as running:
+        yield running
+
+
+@pytest.fixture
+async def unanswered(mongo_uri: str, settings: Settings) -> AsyncIterator[Recorded]:
+    """The move never waits for the computer's answer (COMPUTER_ANSWER_BUDGET=0)."""
+    shipped = _shipped(settings, computer_workers=0, computer_answer_budget=0.0)
+    async with _recorded(mongo_uri, shipped) as running:
         yield running
 
 
@@ -96,13 +110,16 @@ async def test_a_match_against_the_computer_starts_with_five_commands_one_waitin
     assert _journaled(sent) == [("update", "journal_barrier")]
 
 
-async def test_a_move_and_the_computers_answer_are_two_updates_and_two_barriers(
-    recorded: Recorded,
-) -> None:
+async def _move_and_answer(recorded: Recorded) -> tuple[int, dict[str, Any], list[Sent]]:
+    """The commands of one move of the player that does not end the match, until the
+    computer has answered (in the reply, or a `match_state` after it); the seq the move
+    was made at and the reply."""
     client, started, _ = await _start(recorded)
     frame = await _our_turn(client, started)
     await recorded.server.node.tasks.wait(within=5.0)
     recorded.recorder.sent.clear()
+    # The bottom row's first free column: with at most one disc of each side on the
+    # board, no move ends the game.
     column = next(c for c in range(7) if frame["view"]["board"][-1][c] is None)
 
     reply = await client.call(
@@ -113,6 +130,27 @@ async def test_a_move_and_the_computers_answer_are_two_updates_and_two_barriers(
     sent = _counted(recorded)
     await client.close()
     await _settle(recorded.server)
+    return frame["seq"], reply, sent
+
+
+async def test_a_move_and_the_computers_answer_are_one_update_and_one_barrier(
+    recorded: Recorded,
+) -> None:
+    seq, reply, sent = await _move_and_answer(recorded)
 
     assert _kinds(sent) == MOVE_AND_ANSWER
     assert _journaled(sent) == BARRIER_WAITS
+    # The reply already shows the computer's answer: the player's turn again, two moves on.
+    assert reply["seat"] in reply["toMove"]
+    assert reply["seq"] == seq + 2
+
+
+async def test_an_answer_not_ready_in_time_is_written_after_the_move(
+    unanswered: Recorded,
+) -> None:
+    seq, reply, sent = await _move_and_answer(unanswered)
+
+    assert _kinds(sent) == MOVE_THEN_ANSWER
+    assert _journaled(sent) == [("update", "journal_barrier")] * 2
+    assert reply["seat"] not in reply["toMove"]
+    assert reply["seq"] == seq + 1
