@@ -17,6 +17,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
 
 from clubpengu.db import without_journal_wait
 from clubpengu.errors import (
@@ -98,6 +99,7 @@ class MatchService:
         self.move_writes = (
             self.matches if self.journal is None else without_journal_wait(self.matches)
         )
+        self.start_users = self.users if self.journal is None else without_journal_wait(self.users)
         self.notify = notify
         self.timing = timing or Timing()
         self.clock = clock
@@ -163,7 +165,10 @@ class MatchService:
                 except InsufficientFunds:
                     who = "You" if wallet == challenge["targetWallet"] else "The challenger"
                     raise InsufficientFunds(f"{who} can no longer afford the wager") from None
-            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+            try:
+                await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+            except DuplicateKeyError:  # one_active_match: a start outside this transaction
+                raise Conflict("One of the players is already playing a match") from None
 
         await self.economy.run_transaction(writes)
         if escrow:
@@ -197,11 +202,7 @@ class MatchService:
         turn = self.timing.turn_seconds
         match = computer_match(wallet, names.get(wallet, "?"), game, level, room, now, turn)
 
-        async def writes(session: Session) -> None:
-            await claim_players(session, self.matches, self.users, [wallet], now)
-            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
-
-        await self.economy.run_transaction(writes)
+        await self._start_alone(match, wallet)
         self.cache.put(match)
         self._arm(match)
         self._tell("start", match)
@@ -212,6 +213,27 @@ class MatchService:
         )
         self.computer.wake(match)
         return match
+
+    async def _start_alone(self, match: Match, wallet: str) -> None:
+        """A match against the computer's writes, without a transaction (no coins move,
+        one person): `activeMatches` + 1 on the User, then the Match, whose insert the
+        unique index `one_active_match` refuses while the person plays another (Conflict,
+        the count taken back), both acknowledged after one journal wait. The count goes
+        first, so it is never below the person's active matches: a start cut off between
+        the two leaves it one too high, which the next join sets right (`resume`)."""
+        now = match.created_at
+        await self.start_users.update_one(
+            {"walletAddress": wallet}, {"$set": {"updatedAt": now}, "$inc": {"activeMatches": 1}}
+        )
+        try:
+            await self.move_writes.insert_one(match.model_dump(by_alias=True))
+        except DuplicateKeyError:
+            await self.start_users.update_one(
+                {"walletAddress": wallet}, {"$inc": {"activeMatches": -1}}
+            )
+            raise Conflict("One of the players is already playing a match") from None
+        if self.journal is not None:
+            await self.economy.runner.journaled()
 
     # --- moves --------------------------------------------------------------------------
 
