@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from clubpengu.config import Settings
+from clubpengu.models import COMPUTER_WALLET, Match
+from tests.services.test_match_rewards import _ready_match
 from tests.support import Client, Wallet, enter
 from tests.transport.test_signin_commands import (
     Recorded,
@@ -153,3 +155,54 @@ async def test_an_answer_not_ready_in_time_is_written_after_the_move(
     assert _journaled(sent) == [("update", "journal_barrier")] * 2
     assert reply["seat"] not in reply["toMove"]
     assert reply["seq"] == seq + 1
+
+
+# The settlement of a match against the computer (settlement.py), in its transaction: the
+# Match's update, then the player's results (`stats.computer`, `activeMatches` - 1), the
+# commit, and the barrier before `match_end`. Won, with a reward: the day's reward
+# counters read, the ledger's three writes (the balance update, which carries the results:
+# no write of its own; the balance read; the entry) and the counters' update.
+SETTLED_LOST = Counter(
+    {
+        ("update", "matches"): 1,
+        ("update", "users"): 1,
+        ("commitTransaction", "admin"): 1,
+        ("update", "journal_barrier"): 1,
+    }
+)
+SETTLED_WON = SETTLED_LOST + Counter(
+    {
+        ("find", "reward_days"): 1,
+        ("find", "users"): 1,
+        ("insert", "transactions"): 1,
+        ("update", "reward_days"): 1,
+    }
+)
+
+
+@pytest.mark.parametrize(("won", "expected"), [(True, SETTLED_WON), (False, SETTLED_LOST)])
+async def test_a_match_against_the_computer_is_settled_in_one_transaction(
+    recorded: Recorded, won: bool, expected: Counter[tuple[str, str]]
+) -> None:
+    wallet = Wallet()
+    client, _, _ = await enter(recorded.server.ws_url, wallet, room="dojo")
+    await _settle_with(recorded, client)
+    match = _ready_match(wallet.address, COMPUTER_WALLET, recorded.clock(), computer=True)
+    await Match.insert(match)
+    service = recorded.server.node.services.matches
+    await service.users.update_one(
+        {"walletAddress": wallet.address}, {"$inc": {"activeMatches": 1}}
+    )
+    recorded.recorder.sent.clear()
+
+    settled = await service.settle(str(match.id), 0 if won else 1, "three_in_a_row")
+    sent = [s for s in _counted(recorded) if s.name != "find" or s.collection != "matches"]
+    await client.close()
+    await _settle(recorded.server)
+
+    assert settled is not None and bool(settled.coins) == won
+    assert _kinds(sent) == expected
+    assert _journaled(sent) == [("update", "journal_barrier")]
+    user = await service.users.find_one({"walletAddress": wallet.address})
+    assert user is not None and user["activeMatches"] == 0
+    assert user["stats"]["computer"]["tictactoe"] == {"wins" if won else "losses": 1}
