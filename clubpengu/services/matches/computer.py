@@ -181,7 +181,7 @@ class ComputerPlayer:
         if not done:
             self.pending[match_id] = (match.version, chosen)
             return None
-        if chosen.exception() is not None:
+        if chosen.cancelled() or chosen.exception() is not None:
             return None  # the wake asks again, and logs what fails then
         return chosen.result()
 
