@@ -226,6 +226,10 @@ class Settings:
         integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
     computer_workers: int = setting("COMPUTER_WORKERS", 1, integer(0, 64),
         "processes computing the computer opponent's moves; 0: a thread of the node's process")
+    computer_answer_budget: float = setting("COMPUTER_ANSWER_BUDGET", 0.05,
+        duration(allow_zero=True),
+        "how long a move against the computer waits for its answer, to write both in one "
+        "update; 0: never waits")
     leaderboard_cache_seconds: float = setting("LEADERBOARD_CACHE_SECONDS", 2.0,
         duration(allow_zero=True),
         "how long a node keeps a board's top 100 (a match recorded on the node drops it)")

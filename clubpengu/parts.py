@@ -290,6 +290,7 @@ def _matches(
         sweep_interval=settings.match_sweep_interval_seconds,
         abandon_after=settings.match_abandon_after_seconds,
         cache_size=settings.match_cache_size,
+        computer_answer=settings.computer_answer_budget,
     )
     db = settings.mongodb_db
     matches = MatchService(

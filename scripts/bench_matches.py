@@ -382,7 +382,13 @@ def written(server: Any) -> dict[str, int]:
         moves = sum(m.get("seq", 0) for m in database.matches.find({}, {"seq": 1}))
         matches = database.matches.count_documents({})
         barrier = database.journal_barrier.find_one({"_id": "barrier"}) or {}
-    return {"moves": moves, "matches": matches, "barrier_writes": int(barrier.get("writes", 0))}
+        # Every request the database served (the driver's monitoring included): the
+        # currency of a one-process database.
+        requests = int(client.admin.command("serverStatus")["network"]["numRequests"])
+    return {
+        "moves": moves, "matches": matches, "barrier_writes": int(barrier.get("writes", 0)),
+        "requests": requests,
+    }  # fmt: skip
 
 
 def walkers_phase(
@@ -521,6 +527,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
                   f"({per_move(j['barrier_writes'], j['moves'])} a move); database fsyncs "
                   f"{j['fsyncs'] if j['fsyncs'] is not None else 'not counted (no perf)'} "
                   f"({per_move(j['fsyncs'], j['moves'])} a move)")  # fmt: skip
+            print(f"  database requests: {j['requests']} "
+                  f"({per_move(j['requests'], f['matches'])} a match played)")  # fmt: skip
     print(f"ledger verify: {verdict}")
     write_json(args.json, {"idle_before": idle, "phases": dict(phases), "ledger_verify": verdict})
 

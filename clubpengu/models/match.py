@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from beanie import Document, Indexed
-from pydantic import Field
+from pydantic import Field, model_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from clubpengu.models.base import CAMEL, CamelModel, utcnow
@@ -99,6 +99,16 @@ class Match(Document):
     # Played out and settled, its stamps and leaderboard entries not yet recorded
     # (services/match_aftermath.py): set by the settlement, cleared once they are.
     aftermath_due: bool = False
+    # The people playing (the wallets but the computer's seat): a unique index over the
+    # active matches (`one_active_match`) keeps a person in one active match at a time,
+    # whichever way it starts (services/matches/start.py). Filled from `wallets`.
+    playing: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _people(self) -> Match:
+        if not self.playing:
+            self.playing = [w for w in self.wallets if w != COMPUTER_WALLET]
+        return self
 
     class Settings:
         name = "matches"
@@ -107,6 +117,13 @@ class Match(Document):
             IndexModel([("wallets", ASCENDING), ("createdAt", DESCENDING)], name="history"),
             IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
             IndexModel([("aftermathDue", ASCENDING), ("endedAt", ASCENDING)], name="aftermath"),
+            # Matches started before `playing` existed lack it and are left out.
+            IndexModel(
+                [("playing", ASCENDING)],
+                name="one_active_match",
+                unique=True,
+                partialFilterExpression={"status": "active", "playing": {"$exists": True}},
+            ),
         ]
 
     @property

@@ -16,6 +16,10 @@
   of count 1 needs no count: the event is enough. What nothing else counts (puffle care,
   match counts against the computer) is `$inc`ed in `stampProgress.<key>` only while a
   stamp of that key is still to earn.
+- **One read for the matches that end together.** A finished match's stamps need its
+  players' stamps and match counts: the reads of matches ending while one is in flight
+  are made as one `find` (services/group_writer.py), as the aftermath's marks are
+  cleared: under load the database's commands per match bound the matches a node plays.
 - **Never in the way.** Services report events with `report(wallet, event)`, which returns
   at once and records in the background: a failed award is logged and never fails the
   purchase, adoption or match that earned it.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +37,13 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from clubpengu.background import Spawn
-from clubpengu.models import Match, User
+from clubpengu.models import COMPUTER_WALLET, Match, User
 from clubpengu.models.base import utcnow
 from clubpengu.progression.stamps import Stamp, StampCatalog
 from clubpengu.progression.triggers import ProgressValue, StampEvent, Universe
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
+from clubpengu.services.group_writer import GroupWriter
 from clubpengu.services.ledger import (
     LedgerEntry,
     LedgerResult,
@@ -111,6 +117,9 @@ class StampService:
         self.universe: Universe = universe or {}
         self.min_moves = min_moves
         self.clock = clock
+        self._reads: GroupWriter[_PlayersRead] = GroupWriter(
+            self._read_players, name="stamps-players"
+        )
 
     # --- reporting ----------------------------------------------------------------------
 
@@ -233,14 +242,13 @@ class StampService:
     async def match_ended(self, match: Match) -> None:
         """Each player's stamps for a match played out (services/matches/rated.py: a win
         handed over by a forfeit earns none). Counts come from `stats.games`, which the
-        settlement updated in its transaction; one read for both players."""
+        settlement updated in its transaction; one read for both players, shared with
+        the matches ending at the same time (`_read_players`)."""
         if not played_out(match, self.min_moves):
             return
-        cursor = self.users.find(
-            {"walletAddress": {"$in": list(match.wallets)}},
-            {"_id": 0, "walletAddress": 1, "stamps": 1, "stats.games": 1},
-        )
-        found = {doc["walletAddress"]: doc async for doc in cursor}
+        read = _PlayersRead([w for w in match.wallets if w != COMPUTER_WALLET])
+        await self._reads.submit(read)
+        found = read.found
         for seat, wallet in enumerate(match.wallets):
             doc = found.get(wallet)
             if doc is None:  # the computer's seat, or a wallet gone since
@@ -250,6 +258,18 @@ class StampService:
             for event in match_events(match, seat):
                 held.update(s.id for s in await self.record(wallet, event, progress, held))
 
+    async def _read_players(self, reads: list[_PlayersRead]) -> None:
+        """The players of every read in one `find`; read after all of them were asked
+        (GroupWriter), so each sees the settlement that came before its ask."""
+        wallets = sorted({wallet for read in reads for wallet in read.wallets})
+        cursor = self.users.find(
+            {"walletAddress": {"$in": wallets}},
+            {"_id": 0, "walletAddress": 1, "stamps": 1, "stats.games": 1},
+        )
+        docs = {doc["walletAddress"]: doc async for doc in cursor}
+        for read in reads:
+            read.found = {wallet: docs[wallet] for wallet in read.wallets if wallet in docs}
+
     # --- buddies ------------------------------------------------------------------------
 
     async def buddy_made(self, wallet: str, buddies: int) -> list[Stamp]:
@@ -257,6 +277,14 @@ class StampService:
         `buddies` of them (for both wallets of a new pair). Awards `first_buddy` and
         the counted ones; no counter of its own, since the buddy list is the count."""
         return await self.record(wallet, StampEvent("buddy_made"), {"buddy_made": buddies})
+
+
+@dataclass
+class _PlayersRead:
+    """The players of one finished match to read, and what was found (by wallet)."""
+
+    wallets: list[str]
+    found: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _count_one(stamp: Stamp) -> bool:

@@ -136,11 +136,12 @@ class TransactionRunner:
                     if not error.has_error_label(TRANSIENT):
                         raise
                     await self._before_retry(error, attempt, started, "transaction")
-        await self._journaled()
+        await self.journaled()
         return result
 
-    async def _journaled(self) -> None:
-        """Wait until the commit is in the journal (embedded database only)."""
+    async def journaled(self) -> None:
+        """Wait until the commit (or any write acknowledged before the call) is in the
+        journal (embedded database only). Raises Unavailable when that wait fails."""
         if self.journal is None:
             return
         try:

@@ -6,6 +6,7 @@ a database from before the count is filled in at start-up."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
+from clubpengu.errors import Conflict
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.kept_on_user import backfill_kept_on_user
@@ -112,6 +114,40 @@ async def test_a_match_against_the_computer_counts_on_the_player_alone(
     assert COMPUTER_WALLET in match.wallets
     assert during == [1]
     assert await _counts(mongo_client, "a") == [0]
+
+
+async def test_two_starts_against_the_computer_at_once_make_one_match_counted_once(
+    service: MatchService, mongo_client: Mongo
+) -> None:
+    await _players(service, "a")
+    started = await asyncio.gather(
+        *(service.play_computer("a", "tictactoe", "easy", None) for _ in range(4)),
+        return_exceptions=True,
+    )
+
+    matches = [m for m in started if isinstance(m, Match)]
+    assert len(matches) == 1
+    assert all(isinstance(e, Conflict) for e in started if not isinstance(e, Match))
+    assert await Match.find({"wallets": "a", "status": "active"}).count() == 1
+    assert await _counts(mongo_client, "a") == [1]
+
+
+async def test_a_match_with_a_person_and_one_against_the_computer_exclude_each_other(
+    service: MatchService, mongo_client: Mongo
+) -> None:
+    await _players(service, "a", "b", "c")
+    await _start(service, mongo_client, "a", "b")
+    alone = await service.play_computer("c", "tictactoe", "easy", None)
+
+    with pytest.raises(Conflict):
+        await service.play_computer("a", "tictactoe", "easy", None)
+    with pytest.raises(Conflict):
+        await _start(service, mongo_client, "b", "c")
+    await service.forfeit("c", str(alone.id))
+    again = await service.play_computer("c", "connect_four", "easy", None)
+
+    assert again.status == MatchStatus.ACTIVE
+    assert await _counts(mongo_client, "a", "b", "c") == [1, 1, 1]
 
 
 async def test_a_count_too_high_is_set_right_by_the_look_up_it_causes(

@@ -16,11 +16,12 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from clubpengu.games import GAMES, get_game, replay
+from clubpengu.games.base import Move
 from clubpengu.games.computer import Level
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.matches import MatchService, Timing
-from clubpengu.services.matches.computer import computer_to_move
+from clubpengu.services.matches.computer import ComputerPool, computer_to_move
 from clubpengu.services.notices import ignore
 from tests.conftest import TEST_DB
 from tests.services.conftest import add_player
@@ -119,3 +120,51 @@ def test_the_pool_only_ever_plays_moves_the_rules_accept(game_id: str) -> None:
             pool.stop()
 
     whole_game()
+
+
+class CountingPool(ComputerPool):
+    """The thread pool, counting the moves asked of it; each takes `delay` seconds at least
+    (a busy worker)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(0)
+        self.delay = delay
+        self.asked = 0
+
+    async def choose(self, match: Match, seat: int) -> Move:
+        self.asked += 1
+        await asyncio.sleep(self.delay)
+        return await super().choose(match, seat)
+
+
+@pytest.mark.parametrize(("budget", "delay"), [(5.0, 0.0), (0.001, 0.05)])
+async def test_each_answer_is_asked_of_the_pool_once_in_time_or_not(
+    mongo_client: Mongo, budget: float, delay: float
+) -> None:
+    """Within the budget the answer is written with the move (two log entries, one
+    version check); past it the move is written alone and the answer being computed is
+    played by the wake, not asked again."""
+    economy = EconomyService(mongo_client, TEST_DB)
+    node = MatchService(mongo_client, TEST_DB, economy, ignore, Timing(computer_answer=budget))
+    pool = CountingPool(delay)
+    node.computer_pool = node.computer.pool = pool
+    try:
+        wallet = f"w{ObjectId()}"
+        await add_player(economy, wallet)
+        match = await node.play_computer(wallet, "connect_four", "easy", None)
+        seat, match_id = match.wallets.index(wallet), str(match.id)
+        rng = random.Random(1)
+        while True:
+            match = await eventually(partial(_settled_or_ours, node, match_id, seat), "our turn")
+            if match.status != MatchStatus.ACTIVE:
+                break
+            after = await node.move(wallet, match_id, rng.choice(
+                get_game("connect_four").legal_moves(match.state, seat)))  # fmt: skip
+            answered = after.seq == match.seq + 2
+            assert answered == (budget > delay) or after.status != MatchStatus.ACTIVE
+        computer_moves = sum(1 for e in match.log if e.wallet_address == COMPUTER_WALLET)
+        assert pool.asked == computer_moves
+        assert not node.computer.pending
+        assert replay(get_game("connect_four"), match.seed, match.moves()) == match.state
+    finally:
+        await node.stop()

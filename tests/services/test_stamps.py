@@ -19,6 +19,7 @@ from clubpengu.services.economy import EconomyService
 from clubpengu.services.stamps import StampService
 from tests.conftest import TEST_DB
 from tests.services.conftest import Pushes, add_player, entries, user_doc
+from tests.transport.test_signin_commands import Recorder
 
 Mongo = AsyncMongoClient[dict[str, Any]]
 CATALOG = load_stamps()
@@ -231,3 +232,31 @@ async def test_a_win_handed_over_earns_no_stamp(
     await service.match_ended(_match(["wi", "wj"], 0, **fields))
 
     assert _earned(pushes) == [], why
+
+
+async def test_the_players_of_matches_ending_together_are_read_in_one_find(
+    mongo_uri: str, pushes: Pushes
+) -> None:
+    recorder = Recorder()
+    client: Mongo = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[recorder])
+    try:
+        service = _service(client, pushes)
+        matches = [_match([f"ta{n}", f"tb{n}"], 0) for n in range(5)]
+        for match in matches:
+            for wallet in match.wallets:
+                await add_player(service.economy, wallet)
+        # Nothing left to earn but the tenth win: only the reads are counted.
+        await client[TEST_DB]["users"].update_many(
+            {}, {"$set": {"stamps": ["first_match", "first_win"]}}
+        )
+        for n in range(5):  # what the settlements wrote
+            await _wins(client, f"ta{n}", "tictactoe", 10 if n == 4 else 1)
+        recorder.sent.clear()
+
+        await asyncio.gather(*(service.match_ended(match) for match in matches))
+
+        reads = [s for s in recorder.sent if (s.name, s.collection) == ("find", "users")]
+        assert 1 <= len(reads) <= 2  # the first match alone, or with the others
+        assert _earned(pushes) == [("ta4", "tictactoe_wins_10")]
+    finally:
+        await client.close()

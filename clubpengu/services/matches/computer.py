@@ -17,6 +17,12 @@ clubpengu/games/computer, computed off the event loop, and are played through th
   seat, at most one at a time per match. A wake that comes while a move is being played
   (a person's card-jitsu pick landing just after the computer's) is remembered and the
   match read again, so no round is left waiting for the computer.
+- `ComputerPlayer.answer(match, budget)`: the computer's move in a match a person's move
+  has just advanced (not yet written), if the pool has it within `budget` seconds; the
+  match service then writes both moves in one update, acknowledged after one journal
+  wait. Past the budget the person's move is written alone, as before, and the move
+  being computed is kept for that match's version: the wake after the write plays it
+  rather than asking the pool again.
 - The move's randomness is `move_seed(match.seed, seq)`: the same match plays the same
   way, and its log replays like any other. If the computer cannot move (a bug, the pool
   gone at shutdown) it is late, and its turn timer settles the match as its timeout.
@@ -123,6 +129,12 @@ class ComputerPool:
             self._executor = None
 
 
+def _retrieved(future: asyncio.Future[Move]) -> None:
+    """Mark a failure of a kept move as seen: it is asked again, or no longer wanted."""
+    if not future.cancelled():
+        future.exception()
+
+
 def computer_to_move(match: Match) -> bool:
     seat = match.computer_seat
     if seat is None or match.status != MatchStatus.ACTIVE:
@@ -147,6 +159,37 @@ class ComputerPlayer:
         self.spawn = spawn
         self.thinking: set[str] = set()
         self.again: set[str] = set()
+        # A move `answer` did not have in time, by match: for the match's version it was
+        # asked for (the person's move written, the wake plays it).
+        self.pending: dict[str, tuple[int, asyncio.Future[Move]]] = {}
+
+    async def answer(self, match: Match, budget: float) -> Move | None:
+        """The computer's move in `match` (a person's move applied, not yet written) if
+        the pool has it within `budget` seconds; else None, and the move asked for is
+        kept for the wake that follows the person's write (`forget` drops it when that
+        write failed). None at once when the computer is not to move or is already
+        thinking in this match."""
+        match_id = str(match.id)
+        seat = match.computer_seat
+        if budget <= 0 or seat is None or not computer_to_move(match):
+            return None
+        if match_id in self.thinking or match_id in self.pending:
+            return None
+        chosen = asyncio.ensure_future(self.pool.choose(match, seat))
+        chosen.add_done_callback(_retrieved)
+        done, _ = await asyncio.wait([chosen], timeout=budget)
+        if not done:
+            self.pending[match_id] = (match.version, chosen)
+            return None
+        if chosen.cancelled() or chosen.exception() is not None:
+            return None  # the wake asks again, and logs what fails then
+        return chosen.result()
+
+    def forget(self, match_id: str) -> None:
+        """Drop the move kept for `match_id` (the person's move it answers was not written)."""
+        kept = self.pending.pop(match_id, None)
+        if kept is not None:
+            kept[1].cancel()
 
     def wake(self, match: Match) -> None:
         """Start the computer's move if `match` waits for it."""
@@ -166,7 +209,7 @@ class ComputerPlayer:
                 if computer_to_move(match):
                     seat = match.computer_seat
                     assert seat is not None
-                    chosen = await self.pool.choose(match, seat)
+                    chosen = await self._kept(match) or await self.pool.choose(match, seat)
                     match = await self.move(COMPUTER_WALLET, match_id, chosen)
                 elif match_id in self.again:
                     self.again.discard(match_id)
@@ -184,3 +227,21 @@ class ComputerPlayer:
         finally:
             self.thinking.discard(match_id)
             self.again.discard(match_id)
+            self.forget(match_id)
+
+    async def _kept(self, match: Match) -> Move | None:
+        """The move `answer` asked for at `match`'s version, once the pool has it; None
+        when none was kept for this version (or computing it failed)."""
+        kept = self.pending.pop(str(match.id), None)
+        if kept is None:
+            return None
+        version, chosen = kept
+        if version != match.version:
+            chosen.cancel()
+            return None
+        try:
+            return await chosen
+        except Exception:
+            logger.warning("kept computer move failed; asking again", exc_info=True,
+                           extra={"match": str(match.id)})  # fmt: skip
+            return None

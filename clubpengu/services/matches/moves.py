@@ -82,6 +82,15 @@ def move_update(match: Match, entry: MatchLogEntry) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def moves_update(match: Match, entries: list[MatchLogEntry]) -> dict[str, Any]:
+    """The one atomic update of several accepted moves in a row (a person's and the
+    computer's answer): `match` is the state after the last."""
+    update = move_update(match, entries[-1])
+    update["$inc"] = {"version": len(entries), "seq": len(entries)}
+    update["$push"] = {"log": {"$each": [entry.model_dump(by_alias=True) for entry in entries]}}
+    return update
+
+
 async def write_move(
     matches: AsyncCollection[dict[str, Any]],
     condition: dict[str, Any],

@@ -17,6 +17,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
 
 from clubpengu.db import without_journal_wait
 from clubpengu.errors import (
@@ -43,6 +44,7 @@ from clubpengu.services.matches.moves import (
     Stale,
     advance,
     move_update,
+    moves_update,
     write_move,
 )
 from clubpengu.services.matches.rewards import RewardRules
@@ -97,6 +99,7 @@ class MatchService:
         self.move_writes = (
             self.matches if self.journal is None else without_journal_wait(self.matches)
         )
+        self.start_users = self.users if self.journal is None else without_journal_wait(self.users)
         self.notify = notify
         self.timing = timing or Timing()
         self.clock = clock
@@ -162,7 +165,10 @@ class MatchService:
                 except InsufficientFunds:
                     who = "You" if wallet == challenge["targetWallet"] else "The challenger"
                     raise InsufficientFunds(f"{who} can no longer afford the wager") from None
-            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+            try:
+                await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
+            except DuplicateKeyError:  # one_active_match: a start outside this transaction
+                raise Conflict("One of the players is already playing a match") from None
 
         await self.economy.run_transaction(writes)
         if escrow:
@@ -196,11 +202,7 @@ class MatchService:
         turn = self.timing.turn_seconds
         match = computer_match(wallet, names.get(wallet, "?"), game, level, room, now, turn)
 
-        async def writes(session: Session) -> None:
-            await claim_players(session, self.matches, self.users, [wallet], now)
-            await self.matches.insert_one(match.model_dump(by_alias=True), session=session)
-
-        await self.economy.run_transaction(writes)
+        await self._start_alone(match, wallet)
         self.cache.put(match)
         self._arm(match)
         self._tell("start", match)
@@ -211,6 +213,27 @@ class MatchService:
         )
         self.computer.wake(match)
         return match
+
+    async def _start_alone(self, match: Match, wallet: str) -> None:
+        """A match against the computer's writes, without a transaction (no coins move,
+        one person): `activeMatches` + 1 on the User, then the Match, whose insert the
+        unique index `one_active_match` refuses while the person plays another (Conflict,
+        the count taken back), both acknowledged after one journal wait. The count goes
+        first, so it is never below the person's active matches: a start cut off between
+        the two leaves it one too high, which the next join sets right (`resume`)."""
+        now = match.created_at
+        await self.start_users.update_one(
+            {"walletAddress": wallet}, {"$set": {"updatedAt": now}, "$inc": {"activeMatches": 1}}
+        )
+        try:
+            await self.move_writes.insert_one(match.model_dump(by_alias=True))
+        except DuplicateKeyError:
+            await self.start_users.update_one(
+                {"walletAddress": wallet}, {"$inc": {"activeMatches": -1}}
+            )
+            raise Conflict("One of the players is already playing a match") from None
+        if self.journal is not None:
+            await self.economy.runner.journaled()
 
     # --- moves --------------------------------------------------------------------------
 
@@ -249,24 +272,55 @@ class MatchService:
     async def _apply(self, current: Match, wallet: str, move: dict[str, Any]) -> Match:
         """Check `move` against `current` and write it conditionally on its version;
         returns the new Match. The deciding move is written together with its settlement
-        in one transaction (it moves coins). Raises Stale."""
+        in one transaction (it moves coins). Against the computer, its answer ready within
+        `Timing.computer_answer` is written in the same update (or the same settlement):
+        the Match returned is then the one after both. Raises Stale."""
         advanced = advance(current, wallet, move, self.clock(), self.timing.turn_seconds)
-        update = move_update(advanced.match, advanced.entry)
+        answered = await self._answer(advanced)
+        last = answered or advanced
+        if answered is None:
+            update = move_update(advanced.match, advanced.entry)
+        else:
+            update = moves_update(answered.match, [advanced.entry, answered.entry])
         condition = {"_id": current.id, "version": current.version, "status": ACTIVE}
         settlement = None
-        if advanced.outcome is None:
-            await write_move(
-                self.move_writes, condition, update, advanced.entry, self.get, self.journal
-            )
-        else:
-            writes = self.settler.deciding(
-                advanced.match, current.version, update, advanced.outcome
-            )
-            settlement = await self.economy.run_transaction(writes)
-        self._after_move(advanced, settlement)
-        return advanced.match
+        try:
+            if last.outcome is None:
+                await write_move(
+                    self.move_writes, condition, update, last.entry, self.get, self.journal
+                )
+            else:
+                writes = self.settler.deciding(last.match, current.version, update, last.outcome)
+                settlement = await self.economy.run_transaction(writes)
+        except BaseException:
+            self.computer.forget(str(current.id))
+            raise
+        if answered is not None:
+            self._tell("move", advanced.match)
+        self._after_move(last, settlement, answered=answered is not None)
+        return last.match
 
-    def _after_move(self, advanced: Advanced, settlement: Settlement | None) -> None:
+    async def _answer(self, advanced: Advanced) -> Advanced | None:
+        """The computer's answer to a person's move (`advanced`, not yet written), applied,
+        when the pool has it within the budget; else None (the computer moves after the
+        write, as for any move)."""
+        match = advanced.match
+        if advanced.outcome is not None or match.wallets[advanced.seat] == COMPUTER_WALLET:
+            return None
+        chosen = await self.computer.answer(match, self.timing.computer_answer)
+        if chosen is None:
+            return None
+        try:
+            return advance(match, COMPUTER_WALLET, chosen, self.clock(), self.timing.turn_seconds)
+        except DomainError:
+            logger.exception("computer answer refused", extra={"match": str(match.id)})
+            return None
+
+    def _after_move(
+        self, advanced: Advanced, settlement: Settlement | None, *, answered: bool = False
+    ) -> None:
+        """`answered`: `advanced` is the computer's answer written with the person's move,
+        whose reply shows it (no `match_state` of its own)."""
         match = advanced.match
         self._tell("move", match)
         if settlement is not None:
@@ -274,8 +328,8 @@ class MatchService:
             return
         self.cache.put(match)
         self._arm(match)
-        other = 1 - advanced.seat
-        self._notify_seat(match, other, "match_state")
+        if not answered:
+            self._notify_seat(match, 1 - advanced.seat, "match_state")
         self.computer.wake(match)
 
     def _notify_seat(self, match: Match, seat: int, view: MatchView) -> None:

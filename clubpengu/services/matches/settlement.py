@@ -5,7 +5,9 @@ The Match update is conditional on `status: active, settledAt: null` (plus whate
 caller adds: the version a timer armed with, the deciding move's version), so a second
 attempt matches nothing; the payout (`match_payout`, key `match:<id>:payout`) or both
 refunds (`match_refund`, `match:<id>:refund:<wallet>`) carry idempotency keys, so even
-then a double credit is impossible. `stats.games.<game>.wins|losses|draws` go with them.
+then a double credit is impossible. `stats.games.<game>.wins|losses|draws` go with them:
+in the balance update of a player paid in this settlement (one write of their User),
+else in one bulk write.
 
 The wager gates' rules live in their own functions here: a player who gives up (forfeit,
 timeout, disconnect, abandoned) before making MATCH_MIN_MOVES moves gets both stakes
@@ -20,7 +22,7 @@ transaction, and stored per seat on the Match (`rewards`, `rewardReasons`).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -112,13 +114,21 @@ class Settler:
         if changed.matched_count == 0:
             return None
         settlement = Settlement(winner, reason)
-        for entry in payouts(match, None if refunded else winner_wallet, refunded=refunded):
-            settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
-        for entry in reward_entries(match, rewards, winner):
+        entries = payouts(match, None if refunded else winner_wallet, refunded=refunded)
+        entries += reward_entries(match, rewards, winner)
+        played = counts_as_played(match, winner, self.min_moves)
+        # A player's results go with the balance update of their first entry (one write
+        # of the User, not two); those paid nothing get them in one bulk write.
+        left = result_incs(match, winner, played)
+        for entry in entries:
+            inc = left.pop(entry.wallet, None)
+            if inc is not None:
+                entry = replace(entry, user_update={"$inc": inc})
             settlement.coins.append((entry, await self.economy.write_entry(session, entry)))
         await self.rewarder.count(session, match, rewards, now)
-        played = counts_as_played(match, winner, self.min_moves)
-        await self.users.bulk_write(results(match, winner, played), ordered=False, session=session)
+        if left:
+            updates = [UpdateOne({"walletAddress": w}, {"$inc": inc}) for w, inc in left.items()]
+            await self.users.bulk_write(updates, ordered=False, session=session)
         match.status, match.winner_wallet, match.result = (
             MatchStatus.COMPLETED,
             winner_wallet,
@@ -197,13 +207,14 @@ def payouts(
     ]  # fmt: skip
 
 
-def results(match: Match, winner: int | None, played: bool = True) -> list[UpdateOne]:
-    """Each player's `stats.games.<game>.wins|losses|draws` + 1, and `freeMatches` + 1 for
-    a free match that `played` (one round trip). Against the computer, the player's
-    `stats.computer.<game>.…` instead, and no free match: beating the computer does not
-    open wagers with people. Every settlement (a win, a draw, a forfeit, a timeout, the
-    sweeper) takes the match off each User's `activeMatches` (start.py claim_players)."""
-    updates = []
+def result_incs(match: Match, winner: int | None, played: bool = True) -> dict[str, dict[str, int]]:
+    """By wallet, the `$inc` of each player's results: `stats.games.<game>.wins|losses|draws`
+    + 1, and `freeMatches` + 1 for a free match that `played`. Against the computer, the
+    player's `stats.computer.<game>.…` instead, and no free match: beating the computer
+    does not open wagers with people. Every settlement (a win, a draw, a forfeit, a
+    timeout, the sweeper) takes the match off each User's `activeMatches` (start.py
+    claim_players, MatchService._start_alone)."""
+    incs = {}
     against_computer = match.computer_seat is not None
     for seat, wallet in enumerate(match.wallets):
         if seat == match.computer_seat:
@@ -213,5 +224,5 @@ def results(match: Match, winner: int | None, played: bool = True) -> list[Updat
         inc = {f"stats.{group}.{match.game}.{key}": 1, "activeMatches": -1}
         if played and not match.wager and not against_computer:
             inc["freeMatches"] = 1
-        updates.append(UpdateOne({"walletAddress": wallet}, {"$inc": inc}))
-    return updates
+        incs[wallet] = inc
+    return incs

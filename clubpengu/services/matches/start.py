@@ -1,7 +1,9 @@
 """Starting a match from an accepted challenge: the new Match, the check that neither
 player is already playing, and the escrow entries. MatchService.create runs them, with
 the challenge's pending→accepted update and the Match insert, in one transaction. A match
-against the computer (`computer_match`) has no challenge and no escrow."""
+against the computer (`computer_match`) has no challenge, no escrow and no transaction
+(MatchService._start_alone). Either way the unique index `one_active_match` over the
+active matches' people (`Match.playing`) refuses a second active match of one person."""
 
 from __future__ import annotations
 

@@ -30,6 +30,9 @@ class Timing:
     # A timer whose work found the database out of reach runs again this much later
     # (a turn timeout or a disconnect forfeit is late, never lost).
     retry_after: float = 5.0
+    # How long a person's move against the computer waits for the computer's answer, so
+    # that both are written in one update (services/matches/computer.py `answer`); 0: never.
+    computer_answer: float = 0.05
 
 
 class MatchTimers:
