@@ -139,9 +139,11 @@ class User(Document):
     # ($inc'd by a match's start and its settlement, in their transactions). A count
     # above the truth only costs a look-up, which then sets it right; at 0 the join
     # looks up no match. Databases from before are filled in at start-up
-    # (services/kept_on_user.py).
+    # (services/kept_on_user.py). `activeMatchesAt`: when a start last counted one, so
+    # that a look-up racing a start's writes does not set the count to 0 under it.
     walking_puffle: WalkingPuffle | None = None
     active_matches: int = 0
+    active_matches_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -180,6 +180,50 @@ async def test_the_count_is_not_reset_when_a_match_started_since_the_join_read_i
     assert await _counts(mongo_client, "a") == [2]
 
 
+async def test_a_look_up_between_a_computer_start_s_two_writes_keeps_the_count(
+    service: MatchService, mongo_client: Mongo, clock: MovableClock
+) -> None:
+    await _players(service, "a")
+    started = asyncio.Event()
+    go_on = asyncio.Event()
+    insert = service.move_writes.insert_one
+
+    async def held_insert(*args: Any, **kwargs: Any) -> Any:
+        started.set()  # the count is written, the match not yet
+        await go_on.wait()
+        return await insert(*args, **kwargs)
+
+    service.move_writes.insert_one = held_insert  # type: ignore[method-assign]
+    start = asyncio.create_task(service.play_computer("a", "tictactoe", "easy", None))
+    await started.wait()
+    assert await _counts(mongo_client, "a") == [1]
+    # A join from another connection reads 1 and finds no match yet.
+    assert await service.resume("a", 1) == []
+    go_on.set()
+    match = await start
+
+    assert await _counts(mongo_client, "a") == [1]
+    assert [m.id for m in await service.resume("a", 1)] == [match.id]
+
+
+async def test_a_start_cut_off_between_its_writes_is_set_right_a_minute_later(
+    service: MatchService, mongo_client: Mongo, clock: MovableClock
+) -> None:
+    await _players(service, "a")
+    users = mongo_client[TEST_DB]["users"]
+    # What `_start_alone`'s first write leaves when the node dies before the insert.
+    await users.update_one(
+        {"walletAddress": "a"},
+        {"$set": {"activeMatchesAt": clock.now}, "$inc": {"activeMatches": 1}},
+    )
+    await service.resume("a", 1)
+    assert await _counts(mongo_client, "a") == [1]
+
+    clock.now += timedelta(minutes=2)
+    await service.resume("a", 1)
+    assert await _counts(mongo_client, "a") == [0]
+
+
 async def test_a_database_from_before_is_filled_in_at_start_up(
     service: MatchService, mongo_client: Mongo
 ) -> None:

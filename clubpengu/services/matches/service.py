@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 # Told `start`, `resume`, `move` or `end` and the match (never to be changed by the listener).
 Listener = Callable[[str, Match], None]
 MOVE_ATTEMPTS = 5
+# Far longer than a start's two writes take: a count this recent may belong to a match
+# about to be inserted, and is not set to 0 by a look-up that finds none (`resume`).
+COUNT_SETTLES = timedelta(minutes=1)
 ACTIVE = MatchStatus.ACTIVE.value
 
 
@@ -223,7 +226,8 @@ class MatchService:
         the two leaves it one too high, which the next join sets right (`resume`)."""
         now = match.created_at
         await self.start_users.update_one(
-            {"walletAddress": wallet}, {"$set": {"updatedAt": now}, "$inc": {"activeMatches": 1}}
+            {"walletAddress": wallet},
+            {"$set": {"updatedAt": now, "activeMatchesAt": now}, "$inc": {"activeMatches": 1}},
         )
         try:
             await self.move_writes.insert_one(match.model_dump(by_alias=True))
@@ -444,12 +448,23 @@ class MatchService:
         and arm its timer. A deadline that passed while nobody could play is moved to a
         full turn from now (a restart is not the player's fault). `counted`: the User's
         `activeMatches` as the join read it; when there is no active match after all,
-        it is set to 0, unless a start changed it meanwhile."""
+        it is set to 0, unless a start changed it meanwhile or counted one less than
+        COUNT_SETTLES ago: a match against the computer is counted before it is inserted
+        (`_start_alone`), so a look-up between the two finds nothing yet. A start cut off
+        there leaves the count one too high until a join after that time."""
         resumed = []
         active = await self.active_for(wallet)
         if not active and counted:
+            settled = self.clock() - COUNT_SETTLES
             await self.users.update_one(
-                {"walletAddress": wallet, "activeMatches": counted},
+                {
+                    "walletAddress": wallet,
+                    "activeMatches": counted,
+                    "$or": [
+                        {"activeMatchesAt": None},
+                        {"activeMatchesAt": {"$lt": settled}},
+                    ],
+                },
                 {"$set": {"activeMatches": 0}},
             )
         for match in active:

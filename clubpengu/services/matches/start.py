@@ -89,7 +89,7 @@ async def claim_players(
         raise Conflict("One of the players is already playing a match")
     await users.update_many(
         {"walletAddress": {"$in": wallets}},
-        {"$set": {"updatedAt": now}, "$inc": {"activeMatches": 1}},
+        {"$set": {"updatedAt": now, "activeMatchesAt": now}, "$inc": {"activeMatches": 1}},
         session=session,
     )
 
