@@ -7,6 +7,13 @@ player. A join returns once its write is acknowledged; a leave waits for it at m
 `leave_wait` seconds: a socket's last task must end promptly even when the database is
 slow (at shutdown the server cancels what is still running after a few seconds), and a
 leave written a moment later changes nothing for anyone. Writes apply in the order made.
+
+At shutdown a node writes no leave per player: once its sockets are closed, one command
+marks every user it has connected as gone (`leave_all`, by node id), and where each was
+(room, position) is set by the final stats flush in the update it makes for that player
+anyway (`place_fields`, StatsBatcher.set_with_counters). So a shutdown of N players writes
+their presence in one command and their places in no command of their own, instead of N
+updates competing with the stats flush it may land in.
 """
 
 from __future__ import annotations
@@ -35,6 +42,16 @@ class Place:
     instance: str
     x: float
     y: float
+
+
+def place_fields(place: Place) -> dict[str, object]:
+    """The user's fields that say where the player was (the next join starts there)."""
+    return {
+        "lastRoom": place.room,
+        "lastInstance": place.instance,
+        "lastX": place.x,
+        "lastY": place.y,
+    }
 
 
 def _users() -> Collection:
@@ -96,19 +113,27 @@ class PresenceService:
             "updatedAt": now,
         }
         if place is not None:
-            fields.update(
-                {
-                    "lastRoom": place.room,
-                    "lastInstance": place.instance,
-                    "lastX": place.x,
-                    "lastY": place.y,
-                }
-            )
+            fields.update(place_fields(place))
         update = UpdateOne(
             {"walletAddress": wallet, "currentPlayerId": player_id}, {"$set": fields}
         )
         if not await self.writer.submit(update, within=self.leave_wait):
             logger.debug("leave still being written", extra={"pending": self.writer.pending})
+
+    async def leave_all(self) -> int:
+        """At shutdown, once the sockets are closed and the reconnect graces ended: mark
+        gone every user this node has connected, in one command, after the presence
+        writes already made (a join's, a leave's before the shutdown). A wallet that a
+        newer session took on another node names that node and is left alone. The number
+        marked."""
+        await self.writer.flush()
+        now = self.clock()
+        result = await _users().update_many(
+            {"isConnected": True, "nodeId": self.node_id},
+            {"$set": {"isConnected": False, "nodeId": None, "lastLogoutAt": now,
+                      "lastActiveAt": now, "updatedAt": now}},
+        )  # fmt: skip
+        return result.modified_count
 
     async def reset_node(self, node_id: str | None = None) -> int:
         """Mark disconnected every user a node left marked connected (after a crash)."""

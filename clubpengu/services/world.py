@@ -42,7 +42,7 @@ from clubpengu.services.auth import AuthService, SessionInfo, short
 from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
-from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.presence import Place, PresenceService, place_fields
 from clubpengu.services.progress import bonus_due
 from clubpengu.services.sanctions import (
     ban_in_force,
@@ -503,7 +503,13 @@ class WorldService:
         if joined_at is not None:
             online = round(time.monotonic() - joined_at, 1)
             self.stats.queue(wallet, "world.secondsOnline", online)
-        await self.presence.disconnected(wallet, player_id, place)
+        if self.connections.closing:
+            # The node is stopping: its stop marks every player gone in one command
+            # (PresenceService.leave_all), and the final stats flush sets where each was.
+            if place is not None:
+                self.stats.set_with_counters(wallet, place_fields(place))
+        else:
+            await self.presence.disconnected(wallet, player_id, place)
         if self.buddies is not None:
             # Kicked by a newer session (4001), here or on another node: the player is
             # still online there, and their buddies must not see them leave.
