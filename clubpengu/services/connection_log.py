@@ -73,10 +73,13 @@ class ConnectionLogService:
         self._agents = KeyedHash(secret, "user-agent-hash")
         self._writer: GroupWriter[_Write] = GroupWriter(_write, name="connection-log")
         self._stopping_at: datetime | None = None  # the time of every close at shutdown
+        self._held: list[_Write] = []  # the closes at shutdown, written by `flush`
 
     def begin_stop(self) -> None:
         """The node is stopping: the sockets closed from now on are stamped closed at this
-        one time, so that their closes are written together (`merged`)."""
+        one time, so that their closes are written together (`merged`), and held until
+        the node's stop calls `flush`, after the final stats flush they would compete
+        with."""
         if self._stopping_at is None:
             self._stopping_at = self.clock()
 
@@ -135,6 +138,9 @@ class ConnectionLogService:
             "roomsVisited": list(rooms),
             "expiresAt": now + self.ttl,
         }
+        if self._stopping_at is not None:
+            self._held.append(_Write(log_id, fields=fields))
+            return
         self._writer.submit_nowait(_Write(log_id, fields=fields))
 
     async def close_left_open(self) -> int:
@@ -155,7 +161,11 @@ class ConnectionLogService:
         return result.modified_count
 
     async def flush(self) -> None:
-        """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""
+        """Write what is held (the closes at shutdown) and wait (at most FLUSH_TIMEOUT)
+        for the writes in flight; used on shutdown."""
+        held, self._held = self._held, []
+        for write in held:
+            self._writer.submit_nowait(write)
         await self._writer.flush(FLUSH_TIMEOUT)
 
     @property
