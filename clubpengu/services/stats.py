@@ -215,7 +215,8 @@ class StatsBatcher:
             raise ValueError("wallet must be a non-empty string")
         if any(name == "stats" or name.startswith(("stats.", "$")) for name in fields):
             raise ValueError(f"not a field to set with the counters: {sorted(fields)}")
-        self._sets.setdefault(wallet, {}).update(fields)
+        if fields:  # an update with nothing in it is refused by the database
+            self._sets.setdefault(wallet, {}).update(fields)
 
     def _register_path(self, path: str) -> None:
         if type(path) is not str or not PATH_PATTERN.fullmatch(path):

@@ -133,7 +133,11 @@ async def _after(written: asyncio.Future[None], work: Coroutine[Any, Any, Any]) 
     """`work` once the presence write is made (or failed): both write the user, and a
     transaction (the bonus's) that meets a write to the same document is aborted and run
     again."""
-    await asyncio.wait([written])  # whatever its outcome; the future is not cancelled
+    try:
+        await asyncio.wait([written])  # whatever its outcome; the future is not cancelled
+    except BaseException:
+        work.close()  # cancelled (the node stops) before it started: never awaited
+        raise
     return await work
 
 

@@ -218,6 +218,8 @@ def test_fields_under_stats_are_not_set_with_the_counters(
             batcher.set_with_counters(ALICE, fields)
     with pytest.raises(ValueError):
         batcher.set_with_counters("", {"lastRoom": "town"})
+    batcher.set_with_counters(ALICE, {})  # nothing to set: nothing to write
+    assert batcher.pending_sets == 0
 
 
 @pytest.mark.usefixtures("players")
