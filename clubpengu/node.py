@@ -240,6 +240,7 @@ class Node:
         done within SHUTDOWN_SECONDS (less SHUTDOWN_MARGIN) from now, whatever comes
         before it."""
         self.shutting_down = True
+        self.services.connection_log.begin_stop()
         if self.stop_deadline is None:
             now = asyncio.get_running_loop().time()
             self.stop_deadline = now + SHUTDOWN_SECONDS - SHUTDOWN_MARGIN
@@ -266,8 +267,12 @@ class Node:
     def _shutdown(self) -> list[tuple[str, Callable[[float], Awaitable[object]], float]]:
         """The stop's steps, in order: (name, the step given its seconds, the seconds kept
         for the steps after it). The final stats flush comes right after the sockets and
-        graces (whose leaves queue the last counters), before anything else that may wait
-        for the database: its counters are what a restart would otherwise lose."""
+        graces (whose leaves queue the last counters, and where each player stood: a leave
+        at shutdown writes nothing of its own, services/presence.py), before anything else
+        that may wait for the database: its counters are what a restart would otherwise
+        lose. Then the one command that marks every player of the node gone: after the
+        flush, so that it does not compete with the flush a SIGTERM may land in (and if it
+        is cut off, the node's next start marks them gone: PresenceService.reset_node)."""
         realtime, services = self.realtime, self.services
         after_stats = AFTER_STATS_SECONDS
 
@@ -300,6 +305,7 @@ class Node:
             ),
             ("graces", bounded(realtime.grace.expire_all), after_stats),
             ("stats", services.stats.stop, after_stats),
+            ("presence", bounded(services.presence.leave_all), DATABASE_STOP_SECONDS),
             ("matches", bounded(services.matches.stop), DATABASE_STOP_SECONDS),
             ("loops", bounded(loops), DATABASE_STOP_SECONDS),
             ("relay", bounded(realtime.relay.stop), DATABASE_STOP_SECONDS),

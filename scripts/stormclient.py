@@ -26,6 +26,11 @@ from nacl.signing import SigningKey
 MOVE_HZ = 10
 SLOTS = 100  # the 100 ms move period is cut into this many slots, spread over the clients
 PATH_WIDTH = 500  # the zigzag each client walks, 1 unit per move
+# The middle of `town` (1520 x 960): a walk heads from its origin towards it, so that it
+# stays in the room. A returning player starts where its last walk ended; walking on
+# away from the middle it reached the room's edge, where the server clamps the moves and
+# the `moves` it sends no longer match them (counted as not delivered).
+TOWN_MIDDLE = (760.0, 480.0)
 
 
 class SeededWallet:
@@ -41,10 +46,13 @@ class SeededWallet:
 
 
 def path_point(k: int, origin: tuple[float, float]) -> tuple[float, float]:
-    """The k-th position of a client's walk from `origin`: unique, 1 unit from the last."""
+    """The k-th position of a client's walk from `origin`: unique, 1 unit from the last,
+    towards the middle of the room."""
     row, step = divmod(k, PATH_WIDTH)
-    x = origin[0] + (step if row % 2 == 0 else PATH_WIDTH - 1 - step)
-    return x, origin[1] + row
+    dx = -1 if origin[0] > TOWN_MIDDLE[0] else 1
+    dy = -1 if origin[1] > TOWN_MIDDLE[1] else 1
+    x = origin[0] + dx * (step if row % 2 == 0 else PATH_WIDTH - 1 - step)
+    return x, origin[1] + dy * row
 
 
 class StormSocket(BenchSocket):

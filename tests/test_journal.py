@@ -134,7 +134,8 @@ async def test_presence_logs_and_counters_are_written_without_waiting_for_the_jo
         StatsBatcher.for_database(client, TEST_DB),
     )
 
-    await presence.connected(WALLET, "p1", "town", "town")
+    presence.connected(WALLET, "p1", "town", "town")
+    await presence.writer.flush()
     events.record("join", WALLET, room="town")
     await events.flush()
     stats.queue(WALLET, "world.steps")

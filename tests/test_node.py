@@ -18,12 +18,14 @@ from tests.conftest import TEST_DB
 from tests.support import Wallet, enter, run_server
 
 # Today's shutdown sequence (and its reasons, in Node.stop's docstring and comments): the
-# final stats flush right after the leaves that queue the last counters, before anything
-# else that may wait for the database; the database last.
+# final stats flush (which also sets where each player stood) right after the leaves that
+# queue the last counters, before anything else that may wait for the database; then the
+# presence of every player left in one command; the database last.
 STOP_ORDER = [
     "sockets",
     "graces",
     "stats",
+    "presence",
     "matches",
     "loops",
     "relay",

@@ -7,7 +7,9 @@ writes of many connections go in one command (services/group_writer.py): the wri
 group holds for one connection are merged first (an open, its sign-in and its join that
 queued together become one insert), then the group is one `bulk_write` (the inserts in
 one command, the updates in another), so a storm of 1,000 sign-ins costs a few commands,
-not 1,000.
+not 1,000. Updates that set the same fields on several entries are one statement for all of
+them: at shutdown (`begin_stop`) every close is stamped with the same time, so a thousand
+sockets closed with 1001 after the same rooms are one statement, not a thousand.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, UpdateMany, UpdateOne
 
 from clubpengu.db import without_journal_wait
 from clubpengu.models import ConnectionLog
@@ -70,6 +72,16 @@ class ConnectionLogService:
         self._devices = KeyedHash(secret, "device-hash")
         self._agents = KeyedHash(secret, "user-agent-hash")
         self._writer: GroupWriter[_Write] = GroupWriter(_write, name="connection-log")
+        self._stopping_at: datetime | None = None  # the time of every close at shutdown
+        self._held: list[_Write] = []  # the closes at shutdown, written by `flush`
+
+    def begin_stop(self) -> None:
+        """The node is stopping: the sockets closed from now on are stamped closed at this
+        one time, so that their closes are written together (`merged`), and held until
+        the node's stop calls `flush`, after the final stats flush they would compete
+        with."""
+        if self._stopping_at is None:
+            self._stopping_at = self.clock()
 
     def hash_device(self, device_id: str) -> str:
         return self._devices.hex(device_id)
@@ -119,13 +131,16 @@ class ConnectionLogService:
         self._writer.submit_nowait(_Write(log_id, fields=fields))
 
     def closed(self, log_id: ObjectId, close_code: int | None, rooms: list[str]) -> None:
-        now = self.clock()
+        now = self._stopping_at or self.clock()
         fields = {
             "disconnectedAt": now,
             "closeCode": close_code,
             "roomsVisited": list(rooms),
             "expiresAt": now + self.ttl,
         }
+        if self._stopping_at is not None:
+            self._held.append(_Write(log_id, fields=fields))
+            return
         self._writer.submit_nowait(_Write(log_id, fields=fields))
 
     async def close_left_open(self) -> int:
@@ -146,7 +161,11 @@ class ConnectionLogService:
         return result.modified_count
 
     async def flush(self) -> None:
-        """Wait (at most FLUSH_TIMEOUT) for the writes in flight; used on shutdown."""
+        """Write what is held (the closes at shutdown) and wait (at most FLUSH_TIMEOUT)
+        for the writes in flight; used on shutdown."""
+        held, self._held = self._held, []
+        for write in held:
+            self._writer.submit_nowait(write)
         await self._writer.flush(FLUSH_TIMEOUT)
 
     @property
@@ -159,9 +178,13 @@ class ConnectionLogService:
         return self._writer.writes
 
 
-def merged(writes: list[_Write]) -> list[InsertOne[dict[str, Any]] | UpdateOne]:
+Operation = InsertOne[dict[str, Any]] | UpdateOne | UpdateMany
+
+
+def merged(writes: list[_Write]) -> list[Operation]:
     """One operation per connection: its fields folded into its insert when the insert is
-    in this group, else one `$set` of all of them (later values win)."""
+    in this group, else one `$set` of all of them (later values win); the `$set`s that are
+    the same for several connections are one update of all of them."""
     by_id: dict[ObjectId, _Write] = {}
     for write in writes:
         known = by_id.get(write.log_id)
@@ -170,12 +193,19 @@ def merged(writes: list[_Write]) -> list[InsertOne[dict[str, Any]] | UpdateOne]:
         if write.insert is not None:
             known.insert = dict(write.insert)
         known.fields.update(write.fields)
-    operations: list[InsertOne[dict[str, Any]] | UpdateOne] = []
+    operations: list[Operation] = []
+    alike: dict[str, tuple[dict[str, Any], list[ObjectId]]] = {}
     for log_id, write in by_id.items():
         if write.insert is not None:
             operations.append(InsertOne(write.insert | write.fields))
         elif write.fields:
-            operations.append(UpdateOne({"_id": log_id}, {"$set": write.fields}))
+            key = repr(sorted(write.fields.items()))
+            alike.setdefault(key, (write.fields, []))[1].append(log_id)
+    for fields, ids in alike.values():
+        if len(ids) == 1:
+            operations.append(UpdateOne({"_id": ids[0]}, {"$set": fields}))
+        else:
+            operations.append(UpdateMany({"_id": {"$in": ids}}, {"$set": fields}))
     return operations
 
 

@@ -69,6 +69,14 @@ class GroupWriter(Generic[T]):
     def submit_nowait(self, item: T) -> None:
         self._add(item)
 
+    def submit_later(self, item: T) -> asyncio.Future[None]:
+        """Submit without waiting; the future is done when the item's group is written
+        (its exception, if the write failed, counts as retrieved: await it or not)."""
+        group = self._add(item)
+        if group.done is None:
+            group.done = asyncio.get_running_loop().create_future()
+        return group.done
+
     async def flush(self, within: float | None = None) -> bool:
         """Wait until everything submitted so far is written (or failed), at most `within`
         seconds; False when that was not enough."""

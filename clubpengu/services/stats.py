@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 Number: TypeAlias = int | float
 Counters: TypeAlias = dict[str, Number]  # path (without "stats.") -> total
 Batch: TypeAlias = dict[str, Counters]  # wallet -> counters
+Fields: TypeAlias = dict[str, Any]  # top-level user fields to $set with the counters
 Collection: TypeAlias = AsyncCollection[dict[str, Any]]
 
 PATH_PATTERN = re.compile(r"[a-z][a-zA-Z0-9]*(?:\.[a-z][a-zA-Z0-9]*){0,3}")
@@ -151,6 +152,9 @@ class StatsBatcher:
 
         self._pending: Batch = {}
         self._unwritten: Batch = {}  # the flush's batch, minus what has been acknowledged
+        # Fields set with a player's next counters (`set_with_counters`), and the flush's.
+        self._sets: dict[str, Fields] = {}
+        self._unwritten_sets: dict[str, Fields] = {}
         self._paths: set[str] = set()  # validated counter paths
         self._prefixes: set[str] = set()  # their proper prefixes (`movement` of `movement.steps`)
         self._flushing: asyncio.Event | None = None  # set when the flush in progress ends
@@ -200,6 +204,20 @@ class StatsBatcher:
         else:
             counters[path] = counters.get(path, 0) + increment
 
+    def set_with_counters(self, wallet: str, fields: Fields) -> None:
+        """`$set` these top-level user fields in the player's update of the next flush,
+        with their counters (or alone): no I/O. At shutdown a leave's place (room,
+        position) goes this way, so that the node's stop writes one update per player, not
+        two (services/presence.py). A later call's fields win; a failed flush keeps them
+        for its retry, as it keeps counters. Raises ValueError for an empty wallet or a
+        field under `stats` (the counters' own)."""
+        if type(wallet) is not str or not wallet:
+            raise ValueError("wallet must be a non-empty string")
+        if any(name == "stats" or name.startswith(("stats.", "$")) for name in fields):
+            raise ValueError(f"not a field to set with the counters: {sorted(fields)}")
+        if fields:  # an update with nothing in it is refused by the database
+            self._sets.setdefault(wallet, {}).update(fields)
+
     def _register_path(self, path: str) -> None:
         if type(path) is not str or not PATH_PATTERN.fullmatch(path):
             raise ValueError(
@@ -224,6 +242,11 @@ class StatsBatcher:
     def pending_count(self) -> int:
         """Counters (player, path) not yet written; O(players), for metrics."""
         return sum(map(len, self._pending.values())) + sum(map(len, self._unwritten.values()))
+
+    @property
+    def pending_sets(self) -> int:
+        """Players with fields to set not yet written."""
+        return len(self._sets) + len(self._unwritten_sets)
 
     def pending(self, wallet: str) -> Counters:
         """The player's increments not yet acknowledged by the database, by path."""
@@ -263,10 +286,13 @@ class StatsBatcher:
             await self._flushing.wait()
             return FlushReport(joined=True)
         batch, self._pending = self._pending, {}
+        sets, self._sets = self._sets, {}
+        for wallet in sets:
+            batch.setdefault(wallet, {})
         if not batch:
             return FlushReport()
         self._flushing = asyncio.Event()
-        self._unwritten = batch
+        self._unwritten, self._unwritten_sets = batch, sets
         started = self._clock()
         report = FlushReport(players=len(batch))
         # With "stats flushed" it brackets the window in which a crash loses the batch
@@ -277,8 +303,10 @@ class StatsBatcher:
         finally:
             # A database failure, an unexpected error or a cancellation left these unwritten.
             report.requeued += len(self._unwritten)
-            _merge(self._pending, self._unwritten)
-            self._unwritten = {}
+            _merge(self._pending, {w: c for w, c in self._unwritten.items() if c})
+            for wallet, fields in self._unwritten_sets.items():
+                self._sets[wallet] = fields | self._sets.get(wallet, {})  # the later win
+            self._unwritten, self._unwritten_sets = {}, {}
             report.seconds = self.last_flush_seconds = self._clock() - started
             self._count(report)
             self._flushing.set()
@@ -293,8 +321,8 @@ class StatsBatcher:
 
     async def _write_chunk(self, wallets: list[str], report: FlushReport) -> bool:
         """One unordered bulk write. False when it failed as a whole (all kept unwritten)."""
-        batch = self._unwritten
-        ops = [UpdateOne({"walletAddress": w}, {"$inc": _inc(batch[w])}) for w in wallets]
+        batch, sets = self._unwritten, self._unwritten_sets
+        ops = [UpdateOne({"walletAddress": w}, _update(batch[w], sets.get(w))) for w in wallets]
         report.ops += len(ops)
         report.bulk_writes += 1
         async with self._io_lock:
@@ -307,7 +335,8 @@ class StatsBatcher:
                 logger.warning("stats flush failed; kept for a retry", extra=_error_info(error))
                 return False
             written = {w: batch.pop(w) for w in wallets}
-        self._settle_write_errors(wallets, written, errors, report)
+            written_sets = {w: sets.pop(w) for w in wallets if w in sets}
+        self._settle_write_errors(wallets, written, written_sets, errors, report)
         unmatched = len(ops) - len(errors) - matched
         if unmatched > 0:
             failed = {wallets[error["index"]] for error in errors}
@@ -315,7 +344,12 @@ class StatsBatcher:
         return True
 
     def _settle_write_errors(
-        self, wallets: list[str], written: Batch, errors: list[dict[str, Any]], report: FlushReport
+        self,
+        wallets: list[str],
+        written: Batch,
+        written_sets: dict[str, Fields],
+        errors: list[dict[str, Any]],
+        report: FlushReport,
     ) -> None:
         """Unordered: every op without a write error was applied. Put back the transient
         failures, drop the permanent ones."""
@@ -334,7 +368,10 @@ class StatsBatcher:
                 )
             else:
                 report.requeued += 1
-                _merge(self._pending, {wallet: counters})
+                if counters:
+                    _merge(self._pending, {wallet: counters})
+                if wallet in written_sets:
+                    self._sets[wallet] = written_sets[wallet] | self._sets.get(wallet, {})
         if errors:
             logger.warning("stats flush: %d of %d updates failed", len(errors), len(wallets))
 
@@ -475,6 +512,8 @@ class StatsBatcher:
                 len(self._pending),
                 sum(sum(counters.values()) for counters in self._pending.values()),
             )
+        if self._sets:
+            logger.error("fields of %d players not written at shutdown", len(self._sets))
 
     async def _final_flush(self) -> None:
         attempt = 0
@@ -523,6 +562,13 @@ def _merge(target: Batch, source: Batch) -> None:
 
 def _inc(counters: Counters) -> dict[str, Number]:
     return {"stats." + path: value for path, value in counters.items()}
+
+
+def _update(counters: Counters, fields: Fields | None) -> dict[str, Any]:
+    update: dict[str, Any] = {"$inc": _inc(counters)} if counters else {}
+    if fields:
+        update["$set"] = fields
+    return update
 
 
 def _add_nested(stats: dict[str, Any], counters: Counters) -> None:

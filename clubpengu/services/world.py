@@ -17,6 +17,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -42,7 +43,7 @@ from clubpengu.services.auth import AuthService, SessionInfo, short
 from clubpengu.services.buddy_presence import BuddyPresence
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.events import EventRecorder
-from clubpengu.services.presence import Place, PresenceService
+from clubpengu.services.presence import Place, PresenceService, place_fields
 from clubpengu.services.progress import bonus_due
 from clubpengu.services.sanctions import (
     ban_in_force,
@@ -126,6 +127,18 @@ def _place(member: Member | None) -> Place | None:
     if member is None or member.room is None:
         return None
     return Place(member.room.spec.id, member.room.id, member.x, member.y)
+
+
+async def _after(written: asyncio.Future[None], work: Coroutine[Any, Any, Any]) -> Any:
+    """`work` once the presence write is made (or failed): both write the user, and a
+    transaction (the bonus's) that meets a write to the same document is aborted and run
+    again."""
+    try:
+        await asyncio.wait([written])  # whatever its outcome; the future is not cancelled
+    except BaseException:
+        work.close()  # cancelled (the node stops) before it started: never awaited
+        raise
+    return await work
 
 
 def _start_position(user: User, spec: RoomSpec) -> tuple[float, float]:
@@ -352,7 +365,7 @@ class WorldService:
         assert member.room is not None
         self._arm_expiry(connection, session)
         room_id = member.room.id
-        await self.presence.connected(
+        presence = self.presence.connected(
             user.wallet_address, member.player_id, member.room.spec.id, room_id
         )
         if self.buddies is not None:
@@ -375,7 +388,7 @@ class WorldService:
             # latest bonus day is known (or who is new) is not paid today: no look-up.
             unpaid = created or paid_on is not None
             bonus = self.economy.daily_bonus(user.wallet_address, now.date(), unpaid=unpaid)
-            self.spawn(bonus, "daily-bonus")
+            self.spawn(_after(presence, bonus), "daily-bonus")
         logger.info("joined", extra={"conn": connection.id, "wallet": short(user.wallet_address)})
         return Joined(member.player_id, member.room.id, players, user=user)
 
@@ -435,7 +448,7 @@ class WorldService:
         self.stats.queue(connection.wallet, "world.roomsVisited")
         if self.stamps is not None:
             self.stamps.visited(connection, spec.id)
-        await self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
+        self.presence.connected(connection.wallet, member.player_id, spec.id, room_id)
         if self.buddies is not None:
             await self.buddies.moved(connection.wallet, member.player_id, room_id)
         user = await User.find_one(User.wallet_address == connection.wallet)
@@ -503,7 +516,13 @@ class WorldService:
         if joined_at is not None:
             online = round(time.monotonic() - joined_at, 1)
             self.stats.queue(wallet, "world.secondsOnline", online)
-        await self.presence.disconnected(wallet, player_id, place)
+        if self.connections.closing:
+            # The node is stopping: its stop marks every player gone in one command
+            # (PresenceService.leave_all), and the final stats flush sets where each was.
+            if place is not None:
+                self.stats.set_with_counters(wallet, place_fields(place))
+        else:
+            await self.presence.disconnected(wallet, player_id, place)
         if self.buddies is not None:
             # Kicked by a newer session (4001), here or on another node: the player is
             # still online there, and their buddies must not see them leave.

@@ -37,6 +37,8 @@ async def test_join_and_leave_record_presence_with_the_last_position(
         client, _, joined = await enter(server.ws_url, wallet, room="dock")
         spot = joined["players"][0]
         await acked(client, {"type": "move", "x": spot["x"] + 30, "y": spot["y"] + 10})
+        # Written in the background (a join does not wait for it).
+        await eventually(lambda: _connected_as(wallet, joined["playerId"]), "presence written")
         during = await _user(wallet)
 
         await client.close()

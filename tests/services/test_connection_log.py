@@ -11,11 +11,18 @@ from typing import Any
 
 import pytest
 import websockets
+from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
 
 from clubpengu.config import Settings
 from clubpengu.db import init_models
-from clubpengu.services.connection_log import USER_AGENT_CHARS, ConnectionLogService, Opened
+from clubpengu.services.connection_log import (
+    USER_AGENT_CHARS,
+    ConnectionLogService,
+    Opened,
+    _Write,
+    merged,
+)
 from tests.conftest import TEST_DB
 from tests.support import Client, RunningServer, Wallet, http_sign_in, run_server, sign_in
 from tests.waiting import eventually
@@ -118,3 +125,22 @@ async def test_a_thousand_sign_ins_cost_a_few_commands_none_waiting_for_the_jour
     assert signed == 1000
     assert len(commands.seen) <= 20, commands.seen
     assert not any(journal for _, journal in commands.seen)
+
+
+def test_the_same_fields_set_on_several_entries_are_one_statement_for_all_of_them() -> None:
+    """At shutdown (`begin_stop`) every close is stamped with one time: the closes after the
+    same rooms with the same code are then one update of all their entries."""
+    stopping = datetime(2027, 1, 4, 10, tzinfo=UTC)
+    ids = [ObjectId() for _ in range(4)]
+    writes = [
+        _Write(log_id, fields={"disconnectedAt": stopping, "closeCode": 1001,
+                               "roomsVisited": rooms})
+        for log_id, rooms in zip(ids, (["town"], ["town"], ["town", "dock"], ["town"]), strict=True)
+    ]  # fmt: skip
+
+    operations = merged(writes)
+
+    assert [type(op).__name__ for op in operations] == ["UpdateMany", "UpdateOne"]
+    together, alone = (op._filter for op in operations)  # type: ignore[union-attr]
+    assert together == {"_id": {"$in": [ids[0], ids[1], ids[3]]}}
+    assert alone == {"_id": ids[2]}

@@ -156,6 +156,73 @@ async def test_many_increments_become_one_inc_per_player_in_one_unordered_bulk_w
 
 
 @pytest.mark.usefixtures("players")
+async def test_fields_set_with_the_counters_go_in_the_players_one_update_or_alone(
+    make_batcher: Callable[..., StatsBatcher],
+    listener: UpdateListener,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    batcher = make_batcher()
+    batcher.queue(ALICE, "movement.steps", 4)
+    batcher.set_with_counters(ALICE, {"lastRoom": "dock", "lastX": 1.0})
+    batcher.set_with_counters(ALICE, {"lastX": 2.5})  # the later wins
+    batcher.set_with_counters(BOB, {"lastRoom": "town"})
+
+    report = await batcher.flush()
+
+    assert report.ok and (report.players, report.ops, report.bulk_writes) == (2, 2, 1)
+    assert sorted((op["q"]["walletAddress"], op["u"]) for op in listener.commands[0]) == [
+        (ALICE, {"$inc": {"stats.movement.steps": 4},
+                 "$set": {"lastRoom": "dock", "lastX": 2.5}}),
+        (BOB, {"$set": {"lastRoom": "town"}}),
+    ]  # fmt: skip
+    users = mongo_client[TEST_DB]["users"]
+    alice = await users.find_one({"walletAddress": ALICE})
+    bob = await users.find_one({"walletAddress": BOB})
+    assert alice is not None and bob is not None
+    assert (alice["lastRoom"], alice["lastX"], alice["stats"]["movement"]) == (
+        "dock",
+        2.5,
+        {"steps": 4},
+    )
+    assert bob["lastRoom"] == "town"
+    assert (await batcher.flush()).players == 0 and batcher.pending_sets == 0
+
+
+@pytest.mark.usefixtures("players")
+async def test_fields_of_a_failed_flush_are_kept_and_a_later_value_still_wins(
+    make_batcher: Callable[..., StatsBatcher],
+    batcher_client: AsyncMongoClient[dict[str, Any]],
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+) -> None:
+    batcher = make_batcher()
+    batcher.set_with_counters(BOB, {"lastRoom": "dock", "lastX": 1.0})
+
+    async with fail_point(batcher_client, {"times": 2}, errorCode=91, closeConnection=False):
+        failed = await batcher.flush()
+    batcher.set_with_counters(BOB, {"lastX": 9.0})
+    retried = await batcher.flush()
+
+    assert not failed.ok and failed.requeued == 1
+    assert retried.ok and retried.players == 1 and batcher.pending_sets == 0
+    assert batcher.pending_count == 0
+    bob = await mongo_client[TEST_DB]["users"].find_one({"walletAddress": BOB})
+    assert bob is not None and (bob["lastRoom"], bob["lastX"]) == ("dock", 9.0)
+
+
+def test_fields_under_stats_are_not_set_with_the_counters(
+    make_batcher: Callable[..., StatsBatcher],
+) -> None:
+    batcher = make_batcher()
+    for fields in ({"stats": {}}, {"stats.movement.steps": 1}, {"$inc": {}}):
+        with pytest.raises(ValueError):
+            batcher.set_with_counters(ALICE, fields)
+    with pytest.raises(ValueError):
+        batcher.set_with_counters("", {"lastRoom": "town"})
+    batcher.set_with_counters(ALICE, {})  # nothing to set: nothing to write
+    assert batcher.pending_sets == 0
+
+
+@pytest.mark.usefixtures("players")
 async def test_a_flush_empties_pending_and_the_next_flush_writes_nothing(
     make_batcher: Callable[..., StatsBatcher],
     listener: UpdateListener,

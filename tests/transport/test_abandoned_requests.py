@@ -33,6 +33,7 @@ async def _send_and_close(client: Client, *frames: dict[str, Any]) -> None:
 async def _all_gone(server: RunningServer) -> None:
     await eventually(lambda: not len(server.node.realtime.connections), "every socket ended")
     assert await server.node.tasks.wait(within=5.0)
+    assert await server.node.services.presence.writer.flush(within=5.0)  # joins and leaves
 
 
 async def test_a_sign_in_sent_then_given_up_on_signs_nobody_in(server: RunningServer) -> None:

@@ -237,6 +237,7 @@ async def test_a_newer_session_of_the_wallet_kicks_the_older_one(server: Running
 async def test_presence_is_recorded_on_join_and_leave(server: RunningServer) -> None:
     wallet = Wallet()
     client, _, joined = await enter(server.ws_url, wallet, room="dock")
+    await server.node.services.presence.writer.flush()  # a join does not wait for it
     during = await User.find_one(User.wallet_address == wallet.address)
 
     await client.close()
