@@ -87,7 +87,7 @@ class MatchService:
         metrics: Metrics | None = None,
         min_moves: int = 0,
         rewards: RewardRules | None = None,
-        computer_workers: int = 1,
+        computer_workers: int = 2,
     ) -> None:
         database = client[db_name]
         self.metrics = metrics or Metrics()
