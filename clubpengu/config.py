@@ -224,7 +224,7 @@ class Settings:
         "rewarded matches between the same two wallets per UTC day; 0: none")
     match_reward_computer_daily_cap: int = setting("MATCH_REWARD_COMPUTER_DAILY_CAP", 100,
         integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
-    computer_workers: int = setting("COMPUTER_WORKERS", 1, integer(0, 64),
+    computer_workers: int = setting("COMPUTER_WORKERS", 2, integer(0, 64),
         "processes computing the computer opponent's moves; 0: a thread of the node's process")
     computer_answer_budget: float = setting("COMPUTER_ANSWER_BUDGET", 0.05,
         duration(allow_zero=True),

@@ -554,7 +554,9 @@ def main() -> None:
     parser.add_argument(
         "--walker-workers", type=int, default=1, help="processes the walkers run in"
     )
-    parser.add_argument("--computer-workers", type=int, default=1, help="COMPUTER_WORKERS")
+    parser.add_argument(
+        "--computer-workers", type=int, default=2, help="COMPUTER_WORKERS (the node's default)"
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each phase")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the walkers-alone phase")  # fmt: skip

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from bson import ObjectId
 
 from clubpengu.config import Settings
 from clubpengu.models import COMPUTER_WALLET, Match
@@ -28,6 +29,7 @@ from tests.transport.test_signin_commands import (
     _settle,
     _shipped,
 )
+from tests.waiting import eventually
 
 # A match's start (MatchService._start_alone): no transaction, since no coins move and
 # one person plays: the claim of their user (`activeMatches` + 1), then the Match insert,
@@ -50,6 +52,9 @@ BARRIER_WAITS = [("update", "journal_barrier")]
 # The answer not ready within the budget (here: a budget of 0): the player's move and then
 # the computer's, each one update and a barrier.
 MOVE_THEN_ANSWER = Counter({("update", "matches"): 2, ("update", "journal_barrier"): 2})
+# One move written alone: the computer's first, when not ready within the budget of the
+# start (when it is, the start's insert carries it: START alone).
+MOVE_ALONE = Counter({("update", "matches"): 1, ("update", "journal_barrier"): 1})
 
 
 @pytest.fixture
@@ -109,6 +114,53 @@ async def test_a_match_against_the_computer_starts_with_three_commands_one_waiti
 
     assert _kinds(sent) == START
     assert _journaled(sent) == [("update", "journal_barrier")]
+
+
+async def _card_jitsu_start(recorded: Recorded) -> tuple[Client, dict[str, Any]]:
+    """A card-jitsu match's start: both seats pick at once, so the computer always has a
+    first move to make."""
+    client, _, _ = await enter(recorded.server.ws_url, Wallet(), room="dojo")
+    await _settle_with(recorded, client)
+    recorded.recorder.sent.clear()
+    started = await client.call(
+        {"type": "challenge", "opponent": "computer", "game": "card_jitsu", "level": "easy"}
+    )
+    assert started["type"] == "match_start", started
+    return client, started
+
+
+async def test_the_computers_first_move_rides_on_the_start(recorded: Recorded) -> None:
+    client, started = await _card_jitsu_start(recorded)
+    computer = recorded.server.node.services.matches.computer
+    # Played after the start, the move would be in flight here until written.
+    await eventually(lambda: not computer.thinking, "no computer move in flight")
+    await recorded.server.node.tasks.wait(within=5.0)
+    sent = _counted(recorded)
+    await client.close()
+    await _settle(recorded.server)
+
+    # Its pick is in the inserted Match: no update of its own, and `match_start` is one
+    # move on, waiting for the player's pick only.
+    assert _kinds(sent) == START
+    assert _journaled(sent) == [("update", "journal_barrier")]
+    assert started["seq"] == 1 and started["toMove"] == [started["seat"]]
+    match = await Match.get(ObjectId(started["matchId"]))
+    assert match is not None and match.version == 1
+    assert [entry.wallet_address for entry in match.log] == [COMPUTER_WALLET]
+
+
+async def test_a_first_move_not_ready_in_time_is_written_after_the_start(
+    unanswered: Recorded,
+) -> None:
+    client, started = await _card_jitsu_start(unanswered)
+    picked = await client.recv_type("match_state", timeout=30)
+    sent = _counted(unanswered)
+    await client.close()
+    await _settle(unanswered.server)
+
+    assert started["seq"] == 0 and picked["seq"] == 1
+    assert _kinds(sent) == START + MOVE_ALONE
+    assert _journaled(sent) == [("update", "journal_barrier")] * 2
 
 
 async def _move_and_answer(recorded: Recorded) -> tuple[int, dict[str, Any], list[Sent]]:

@@ -20,7 +20,8 @@ clubpengu/games/computer, computed off the event loop, and are played through th
 - `ComputerPlayer.answer(match, budget)`: the computer's move in a match a person's move
   has just advanced (not yet written), if the pool has it within `budget` seconds; the
   match service then writes both moves in one update, acknowledged after one journal
-  wait. Past the budget the person's move is written alone, as before, and the move
+  wait. The same for a match about to start where the computer moves first: its move is
+  in the start's insert. Past the budget the person's move is written alone, as before, and the move
   being computed is kept for that match's version: the wake after the write plays it
   rather than asking the pool again.
 - The move's randomness is `move_seed(match.seed, seq)`: the same match plays the same

@@ -87,7 +87,7 @@ class MatchService:
         metrics: Metrics | None = None,
         min_moves: int = 0,
         rewards: RewardRules | None = None,
-        computer_workers: int = 1,
+        computer_workers: int = 2,
     ) -> None:
         database = client[db_name]
         self.metrics = metrics or Metrics()
@@ -204,8 +204,13 @@ class MatchService:
         now = self.clock()
         turn = self.timing.turn_seconds
         match = computer_match(wallet, names.get(wallet, "?"), game, level, room, now, turn)
+        match = await self._opening(match)
 
-        await self._start_alone(match, wallet)
+        try:
+            await self._start_alone(match, wallet)
+        except BaseException:
+            self.computer.forget(str(match.id))
+            raise
         self.cache.put(match)
         self._arm(match)
         self._tell("start", match)
@@ -216,6 +221,23 @@ class MatchService:
         )
         self.computer.wake(match)
         return match
+
+    async def _opening(self, match: Match) -> Match:
+        """`match` (not yet written) with the computer's first move played into it, when
+        the computer moves first (its seat opens, or card-jitsu's first pick) and the pool
+        has the move within `Timing.computer_answer`: the start's insert writes it and
+        `match_start` shows it, one update and one journal wait fewer than playing it
+        after the start. Else `match` as it was, and the wake after the start plays the
+        move being computed (kept for version 0)."""
+        chosen = await self.computer.answer(match, self.timing.computer_answer)
+        if chosen is None:
+            return match
+        try:
+            opened = advance(match, COMPUTER_WALLET, chosen, self.clock(), self.timing.turn_seconds)
+        except DomainError:
+            logger.exception("computer opening refused", extra={"match": str(match.id)})
+            return match
+        return opened.match
 
     async def _start_alone(self, match: Match, wallet: str) -> None:
         """A match against the computer's writes, without a transaction (no coins move,
