@@ -251,8 +251,9 @@ class Node:
         and disconnect. One deadline for all of it (`begin_stop`): each step gets what is
         left of it, less what the steps after it are kept (AFTER_STATS_SECONDS after the
         stats, DATABASE_STOP_SECONDS before the database), so a slow step shortens the
-        ones after it instead of adding to them. A step cut off is logged (warning), and
-        each step is logged (debug, `step`) as it begins."""
+        ones after it instead of adding to them. A step cut off is logged (warning), one
+        that fails is logged (error) and the stop goes on, and each step is logged (debug,
+        `step`) as it begins."""
         self.begin_stop()
         assert self.stop_deadline is not None
         loop = asyncio.get_running_loop()
@@ -263,6 +264,10 @@ class Node:
                 await step(seconds)
             except TimeoutError:
                 logger.warning("shutdown step cut off", extra={"step": name})
+            except Exception:
+                # A bug in one step must not keep the steps after it (the database's
+                # close last) from running: logged, and the stop goes on.
+                logger.exception("shutdown step failed", extra={"step": name})
 
     def _shutdown(self) -> list[tuple[str, Callable[[float], Awaitable[object]], float]]:
         """The stop's steps, in order: (name, the step given its seconds, the seconds kept

@@ -122,3 +122,33 @@ async def test_a_step_that_overruns_the_shutdown_deadline_is_cut_off_and_the_res
     # Those after it had what was left: little, but enough on a machine that is not busy.
     assert cut[:1] == ["events"]
     assert stored is not None and stored["stats"]["world"]["steps"] == 1
+
+
+async def test_a_step_that_fails_is_logged_and_the_rest_still_run_to_the_database_s_close(
+    settings: Settings,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="clubpengu.node")
+    async with run_server(settings, mongo_client) as server:
+        node = server.node
+
+        async def broken() -> None:
+            raise RuntimeError("a bug in the event history's stop")
+
+        monkeypatch.setattr(node.services.events, "stop", broken)
+        closed: list[float] = []
+        close = node.database.close
+
+        async def recorded_close(within: float) -> None:
+            closed.append(within)
+            await close(within)
+
+        monkeypatch.setattr(node.database, "close", recorded_close)
+
+    steps = [r.__dict__["step"] for r in caplog.records if r.getMessage() == "stopping"]
+    failed = [r for r in caplog.records if r.getMessage() == "shutdown step failed"]
+    assert steps == STOP_ORDER
+    assert [r.__dict__["step"] for r in failed] == ["events"] and failed[0].levelname == "ERROR"
+    assert len(closed) == 1

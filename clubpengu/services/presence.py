@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo import UpdateOne
+from pymongo.errors import PyMongoError
 
 from clubpengu.db import Collection, without_journal_wait
 from clubpengu.models import User
@@ -134,14 +135,22 @@ class PresenceService:
         gone every user this node has connected, in one command, after the presence
         writes already made (a join's, a leave's before the shutdown). A wallet that a
         newer session took on another node names that node and is left alone. The number
-        marked."""
+        marked. The database out of reach is logged, not raised: the node's stop goes on
+        to close its connection, and its next start marks the players gone (`reset_node`)."""
         await self.writer.flush()
         now = self.clock()
-        result = await _users().update_many(
-            {"isConnected": True, "nodeId": self.node_id},
-            {"$set": {"isConnected": False, "nodeId": None, "lastLogoutAt": now,
-                      "lastActiveAt": now, "updatedAt": now}},
-        )  # fmt: skip
+        try:
+            result = await _users().update_many(
+                {"isConnected": True, "nodeId": self.node_id},
+                {"$set": {"isConnected": False, "nodeId": None, "lastLogoutAt": now,
+                          "lastActiveAt": now, "updatedAt": now}},
+            )  # fmt: skip
+        except PyMongoError as error:
+            logger.warning(
+                "players not marked gone at shutdown; the node's next start does it",
+                extra={"error": type(error).__name__},
+            )
+            return 0
         return result.modified_count
 
     async def reset_node(self, node_id: str | None = None) -> int:
