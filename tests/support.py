@@ -326,11 +326,16 @@ async def sign_in(client: Client, wallet: Wallet, **request: Any) -> dict[str, A
 
 async def disconnected(wallet: Wallet, timeout: float = 5.0) -> User:
     """The wallet's user once the server has recorded it disconnected (it writes that just
-    after the socket ends, or after the reconnect grace)."""
+    after the socket ends, or after the reconnect grace). Not merely "not connected": a
+    join does not wait for its presence write, so a user just seated may not be marked
+    connected yet; the leave is the logout stamped at or after the last sign-in."""
 
     async def recorded() -> User | None:
         user = await User.find_one(User.wallet_address == wallet.address)
-        return user if user is not None and not user.is_connected else None
+        if user is None or user.is_connected or user.last_logout_at is None:
+            return None
+        signed_in = user.last_login_at
+        return user if signed_in is None or user.last_logout_at >= signed_in else None
 
     user: User = await eventually(recorded, "the leave was recorded", timeout=timeout)
     return user
