@@ -114,6 +114,7 @@ async def test_a_join_that_fails_changes_nothing(
         await _revoked_token(scene)
         scene.signed_in_newer = Client(await websockets.connect(server.ws_url, max_queue=None))
         await sign_in(scene.signed_in_newer, scene.wallet)
+        await server.node.services.presence.writer.flush()  # a join does not wait for it
         before = await _state(scene)
 
         reply = await attempt(scene)

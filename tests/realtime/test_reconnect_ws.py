@@ -64,6 +64,7 @@ async def test_after_the_grace_the_others_see_player_left_and_presence_is_writte
 
         await drop(player)
         await eventually(lambda: len(server.node.realtime.grace), "the dropped player is parked")
+        await server.node.services.presence.writer.flush()  # the join's, not waited for
         during = await User.find_one(User.wallet_address == wallet.address)
         left = await other.recv_type("player_left", timeout=3)
         after = await disconnected(wallet)  # written just after player_left goes out
