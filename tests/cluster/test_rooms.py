@@ -108,6 +108,9 @@ async def test_movers_on_every_node_arrive_in_one_batch_per_tick_without_duplica
     await _close_all(players)
 
     # Each client gets one batch holding the movers of every node; a round can split only
-    # when the machine stalls a node past the cut (three of ten did once, in a whole-suite
-    # run on two cores). Without the cut's lead every round splits: none is together.
-    assert together >= rounds * 0.7, together
+    # when the machine stalls a node past the cut (three of ten did once, five of fifteen
+    # another time, in whole-suite runs on two cores: three nodes and the suite share
+    # them). Without the cut's lead every round splits: none is together. So the bar is
+    # well above none and well below a quiet machine's all: that tells the two apart
+    # without timing the machine.
+    assert together >= rounds * 0.4, together
