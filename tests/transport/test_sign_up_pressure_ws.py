@@ -179,6 +179,9 @@ async def _returning_sign_in_and_join(
             await server.node.tasks.wait(within=5.0)
             commands.names.clear()
             joined, _, _ = await enter(server.ws_url, wallet)
+            # The join does not wait for its presence write: written now, it is one
+            # command of its own in every run, never grouped with the leave's.
+            await server.node.services.presence.writer.flush()
             await joined.close()
             assert await server.node.tasks.wait(within=5.0)
             return sorted(commands.names)
