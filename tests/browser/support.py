@@ -97,7 +97,7 @@ def serve_site(
             "DAILY_BONUS_MIN_AGE": "0",
             # Every page signs in from 127.0.0.1, and the browser tests together sign in
             # more than the default 60 a minute when the machine is quick; the limit has
-            # its own tests (tests/transport/test_auth_*.py).
+            # its own tests (tests/transport/test_auth_http.py).
             "AUTH_RATE_PER_IP": "0",
             **NO_FARM_LIMITS,
             **env,
