@@ -137,8 +137,10 @@ async def test_a_player_plays_tictactoe_against_the_computer_on_easy_for_coins(
     board = await read_board(match)
     assert board.count(them) >= 2  # the computer's moves, as the page drew them
     assert await match.locator(f"button.seat-{1 - seat}").count() == board.count(them)
-    pushes = [f for f in await frames_of(page, "match_state") if "rid" not in f]
-    assert pushes and all(f["opponent"] == "computer" for f in pushes)
+    # The computer's answers come in the move's reply when they fit its budget, else as a
+    # push: a quiet run may see no push at all, so every state the page got is checked.
+    states = await frames_of(page, "match_state")
+    assert states and all(f["opponent"] == "computer" for f in states)
     end = (await frames_of(page, "match_end"))[-1]
     assert end["opponent"] == "computer" and end["level"] == "easy"
     assert end["result"] in ("win", "draw")  # a perfect player never loses
