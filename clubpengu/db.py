@@ -42,7 +42,7 @@ from pymongo.write_concern import WriteConcern
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
 from clubpengu.services.kept_on_user import backfill_kept_on_user
-from clubpengu.services.usernames import backfill_usernames
+from clubpengu.services.usernames import FORMER_USERNAME_INDEX, backfill_usernames
 
 logger = logging.getLogger(__name__)
 
@@ -367,6 +367,9 @@ OBSOLETE_INDEXES: tuple[tuple[str, str], ...] = (
     ("transactions", "by_type"),
     ("audit_logs", "by_action"),  # replaced by by_action_page, which pages by _id
     ("users", "by_username_lower"),  # replaced by the unique username_lower
+    # The partial unique index on names, replaced by the sparse USERNAME_INDEX (built just
+    # before this drop, so names stay unique throughout; models/user.py says why).
+    ("users", FORMER_USERNAME_INDEX),
 )
 _NOTHING_TO_DROP = {26, 27}  # NamespaceNotFound, IndexNotFound
 

@@ -152,12 +152,19 @@ class User(Document):
         indexes = [
             IndexModel([("isConnected", ASCENDING), ("nodeId", ASCENDING)], name="presence"),
             IndexModel([("createdAt", ASCENDING)], name="by_created"),
-            # Partial: a document written without the field (by hand) is not refused.
+            # Sparse, not partial: a user written without the field (by hand) is still not
+            # refused, and both SecantusDB and MongoDB walk a sparse index for any query that
+            # cannot match a missing field: `$eq` and `$in` of names, a prefix range. The
+            # partial index it replaces (`username_lower`, `$type: "string"`) made every
+            # look-up by name a scan of every user: SecantusDB uses a partial index only for
+            # a query it can prove lies inside the filter, never for `$type` or `$in`. Not a
+            # plain unique index: it would key every user without the field as null and
+            # refuse the second. (A null is keyed by a sparse index too; no writer stores
+            # one: the validator below fills the field in.) A new name, because an index's
+            # options cannot change under its name; the old one is dropped at start-up
+            # (clubpengu/db.py, OBSOLETE_INDEXES).
             IndexModel(
-                [("usernameLower", ASCENDING)],
-                name="username_lower",
-                unique=True,
-                partialFilterExpression={"usernameLower": {"$type": "string"}},
+                [("usernameLower", ASCENDING)], name="username_unique", unique=True, sparse=True
             ),
         ]
 

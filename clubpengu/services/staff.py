@@ -22,7 +22,6 @@ from clubpengu.services import puffles
 from clubpengu.services.moderation import public_sanction
 from clubpengu.services.names import lower
 from clubpengu.services.report import run_report, sections
-from clubpengu.services.usernames import USERNAME_FIELD, USERNAME_INDEX
 
 RECENT_SESSIONS = 20
 RECENT_CONNECTIONS = 20
@@ -125,23 +124,19 @@ def _prefix_range(prefix: str) -> dict[str, str]:
 
 def prefix_query(field: str, prefix: str, after: str = "") -> dict[str, Any]:
     """Documents whose `field` starts with `prefix` (and comes after `after`): one range
-    of the field's index, walked in order by a sort on the field. For `usernameLower`,
-    `$type` says what the range implies anyway, so that its partial index (names only)
-    may serve it on a real MongoDB too."""
-    bounds = _prefix_range(prefix) | ({"$gt": after} if after else {})
-    if field == USERNAME_FIELD:
-        bounds["$type"] = "string"
-    return {field: bounds}
+    of the field's index, walked in order by a sort on the field. A range matches no
+    document without the field, so the sparse `usernameLower` index serves it as is (an
+    added `$type` would make SecantusDB scan the collection)."""
+    return {field: _prefix_range(prefix) | ({"$gt": after} if after else {})}
 
 
 def prefix_search(
     users: AsyncCollection[dict[str, Any]], field: str, prefix: str, after: str = ""
 ) -> AsyncCursor[dict[str, Any]]:
-    """The players whose `field` starts with `prefix`, in the field's order. The unique
-    `usernameLower` index is partial (names only), and SecantusDB's planner does not pick a
-    partial index by itself: it is named."""
-    cursor = users.find(prefix_query(field, prefix, after), _FOUND).sort(field, 1)
-    return cursor.hint(USERNAME_INDEX) if field == USERNAME_FIELD else cursor
+    """The players whose `field` starts with `prefix`, in the field's order. No hint: the
+    planners pick the field's index by themselves, and SecantusDB walks a hinted index
+    whole where it walks only the range of one it picked."""
+    return users.find(prefix_query(field, prefix, after), _FOUND).sort(field, 1)
 
 
 def _found(doc: dict[str, Any], now: datetime) -> dict[str, Any]:

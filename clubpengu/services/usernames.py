@@ -1,12 +1,15 @@
 """Unique usernames, whatever their case: each User keeps `usernameLower`, under a unique
-index (`username_lower`, models/user.py). A clash is a clear error where the player chose
+index (`username_unique`, sparse, models/user.py). A clash is a clear error where the player chose
 the name; where they did not — the generated default, a save's name in a migration or a
 bulk import, taken as a wish — the name gets a number (`Waddles` → `Waddles2`).
 
-Before the unique index exists (a database from before it), `backfill_usernames` runs at
-start-up, before the indexes are built: it sets `usernameLower` on every user and gives
-every duplicate after the oldest (by `createdAt`, then `_id`) a numbered suffix, logging
-each rename. It is idempotent, and once the index exists it costs one command.
+Before the unique index exists (a database from before it, or from before it replaced the
+partial `username_lower`), `backfill_usernames` runs at start-up, before the indexes are
+built: it sets `usernameLower` on every user that has no name key and gives every
+duplicate after the oldest (by `createdAt`, then `_id`) a numbered suffix, logging each
+rename. It is idempotent, and once the index exists it costs one command. The partial
+index is dropped after the new one is built (clubpengu/db.py), so names stay unique
+throughout.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from clubpengu.services.ledger import short_wallet
 from clubpengu.services.names import lower, suffixed
 
 logger = logging.getLogger(__name__)
-USERNAME_INDEX = "username_lower"
+USERNAME_INDEX = "username_unique"
+# The partial index it replaced: dropped at start-up once the new one is built.
+FORMER_USERNAME_INDEX = "username_lower"
 USERNAME_FIELD = "usernameLower"
 SUFFIX_CANDIDATES = 20  # numbered names asked about in one query
 IN_CHUNK = 200
@@ -37,7 +42,10 @@ def is_username_clash(error: DuplicateKeyError | BulkWriteError) -> bool:
     errors = details.get("writeErrors") or [details]
     for found in errors:
         pattern = found.get("keyPattern") or found.get("keyValue") or {}
-        if USERNAME_FIELD in pattern or USERNAME_INDEX in str(found.get("errmsg", "")):
+        message = str(found.get("errmsg", ""))
+        if USERNAME_FIELD in pattern or any(
+            name in message for name in (USERNAME_INDEX, FORMER_USERNAME_INDEX)
+        ):
             return True
     return False
 
@@ -115,8 +123,9 @@ async def backfill_usernames(db: AsyncDatabase[dict[str, Any]]) -> int:
     users = db["users"]
     if USERNAME_INDEX in await users.index_information():
         return 0
+    # Not only a missing key: the sparse index would key a null one, and refuse the second.
     await users.update_many(
-        {USERNAME_FIELD: {"$exists": False}},
+        {USERNAME_FIELD: {"$not": {"$type": "string"}}},
         [{"$set": {USERNAME_FIELD: {"$toLower": "$username"}}}],
     )
     pipeline: list[dict[str, Any]] = [

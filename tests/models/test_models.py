@@ -97,5 +97,5 @@ async def test_init_drops_the_indexes_no_query_uses_any_more(
 
     users = await database.users.index_information()
     transactions = await database.transactions.index_information()
-    assert set(users) == {"_id_", "walletAddress_1", "presence", "by_created", "username_lower"}
+    assert set(users) == {"_id_", "walletAddress_1", "presence", "by_created", "username_unique"}
     assert set(transactions) == {"_id_", "idempotencyKey_1", "by_wallet", "by_created"}

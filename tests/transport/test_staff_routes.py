@@ -179,8 +179,8 @@ async def test_a_bad_search_is_400(staff: StaffServer, query: dict[str, str]) ->
 
 @pytest.mark.parametrize(
     ("field", "prefix", "after", "index"),
-    [("usernameLower", "pen", "", "username_lower"),
-     ("usernameLower", "pen", "penguin0010", "username_lower"),
+    [("usernameLower", "pen", "", "username_unique"),
+     ("usernameLower", "pen", "penguin0010", "username_unique"),
      ("walletAddress", "7xK", "", "walletAddress_1")],
 )  # fmt: skip
 async def test_a_search_walks_an_index_in_order_never_the_collection(
