@@ -40,7 +40,14 @@ from clubpengu.models import BuddyRequest, Friendship, Ignore, User
 from clubpengu.models.base import utcnow
 from clubpengu.models.friendship import pair
 from clubpengu.services.buddy_presence import BuddyPresence, SocialLists
-from clubpengu.services.notices import Buddy, BuddyAdded, BuddyRemoved, BuddyRequested, Notify
+from clubpengu.services.notices import (
+    Buddy,
+    BuddyAdded,
+    BuddyRemoved,
+    BuddyRequested,
+    BuddyWithdrawn,
+    Notify,
+)
 from clubpengu.services.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -69,11 +76,13 @@ class RequestOutcome:
 @dataclass(frozen=True)
 class BuddyList:
     """A player's buddies (online state and room), the requests waiting for their answer
-    (newest first) and the wallets they ignore."""
+    and those they sent that wait for an answer (each newest first), and the wallets they
+    ignore."""
 
     buddies: list[Buddy]
     requests: list[Buddy]
     ignored: list[Buddy]
+    sent: list[Buddy]
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,18 @@ class BuddyService:
         if (await self._requests().delete_one(mine)).deleted_count == 0:
             raise NotFound("No buddy request from this player")
 
+    async def withdraw(self, sender: str, target: str) -> None:
+        """Take back a request `sender` sent `target` that waits for an answer; `target` is
+        told (`buddy_request_withdrawn`) unless the request was hidden from them. Raises
+        NotFound (no such request)."""
+        taken = await self._requests().find_one_and_delete(
+            {"fromWallet": sender, "toWallet": target}, {"hidden": 1}
+        )
+        if taken is None:
+            raise NotFound("You have not asked this player")
+        if not taken.get("hidden"):
+            self.notify(target, BuddyWithdrawn(sender))
+
     async def remove(self, wallet: str, buddy: str) -> None:
         """End the friendship; the other is told (`buddy_removed`). Raises NotFound."""
         if not await self._unfriend(wallet, buddy):
@@ -277,16 +298,29 @@ class BuddyService:
     # --- reading --------------------------------------------------------------------------
 
     async def listing(self, wallet: str) -> BuddyList:
-        """The `buddies` reply: buddies (by name), requests (newest first), ignored."""
-        buddies, requests, ignored = await asyncio.gather(
-            self._buddies_of(wallet), self._received(wallet), self._ignored(wallet)
-        )
-        people = await self._people([*buddies, *requests, *ignored])
+        """The `buddies` reply: buddies (by name), requests received and sent (newest
+        first), ignored."""
+        buddies, requests, ignored, sent = await asyncio.gather(
+            self._buddies_of(wallet), self._received(wallet), self._ignored(wallet),
+            self._sent(wallet),
+        )  # fmt: skip
+        people = await self._people([*buddies, *requests, *ignored, *sent])
         return BuddyList(
             sorted((people[w] for w in buddies if w in people), key=lambda b: b.username),
             [people[w] for w in requests if w in people],
             [_offline(people[w]) for w in ignored if w in people],
+            # Hidden ones too: the sender must not tell that the other ignores them.
+            [_offline(people[w]) for w in sent if w in people],
         )
+
+    async def _sent(self, wallet: str) -> list[str]:
+        found = (
+            self._requests()
+            .find({"fromWallet": wallet}, {"toWallet": 1})
+            .sort([("createdAt", DESCENDING), ("_id", DESCENDING)])
+            .limit(self.rules.limit)
+        )
+        return [doc["toWallet"] async for doc in found]
 
     async def _received(self, wallet: str) -> list[str]:
         found = (

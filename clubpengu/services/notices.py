@@ -101,6 +101,13 @@ class BuddyAdded:
 
 
 @dataclass(frozen=True)
+class BuddyWithdrawn:
+    """`wallet` took back the request it had sent the wallet."""
+
+    wallet: str
+
+
+@dataclass(frozen=True)
 class BuddyRemoved:
     """The wallet and `wallet` are buddies no more."""
 
@@ -129,7 +136,7 @@ class StampEarned:
 
 Notice = (
     CoinsChanged | MatchUpdate | ChallengeReceived | ChallengeEnded | MigrationReviewed
-    | BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus | StampEarned
+    | BuddyRequested | BuddyWithdrawn | BuddyAdded | BuddyRemoved | BuddyStatus | StampEarned
 )  # fmt: skip
 # Deliver a notice to a wallet's live connection; must not block and must not raise for
 # a wallet with no connection (the notice is then simply not seen).

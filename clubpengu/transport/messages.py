@@ -233,7 +233,8 @@ class BuddyRequestFrame(Frame):
 
 
 class BuddyWallet(Frame):
-    """`buddy_accept`, `buddy_decline`, `buddy_remove`, `find_buddy`, `ignore`, `unignore`."""
+    """`buddy_accept`, `buddy_decline`, `buddy_withdraw`, `buddy_remove`, `find_buddy`,
+    `ignore`, `unignore`."""
 
     wallet_address: WalletText
 

@@ -18,6 +18,7 @@ from clubpengu.services.notices import (
     BuddyRemoved,
     BuddyRequested,
     BuddyStatus,
+    BuddyWithdrawn,
     ChallengeEnded,
     ChallengeReceived,
     CoinsChanged,
@@ -49,11 +50,15 @@ def notice(notice: Notice) -> Frame:
     return _buddy_notice(notice)
 
 
-def _buddy_notice(notice: BuddyRequested | BuddyAdded | BuddyRemoved | BuddyStatus) -> Frame:
+def _buddy_notice(
+    notice: BuddyRequested | BuddyWithdrawn | BuddyAdded | BuddyRemoved | BuddyStatus,
+) -> Frame:
     if isinstance(notice, BuddyRequested):
         sender = notice.sender
         who = {"walletAddress": sender.wallet, "username": sender.username}
         return {"type": "buddy_requested", "from": who}
+    if isinstance(notice, BuddyWithdrawn):
+        return {"type": "buddy_request_withdrawn", "walletAddress": notice.wallet}
     if isinstance(notice, BuddyAdded):
         return {"type": "buddy_added", "buddy": buddy(notice.buddy)}
     if isinstance(notice, BuddyRemoved):
@@ -85,6 +90,7 @@ def buddies(listing: BuddyList) -> Frame:
         "type": "buddies",
         "buddies": [buddy(b) for b in listing.buddies],
         "requests": [_named(b) for b in listing.requests],
+        "sent": [_named(b) for b in listing.sent],
         "ignored": [_named(b) for b in listing.ignored],
     }
 

@@ -1,6 +1,7 @@
 """Buddies in the playground, in Chromium: a request from the roster accepted from the
 prompt, both lists online; a buddy's room change seen live and "Go there" following them to
-their instance; a request by wallet accepted in the panel, then its sender signing out;
+their instance; a request by wallet accepted in the panel, then its sender signing out; a
+request sent listed and withdrawn;
 ignoring from the roster (the server stops the chat); the console's buddies card; the panel
 at phone width."""
 
@@ -147,6 +148,30 @@ async def test_a_request_by_wallet_is_accepted_in_the_panel_and_sign_out_shows_o
     await expect(row.locator(".dot")).to_have_class("dot offline")
     await expect(row.locator("button.go")).to_be_disabled()
     await tabs.close(carol.tab)
+
+
+async def test_a_request_sent_is_listed_and_withdrawn_from_both_pages(
+    town: Town, tabs: Tabs, site: Site
+) -> None:
+    alice = town.alice
+    dave = await enter_town(tabs, site, "dave")
+
+    await alice.page.fill('#buddy-form input[name="wallet"]', dave.wallet)
+    await alice.page.click('#buddy-form button[type="submit"]')
+    sent = alice.page.locator(f'#buddy-sent li[data-wallet="{dave.wallet}"]')
+    me = await dave.page.locator("#me-name").text_content() or ""  # "name (wallet…)"
+    daves_name = me.rsplit(" (", 1)[0]
+    await expect(sent.locator(".name")).to_have_text(daves_name)  # the name, not the wallet
+    asking = dave.page.locator(f'#buddy-requests li[data-wallet="{alice.wallet}"]')
+    await expect(asking).to_have_count(1)
+    await expect(dave.page.locator('#prompts [data-prompt="buddy"]')).to_have_count(1)
+
+    await sent.locator("button.withdraw").click()
+    await expect(alice.page.locator("#buddy-sent li")).to_have_count(0)
+    await expect(alice.page.locator("#buddy-result")).to_contain_text("withdrawn")
+    await expect(asking).to_have_count(0)  # buddy_request_withdrawn, no asking
+    await expect(dave.page.locator('#prompts [data-prompt="buddy"]')).to_have_count(0)
+    await tabs.close(dave.tab)
 
 
 async def test_the_console_card_shows_a_players_buddies(town: Town, tabs: Tabs, site: Site) -> None:

@@ -159,6 +159,69 @@ async def test_decline_and_remove(server: RunningServer) -> None:
     assert await Friendship.find_all().count() == 0
 
 
+async def test_a_request_sent_is_listed_and_withdrawing_it_tells_the_other(
+    server: RunningServer,
+) -> None:
+    ann, bob, cid = Wallet(), Wallet(), Wallet()
+    a, _, _ = await enter(server.ws_url, ann, room="town")
+    b, _, in_b = await enter(server.ws_url, bob, room="town")
+    c, _, in_c = await enter(server.ws_url, cid, room="town")
+
+    await a.call({"type": "buddy_request", "walletAddress": bob.address})
+    await b.recv_type("buddy_requested")
+    await a.call({"type": "buddy_request", "walletAddress": cid.address})
+    await c.recv_type("buddy_requested")
+    listed = await a.call({"type": "buddies"})
+    withdrawn = await a.call({"type": "buddy_withdraw", "walletAddress": bob.address})
+    told = await b.recv_type("buddy_request_withdrawn")
+    bobs = await b.call({"type": "buddies"})
+    accept_gone = await b.call({"type": "buddy_accept", "walletAddress": ann.address})
+    again = await a.call({"type": "buddy_withdraw", "walletAddress": bob.address})
+    never = await b.call({"type": "buddy_withdraw", "walletAddress": cid.address})
+    garbage = await a.call({"type": "buddy_withdraw", "walletAddress": "not a wallet"})
+    after = await a.call({"type": "buddies"})
+    await a.close()
+    await b.close()
+    await c.close()
+
+    assert listed["sent"] == [
+        {"walletAddress": cid.address, "username": in_c["user"]["username"]},
+        {"walletAddress": bob.address, "username": in_b["user"]["username"]},
+    ]  # newest first
+    assert withdrawn == {"type": "buddy_request_withdrawn", "walletAddress": bob.address}
+    assert told == {"type": "buddy_request_withdrawn", "walletAddress": ann.address}
+    assert bobs["requests"] == []
+    assert accept_gone["code"] == "not_found"
+    assert again["code"] == "not_found" and again["message"] == "You have not asked this player"
+    assert never["code"] == "not_found"
+    assert garbage["code"] == "invalid_message"
+    assert [s["walletAddress"] for s in after["sent"]] == [cid.address]
+    assert await Friendship.find_all().count() == 0
+    assert [r.to_wallet for r in await BuddyRequest.find_all().to_list()] == [cid.address]
+
+
+async def test_a_request_hidden_by_an_ignore_is_listed_and_withdrawn_without_a_word(
+    server: RunningServer,
+) -> None:
+    ann, bob = Wallet(), Wallet()
+    a, _, _ = await enter(server.ws_url, ann, room="town")
+    b, _, _ = await enter(server.ws_url, bob, room="town")
+    await b.call({"type": "ignore", "walletAddress": ann.address})
+
+    await a.call({"type": "buddy_request", "walletAddress": bob.address})
+    listed = await a.call({"type": "buddies"})
+    withdrawn = await a.call({"type": "buddy_withdraw", "walletAddress": bob.address})
+    quiet = await silent(b, kind="buddy_request_withdrawn")
+    await a.close()
+    await b.close()
+
+    # The sender sees the request as any other: nothing tells them they are ignored.
+    assert [s["walletAddress"] for s in listed["sent"]] == [bob.address]
+    assert withdrawn["type"] == "buddy_request_withdrawn"
+    assert quiet
+    assert await BuddyRequest.find_all().count() == 0
+
+
 async def test_a_full_buddy_list_refuses_more_and_changes_nothing(
     settings: Settings, mongo_client: Mongo
 ) -> None:

@@ -1,6 +1,6 @@
 // Buddies and ignoring (protocol §15): the list with who is online and in which room
 // instance, kept current by the presence pushes; requests waiting for your answer (also
-// asked above the room) with Accept and Decline; "Go there" (find_buddy, then change_room to
+// asked above the room) with Accept and Decline; requests you sent, with Withdraw; "Go there" (find_buddy, then change_room to
 // exactly the instance it names); asking by wallet. The roster's "Add buddy" and
 // "Ignore"/"Unignore" come here. Ignored players' chat is filtered by the server, not here.
 import { fill, h } from "../shared/dom.js";
@@ -13,10 +13,12 @@ export class BuddiesPanel {
     this.app = app;
     this.buddies = new Map(); // wallet -> <buddy> {walletAddress, username, online, room?}
     this.requests = new Map(); // wallet -> {walletAddress, username}: asking you
+    this.sent = new Map(); // wallet -> {walletAddress, username}: you asked, no answer yet
     this.ignored = new Map(); // wallet -> {walletAddress, username}
     this.loadedOn = null; // the WebSocket the lists were read on: a new one reads them again
     this.list = h("ul", { id: "buddy-list", class: "plain buddies" });
     this.asking = h("ul", { id: "buddy-requests", class: "plain buddies" });
+    this.asked = h("ul", { id: "buddy-sent", class: "plain buddies" });
     this.ignoring = h("ul", { id: "ignore-list", class: "plain buddies" });
     this.result = h("p", { id: "buddy-result", class: "note", role: "status" });
     this.form = h("form", { id: "buddy-form", class: "inline-form", onsubmit: (event) => this.askByWallet(event) },
@@ -24,11 +26,14 @@ export class BuddiesPanel {
         spellcheck: "false", placeholder: "A wallet address", "aria-label": "Wallet of the player to ask" }),
       h("button", { type: "submit" }, "Ask"));
     this.requestsHead = h("h3", { hidden: true }, "Asking you");
+    this.sentHead = h("h3", { hidden: true }, "You asked");
     this.ignoredHead = h("h3", { hidden: true }, "Ignored");
-    fill(body, this.list, this.requestsHead, this.asking, this.form, this.result, this.ignoredHead, this.ignoring);
+    fill(body, this.list, this.requestsHead, this.asking, this.sentHead, this.asked, this.form, this.result,
+      this.ignoredHead, this.ignoring);
 
     const on = (type, fn) => app.socket.on(type, fn);
     on("buddy_requested", (frame) => this.requested(frame.from));
+    on("buddy_request_withdrawn", (frame) => this.withdrawnByThem(frame.walletAddress));
     on("buddy_added", (frame) => this.added(frame.buddy));
     on("buddy_removed", (frame) => this.removed(frame.walletAddress));
     on("buddy_online", (frame) => this.moved(frame.walletAddress, frame.room));
@@ -52,6 +57,7 @@ export class BuddiesPanel {
     this.loadedOn = null;
     this.buddies.clear();
     this.requests.clear();
+    this.sent.clear();
     this.ignored.clear();
     this.note("");
     this.render();
@@ -61,6 +67,7 @@ export class BuddiesPanel {
     const reply = await this.app.socket.call({ type: "buddies" });
     this.buddies = new Map(reply.buddies.map((b) => [b.walletAddress, b]));
     this.requests = new Map(reply.requests.map((r) => [r.walletAddress, r]));
+    this.sent = new Map((reply.sent ?? []).map((r) => [r.walletAddress, r]));
     this.ignored = new Map((reply.ignored ?? []).map((i) => [i.walletAddress, i]));
     this.changed();
   }
@@ -95,6 +102,7 @@ export class BuddiesPanel {
       this.ignored.set(wallet, { walletAddress: wallet, username: player.name });
       this.buddies.delete(wallet);
       this.requests.delete(wallet);
+      this.sent.delete(wallet);
       this.app.prompts.remove(`buddy:${wallet}`);
       this.note(`You no longer see ${player.name}'s chat and emotes`, "success");
     } else {
@@ -120,7 +128,10 @@ export class BuddiesPanel {
       const reply = await this.app.socket.call({ type: "buddy_request", ...frame });
       // They had asked me already: we are buddies at once.
       if (reply.type === "buddy_added") this.added(reply.buddy);
-      else this.note(`Asked ${name}; waiting for their answer`, "success");
+      else {
+        this.note(`Asked ${name}; waiting for their answer`, "success");
+        await this.load(); // the request, under the name the server knows
+      }
       return true;
     } catch (error) {
       this.note(error.message, "error");
@@ -158,6 +169,19 @@ export class BuddiesPanel {
     }
   }
 
+  async withdraw(request) {
+    try {
+      await this.app.socket.call({ type: "buddy_withdraw", walletAddress: request.walletAddress });
+      this.note(`Your request to ${request.username} is withdrawn`);
+    } catch (error) {
+      this.note(error.message, "error"); // answered or expired meanwhile: the list says which
+      await this.load();
+      return;
+    }
+    this.sent.delete(request.walletAddress);
+    this.changed();
+  }
+
   async remove(buddy) {
     try {
       await this.app.socket.call({ type: "buddy_remove", walletAddress: buddy.walletAddress });
@@ -173,8 +197,16 @@ export class BuddiesPanel {
   added(buddy) {
     this.buddies.set(buddy.walletAddress, buddy);
     this.requests.delete(buddy.walletAddress);
+    this.sent.delete(buddy.walletAddress);
     this.app.prompts.remove(`buddy:${buddy.walletAddress}`);
     this.note(`${buddy.username} is now your buddy`, "success");
+    this.changed();
+  }
+
+  /** They took back the request they had sent me. */
+  withdrawnByThem(wallet) {
+    this.requests.delete(wallet);
+    this.app.prompts.remove(`buddy:${wallet}`);
     this.changed();
   }
 
@@ -247,6 +279,11 @@ export class BuddiesPanel {
           h("button", { type: "button", class: "accept", onclick: () => this.answerHere(request.walletAddress, true) }, "Accept"),
           h("button", { type: "button", class: "decline secondary",
             onclick: () => this.answerHere(request.walletAddress, false) }, "Decline")))));
+    this.sentHead.hidden = this.sent.size === 0;
+    fill(this.asked, [...this.sent.values()].map((request) =>
+      h("li", { dataset: { wallet: request.walletAddress } }, h("span", { class: "name" }, request.username),
+        h("span", { class: "actions" }, h("button", { type: "button", class: "withdraw secondary",
+          title: "Take back this request", onclick: () => this.withdraw(request) }, "Withdraw")))));
     this.ignoredHead.hidden = this.ignored.size === 0;
     fill(this.ignoring, [...this.ignored.values()].map((ignored) =>
       h("li", { dataset: { wallet: ignored.walletAddress } }, h("span", { class: "name" }, ignored.username),

@@ -1,6 +1,6 @@
 """Buddies and ignore lists over the WebSocket (docs/protocol.md, "Buddies"): requests,
-answers, the list with who is online where, finding a buddy, ignoring. The rules are the
-buddy service's (services/buddies.py)."""
+answers, withdrawing a request, the list with who is online where, finding a buddy,
+ignoring. The rules are the buddy service's (services/buddies.py)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,11 @@ class BuddyHandlers:
         await self.buddies.decline(_wallet(connection), other)
         return {"type": "buddy_declined", "walletAddress": other}
 
+    async def withdraw(self, connection: Connection, message: BuddyWallet) -> dict[str, Any]:
+        other = _checked(message.wallet_address)
+        await self.buddies.withdraw(_wallet(connection), other)
+        return {"type": "buddy_request_withdrawn", "walletAddress": other}
+
     async def remove(self, connection: Connection, message: BuddyWallet) -> dict[str, Any]:
         other = _checked(message.wallet_address)
         await self.buddies.remove(_wallet(connection), other)
@@ -97,6 +102,7 @@ def register(router: Router, buddies: BuddyService, hub: Hub) -> None:
     router.add("buddy_request", BuddyRequestFrame, handlers.request)
     router.add("buddy_accept", BuddyWallet, handlers.accept)
     router.add("buddy_decline", BuddyWallet, handlers.decline)
+    router.add("buddy_withdraw", BuddyWallet, handlers.withdraw)
     router.add("buddy_remove", BuddyWallet, handlers.remove)
     router.add("buddies", Buddies, handlers.listing)
     router.add("find_buddy", BuddyWallet, handlers.find)
