@@ -11,6 +11,10 @@ Two changes, both to `secantus.storage.Storage`:
 - A catalogue memo: within one attempt of an update (one WiredTiger transaction, or one
   statement of a user transaction) the index catalogue is read once per collection instead
   of about a dozen times.
+- `candidates_by_id`: the documents a write (update, delete) considers, when its filter
+  names an `_id` alongside other fields, found through the `_id` alone (the caller checks
+  the whole filter on each), where the shipped lookup tried the collection's other
+  indexes first.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from typing import Any
 # The two update paths, and the text in each that the patch changes.
 UPDATE_METHODS = ("_update_matching_single_txn", "_update_chunk")
 # Every attribute of `Storage` that `install` sets.
-PATCHED = (*UPDATE_METHODS, "_iter_indexes", "_maybe_mark_multikey", "_rewrite_index_entries")
+PATCHED = (
+    *UPDATE_METHODS,
+    "_iter_indexes",
+    "_maybe_mark_multikey",
+    "_rewrite_index_entries",
+    "_candidates_iter",
+)
 _DELETE_OLD = re.compile(
     r"self\._delete_index_entries\(db, coll, doc, indexes, partials, recordid=recordid\)"
 )
@@ -228,6 +238,28 @@ def _forget(db: str, coll: str) -> None:
         memo[1].pop((db, coll), None)
 
 
+def candidates_by_id(shipped: Callable[..., Any]) -> Callable[..., Any]:
+    """`Storage._candidates_iter` (the write paths' candidate rows), looking a filter with
+    an `_id` equality up by the `_id` alone. Sound because every caller applies the whole
+    filter to each candidate and an `_id` condition at the top of a filter is a conjunct:
+    a document the filter matches has that `_id`. The shipped method serves the `_id`
+    alone (its point lookup; a timeseries collection goes its own way there)."""
+    from secantus import storage
+
+    @functools.wraps(shipped)
+    def candidates(self: Any, db: str, coll: str, filter: dict[str, Any] | None) -> Any:
+        if (
+            filter
+            and len(filter) > 1
+            and "_id" in filter
+            and storage._id_point_lookup_keys(filter["_id"]) is not None
+        ):
+            return shipped(self, db, coll, {"_id": filter["_id"]})
+        return shipped(self, db, coll, filter)
+
+    return candidates
+
+
 def install(storage_class: Any) -> None:
     """Patch `storage_class` (SecantusDB 0.7.0b3's `Storage`) in place."""
     from secantus import storage
@@ -262,6 +294,7 @@ def install(storage_class: Any) -> None:
         patched = _patched(getattr(storage_class, name).__wrapped__)
         attempt = _with_catalogue_memo(getattr(patched, "__wrapped__"))  # noqa: B009
         setattr(storage_class, name, storage._retry_write_conflicts(attempt))
+    storage_class._candidates_iter = candidates_by_id(storage_class._candidates_iter)
     storage_class._rewrite_index_entries = rewrite_index_entries
     storage_class._iter_indexes = iter_indexes
     storage_class._maybe_mark_multikey = maybe_mark_multikey

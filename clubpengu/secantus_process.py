@@ -31,7 +31,10 @@ kept key's claim is taken as the shipped rewrite would take it when the document
 not hold it), and reads the catalogue once per update attempt: within one WiredTiger
 transaction (or one statement of a user transaction) the catalogue only changes by the
 update's own multikey flag, after which it is read again; a retry after a write conflict
-reads afresh, since an index may have been built in between.
+reads afresh, since an index may have been built in between. And a write whose filter
+names an `_id` with other fields (a Match's move: `_id`, `version`, `status`) finds its
+candidate through the `_id` alone, where the shipped lookup tried the other indexes
+first; the write checks the whole filter on it, as it did on every candidate.
 
 Applied only to the version they were written against (anything else runs as shipped, with a
 warning), so upgrading SecantusDB cannot silently carry a patch into code it was not

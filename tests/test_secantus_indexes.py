@@ -120,7 +120,7 @@ def play(client: MongoClient[Any], seed: int, steps: int = 400) -> Counter[str]:
             seen[_write(coll, "insert", partial(coll.insert_one, _doc(rng, next_id)))] += 1
             next_id += 1
         elif roll < 0.70:
-            write = partial(coll.update_one, {"_id": rng.choice(ids)}, _change(rng))
+            write = partial(coll.update_one, _by_id(rng, ids), _change(rng))
             seen[_write(coll, "update", write)] += 1
         elif roll < 0.75:
             write = partial(coll.find_one_and_update, {"_id": rng.choice(ids)}, _change(rng))
@@ -133,7 +133,7 @@ def play(client: MongoClient[Any], seed: int, steps: int = 400) -> Counter[str]:
             doc = _doc(rng, rng.choice(ids))
             seen[_write(coll, "replace", partial(coll.replace_one, {"_id": doc["_id"]}, doc))] += 1
         elif roll < 0.85:
-            coll.delete_one({"_id": rng.choice(ids)})
+            coll.delete_one(_by_id(rng, ids))
             seen["delete"] += 1
         elif roll < 0.95:
             seen[_transaction(client, rng, ids)] += 1
@@ -145,6 +145,14 @@ def play(client: MongoClient[Any], seed: int, steps: int = 400) -> Counter[str]:
             seen["index dropped"] += 1
     _clash(coll, seen)
     return seen
+
+
+def _by_id(rng: random.Random, ids: list[int]) -> dict[str, Any]:
+    """A write's filter: an `_id`, alone or with a condition that may not hold."""
+    query: dict[str, Any] = {"_id": rng.choice(ids)}
+    if rng.random() < 0.5:
+        query["status"] = rng.choice(["active", "ended"])
+    return query
 
 
 def _clash(coll: Any, seen: Counter[str]) -> None:
@@ -447,3 +455,42 @@ def test_an_update_claims_a_kept_key_it_did_not_hold(
     ]
     with pytest.raises(DuplicateKeyError):
         coll.insert_one({"_id": 3, "name": "ann"})
+
+
+@pytest.mark.parametrize(
+    ("query", "matched"),
+    [
+        ({"_id": 1, "status": "active"}, [1]),
+        ({"_id": 1, "status": "ended"}, []),
+        ({"_id": {"$in": [1, 2, 3]}, "status": "active"}, [1, 3]),
+        ({"_id": {"$eq": 2}, "$or": [{"turn": 5}, {"status": "ended"}]}, [2]),
+        ({"_id": 4, "status": "active"}, []),
+    ],
+)
+def test_a_write_by_id_and_more_looks_up_the_id_alone(
+    in_process: tuple[SecantusDBServer, MongoClient[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, Any],
+    matched: list[int],
+) -> None:
+    """The other indexes (`sweep` leads with `status`) are not consulted, and the whole
+    filter still decides."""
+    server, client = in_process
+    coll = client.t.m
+    for keys, options in INDEXES:
+        coll.create_index(keys, **options)
+    statuses = {1: "active", 2: "ended", 3: "active"}
+    coll.insert_many(
+        [dict(MATCH, _id=n, status=s, playing=[f"p{n}"], name=f"n{n}") for n, s in statuses.items()]
+    )
+    counts: dict[str, int] = {}
+    for name in ("_try_compound_eq_id_keys", "_find_leading_field_index"):
+        _counting(monkeypatch, counts, name)
+
+    updated = coll.update_many(query, {"$set": {"touched": True}}).matched_count
+    deleted = coll.delete_many(dict(query, touched=True)).deleted_count
+
+    assert counts == {}
+    assert (updated, deleted) == (len(matched), len(matched))
+    assert sorted(d["_id"] for d in coll.find()) == sorted(statuses.keys() - set(matched))
+    assert index_errors(server.storage) == []
