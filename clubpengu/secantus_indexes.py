@@ -1,7 +1,7 @@
 """SecantusDB 0.7.0b3's index upkeep on update, patched (see clubpengu/secantus_process.py's
 docstring for why, and docs/secantusdb-index-writes.md for the figures).
 
-Two changes, both to `secantus.storage.Storage`:
+Three changes, all to `secantus.storage.Storage`:
 
 - `rewrite_index_entries`: an updated document's index entries, written as the difference
   between its old and new keys, where the shipped update paths delete every entry of the
@@ -158,8 +158,9 @@ def _holds_claim(self: Any, db: str, coll: str, name: str, kb: bytes, recordid: 
 def _patched(method: Callable[..., Any]) -> Callable[..., Any]:
     """`method` (one of `UPDATE_METHODS`, as shipped) recompiled with its index upkeep
     replaced: the delete of the old document's entries goes, and the write of the new
-    one's becomes `_rewrite_index_entries(old, new)`. Each text must occur exactly once, or
-    nothing is patched (the source is not the one this was written against)."""
+    one's becomes `_rewrite_index_entries(old, new)`. Each text must occur exactly once:
+    otherwise the source is not the one this was written against, and it raises (the
+    database does not start) rather than run a half-read patch."""
     from secantus import storage
 
     source = textwrap.dedent(inspect.getsource(method))

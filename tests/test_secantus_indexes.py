@@ -494,3 +494,12 @@ def test_a_write_by_id_and_more_looks_up_the_id_alone(
     assert (updated, deleted) == (len(matched), len(matched))
     assert sorted(d["_id"] for d in coll.find()) == sorted(statuses.keys() - set(matched))
     assert index_errors(server.storage) == []
+
+
+def _an_update_of_another_shape(self: Any, db: str, coll: str) -> None:
+    self._write_index_entries(db, coll, {}, [], {}, recordid=0)
+
+
+def test_the_patch_refuses_a_source_it_was_not_written_for() -> None:
+    with pytest.raises(RuntimeError, match="not the source"):
+        secantus_indexes._patched(_an_update_of_another_shape)
