@@ -431,3 +431,27 @@ def apt_install(package: str, wanted: Path, needed_by: str) -> Path:
             pytrace=False,
         )
     return wanted
+
+
+@contextlib.contextmanager
+def fixes_applied() -> Iterator[None]:
+    """Club Pengu's fixes to SecantusDB (clubpengu/secantus_process.py) applied in this
+    process, for SecantusDB used in it (an in-process server, a `Storage`); as shipped
+    after."""
+    from secantus.storage import Storage
+    from secantus.transactions import TransactionRegistry
+
+    from clubpengu import secantus_indexes, secantus_process
+
+    storage = {name: Storage.__dict__.get(name) for name in secantus_indexes.PATCHED}
+    prune = TransactionRegistry._prune_locked
+    assert secantus_process.apply_fixes()
+    try:
+        yield
+    finally:
+        for name, shipped in storage.items():
+            if shipped is None:
+                delattr(Storage, name)
+            else:
+                setattr(Storage, name, shipped)
+        TransactionRegistry._prune_locked = prune  # type: ignore[method-assign]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 import secantus
+from secantus.storage import Storage
 from secantus.transactions import Transaction, TransactionRegistry, TxnState
 
-from clubpengu import secantus_process
+from clubpengu import secantus_indexes, secantus_process
 from clubpengu.db import EmbeddedDatabase
+from tests.support import fixes_applied
 
 
 class Clock:
@@ -27,10 +29,9 @@ class Clock:
 
 @pytest.fixture
 def fixed() -> Iterator[None]:
-    shipped = TransactionRegistry._prune_locked
-    assert secantus_process.apply_fixes()
-    yield
-    TransactionRegistry._prune_locked = shipped  # type: ignore[method-assign]
+    """The fixes applied in this process, for the test; SecantusDB as shipped after it."""
+    with fixes_applied():
+        yield
 
 
 def _registry(clock: Clock) -> tuple[TransactionRegistry, list[Transaction]]:
@@ -88,10 +89,13 @@ def test_a_transaction_idle_past_its_lifetime_is_still_reaped(fixed: None) -> No
 def test_the_fix_is_for_the_pinned_version_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new SecantusDB runs as shipped until someone reads the fix against it again."""
     shipped = TransactionRegistry._prune_locked
+    updates = {name: getattr(Storage, name) for name in secantus_indexes.UPDATE_METHODS}
     monkeypatch.setattr(secantus, "__version__", "0.8.0")
 
     assert not secantus_process.apply_fixes()
     assert TransactionRegistry._prune_locked is shipped
+    assert {name: getattr(Storage, name) for name in updates} == updates
+    assert not hasattr(Storage, "_rewrite_index_entries")
 
 
 def test_the_pinned_version_is_the_one_the_fix_was_written_for() -> None:
