@@ -57,6 +57,7 @@ from clubpengu.transport.app import build_app
 
 ROOM = "town"
 TIMEOUT = 30.0  # seconds any answer may take: a slow server is an error, not a hang
+CONNECT_TRIES = 8  # a socket refused for the address's limit is tried again, a little later
 START = datetime(2027, 1, 4, tzinfo=UTC)  # a Monday, 00:00 UTC
 # Where each step of a simulated day happens, after the day's midnight.
 SIGN_UP_AT, FUNNEL_AT = timedelta(minutes=10), timedelta(hours=12)
@@ -190,10 +191,7 @@ class Farm:
     async def enter(self, player: Player) -> bool:
         """Connect and join `town`: with the token while it works, else a new sign-in (a
         sign-up for a new wallet). False when the server refused."""
-        try:
-            await player.open(self.url)
-        except websockets.InvalidStatus as refused:  # MAX_CONNECTIONS_PER_IP, MAX_CONNECTIONS
-            self.report.saw("connect", f"http_{refused.response.status_code}")
+        if not await self.connect(player):
             return False
         if player.token is not None:
             joined = await player.call({"type": "join", "token": player.token, "room": ROOM})
@@ -209,6 +207,21 @@ class Farm:
             return False
         player.token, player.created = signed["token"], True
         return self._joined(player, await player.call({"type": "join", "room": ROOM}))
+
+    async def connect(self, player: Player) -> bool:
+        """Open `player`'s socket, waiting a little when the address is at
+        MAX_CONNECTIONS_PER_IP: the server frees a closed socket's place only once its
+        leave is written, which a busy server does a moment after the close."""
+        for attempt in range(CONNECT_TRIES):
+            try:
+                await player.open(self.url)
+                return True
+            except websockets.InvalidStatus as refused:  # MAX_CONNECTIONS_PER_IP, _CONNECTIONS
+                self.report.saw("connect", f"http_{refused.response.status_code}")
+                if refused.response.status_code != 429 or attempt == CONNECT_TRIES - 1:
+                    return False
+                await asyncio.sleep(0.1 * (attempt + 1))
+        return False
 
     def _joined(self, player: Player, joined: dict[str, Any]) -> bool:
         player.player_id, player.coins = joined["playerId"], joined["user"]["coins"]

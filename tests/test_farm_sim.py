@@ -32,6 +32,7 @@ def test_a_small_farm_meets_every_defence_and_leaves_the_ledger_clean(
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(out.read_text())
     steps = figures["steps"]
+    print("steps:", json.dumps(steps, sort_keys=True))  # shown when an assertion fails
     assert figures["clocked"] and figures["ledger_ok"]
     assert steps["sign_up:rate_limited"] >= 1  # six new wallets a day, no more
     assert steps["migrate_biggest:pending_review"] == 1  # the forged save is held
