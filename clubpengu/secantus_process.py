@@ -43,10 +43,14 @@ read against.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 FIXED_VERSION = "0.7.0b3"
+STOP_POLL = 0.1  # seconds between looks at the stop event while the database runs
 
 
 def _prune_skipping_busy(self: Any) -> int:
@@ -68,10 +72,34 @@ def _prune_skipping_busy(self: Any) -> int:
     return reaped
 
 
+def _wait_polling(self: Any) -> None:
+    """`SecantusDBServer.wait`, with SecantusDB's SIGINT/SIGTERM handler run once and
+    outside signal context. The shipped handler calls `stop()` (`Event.set()`, which takes
+    the event's lock, then joins threads) from inside the signal handler, on the main
+    thread; a second signal during that stop re-enters the handler, whose `Event.set()`
+    then waits for the lock its own outer frame holds, for ever: a server killed with
+    SIGKILL left its database running, every thread parked, five nested handlers in
+    `Condition.__enter__`. Here a signal only notes itself; the wait, which takes no lock
+    (`is_set()`), sees it and runs the shipped handler once, later signals ignored."""
+    caught: list[int] = []
+    shipped: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                shipped[signum] = handler
+                signal.signal(signum, lambda number, _frame: caught.append(number))
+    while not self._stop_event.is_set() and not caught:
+        time.sleep(STOP_POLL)
+    if caught:
+        shipped[caught[0]](caught[0], None)  # stop, then exit, as SecantusDB does
+
+
 def apply_fixes() -> bool:
     """Patch the running SecantusDB when it is the version the fix was written for;
     whether it was applied."""
     import secantus
+    from secantus.server import SecantusDBServer
     from secantus.storage import Storage
     from secantus.transactions import TransactionRegistry
 
@@ -85,6 +113,7 @@ def apply_fixes() -> bool:
         )
         return False
     TransactionRegistry._prune_locked = _prune_skipping_busy
+    SecantusDBServer.wait = _wait_polling
     secantus_indexes.install(Storage)
     return True
 

@@ -438,6 +438,7 @@ def fixes_applied() -> Iterator[None]:
     """Club Pengu's fixes to SecantusDB (clubpengu/secantus_process.py) applied in this
     process, for SecantusDB used in it (an in-process server, a `Storage`); as shipped
     after."""
+    from secantus.server import SecantusDBServer
     from secantus.storage import Storage
     from secantus.transactions import TransactionRegistry
 
@@ -445,6 +446,7 @@ def fixes_applied() -> Iterator[None]:
 
     storage = {name: Storage.__dict__.get(name) for name in secantus_indexes.PATCHED}
     prune = TransactionRegistry._prune_locked
+    wait = SecantusDBServer.wait
     assert secantus_process.apply_fixes()
     try:
         yield
@@ -455,3 +457,4 @@ def fixes_applied() -> Iterator[None]:
             else:
                 setattr(Storage, name, shipped)
         TransactionRegistry._prune_locked = prune  # type: ignore[method-assign]
+        SecantusDBServer.wait = wait  # type: ignore[method-assign]

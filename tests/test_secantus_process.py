@@ -106,3 +106,26 @@ def test_the_embedded_database_runs_with_the_fix(tmp_path: Path) -> None:
     with EmbeddedDatabase(tmp_path) as database:
         assert database.process is not None
         assert "clubpengu.secantus_process" in database.process.args
+
+
+def test_the_wait_takes_no_lock_a_stop_from_a_signal_handler_needs(fixed: None) -> None:
+    """The database's main thread waits for a stop that its SIGTERM handler, on the same
+    thread, makes: the wait must not hold the stop event's lock, or a signal landing then
+    blocks the handler for ever. Here another thread holds that lock while the stop comes;
+    the shipped wait (`Event.wait`) would block on it."""
+    from secantus.server import SecantusDBServer
+
+    class Server:
+        _stop_event = threading.Event()
+
+    server = Server()
+    held = server._stop_event._cond  # type: ignore[attr-defined]
+    held.acquire()
+    try:
+        threading.Timer(0.2, lambda: setattr(server._stop_event, "_flag", True)).start()
+        waiting = threading.Thread(target=SecantusDBServer.wait, args=(server,), daemon=True)
+        waiting.start()
+        waiting.join(5)
+        assert not waiting.is_alive()
+    finally:
+        held.release()
