@@ -26,25 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo import MongoClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from clubpengu.db import EmbeddedDatabase  # noqa: E402
+from clubpengu.models.match import Match  # noqa: E402
 
-# The indexes of clubpengu/models/match.py.
-MATCH_INDEXES = [
-    IndexModel([("status", ASCENDING), ("turnDeadline", ASCENDING)], name="sweep"),
-    IndexModel([("wallets", ASCENDING), ("createdAt", DESCENDING)], name="history"),
-    IndexModel([("createdAt", ASCENDING), ("game", ASCENDING)], name="by_created"),
-    IndexModel([("aftermathDue", ASCENDING), ("endedAt", ASCENDING)], name="aftermath"),
-    IndexModel(
-        [("playing", ASCENDING)],
-        name="one_active_match",
-        unique=True,
-        partialFilterExpression={"status": "active", "playing": {"$exists": True}},
-    ),
-]
+# The indexes a Match has, from the model itself, so the probe measures what the server builds.
+MATCH_INDEXES = Match.Settings.indexes
 
 
 def cpu_seconds(pid: int) -> float:
