@@ -7,7 +7,8 @@ direction: the partial unique index refuses a second one from the same challenge
 a look-up refuses one the other way round. Accepting hands over to MatchService.create,
 whose transaction moves the challenge to `accepted` only while it is still pending.
 A wagered challenge passes the wager gates (services/wager_gates.py) when it is sent and
-again when it is accepted.
+again when it is accepted. A challenger who leaves the room takes back what they sent;
+the challengers leaving together are looked up in one query (`cancel_all_from`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from clubpengu.games import get_game
 from clubpengu.models import Challenge, Match
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.group_writer import GroupWriter
 from clubpengu.services.matches import MatchService
 from clubpengu.services.notices import (
     ChallengeEnded,
@@ -39,6 +41,8 @@ from clubpengu.services.wager_gates import WagerGates
 
 logger = logging.getLogger(__name__)
 PENDING = "pending"
+# Challengers looked up in one query when they leave together (a node's crowd at once).
+LEAVERS_PER_QUERY = 200
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class ChallengeService:
         self.gates = gates
         # (owner, wallet) -> whether owner ignores wallet (services/buddies.py).
         self.ignores = ignores
+        self._leavers: GroupWriter[str] = GroupWriter(
+            self._cancel_from, name="challenge-cancel", max_group=LEAVERS_PER_QUERY
+        )
 
     async def send(
         self, challenger: Player, target: Player, game_id: str, wager: int, room: str
@@ -169,16 +176,23 @@ class ChallengeService:
         found = await self._pending(challenge_id, "challengerWallet", wallet)
         return await self._end(found, "cancelled", "cancelled", notify=found["targetWallet"])
 
-    async def cancel_all_from(self, wallet: str) -> int:
-        """The challenger left the room (or the game): cancel what they sent."""
-        ended = 0
-        async for found in self.challenges.find({"challengerWallet": wallet, "status": PENDING}):
+    async def cancel_all_from(self, wallet: str) -> None:
+        """The challenger left the room (or the game): cancel what they sent. Every
+        leave asks, and almost every answer is "nothing": a crowd leaving at once (a
+        node's players cut off together, the end of an event) made a thousand
+        look-ups queue in the driver's pool ahead of every move and join of the node,
+        which then waited seconds. Leaves that come while a look-up is in flight wait
+        for it and are then looked up together, in one query. Raises what the
+        look-up raised."""
+        await self._leavers.submit(wallet)
+
+    async def _cancel_from(self, wallets: list[str]) -> None:
+        query = {"challengerWallet": {"$in": wallets}, "status": PENDING}
+        async for found in self.challenges.find(query):
             try:
                 await self._end(found, "cancelled", "challenger_left", found["targetWallet"])
             except Conflict:
                 continue  # answered meanwhile
-            ended += 1
-        return ended
 
     async def _expire(self, challenge: Challenge) -> None:
         found = await self.challenges.find_one({"_id": challenge.id, "status": PENDING})

@@ -96,7 +96,7 @@ async def test_a_disconnect_forfeit_and_the_sweeper_take_the_match_off(
     await _start(service, mongo_client, "a", "b")
     await _start(service, mongo_client, "c", "d")
 
-    assert await service.forfeit_all("a", "disconnect") == 1
+    await service.forfeit_gone("a")
     clock.now += timedelta(minutes=5)  # c and d's turn deadline passed long ago
     assert await service.sweep() == 1
 

@@ -165,7 +165,7 @@ async def test_a_match_given_up_pays_nobody(house: House, reason: str) -> None:
     if reason == "forfeit":
         await house.node.forfeit(loser, str(match.id))
     elif reason == "disconnect":
-        await house.node.forfeit_all(loser, "disconnect")
+        await house.node.forfeit_gone(loser)
     elif reason == "timeout":
         await house.node._timeout(str(match.id), match.version)  # the turn timer firing
     else:

@@ -67,10 +67,10 @@ class MatchPresence:
         if member.connection.closed:
             timers.later(f"grace:{wallet}", self.disconnect_grace, self._gone(wallet))
 
-    def _gone(self, wallet: str) -> Callable[[], Coroutine[Any, Any, int]]:
-        async def check() -> int:
+    def _gone(self, wallet: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def check() -> None:
             if any(not c.closed for c in self.sessions.live(wallet)):
-                return 0
-            return await self.matches.forfeit_all(wallet, "disconnect")
+                return
+            await self.matches.forfeit_gone(wallet)
 
         return check

@@ -35,6 +35,7 @@ from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
+from clubpengu.services.group_writer import GroupWriter
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.match_cache import MatchCache
 from clubpengu.services.matches.computer import ComputerPlayer, ComputerPool
@@ -65,6 +66,8 @@ logger = logging.getLogger(__name__)
 # Told `start`, `resume`, `move` or `end` and the match (never to be changed by the listener).
 Listener = Callable[[str, Match], None]
 MOVE_ATTEMPTS = 5
+# Players whose reconnect grace ended together, looked up in one query (`forfeit_gone`).
+GONE_PER_QUERY = 200
 # Far longer than a start's two writes take: a count this recent may belong to a match
 # about to be inserted, and is not set to 0 by a look-up that finds none (`resume`).
 COUNT_SETTLES = timedelta(minutes=1)
@@ -112,6 +115,9 @@ class MatchService:
         self.settler = Settler(self.matches, self.users, economy, clock, min_moves, rewards)
         self.computer_pool = ComputerPool(computer_workers)
         self.computer = ComputerPlayer(self.computer_pool, self.move, self.get, self.timers.spawn)
+        self._gone: GroupWriter[str] = GroupWriter(
+            self._forfeit_gone, name="disconnect-forfeit", max_group=GONE_PER_QUERY
+        )
         self.sweeper = Sweeper(
             self._expire,
             clock,
@@ -429,14 +435,23 @@ class MatchService:
             raise GameOver("The match is over")
         return settlement
 
-    async def forfeit_all(self, wallet: str, reason: str) -> int:
-        """Settle every active match of `wallet` as its loss (disconnect past the grace)."""
-        settled = 0
-        for match in await self.active_for(wallet):
-            winner = 1 - match.wallets.index(wallet)
-            if await self.settle(str(match.id), winner, reason, given_up=True) is not None:
-                settled += 1
-        return settled
+    async def forfeit_gone(self, wallet: str) -> None:
+        """`wallet` left and did not come back within the grace: their active matches
+        are settled as their losses. Players gone together (a crowd cut off at once,
+        whose graces end in the same moment) are looked up in one query, not one each
+        ahead of every move of the node (as `ChallengeService.cancel_all_from`).
+        Raises what the look-up or a settlement raised."""
+        await self._gone.submit(wallet)
+
+    async def _forfeit_gone(self, wallets: list[str]) -> None:
+        gone = set(wallets)
+        query = {"wallets": {"$in": wallets}, "status": ACTIVE}
+        for found in await self.matches.find(query).to_list():
+            match: Match = Match.model_validate(found)
+            # Both players gone: the one whose grace ended first loses, as one at a time.
+            loser = min((w for w in match.wallets if w in gone), key=wallets.index)
+            winner = 1 - match.wallets.index(loser)
+            await self.settle(str(match.id), winner, "disconnect", given_up=True)
 
     # --- timers, resume and the sweeper -------------------------------------------------
 
