@@ -18,7 +18,9 @@ Two phases on the same clients, each N concurrent matches played to the end:
 (the three games in turn, `--level`, default normal; random legal moves after a think of
 0.5-1.5 `--think` s) for `--duration` seconds, while `--walkers` (1,000) clients walk at
 10 Hz in rooms of 20: bench_realtime.py's walkers, in their own processes. Prints
-`match_move` (send to reply), `computer_move` (our reply to the computer's answer, when
+`match_move` (send to reply, while the walkers walk; `match_move_after`: the moves that
+finish the matches in play once the time is up, beside the walkers' 1,000 leaves),
+`computer_move` (our reply to the computer's answer, when
 the match waited for it) and the walkers' move -> `moves` latency; first (unless
 `--no-baseline`) the walkers alone for the same time, so the two p99s compare. Then
 `clubpengu ledger verify` on the server's database.
@@ -196,6 +198,10 @@ MATCH_FRAMES = ("match_start", "match_state", "match_end")
 class ComputerPhase:
     think: float
     moves: list[float] = field(default_factory=list)
+    # Moves made once the phase's time was up: the walkers' 1,000 sockets all closed
+    # within a moment while the matches in play were finished.
+    moves_after: list[float] = field(default_factory=list)
+    until: float = float("inf")
     answers: list[float] = field(default_factory=list)
     matches: int = 0
     rewards: int = 0
@@ -273,7 +279,7 @@ async def play_computer(
             phase.moves_too_late += 1
             return
         assert reply["type"] in MATCH_FRAMES[1:], reply
-        phase.moves.append(answered - began)
+        (phase.moves if answered < phase.until else phase.moves_after).append(answered - began)
         frame = reply
         if frame["status"] == "active" and not my_turn(frame):
             frame = await next_match_frame(client, frame["seq"])
@@ -300,7 +306,7 @@ async def computer_matches(
     signed.set()
     await asyncio.to_thread(start.wait)
     phase = ComputerPhase(args.think)
-    until = time.perf_counter() + args.duration
+    until = phase.until = time.perf_counter() + args.duration
 
     async def player(i: int, client: JsonClient) -> None:
         rng = random.Random(i)
@@ -469,6 +475,7 @@ def walkers_phase(
         figures |= {
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
+            "match_move_after": summary_ms(phase.moves_after),
             "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
             "moves_unavailable": phase.moves_unavailable, "moves_too_late": phase.moves_too_late,
         }  # fmt: skip
@@ -517,8 +524,11 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
                   f"answered unavailable (sent again), {f['moves_unavailable']} moves answered "
                   f"unavailable (match given up), {f['moves_too_late']} moves after their "
                   f"match had ended")  # fmt: skip
-            for name in ("match_move", "computer_move"):
+            for name in ("match_move", "match_move_after", "computer_move"):
                 m = f[name]
+                if not m["count"]:
+                    print(f"  {name:<13} no samples")
+                    continue
                 print(f"  {name:<13} p50 {m['p50']} ms  p95 {m['p95']} ms  p99 {m['p99']} ms"
                       f"  max {m['max']} ms  ({m['count']} samples)")  # fmt: skip
             j = f["journal"]

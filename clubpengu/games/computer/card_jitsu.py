@@ -30,9 +30,13 @@ def choose(view: State, legal: list[Move], budget: Budget, rng: random.Random) -
     mine, theirs = view["banked"][seat], view["banked"][1 - seat]
     hand = {card["id"]: card for card in view["hand"]}
     unseen = _unseen_cards(view, 1 - seat)
+    # What each round can change, worked out once per card rather than once per pair.
+    now = (progress(mine), progress(theirs))
+    gain = {card_id: progress([*mine, card]) - now[0] for card_id, card in hand.items()}
+    loss = {other["id"]: now[1] - progress([*theirs, other]) for other in unseen}
     # Scaled by the pool's size so that scores stay whole numbers and ties stay exact.
     scores = [
-        sum(_round_value(hand[move["cardId"]], other, mine, theirs) for other in unseen)
+        sum(_round_value(hand[move["cardId"]], other, gain, loss) for other in unseen)
         for move in legal
     ]
     return pick_best(legal, scores, rng)
@@ -51,13 +55,14 @@ def _unseen_cards(view: State, other: int) -> list[Card]:
     ]
 
 
-def _round_value(card: Card, other: Card, mine: list[Card], theirs: list[Card]) -> int:
-    """What the round `card` against `other` is worth to the seat playing `card`."""
+def _round_value(card: Card, other: Card, gain: dict[str, int], loss: dict[str, int]) -> int:
+    """What the round `card` against `other` is worth to the seat playing `card`: what
+    banking `card` gains it (`gain`), or what the other seat banking `other` costs it."""
     winner = round_winner(card, other)
     if winner == 0:
-        return progress([*mine, card]) - progress(mine)
+        return gain[card["id"]]
     if winner == 1:
-        return progress(theirs) - progress([*theirs, other])
+        return loss[other["id"]]
     return 0
 
 
