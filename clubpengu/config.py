@@ -226,9 +226,6 @@ class Settings:
         integer(0, 10**7), "of those coins, the most from matches against the computer; 0: none")
     computer_workers: int = setting("COMPUTER_WORKERS", 2, integer(0, 64),
         "processes computing the computer opponent's moves; 0: a thread of the node's process")
-    computer_inline_nodes: int = setting("COMPUTER_INLINE_NODES", 100, integer(0, 100_000),
-        "positions a computer move's search may examine on the node's event loop before "
-        "it goes to the workers; 0: every move goes to the workers")
     computer_answer_budget: float = setting("COMPUTER_ANSWER_BUDGET", 0.05,
         duration(allow_zero=True),
         "how long a move against the computer waits for its answer, to write both in one "

@@ -297,7 +297,6 @@ def _matches(
         client, db, economy, notify, timing, clock=clock, metrics=metrics,
         min_moves=settings.match_min_moves, rewards=reward_rules(settings),
         computer_workers=settings.computer_workers,
-        computer_inline_nodes=settings.computer_inline_nodes,
     )  # fmt: skip
     challenges = ChallengeService(
         client,

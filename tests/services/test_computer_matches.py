@@ -131,10 +131,10 @@ class CountingPool(ComputerPool):
         self.delay = delay
         self.asked = 0
 
-    async def in_pool(self, match: Match, seat: int) -> Move:
+    async def choose(self, match: Match, seat: int) -> Move:
         self.asked += 1
         await asyncio.sleep(self.delay)
-        return await super().in_pool(match, seat)
+        return await super().choose(match, seat)
 
 
 @pytest.mark.parametrize(("budget", "delay"), [(5.0, 0.0), (0.001, 0.05)])
@@ -168,40 +168,3 @@ async def test_each_answer_is_asked_of_the_pool_once_in_time_or_not(
         assert replay(get_game("connect_four"), match.seed, match.moves()) == match.state
     finally:
         await node.stop()
-
-
-@pytest.mark.parametrize(("level", "inline_nodes"), [("easy", 1000), ("hard", 100)])
-async def test_a_small_search_is_computed_on_the_loop_and_a_large_one_by_the_pool(
-    mongo_client: Mongo, level: str, inline_nodes: int
-) -> None:
-    """Easy connect four never needs more than a few dozen positions: with room for 1,000
-    on the loop the pool is never asked. Hard needs thousands for its opening moves: those go
-    to the pool, and the match still plays to its end by the rules and replays."""
-    economy = EconomyService(mongo_client, TEST_DB)
-    node = MatchService(
-        mongo_client, TEST_DB, economy, ignore, Timing(), computer_workers=0,
-        computer_inline_nodes=inline_nodes,
-    )  # fmt: skip
-    pool = node.computer_pool
-    try:
-        wallet = f"w{ObjectId()}"
-        await add_player(economy, wallet)
-        match = await node.play_computer(wallet, "connect_four", level, None)
-        seat, match_id = match.wallets.index(wallet), str(match.id)
-        rng = random.Random(2)
-        while True:
-            match = await eventually(partial(_settled_or_ours, node, match_id, seat), "our turn")
-            if match.status != MatchStatus.ACTIVE:
-                break
-            legal = get_game("connect_four").legal_moves(match.state, seat)
-            await node.move(wallet, match_id, rng.choice(legal))
-    finally:
-        await node.stop()
-
-    computer_moves = sum(1 for e in match.log if e.wallet_address == COMPUTER_WALLET)
-    assert pool.inlined + pool.pooled == computer_moves
-    if level == "easy":
-        assert (pool.inlined, pool.pooled) == (computer_moves, 0)
-    else:
-        assert pool.pooled > 0
-    assert replay(get_game("connect_four"), match.seed, match.moves()) == match.state

@@ -2,6 +2,5 @@
 
 from clubpengu.games.computer.levels import DEFAULT_BUDGETS, Budget, Level, move_seed
 from clubpengu.games.computer.opponent import choose_move
-from clubpengu.games.computer.search import SearchTooLong
 
-__all__ = ["DEFAULT_BUDGETS", "Budget", "Level", "SearchTooLong", "choose_move", "move_seed"]
+__all__ = ["DEFAULT_BUDGETS", "Budget", "Level", "choose_move", "move_seed"]

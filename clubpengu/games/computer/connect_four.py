@@ -194,7 +194,7 @@ def choose(view: State, legal: list[Move], budget: Budget, rng: random.Random) -
     mine, theirs = bitboards(view["board"], view["seat"])
     allowed = {move["column"] for move in legal}
     columns = [column for column in CENTRE_FIRST if column in allowed]
-    search = _Negamax(NodeCounter(budget.nodes, budget.at_most))
+    search = _Negamax(NodeCounter(budget.nodes))
     empties = CELLS - (mine | theirs).bit_count()
     scores: list[int] | None = None
     for depth in range(1, min(budget.depth, empties) + 1):

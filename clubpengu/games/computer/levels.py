@@ -28,15 +28,11 @@ class Budget:
     deepest look-ahead it completed (tic-tac-toe: of a two-ply one).
     `random_move_chance`: the probability of a uniformly random legal move instead of the
     searched one, which is what makes the easy levels beatable.
-    `at_most`: positions this one computation may examine (None: `nodes`); a search that
-    needs more raises SearchTooLong instead of playing, so a move computed on the node's
-    event loop is either the move the whole budget gives or none (`choose_move`).
     """
 
     depth: int
     nodes: int
     random_move_chance: float
-    at_most: int | None = None
 
     def __post_init__(self) -> None:
         if self.depth < 1 or self.nodes < 1:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
 
 from clubpengu.games.base import Move, State
 from clubpengu.games.catalog import get_game
@@ -35,24 +34,18 @@ def choose_move(
     seed: int,
     *,
     budget: Budget | None = None,
-    at_most: int | None = None,
 ) -> Move:
     """The move the computer in `seat` plays now, at `level` (or with `budget`).
 
     The same arguments always give the same move: randomness comes from `seed` alone (see
-    `move_seed`). `at_most`: positions this computation may examine; a move that needs
-    more raises SearchTooLong, and one that does not is the move the whole budget gives
-    (a Card-Jitsu pick costs a fraction of a millisecond whatever it is given). Raises
-    NotFound for an unknown game, ValueError for an unknown level, and ValueError when
-    `seat` may not move now (asking then is the caller's bug).
+    `move_seed`). Raises NotFound for an unknown game, ValueError for an unknown level, and
+    ValueError when `seat` may not move now (asking then is the caller's bug).
     """
     game = get_game(game_id)
     legal = game.legal_moves(state, seat)
     if not legal:
         raise ValueError(f"seat {seat} has no move to make in this {game_id} state")
     chosen = budget or DEFAULT_BUDGETS[game_id][Level(level)]
-    if at_most is not None:
-        chosen = replace(chosen, at_most=at_most)
     rng = random.Random(seed)
     if rng.random() < chosen.random_move_chance:
         return rng.choice(legal)

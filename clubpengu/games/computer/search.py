@@ -18,26 +18,15 @@ class BudgetSpent(Exception):
     """The search examined as many positions as its budget allows."""
 
 
-class SearchTooLong(Exception):
-    """The move needs more positions than `Budget.at_most` allows where it is asked (the
-    node's event loop): ask for it where it may take its whole budget (a worker)."""
-
-
 class NodeCounter:
-    """Counts the positions a search examines: past `limit` the budget is spent (the
-    search plays what it found so far); past `at_most`, if given, the search gives up
-    (SearchTooLong). With `at_most` below `limit`, a search that finishes examined exactly
-    what it would have without it, so it plays the same move."""
-
-    def __init__(self, limit: int, at_most: int | None = None) -> None:
-        self.too_long = at_most is not None and at_most < limit
-        self.stop = at_most if at_most is not None and self.too_long else limit
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.count = 0
 
     def tick(self) -> None:
         self.count += 1
-        if self.count > self.stop:
-            raise SearchTooLong if self.too_long else BudgetSpent
+        if self.count > self.limit:
+            raise BudgetSpent
 
 
 def pick_best(moves: Sequence[T], scores: Sequence[int], rng: random.Random) -> T:

@@ -17,20 +17,13 @@ from typing import Any
 
 from clubpengu.games.base import Move, State
 from clubpengu.games.computer.levels import Budget
-from clubpengu.games.computer.search import (
-    WIN,
-    BudgetSpent,
-    NodeCounter,
-    SearchTooLong,
-    pick_best,
-)
+from clubpengu.games.computer.search import WIN, BudgetSpent, NodeCounter, pick_best
 from clubpengu.games.tictactoe import CELLS, GAME
 
 # Enough for any two-ply look-ahead: the root's replies, each expanded once.
 FALLBACK_NODES = CELLS + 1
 
 Board = tuple[Any, ...]
-_solved = False  # `_perfect` holds every running position (`solve`)
 
 
 def choose(view: State, legal: list[Move], budget: Budget, rng: random.Random) -> Move:
@@ -38,12 +31,8 @@ def choose(view: State, legal: list[Move], budget: Budget, rng: random.Random) -
     move two plies ahead (a win or a block), which costs at most ten."""
     state = {"board": view["board"], "turn": view["turn"], "result": view["result"]}
     seat: int = view["seat"]
-    if budget.at_most is not None and not _solved:
-        raise SearchTooLong  # exact values would solve the whole game first (0.1 s)
     try:
-        scores = _scores(
-            state, seat, legal, budget.depth, NodeCounter(budget.nodes, budget.at_most)
-        )
+        scores = _scores(state, seat, legal, budget.depth, NodeCounter(budget.nodes))
     except BudgetSpent:
         scores = _scores(state, seat, legal, min(budget.depth, 2), NodeCounter(FALLBACK_NODES))
     return pick_best(legal, scores, rng)
@@ -81,15 +70,6 @@ class _Minimax:
                 for move in GAME.legal_moves(state, seat)
             )
         return self.memo[key]
-
-
-def solve() -> None:
-    """Work out every position's exact value now (about 0.1 s, once per process), so that
-    a move asked with `Budget.at_most` never pays for it. Every running position is
-    reachable from the empty board, so `_perfect` then answers each from its memory."""
-    global _solved
-    _perfect((None,) * CELLS)
-    _solved = True
 
 
 @functools.cache

@@ -13,13 +13,6 @@ clubpengu/games/computer, computed off the event loop, and are played through th
   back (two threads of this process and a niced worker, on a busy machine) tens of
   them: with only two moves handed over per worker, the worker sat mostly idle while 200
   matches queued for it a second and more, so the pool is kept supplied.
-- A move whose search needs at most COMPUTER_INLINE_NODES positions (about a millisecond:
-  an easy level, a Card-Jitsu pick, most moves of a normal one) is computed at once on the
-  event loop instead (`ComputerPool.inline`): the hand-over to a worker and back costs the
-  node more than such a search (two threads of its process, pickling, the wake-ups) and,
-  on a busy machine, tens of milliseconds of waiting for the niced worker. A search that
-  would need more stops there (SearchTooLong) and goes to the pool; one that finishes
-  examined exactly what the whole budget allows, so it is the same move either way.
 - `ComputerPlayer.wake(match)` starts the computer's move when the match waits for its
   seat, at most one at a time per match. A wake that comes while a move is being played
   (a person's card-jitsu pick landing just after the computer's) is remembered and the
@@ -44,7 +37,6 @@ import logging
 import multiprocessing
 import os
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -55,8 +47,7 @@ from typing import Any
 from clubpengu.errors import DomainError
 from clubpengu.games import get_game
 from clubpengu.games.base import Move
-from clubpengu.games.computer import SearchTooLong, choose_move, move_seed
-from clubpengu.games.computer import tictactoe as tictactoe_search
+from clubpengu.games.computer import choose_move, move_seed
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
 
 logger = logging.getLogger(__name__)
@@ -86,17 +77,10 @@ def _main_module_unnamed() -> Iterator[None]:
 
 
 class ComputerPool:
-    """`inline_nodes`: the most positions a search may examine on the event loop (0: every
-    move goes to the pool). `inlined` and `pooled` count the moves computed each way."""
-
-    def __init__(self, workers: int, inline_nodes: int = 0) -> None:
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.inline_nodes = inline_nodes
-        self.inlined = 0
-        self.pooled = 0
         self._executor: Executor | None = None
         self._slots = asyncio.Semaphore(max(workers, 1) * QUEUED_PER_WORKER)
-        self._solving: threading.Thread | None = None
 
     def _pool(self) -> Executor:
         if self._executor is None:
@@ -118,41 +102,12 @@ class ComputerPool:
 
     def warm(self) -> None:
         """Start the pool now, without waiting, so that the first move does not pay for
-        a worker's start; and solve tic-tac-toe in a thread of this process, which moves
-        computed here need first (tictactoe.solve)."""
+        a worker's start."""
         self._pool()
-        if self.inline_nodes and self._solving is None:
-            self._solving = threading.Thread(
-                target=tictactoe_search.solve, name="computer-solve", daemon=True
-            )
-            self._solving.start()
-
-    def inline(self, match: Match, seat: int) -> Move | None:
-        """The computer's move in `seat` of `match`, computed here and now if its search
-        needs at most `inline_nodes` positions; else None (ask `choose`)."""
-        if not self.inline_nodes:
-            return None
-        level = match.computer_level or "normal"
-        seed = move_seed(match.seed, match.seq)
-        try:
-            move = choose_move(
-                match.game, match.state, seat, level, seed, at_most=self.inline_nodes
-            )
-        except SearchTooLong:
-            return None
-        self.inlined += 1
-        return move
 
     async def choose(self, match: Match, seat: int) -> Move:
-        """The computer's move in `seat` of `match` as it is now: computed here when it is
-        small (`inline`), else by the pool. A pool whose worker died is replaced, and the
-        move asked of the new one."""
-        move = self.inline(match, seat)
-        return move if move is not None else await self.in_pool(match, seat)
-
-    async def in_pool(self, match: Match, seat: int) -> Move:
-        """The computer's move in `seat` of `match`, computed by the pool."""
-        self.pooled += 1
+        """The computer's move in `seat` of `match` as it is now. A pool whose worker died
+        is replaced, and the move asked of the new one."""
         level = match.computer_level or "normal"
         seed = move_seed(match.seed, match.seq)
         work = partial(choose_move, match.game, match.state, seat, level, seed)
@@ -221,10 +176,7 @@ class ComputerPlayer:
             return None
         if match_id in self.thinking or match_id in self.pending:
             return None
-        now = self.pool.inline(match, seat)
-        if now is not None:
-            return now
-        chosen = asyncio.ensure_future(self.pool.in_pool(match, seat))
+        chosen = asyncio.ensure_future(self.pool.choose(match, seat))
         chosen.add_done_callback(_retrieved)
         done, _ = await asyncio.wait([chosen], timeout=budget)
         if not done:

@@ -91,7 +91,6 @@ class MatchService:
         min_moves: int = 0,
         rewards: RewardRules | None = None,
         computer_workers: int = 2,
-        computer_inline_nodes: int = 0,
     ) -> None:
         database = client[db_name]
         self.metrics = metrics or Metrics()
@@ -114,7 +113,7 @@ class MatchService:
         self.listeners: list[Listener] = []
         self.timers = MatchTimers(self.timing.retry_after)
         self.settler = Settler(self.matches, self.users, economy, clock, min_moves, rewards)
-        self.computer_pool = ComputerPool(computer_workers, computer_inline_nodes)
+        self.computer_pool = ComputerPool(computer_workers)
         self.computer = ComputerPlayer(self.computer_pool, self.move, self.get, self.timers.spawn)
         self._gone: GroupWriter[str] = GroupWriter(
             self._forfeit_gone, name="disconnect-forfeit", max_group=GONE_PER_QUERY
