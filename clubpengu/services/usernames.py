@@ -5,11 +5,12 @@ bulk import, taken as a wish — the name gets a number (`Waddles` → `Waddles2
 
 Before the unique index exists (a database from before it, or from before it replaced the
 partial `username_lower`), `backfill_usernames` runs at start-up, before the indexes are
-built: it sets `usernameLower` on every user that has no name key and gives every
-duplicate after the oldest (by `createdAt`, then `_id`) a numbered suffix, logging each
-rename. It is idempotent, and once the index exists it costs one command. The partial
-index is dropped after the new one is built (clubpengu/db.py), so names stay unique
-throughout.
+built: it names every user that has no name at all (a generated default, as a new player
+gets; such a user could not even be read), sets `usernameLower` on every user that has no
+name key and gives every duplicate after the oldest (by `createdAt`, then `_id`) a
+numbered suffix, logging each rename. It is idempotent, and once the index exists it
+costs one command. The partial index is dropped after the new one is built
+(clubpengu/db.py), so names stay unique throughout.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from clubpengu.services.ledger import short_wallet
-from clubpengu.services.names import lower, suffixed
+from clubpengu.services.names import default_username, lower, suffixed
 
 logger = logging.getLogger(__name__)
 USERNAME_INDEX = "username_unique"
@@ -123,6 +124,7 @@ async def backfill_usernames(db: AsyncDatabase[dict[str, Any]]) -> int:
     users = db["users"]
     if USERNAME_INDEX in await users.index_information():
         return 0
+    renamed = await _name_the_nameless(users)
     # Not only a missing key: the sparse index would key a null one, and refuse the second.
     await users.update_many(
         {USERNAME_FIELD: {"$not": {"$type": "string"}}},
@@ -134,12 +136,28 @@ async def backfill_usernames(db: AsyncDatabase[dict[str, Any]]) -> int:
         {"$sort": {"_id": 1}},
     ]
     duplicates = [doc["_id"] async for doc in await users.aggregate(pipeline)]
-    renamed = 0
     for key in duplicates:
         renamed += await _rename_duplicates(users, key)
     if renamed:
         logger.warning("duplicate usernames renamed", extra={"renamed": renamed})
     return renamed
+
+
+async def _name_the_nameless(users: Users) -> int:
+    """Give every user without a string `username` a generated default name, free."""
+    nameless = users.find({"username": {"$not": {"$type": "string"}}}, {"walletAddress": 1})
+    named = 0
+    async for member in nameless:
+        new = await free_username(users, default_username())
+        await users.update_one(
+            {"_id": member["_id"]}, {"$set": {"username": new, USERNAME_FIELD: lower(new)}}
+        )
+        logger.warning(
+            "user without a username named",
+            extra={"wallet": short_wallet(str(member.get("walletAddress", ""))), "to": new},
+        )
+        named += 1
+    return named
 
 
 async def _rename_duplicates(users: Users, key: str) -> int:

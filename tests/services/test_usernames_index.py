@@ -74,6 +74,10 @@ async def test_a_database_with_the_partial_index_moves_onto_the_new_one_at_start
             {"walletAddress": Wallet().address, "username": "Pebbles"},
             {"walletAddress": Wallet().address, "username": "Flipper", "usernameLower": None},
             {"walletAddress": Wallet().address, "username": "Skua", "usernameLower": None},
+            # Written by hand with no name at all, or a null one: named at start-up.
+            {"walletAddress": "nameless-1"},
+            {"walletAddress": "nameless-2"},
+            {"walletAddress": "nameless-3", "username": None, "usernameLower": None},
         ]
     )
 
@@ -85,6 +89,12 @@ async def test_a_database_with_the_partial_index_moves_onto_the_new_one_at_start
     assert indexes[USERNAME_INDEX]["unique"] and indexes[USERNAME_INDEX]["sparse"]
     keys = {doc["username"]: doc["usernameLower"] async for doc in users.find()}
     assert (keys["Pebbles"], keys["Flipper"], keys["Skua"]) == ("pebbles", "flipper", "skua")
+    given = [doc async for doc in users.find({"walletAddress": {"$regex": "^nameless-"}})]
+    assert len({doc["usernameLower"] for doc in given}) == 3
+    for doc in given:
+        assert doc["username"].startswith("Penguin")
+        assert doc["usernameLower"] == doc["username"].lower()
+        User.model_validate(doc)  # readable now
 
     with pytest.raises(DuplicateKeyError) as clash:
         await User(wallet_address=Wallet().address, username="PENGUIN0003").insert()
