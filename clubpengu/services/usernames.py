@@ -145,9 +145,9 @@ async def backfill_usernames(db: AsyncDatabase[dict[str, Any]]) -> int:
 
 async def _name_the_nameless(users: Users) -> int:
     """Give every user without a string `username` a generated default name, free."""
-    nameless = users.find({"username": {"$not": {"$type": "string"}}}, {"walletAddress": 1})
-    named = 0
-    async for member in nameless:
+    query = {"username": {"$not": {"$type": "string"}}}
+    nameless = await users.find(query, {"walletAddress": 1}).to_list()
+    for member in nameless:
         new = await free_username(users, default_username())
         await users.update_one(
             {"_id": member["_id"]}, {"$set": {"username": new, USERNAME_FIELD: lower(new)}}
@@ -156,8 +156,7 @@ async def _name_the_nameless(users: Users) -> int:
             "user without a username named",
             extra={"wallet": short_wallet(str(member.get("walletAddress", ""))), "to": new},
         )
-        named += 1
-    return named
+    return len(nameless)
 
 
 async def _rename_duplicates(users: Users, key: str) -> int:
