@@ -12,11 +12,14 @@ refunded forfeit, a wager limit); the figures come from the database.
 
 Sources tried by every wallet: the daily bonus (a join each simulated day), a forged
 localStorage save (the biggest first; when that is held for review, the biggest one that
-is applied at once), and every known promo code (the script creates a public one, as an
-operator would). Transfer paths tried: a wager forfeited at once, and, when that is
-refunded, a wager lost on purpose after the fewest moves that count. Add a source by
-adding a function to SOURCES, a path by adding a strategy to `Farm.lose_to` (match rewards
-against the computer, trades …).
+is applied at once), every known promo code (the script creates a public one, as an
+operator would), and each day the house's rewards for matches against the computer,
+played at its easiest level with its own search at the normal level (the attacker has
+the server's code; the hard one costs this process 70 ms a move) until the day's cap
+stops the rewards. Transfer paths tried: a wager forfeited at
+once, and, when that is refunded, a wager lost on purpose after the fewest moves that
+count. Add a source by adding a function to SOURCES (once per wallet) or DAILY_SOURCES,
+a path by adding a strategy to `Farm.lose_to` (trades …).
 
     .venv/bin/python scripts/farm_sim.py                      # 200 wallets, 7 days
     .venv/bin/python scripts/farm_sim.py --wallets 20 --days 2 --json farm.json
@@ -53,6 +56,7 @@ from pymongo import AsyncMongoClient
 from clubpengu.cli.serve import _Server, server_options
 from clubpengu.config import Settings, load_settings
 from clubpengu.db import EmbeddedDatabase
+from clubpengu.games.computer import choose_move
 from clubpengu.transport.app import build_app
 
 ROOM = "town"
@@ -65,6 +69,11 @@ WAGERS = (1000, 500, 200, 100, 50, 25, 10, 5, 1)  # the attacker tries the bigge
 WIN_FOR_SEAT_0 = (0, 3, 1, 4, 2)  # tic-tac-toe: seat 0 takes the top row
 IGNORED = {"moves", "player_joined", "player_left", "chat", "emote", "room_match", "player_look"}
 PROMOS = {"WELCOME": 50}  # the public codes an attacker knows (created by the script)
+# Against the computer: the game that pays most a win (20), at the level easiest to beat;
+# at most this many matches a wallet a day (the cap against the computer is 5 wins).
+COMPUTER_GAME, COMPUTER_LEVEL, COMPUTER_MATCHES = "connect_four", "easy", 12
+# Coins that only move between wallets (a wager's escrow, payout and refund).
+WAGER_TYPES = ["match_escrow", "match_payout", "match_refund"]
 
 
 class SimClock:
@@ -139,6 +148,16 @@ class Player:
             while True:
                 for i, frame in enumerate(self._pushes):
                     if frame["type"] == kind:
+                        return self._pushes.pop(i)
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    async def next_of(self, kinds: tuple[str, ...], match_id: str) -> dict[str, Any]:
+        """The next push of one of `kinds` about `match_id` (others of it are dropped)."""
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                for i, frame in enumerate(self._pushes):
+                    if frame["type"] in kinds and frame.get("matchId") == match_id:
                         return self._pushes.pop(i)
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -256,6 +275,33 @@ class Farm:
         for code in PROMOS:
             self.report.saw("promo", outcome(await player.call({"type": "redeem_promo",
                                                                 "code": code})))  # fmt: skip
+
+    async def play_computer(self, player: Player) -> None:
+        """Matches against the computer until the day's cap against it (or of all match
+        rewards) cuts the reward, at most COMPUTER_MATCHES; a lost one is played again."""
+        for _ in range(COMPUTER_MATCHES):
+            frame = await player.call({"type": "challenge", "opponent": "computer",
+                                       "game": COMPUTER_GAME, "level": COMPUTER_LEVEL})  # fmt: skip
+            if frame["type"] != "match_start":
+                self.report.saw("computer_match", outcome(frame))
+                return
+            match_id = frame["matchId"]
+            while frame["type"] != "match_end":
+                view = frame["view"]
+                if frame["status"] != "active":
+                    frame = await player.next_of(("match_end",), match_id)
+                elif view["seat"] in frame["toMove"]:
+                    move = choose_move(COMPUTER_GAME, view, view["seat"], "normal", frame["seq"])
+                    frame = await player.call({"type": "match_move", "matchId": match_id,
+                                               "move": move})  # fmt: skip
+                    if frame["type"] == "error":
+                        self.report.saw("computer_match", outcome(frame))
+                        return
+                else:
+                    frame = await player.next_of(("match_state", "match_end"), match_id)
+            why = self.report.saw("computer_match", frame.get("rewardReason") or "paid")
+            if why in ("computer_cap", "daily_cap"):
+                return
 
     # --- moving coins -------------------------------------------------------------------
 
@@ -375,16 +421,21 @@ class Farm:
         await self.target.close()
 
     async def collect(self, player: Player) -> None:
-        """Every source of SOURCES, each once per wallet (the daily bonus came with the join)."""
+        """Every source of SOURCES, each once per wallet, and of DAILY_SOURCES (the daily
+        bonus came with the join)."""
         for source in SOURCES:
             if source.__name__ not in player.collected:
                 player.collected.add(source.__name__)
                 await source(self, player)
+        for source in DAILY_SOURCES:
+            await source(self, player)
         await player.sync()
 
 
 # The free coins every wallet goes after, once each (the daily bonus comes with each join).
 SOURCES: list[Callable[[Farm, Player], Awaitable[None]]] = [Farm.migrate, Farm.redeem]
+# ... and every day.
+DAILY_SOURCES: list[Callable[[Farm, Player], Awaitable[None]]] = [Farm.play_computer]
 
 
 # --- the figures, from the database ---------------------------------------------------------
@@ -396,10 +447,10 @@ async def figures(db: Any, farm: Farm, day: int, started: float) -> dict[str, An
         {"$match": {"walletAddress": {"$in": wallets}, "amount": {"$gt": 0}}},
         {"$group": {"_id": "$type", "coins": {"$sum": "$amount"}}},
     ])).to_list()  # fmt: skip
-    sources = {row["_id"]: row["coins"] for row in by_type if not row["_id"].startswith("match_")}
+    sources = {row["_id"]: row["coins"] for row in by_type if row["_id"] not in WAGER_TYPES}
     target = await db.users.find_one({"walletAddress": farm.target.wallet}) or {}
     won = await (await db.transactions.aggregate([
-        {"$match": {"walletAddress": farm.target.wallet, "type": {"$regex": "^match_"}}},
+        {"$match": {"walletAddress": farm.target.wallet, "type": {"$in": WAGER_TYPES}}},
         {"$group": {"_id": None, "coins": {"$sum": "$amount"}}},
     ])).to_list()  # fmt: skip
     return {

@@ -39,7 +39,11 @@ def test_a_small_farm_meets_every_defence_and_leaves_the_ledger_clean(
     assert steps["migrate_under_review:applied"] >= 9  # ... so the farm asks for less
     assert steps["settled_refund:forfeit_at_once"] == 1  # a wager forfeited at once: refunded
     assert steps["challenge:wager_locked"] >= 1 and steps["challenge:wager_limit"] >= 1
-    by_day = [day["target_coins"] for day in figures["by_day"]]
-    assert by_day[0] == 1050  # its own save and promo: no wager moved on the first day
-    assert by_day[-1] <= figures["honest_bound_all"]
+    days = figures["by_day"]
+    assert days[0]["target_from_wagers"] == 0  # no wager moved on the first day
+    # Matches against the computer pay each wallet at most the day's cap against it (100).
+    assert steps["computer_match:computer_cap"] >= 1 and steps["computer_match:paid"] >= 5
+    wallet_days = sum(day["wallets"] for day in days) + len(days)  # the target plays too
+    assert 0 < days[-1]["farm_sources"]["match_reward"] <= 100 * wallet_days
+    assert days[-1]["target_coins"] <= figures["honest_bound_all"]
     assert "target within one honest player's bound: yes" in done.stdout
