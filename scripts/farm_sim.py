@@ -16,10 +16,10 @@ is applied at once), every known promo code (the script creates a public one, as
 operator would), and each day the house's rewards for matches against the computer,
 played at its easiest level with its own search at the normal level (the attacker has
 the server's code; the hard one costs this process 70 ms a move) until the day's cap
-stops the rewards. Transfer paths tried: a wager forfeited at
-once, and, when that is refunded, a wager lost on purpose after the fewest moves that
-count. Add a source by adding a function to SOURCES (once per wallet) or DAILY_SOURCES,
-a path by adding a strategy to `Farm.lose_to` (trades …).
+stops the rewards. Transfer paths tried: a wager forfeited at once, and, when that is
+refunded, a wager lost on purpose after the fewest moves that count. Add a source by
+adding a function to SOURCES (once per wallet) or DAILY_SOURCES, a path by adding a
+strategy to `Farm.lose_to` (trades …).
 
     .venv/bin/python scripts/farm_sim.py                      # 200 wallets, 7 days
     .venv/bin/python scripts/farm_sim.py --wallets 20 --days 2 --json farm.json

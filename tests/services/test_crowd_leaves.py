@@ -50,7 +50,6 @@ class Finds(monitoring.CommandListener):
 
 @dataclass
 class Node:
-    client: Mongo
     finds: Finds
     matches: MatchService
     challenges: ChallengeService
@@ -71,7 +70,7 @@ async def node(mongo_uri: str) -> AsyncIterator[Node]:
     challenges = ChallengeService(
         client, TEST_DB, economy, matches, notify, ttl_seconds=60, max_wager=100
     )
-    yield Node(client, finds, matches, challenges, told)
+    yield Node(finds, matches, challenges, told)
     await matches.stop()
     await client.close()
 
