@@ -143,21 +143,12 @@ class Player:
         async with asyncio.timeout(TIMEOUT):
             return await waiter
 
-    async def push(self, kind: str) -> dict[str, Any]:
+    async def push(self, *kinds: str, match_id: str | None = None) -> dict[str, Any]:
+        """The first push kept of one of `kinds` (about `match_id`, when given)."""
         async with asyncio.timeout(TIMEOUT):
             while True:
                 for i, frame in enumerate(self._pushes):
-                    if frame["type"] == kind:
-                        return self._pushes.pop(i)
-                self._arrived.clear()
-                await self._arrived.wait()
-
-    async def next_of(self, kinds: tuple[str, ...], match_id: str) -> dict[str, Any]:
-        """The next push of one of `kinds` about `match_id` (others of it are dropped)."""
-        async with asyncio.timeout(TIMEOUT):
-            while True:
-                for i, frame in enumerate(self._pushes):
-                    if frame["type"] in kinds and frame.get("matchId") == match_id:
+                    if frame["type"] in kinds and match_id in (None, frame.get("matchId")):
                         return self._pushes.pop(i)
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -289,7 +280,7 @@ class Farm:
             while frame["type"] != "match_end":
                 view = frame["view"]
                 if frame["status"] != "active":
-                    frame = await player.next_of(("match_end",), match_id)
+                    frame = await player.push("match_end", match_id=match_id)
                 elif view["seat"] in frame["toMove"]:
                     move = choose_move(COMPUTER_GAME, view, view["seat"], "normal", frame["seq"])
                     frame = await player.call({"type": "match_move", "matchId": match_id,
@@ -298,7 +289,7 @@ class Farm:
                         self.report.saw("computer_match", outcome(frame))
                         return
                 else:
-                    frame = await player.next_of(("match_state", "match_end"), match_id)
+                    frame = await player.push("match_state", "match_end", match_id=match_id)
             why = self.report.saw("computer_match", frame.get("rewardReason") or "paid")
             if why in ("computer_cap", "daily_cap"):
                 return

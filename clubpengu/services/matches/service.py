@@ -395,6 +395,19 @@ class MatchService:
         pays; later ones (or one whose `version` is stale) return None. `given_up`: the
         loser forfeited, timed out or left, so an early one refunds both stakes."""
         match = await self.get(match_id)
+        return await self._settle(match, winner, reason, version=version, given_up=given_up)
+
+    async def _settle(
+        self,
+        match: Match,
+        winner: int | None,
+        reason: str,
+        *,
+        version: int | None = None,
+        given_up: bool = False,
+    ) -> Settlement | None:
+        """`settle` for a match just read (its settlement is conditional on it being
+        active still)."""
         if match.status != MatchStatus.ACTIVE:
             return None
         condition = {} if version is None else {"version": version}
@@ -451,7 +464,7 @@ class MatchService:
             # Both players gone: the one whose grace ended first loses, as one at a time.
             loser = min((w for w in match.wallets if w in gone), key=wallets.index)
             winner = 1 - match.wallets.index(loser)
-            await self.settle(str(match.id), winner, "disconnect", given_up=True)
+            await self._settle(match, winner, "disconnect", given_up=True)
 
     # --- timers, resume and the sweeper -------------------------------------------------
 
