@@ -4,9 +4,6 @@ seat; the same move for the same seed; its input left alone; pure enough for a p
 from __future__ import annotations
 
 import copy
-import multiprocessing
-import pickle
-from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -97,22 +94,6 @@ def test_choosing_a_move_leaves_the_state_unchanged(game_id: str) -> None:
         choose_move(game_id, state, seat, Level.HARD, seed)
 
         assert state == before
-
-
-def test_moves_chosen_in_a_process_pool_are_the_moves_chosen_here() -> None:
-    """The server may run the computer in worker processes: arguments and result pickle,
-    and the worker's answer does not depend on the process."""
-    jobs = [
-        (game_id, *random_position(game_id, seed, 5), "hard", seed)
-        for game_id in GAME_IDS
-        for seed in range(3)
-    ]
-    assert pickle.loads(pickle.dumps(jobs)) == jobs
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        remote = list(pool.map(choose_move, *zip(*jobs, strict=True)))
-
-    assert remote == [choose_move(*job) for job in jobs]
 
 
 def test_an_unknown_game_is_not_found() -> None:

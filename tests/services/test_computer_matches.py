@@ -21,7 +21,8 @@ from clubpengu.games.computer import Level
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.matches import MatchService, Timing
-from clubpengu.services.matches.computer import ComputerPool, computer_to_move
+from clubpengu.services.matches.computer import computer_to_move
+from clubpengu.services.matches.computer_pool import ComputerPool
 from clubpengu.services.notices import ignore
 from tests.conftest import TEST_DB
 from tests.services.conftest import add_player
@@ -87,7 +88,6 @@ def test_the_pool_only_ever_plays_moves_the_rules_accept(game_id: str) -> None:
     from hypothesis import strategies as st
 
     from clubpengu.models import MatchPlayer, Opponent
-    from clubpengu.services.matches.computer import ComputerPool
 
     game = get_game(game_id)
 
@@ -117,7 +117,7 @@ def test_the_pool_only_ever_plays_moves_the_rules_accept(game_id: str) -> None:
                     match.state = game.apply(match.state, seat, move)  # raises if illegal
                     match.seq += 1
         finally:
-            pool.stop()
+            asyncio.run(pool.stop())
 
     whole_game()
 

@@ -2,17 +2,8 @@
 clubpengu/games/computer, computed off the event loop, and are played through the same
 `MatchService.move` as a person's (the same rules, log, version check and settlement).
 
-- `ComputerPool` computes a move in a bounded pool: COMPUTER_WORKERS processes (a search
-  holds the GIL for up to a few hundred ms, which in a thread would stall every room's
-  tick; the workers run at a lower priority than the node), or one thread when it is 0.
-  The pool starts with the first match against the computer (`warm`), so a node nobody
-  plays the computer on runs no extra process. At most QUEUED_PER_WORKER moves per
-  worker are handed to the pool at once; the rest wait their turn on the event loop, one
-  small coroutine per match, so a crowd of matches cannot pile work into the pool's own
-  unbounded queue. A search takes about a millisecond but a hand-over to the pool and
-  back (two threads of this process and a niced worker, on a busy machine) tens of
-  them: with only two moves handed over per worker, the worker sat mostly idle while 200
-  matches queued for it a second and more, so the pool is kept supplied.
+- `ComputerPool` (computer_pool.py) computes a move in COMPUTER_WORKERS processes of
+  their own, off the event loop.
 - `ComputerPlayer.wake(match)` starts the computer's move when the match waits for its
   seat, at most one at a time per match. A wake that comes while a move is being played
   (a person's card-jitsu pick landing just after the computer's) is remembered and the
@@ -21,8 +12,8 @@ clubpengu/games/computer, computed off the event loop, and are played through th
   has just advanced (not yet written), if the pool has it within `budget` seconds; the
   match service then writes both moves in one update, acknowledged after one journal
   wait. The same for a match about to start where the computer moves first: its move is
-  in the start's insert. Past the budget the person's move is written alone, as before, and the move
-  being computed is kept for that match's version: the wake after the write plays it
+  in the start's insert. Past the budget the person's move is written alone, and the
+  move being computed is kept for that match's version: the wake after the write plays it
   rather than asking the pool again.
 - The move's randomness is `move_seed(match.seed, seq)`: the same match plays the same
   way, and its log replays like any other. If the computer cannot move (a bug, the pool
@@ -32,102 +23,17 @@ clubpengu/games/computer, computed off the event loop, and are played through th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import multiprocessing
-import os
-import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from functools import partial
-from importlib import import_module
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from clubpengu.errors import DomainError
 from clubpengu.games import get_game
 from clubpengu.games.base import Move
-from clubpengu.games.computer import choose_move, move_seed
 from clubpengu.models import COMPUTER_WALLET, Match, MatchStatus
+from clubpengu.services.matches.computer_pool import ComputerPool, WorkerGone
 
 logger = logging.getLogger(__name__)
-QUEUED_PER_WORKER = 16
-
-
-# A worker's start: load the rules and the searches before the first move, lower its
-# priority. By stdlib functions, not one of this module's: unpickling that would import
-# this module, and with it the services, the driver and the models, into every worker.
-RULES = "clubpengu.games.computer"
-WORKER_NICE = 5
-
-
-@contextlib.contextmanager
-def _main_module_unnamed() -> Iterator[None]:
-    """A spawned worker runs the parent's `__main__` file again before its first task;
-    for `clubpengu serve` that is the console script, which imports the whole node (three
-    times the start-up and the memory of the rules alone). Without `__file__` for the
-    moment the workers start, they import only what their tasks need."""
-    main = sys.modules["__main__"]
-    path = main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        if path is not None:
-            main.__file__ = path
-
-
-class ComputerPool:
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._executor: Executor | None = None
-        self._slots = asyncio.Semaphore(max(workers, 1) * QUEUED_PER_WORKER)
-
-    def _pool(self) -> Executor:
-        if self._executor is None:
-            if self.workers == 0:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="computer")
-                return self._executor
-            # spawn, not fork: the node's process has the driver's threads and sockets.
-            context = multiprocessing.get_context("spawn")
-            # Niced: a search may wait a little for a core, the rooms' ticks may not.
-            pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=os.nice, initargs=(WORKER_NICE,)
-            )
-            with _main_module_unnamed():
-                # Each submit to a pool without an idle worker starts one: all start here.
-                for _ in range(self.workers):
-                    pool.submit(import_module, RULES)
-            self._executor = pool
-        return self._executor
-
-    def warm(self) -> None:
-        """Start the pool now, without waiting, so that the first move does not pay for
-        a worker's start."""
-        self._pool()
-
-    async def choose(self, match: Match, seat: int) -> Move:
-        """The computer's move in `seat` of `match` as it is now. A pool whose worker died
-        is replaced, and the move asked of the new one."""
-        level = match.computer_level or "normal"
-        seed = move_seed(match.seed, match.seq)
-        work = partial(choose_move, match.game, match.state, seat, level, seed)
-        loop = asyncio.get_running_loop()
-        async with self._slots:
-            pool = self._pool()
-            try:
-                move: Move = await loop.run_in_executor(pool, work)
-            except BrokenProcessPool:
-                if self._executor is pool:  # not yet replaced by another move's retry
-                    logger.warning("computer worker died; starting a new pool")
-                    self.stop()
-                move = await loop.run_in_executor(self._pool(), work)
-        return move
-
-    def stop(self) -> None:
-        """Drop queued moves and let the workers go (their moves would come too late)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
 
 
 def _retrieved(future: asyncio.Future[Move]) -> None:
@@ -222,6 +128,11 @@ class ComputerPlayer:
             logger.info(
                 "computer move not played",
                 extra={"match": match_id, "error": type(error).__name__},
+            )
+        except WorkerGone:
+            # The node stops (or two workers died in a row): its turn timer decides.
+            logger.info(
+                "computer move not played", extra={"match": match_id, "error": "WorkerGone"}
             )
         except Exception:
             logger.exception("computer move failed", extra={"match": match_id})

@@ -38,7 +38,8 @@ from clubpengu.services.economy_log import log_economy
 from clubpengu.services.group_writer import GroupWriter
 from clubpengu.services.ledger import LedgerEntry, LedgerResult
 from clubpengu.services.match_cache import MatchCache
-from clubpengu.services.matches.computer import ComputerPlayer, ComputerPool
+from clubpengu.services.matches.computer import ComputerPlayer
+from clubpengu.services.matches.computer_pool import ComputerPool
 from clubpengu.services.matches.history import PastMatch, finished_matches
 from clubpengu.services.matches.moves import (
     Advanced,
@@ -137,8 +138,7 @@ class MatchService:
     async def stop(self) -> None:
         """Stop timers and the sweeper; matches stay in the database for the next start."""
         sweeping = self.sweeper.stop(within=STOP_SECONDS)
-        self.computer_pool.stop()
-        await asyncio.gather(sweeping, self.timers.stop())
+        await asyncio.gather(sweeping, self.timers.stop(), self.computer_pool.stop())
 
     # --- start --------------------------------------------------------------------------
 
