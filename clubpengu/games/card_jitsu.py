@@ -89,7 +89,7 @@ class CardJitsu:
         if state["picks"][seat] is not None:
             raise IllegalMove("You already picked a card this round")
         card_id = _card_id(move)
-        new = copy.deepcopy(state)
+        new = _copy_for_a_pick(state)
         hand: list[Card] = new["hands"][seat]
         card = next((card for card in hand if card["id"] == card_id), None)
         if card is None:
@@ -151,6 +151,19 @@ class CardJitsu:
                 "result": state["result"],
             }
         )
+
+
+def _copy_for_a_pick(state: State) -> State:
+    """`state` with new copies of the lists a pick and its round change (hands, decks,
+    picks, banked); the cards themselves are shared, since nothing changes a card (a
+    deep copy of the 66 cards was most of a pick's cost)."""
+    return {
+        **state,
+        "hands": [list(hand) for hand in state["hands"]],
+        "decks": [list(deck) for deck in state["decks"]],
+        "picks": list(state["picks"]),
+        "banked": [list(banked) for banked in state["banked"]],
+    }
 
 
 def _full_deck() -> list[Card]:

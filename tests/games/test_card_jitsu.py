@@ -4,6 +4,7 @@ bound, and what each seat may see."""
 from __future__ import annotations
 
 import copy
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -233,6 +234,22 @@ def test_apply_leaves_its_input_unchanged(resolves: bool) -> None:
     GAME.apply(state, 1, {"cardId": "water-5"})
 
     assert state == before
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_state_of_a_whole_game_changes_after_it_was_made(seed: int) -> None:
+    """`apply` shares the cards between a state and the next (it copies the lists it
+    changes): every state of a game stays as it was made while the game goes on."""
+    rng = random.Random(seed)
+    states = [GAME.new_state(seed)]
+    kept = [copy.deepcopy(states[0])]
+    while GAME.outcome(states[-1]) is None:
+        state = states[-1]
+        for seat in GAME.seats_to_move(state):
+            state = GAME.apply(state, seat, rng.choice(GAME.legal_moves(state, seat)))
+            states.append(state)
+            kept.append(copy.deepcopy(state))
+    assert states == kept
 
 
 def test_the_view_shows_the_own_hand_and_only_counts_of_hidden_cards() -> None:
