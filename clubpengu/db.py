@@ -136,6 +136,14 @@ class EmbeddedDatabase:
             "--port", str(self.port),
             "--storage-path", str(storage),
             "--log-level", "WARNING",
+            # A standalone, not the single-member replica set SecantusDB plays by default:
+            # that persona exists for change streams, which nothing here opens, and costs
+            # an oplog entry (the update's diff, a BSON encode, a write, and past 100,000
+            # entries a prune) beside every document written. Transactions and `j: true`
+            # are the storage's and stay as they are. A match's start and settlement cost
+            # the database about a quarter less CPU without it
+            # (docs/performance.md#the-databases-time).
+            "--standalone",
             # No --sync-on-commit: it flushed the journal on every commit of every write,
             # each statement of a bulk write included (a stats flush of 1,000 players was
             # 1,000 fsyncs). Writes that must survive a kill -9 of the database ask for it

@@ -36,6 +36,17 @@ names an `_id` with other fields (a Match's move: `_id`, `version`, `status`) fi
 candidate through the `_id` alone, where the shipped lookup tried the other indexes
 first; the write checks the whole filter on it, as it did on every candidate.
 
+**Profiling settings read on every command.** SecantusDB reads a database's profiling
+level (`Storage.get_profile`) from WiredTiger after every command, to decide whether to
+write a `system.profile` entry, and it does so under the storage's one lock that every
+thread takes: a cursor, a search and a BSON decode per command. Under 200 matches against
+the computer that was 7.6 % of the database's samples, a quarter of its time in commands
+(docs/performance.md#the-databases-time). The settings live in their own table, which
+only `Storage.set_profile` writes (the `profile` command): they are kept in memory per
+database, filled on the first read and dropped by every `set_profile`, both under that
+lock, so a read never keeps a value older than the last write: `set_profile` forgets
+the database's settings, and the next read fills them again from the table.
+
 Applied only to the version they were written against (anything else runs as shipped, with a
 warning), so upgrading SecantusDB cannot silently carry a patch into code it was not
 read against.
@@ -70,6 +81,29 @@ def _prune_skipping_busy(self: Any) -> int:
         finally:
             txn.mutex.release()
     return reaped
+
+
+PROFILE_MEMO = "_clubpengu_profiles"
+PROFILE_METHODS = ("get_profile", "set_profile")  # the Storage methods replaced here
+_SHIPPED_PROFILE: dict[str, Any] = {}
+
+
+def _get_profile_kept(self: Any, db: str) -> dict[str, Any]:
+    """`Storage.get_profile`, from memory once read."""
+    kept: dict[str, dict[str, Any]] | None = self.__dict__.get(PROFILE_MEMO)
+    found = None if kept is None else kept.get(db)
+    if found is None:
+        with self._lock:
+            found = _SHIPPED_PROFILE["get_profile"](self, db)
+            self.__dict__.setdefault(PROFILE_MEMO, {})[db] = found
+    return dict(found)
+
+
+def _set_profile_kept(self: Any, db: str, **settings: Any) -> None:
+    """`Storage.set_profile`, and the settings kept in memory (forgotten if it fails)."""
+    with self._lock:
+        self.__dict__.setdefault(PROFILE_MEMO, {}).pop(db, None)
+        _SHIPPED_PROFILE["set_profile"](self, db, **settings)
 
 
 def _wait_polling(self: Any) -> None:
@@ -114,6 +148,9 @@ def apply_fixes() -> bool:
         return False
     TransactionRegistry._prune_locked = _prune_skipping_busy
     SecantusDBServer.wait = _wait_polling
+    for name, kept in zip(PROFILE_METHODS, (_get_profile_kept, _set_profile_kept), strict=True):
+        _SHIPPED_PROFILE.setdefault(name, getattr(Storage, name))
+        setattr(Storage, name, kept)
     secantus_indexes.install(Storage)
     return True
 

@@ -456,6 +456,9 @@ def walkers_phase(
         phase = played.get(timeout=600)
         players.join(30)
     cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    started = samplers["database"].started
+    assert started is not None
+    database_seconds = samplers["database"].cpu_seconds() - started[1]
     fsyncs = flushes.stop()
     after = written(server)
     journal = {name: after[name] - before[name] for name in after} | {"fsyncs": fsyncs}
@@ -476,6 +479,7 @@ def walkers_phase(
             "matches": phase.matches, "think_s": phase.think,
             "match_move": summary_ms(phase.moves), "computer_move": summary_ms(phase.answers),
             "match_move_after": summary_ms(phase.moves_after),
+            "database_ms_per_match": round(1000 * database_seconds / max(phase.matches, 1), 2),
             "reward_coins": phase.rewards, "starts_unavailable": phase.unavailable,
             "moves_unavailable": phase.moves_unavailable, "moves_too_late": phase.moves_too_late,
         }  # fmt: skip
@@ -538,7 +542,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
                   f"{j['fsyncs'] if j['fsyncs'] is not None else 'not counted (no perf)'} "
                   f"({per_move(j['fsyncs'], j['moves'])} a move)")  # fmt: skip
             print(f"  database requests: {j['requests']} "
-                  f"({per_move(j['requests'], f['matches'])} a match played)")  # fmt: skip
+                  f"({per_move(j['requests'], f['matches'])} a match played); database CPU "
+                  f"{f['database_ms_per_match']} ms a match (the walkers' included)")  # fmt: skip
     print(f"ledger verify: {verdict}")
     write_json(args.json, {"idle_before": idle, "phases": dict(phases), "ledger_verify": verdict})
 

@@ -444,7 +444,8 @@ def fixes_applied() -> Iterator[None]:
 
     from clubpengu import secantus_indexes, secantus_process
 
-    storage = {name: Storage.__dict__.get(name) for name in secantus_indexes.PATCHED}
+    patched = (*secantus_indexes.PATCHED, *secantus_process.PROFILE_METHODS)
+    storage = {name: Storage.__dict__.get(name) for name in patched}
     prune = TransactionRegistry._prune_locked
     wait = SecantusDBServer.wait
     assert secantus_process.apply_fixes()

@@ -129,3 +129,67 @@ def test_the_wait_takes_no_lock_a_stop_from_a_signal_handler_needs(fixed: None) 
         assert not waiting.is_alive()
     finally:
         held.release()
+
+
+def test_profiling_settings_are_read_once_and_every_change_is_seen(
+    fixed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings come from memory after the first read (the shipped code read them from
+    WiredTiger after every command), and a `profile` command is seen by the next command:
+    level 2 records every command, level 0 none again."""
+    from pymongo import MongoClient
+    from secantus.server import SecantusDBServer
+
+    reads: list[str] = []
+    shipped = secantus_process._SHIPPED_PROFILE["get_profile"]
+
+    def counted(self: Storage, db: str) -> dict[str, object]:
+        reads.append(db)
+        return shipped(self, db)  # type: ignore[no-any-return]
+
+    monkeypatch.setitem(secantus_process._SHIPPED_PROFILE, "get_profile", counted)
+    server = SecantusDBServer(port=0, storage_path=str(tmp_path / "db"))
+    server.start()
+    client: MongoClient[dict[str, object]] = MongoClient(server.uri)
+    try:
+        coll = client.t.m
+        for n in range(20):
+            coll.insert_one({"n": n})
+        assert reads.count("t") == 1
+        client.t.command("profile", 2)
+        coll.find_one({"n": 3})
+        recorded = list(client.t["system.profile"].find({"ns": "t.m"}))
+        assert any(entry.get("op") == "query" for entry in recorded), recorded
+        client.t.command("profile", 0)
+        before = client.t["system.profile"].count_documents({})
+        for n in range(5):
+            coll.find_one({"n": n})
+        assert client.t["system.profile"].count_documents({}) == before
+        assert client.t.command("profile", -1)["was"] == 0
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_the_embedded_database_is_a_standalone_with_transactions(tmp_path: Path) -> None:
+    """No replica-set persona (its oplog cost every write; nothing here reads it), and
+    transactions still commit and abort as one."""
+    from pymongo import MongoClient
+
+    with EmbeddedDatabase(tmp_path) as database:
+        client: MongoClient[dict[str, object]] = MongoClient(database.uri)
+        try:
+            assert "setName" not in client.admin.command("hello")
+            coll = client.t.m
+            coll.insert_one({"_id": 0})
+            with client.start_session() as session:
+                session.start_transaction()
+                coll.insert_one({"_id": 1}, session=session)
+                coll.update_one({"_id": 0}, {"$set": {"seen": True}}, session=session)
+                session.abort_transaction()
+                with session.start_transaction():
+                    coll.insert_one({"_id": 2}, session=session)
+                    coll.update_one({"_id": 0}, {"$set": {"kept": True}}, session=session)
+            assert list(coll.find({}, sort=[("_id", 1)])) == [{"_id": 0, "kept": True}, {"_id": 2}]
+        finally:
+            client.close()
