@@ -43,9 +43,8 @@ thread takes: a cursor, a search and a BSON decode per command. Under 200 matche
 the computer that was 7.6 % of the database's samples, a quarter of its time in commands
 (docs/performance.md#the-databases-time). The settings live in their own table, which
 only `Storage.set_profile` writes (the `profile` command): they are kept in memory per
-database, filled on the first read and dropped by every `set_profile`, both under that
-lock, so a read never keeps a value older than the last write: `set_profile` forgets
-the database's settings, and the next read fills them again from the table.
+database, filled by the first read and dropped by every `set_profile`, both under that
+lock, so no read keeps a value older than the last write.
 
 Applied only to the version they were written against (anything else runs as shipped, with a
 warning), so upgrading SecantusDB cannot silently carry a patch into code it was not
@@ -100,7 +99,8 @@ def _get_profile_kept(self: Any, db: str) -> dict[str, Any]:
 
 
 def _set_profile_kept(self: Any, db: str, **settings: Any) -> None:
-    """`Storage.set_profile`, and the settings kept in memory (forgotten if it fails)."""
+    """`Storage.set_profile`, forgetting the settings kept in memory (the next read
+    fills them from the table)."""
     with self._lock:
         self.__dict__.setdefault(PROFILE_MEMO, {}).pop(db, None)
         _SHIPPED_PROFILE["set_profile"](self, db, **settings)

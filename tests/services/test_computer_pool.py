@@ -9,6 +9,8 @@ import io
 import logging
 import pickle
 import random
+import signal
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,7 +19,12 @@ from clubpengu.games import GAMES, get_game
 from clubpengu.games.computer import choose_move, move_seed
 from clubpengu.games.computer.worker import HEADER, frame, serve
 from clubpengu.models import COMPUTER_WALLET, Match, MatchPlayer, Opponent
-from clubpengu.services.matches.computer_pool import ComputerError, ComputerPool, WorkerGone
+from clubpengu.services.matches.computer_pool import (
+    ComputerError,
+    ComputerPool,
+    WorkerGone,
+    _Worker,
+)
 
 
 def position(game_id: str, seed: int) -> tuple[Match, int]:
@@ -130,3 +137,35 @@ def test_the_worker_answers_frame_by_frame_and_ends_with_its_input() -> None:
     assert answers[0] == (1, True, choose_move(*request))
     assert answers[1][:2] == (2, False) and "ValueError" in answers[1][2]
     assert len(answers) == 2
+
+
+async def test_a_worker_whose_reply_does_not_decode_is_stopped_and_its_moves_fail(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    garbage = (
+        "import sys, time; sys.stdout.buffer.write(b'\\0\\0\\0\\3abc'); "
+        "sys.stdout.flush(); time.sleep(60)"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", garbage,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    worker = _Worker(process)
+    match, seat = position("tictactoe", 4)
+    asked = worker.ask(1, (match.game, match.state, seat, "easy", 1))
+    with caplog.at_level(logging.ERROR), pytest.raises(WorkerGone):
+        await asyncio.wait_for(asked, 10)
+    assert await asyncio.wait_for(process.wait(), 10) != 0  # killed, not left sleeping
+    assert worker.gone and "unreadable reply" in caplog.text
+
+
+async def test_a_ctrl_c_leaves_the_workers_to_the_node(pool: ComputerPool) -> None:
+    """SIGINT reaches the node's whole process group; the workers go on until the node
+    ends their input."""
+    match, seat = position("connect_four", 6)
+    await pool.choose(match, seat)
+    for worker in pool._running:
+        worker.process.send_signal(signal.SIGINT)
+    await asyncio.sleep(0.5)
+    assert all(w.process.returncode is None for w in pool._running)
+    assert await pool.choose(match, seat) in get_game("connect_four").legal_moves(match.state, seat)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
 from typing import BinaryIO
@@ -47,6 +48,9 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
 
 
 def main() -> None:
+    # A Ctrl-C in the node's terminal reaches its whole process group: the node stops
+    # its workers itself, by ending their input, once its matches are put away.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if len(sys.argv) > 1:
         os.nice(int(sys.argv[1]))
     # The replies keep the real stdout; anything else printed goes to stderr, where it

@@ -93,6 +93,11 @@ class _Worker:
                     future.set_exception(ComputerError(result))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the worker ended
+        except Exception:
+            # A reply that does not decode: the stream cannot be trusted past it.
+            logger.exception("computer worker sent an unreadable reply; stopping it")
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
         finally:
             self.gone = True
             for future in self.holding.values():
