@@ -41,11 +41,13 @@ from pymongo.write_concern import WriteConcern
 
 from clubpengu.config import Settings
 from clubpengu.models import ALL_MODELS
+from clubpengu.secantus_process import NO_OPLOG
 from clubpengu.services.kept_on_user import backfill_kept_on_user
 from clubpengu.services.usernames import FORMER_USERNAME_INDEX, backfill_usernames
 
 logger = logging.getLogger(__name__)
 
+OUR_SECANTUS = "clubpengu.secantus_process"
 PID_FILE = "secantusd.pid"
 PORT_FILE = "secantusd.port"
 STORAGE_SUBDIR = "wiredtiger"
@@ -100,10 +102,10 @@ class EmbeddedDatabase:
         port: int | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = 30.0,
-        module: str = "clubpengu.secantus_process",
+        module: str = OUR_SECANTUS,
     ) -> None:
-        # `module`: what `python -m` runs. SecantusDB's own main with our fix to its
-        # transaction reaper (clubpengu/secantus_process.py); "secantus" runs it as shipped.
+        # `module`: what `python -m` runs. SecantusDB's own main with our fixes
+        # (clubpengu/secantus_process.py); "secantus" runs it as shipped.
         self.module = module
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -126,6 +128,15 @@ class EmbeddedDatabase:
     def pid_file(self) -> Path:
         return self.data_dir / PID_FILE
 
+    def _ours(self) -> tuple[str, ...]:
+        """Our process's own options: `--no-oplog` keeps the single-member replica set
+        SecantusDB plays (the driver then behaves as against production's replica set:
+        retryable writes, a commit's retry) without its oplog, an entry beside every
+        document written (for an update, a diff of the old and new document), which only
+        change streams read, and nothing here opens one. The database does about a fifth
+        less work per match against the computer (docs/performance.md#the-databases-time)."""
+        return (NO_OPLOG,) if self.module == OUR_SECANTUS else ()
+
     def start(self) -> str:
         storage = self.storage_path
         storage.mkdir(parents=True, exist_ok=True)
@@ -136,14 +147,7 @@ class EmbeddedDatabase:
             "--port", str(self.port),
             "--storage-path", str(storage),
             "--log-level", "WARNING",
-            # A standalone, not the single-member replica set SecantusDB plays by default:
-            # that persona exists for change streams, which nothing here opens, and costs
-            # an oplog entry (the update's diff, a BSON encode, a write, and past 100,000
-            # entries a prune) beside every document written. Transactions and `j: true`
-            # are the storage's and stay as they are. A match's start and settlement cost
-            # the database about a quarter less CPU without it
-            # (docs/performance.md#the-databases-time).
-            "--standalone",
+            *self._ours(),
             # No --sync-on-commit: it flushed the journal on every commit of every write,
             # each statement of a bulk write included (a stats flush of 1,000 players was
             # 1,000 fsyncs). Writes that must survive a kill -9 of the database ask for it

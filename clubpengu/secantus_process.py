@@ -46,6 +46,15 @@ only `Storage.set_profile` writes (the `profile` command): they are kept in memo
 database, filled by the first read and dropped by every `set_profile`, both under that
 lock, so no read keeps a value older than the last write.
 
+**`--no-oplog`** (an option of this process, which the node passes): SecantusDB keeps an
+oplog whenever it plays a replica set, its default, which the node keeps so that the
+driver behaves as against production's replica set (retryable writes, a commit's
+retry). The oplog is for change streams, which nothing here opens, and costs an entry
+beside every document written: for an update, a diff of the old and new document, a
+BSON encode and a write, and past 100,000 entries a prune
+(docs/performance.md#the-databases-time). With the option, the storage is opened
+without it; a change stream would then see no event.
+
 Applied only to the version they were written against (anything else runs as shipped, with a
 warning), so upgrading SecantusDB cannot silently carry a patch into code it was not
 read against.
@@ -60,6 +69,7 @@ import time
 from typing import Any
 
 FIXED_VERSION = "0.7.0b3"
+NO_OPLOG = "--no-oplog"
 STOP_POLL = 0.1  # seconds between looks at the stop event while the database runs
 
 
@@ -155,11 +165,28 @@ def apply_fixes() -> bool:
     return True
 
 
+def _without_oplog() -> None:
+    """The server's storage opened without an oplog, whatever its replica-set persona."""
+    import secantus.server
+    from secantus.storage import Storage
+
+    class StorageWithoutOplog(Storage):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **{**kwargs, "enable_oplog": False})
+
+    secantus.server.Storage = StorageWithoutOplog
+
+
 def main(argv: list[str] | None = None) -> int:
     from secantus.cli import main as secantus_main
 
-    apply_fixes()
-    result: int = secantus_main(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    fixed = apply_fixes()
+    if NO_OPLOG in args:
+        args.remove(NO_OPLOG)
+        if fixed:
+            _without_oplog()
+    result: int = secantus_main(args)
     return result
 
 

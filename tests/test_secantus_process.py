@@ -171,15 +171,19 @@ def test_profiling_settings_are_read_once_and_every_change_is_seen(
         server.stop()
 
 
-def test_the_embedded_database_is_a_standalone_with_transactions(tmp_path: Path) -> None:
-    """No replica-set persona (its oplog cost every write; nothing here reads it), and
-    transactions still commit and abort as one."""
+@pytest.mark.parametrize("module", ["clubpengu.secantus_process", "secantus"])
+def test_the_embedded_database_keeps_no_oplog_and_stays_a_replica_set(
+    tmp_path: Path, module: str
+) -> None:
+    """The node's database plays a replica set as production's does (the driver retries
+    writes and commits as it would there) but writes no oplog entry; SecantusDB as
+    shipped writes one per document. Transactions commit and abort as one either way."""
     from pymongo import MongoClient
 
-    with EmbeddedDatabase(tmp_path) as database:
+    with EmbeddedDatabase(tmp_path, module=module) as database:
         client: MongoClient[dict[str, object]] = MongoClient(database.uri)
         try:
-            assert "setName" not in client.admin.command("hello")
+            assert client.admin.command("hello")["setName"] == "secantus"
             coll = client.t.m
             coll.insert_one({"_id": 0})
             with client.start_session() as session:
@@ -191,5 +195,7 @@ def test_the_embedded_database_is_a_standalone_with_transactions(tmp_path: Path)
                     coll.insert_one({"_id": 2}, session=session)
                     coll.update_one({"_id": 0}, {"$set": {"kept": True}}, session=session)
             assert list(coll.find({}, sort=[("_id", 1)])) == [{"_id": 0, "kept": True}, {"_id": 2}]
+            logged = client.local["oplog.rs"].count_documents({"ns": "t.m"})
         finally:
             client.close()
+    assert (logged == 0) == (module == "clubpengu.secantus_process"), logged
