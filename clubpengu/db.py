@@ -129,12 +129,8 @@ class EmbeddedDatabase:
         return self.data_dir / PID_FILE
 
     def _ours(self) -> tuple[str, ...]:
-        """Our process's own options: `--no-oplog` keeps the single-member replica set
-        SecantusDB plays (the driver then behaves as against production's replica set:
-        retryable writes, a commit's retry) without its oplog, an entry beside every
-        document written (for an update, a diff of the old and new document), which only
-        change streams read, and nothing here opens one. The database does about a fifth
-        less work per match against the computer (docs/performance.md#the-databases-time)."""
+        """Our process's own options: `--no-oplog` (the replica set without its oplog,
+        clubpengu/secantus_process.py says why); SecantusDB as shipped has none."""
         return (NO_OPLOG,) if self.module == OUR_SECANTUS else ()
 
     def start(self) -> str:
