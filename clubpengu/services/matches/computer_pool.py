@@ -160,6 +160,9 @@ class ComputerPool:
             raise WorkerGone()
         if any(w.gone for w in self._running):
             logger.warning("computer worker died; starting another")
+            for worker in self._running:
+                if worker.gone and worker.process.stdin is not None:
+                    worker.process.stdin.close()  # its pipe, not left to the collector
             self._running = [w for w in self._running if not w.gone]
         if len(self._running) < self.workers:
             await asyncio.shield(self._start_more())
