@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import pickle
 import random
 import signal
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,7 @@ from clubpengu.services.matches.computer_pool import (
     WorkerGone,
     _Worker,
 )
+from tests.waiting import eventually
 
 
 def position(game_id: str, seed: int) -> tuple[Match, int]:
@@ -169,3 +172,43 @@ async def test_a_ctrl_c_leaves_the_workers_to_the_node(pool: ComputerPool) -> No
     await asyncio.sleep(0.5)
     assert all(w.process.returncode is None for w in pool._running)
     assert await pool.choose(match, seat) in get_game("connect_four").legal_moves(match.state, seat)
+
+
+NODE_WITH_WORKERS = """
+import asyncio
+from clubpengu.services.matches.computer_pool import ComputerPool
+
+async def main():
+    pool = ComputerPool(2)
+    pool.warm()
+    while len(pool._running) < 2:
+        await asyncio.sleep(0.05)
+    print(*(w.process.pid for w in pool._running), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_the_workers_of_a_node_killed_outright_exit_with_it() -> None:
+    """A node killed with SIGKILL stops nothing itself: its end of the workers' input
+    closes with it, and they exit."""
+    node = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", NODE_WITH_WORKERS, stdout=asyncio.subprocess.PIPE
+    )
+    assert node.stdout is not None
+    line = await asyncio.wait_for(node.stdout.readline(), 60)
+    workers = [int(pid) for pid in line.split()]
+    assert len(workers) == 2
+    node.kill()
+    await node.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # A zombie (exited, not yet reaped by init) counts as gone.
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z"
+
+    await eventually(lambda: not any(alive(pid) for pid in workers), "workers gone", timeout=20)
