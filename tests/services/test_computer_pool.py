@@ -163,14 +163,18 @@ async def test_a_worker_whose_reply_does_not_decode_is_stopped_and_its_moves_fai
 
 
 async def test_a_ctrl_c_leaves_the_workers_to_the_node(pool: ComputerPool) -> None:
-    """SIGINT reaches the node's whole process group; the workers go on until the node
-    ends their input."""
+    """The workers are in a session of their own, out of the node's terminal's reach,
+    and a SIGINT sent to one anyway leaves it running until the node ends its input."""
     match, seat = position("connect_four", 6)
-    await pool.choose(match, seat)
+    # Two moves at once, one to each worker: both have started (and ignore SIGINT).
+    await asyncio.gather(pool.choose(match, seat), pool.choose(match, seat))
+    assert {len(w.holding) for w in pool._running} == {0} and pool.started == 2
     for worker in pool._running:
         worker.process.send_signal(signal.SIGINT)
     await asyncio.sleep(0.5)
     assert all(w.process.returncode is None for w in pool._running)
+    node_group = os.getpgid(0)
+    assert all(os.getpgid(w.process.pid) != node_group for w in pool._running)
     assert await pool.choose(match, seat) in get_game("connect_four").legal_moves(match.state, seat)
 
 

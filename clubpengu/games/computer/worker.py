@@ -48,8 +48,8 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
 
 
 def main() -> None:
-    # A Ctrl-C in the node's terminal reaches its whole process group: the node stops
-    # its workers itself, by ending their input, once its matches are put away.
+    # The node stops its workers itself, by ending their input, once its matches are put
+    # away: a SIGINT meant for it (a Ctrl-C) must not end them first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if len(sys.argv) > 1:
         os.nice(int(sys.argv[1]))

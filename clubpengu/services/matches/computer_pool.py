@@ -146,9 +146,12 @@ class ComputerPool:
 
     async def _start(self) -> None:
         while len(self._running) < self.workers:
+            # A session of its own: a Ctrl-C in the node's terminal is for the node, which
+            # stops its workers itself (and the worker ignores a SIGINT sent to it).
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", WORKER_MODULE, str(WORKER_NICE),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                start_new_session=True,
             )  # fmt: skip
             self._running.append(_Worker(process))
             self.started += 1
