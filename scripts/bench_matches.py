@@ -20,10 +20,11 @@ Two phases on the same clients, each N concurrent matches played to the end:
 10 Hz in rooms of 20: bench_realtime.py's walkers, in their own processes. Prints
 `match_move` (send to reply, while the walkers walk; `match_move_after`: the moves that
 finish the matches in play once the time is up, beside the walkers' 1,000 leaves),
-`computer_move` (our reply to the computer's answer, when
-the match waited for it) and the walkers' move -> `moves` latency; first (unless
-`--no-baseline`) the walkers alone for the same time, so the two p99s compare. Then
-`clubpengu ledger verify` on the server's database.
+`computer_move` (our reply to the computer's answer, when the match waited for it), the
+walkers' move -> `moves` latency, and the database's CPU per match played (steadier than
+a latency on a machine whose speed varies); first (unless `--no-baseline`) the walkers
+alone for the same time, so the two p99s compare. Then `clubpengu ledger verify` on the
+server's database.
 
     .venv/bin/python scripts/bench_matches.py --computer
     .venv/bin/python scripts/bench_matches.py --computer --n 200 --level hard --duration 30
