@@ -9,7 +9,6 @@ import io
 import logging
 import os
 import pickle
-import random
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -27,28 +26,17 @@ from clubpengu.services.matches.computer_pool import (
     WorkerGone,
     _Worker,
 )
+from tests.games.computer_support import random_position
 from tests.waiting import eventually
 
 
 def position(game_id: str, seed: int) -> tuple[Match, int]:
-    """A match of `game_id` a few random moves in, and a seat that may move in it."""
-    game = get_game(game_id)
-    rng = random.Random(seed)
-    state = game.new_state(seed)
-    seq = 0
-    for _ in range(rng.randrange(3)):
-        if game.outcome(state) is not None:
-            break
-        for seat in game.seats_to_move(state):
-            state = game.apply(state, seat, rng.choice(game.legal_moves(state, seat)))
-            seq += 1
-    if game.outcome(state) is not None:
-        return position(game_id, seed + 1000)
-    seat = game.seats_to_move(state)[0]
+    """A match of `game_id` a few random moves in, the computer in a seat that may move."""
+    state, seat = random_position(game_id, seed, seed % 4)
     wallets = ["w-person", "w-person"]
     wallets[seat] = COMPUTER_WALLET
     match = Match(
-        game=game_id, wallets=wallets, state=state, seed=seed, seq=seq,
+        game=game_id, wallets=wallets, state=state, seed=seed, seq=seed % 4,
         players=[MatchPlayer(wallet_address=w, username=w) for w in wallets],
         opponent=Opponent.COMPUTER, computer_level=["easy", "normal", "hard"][seed % 3],
     )  # fmt: skip

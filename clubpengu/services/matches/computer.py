@@ -123,16 +123,12 @@ class ComputerPlayer:
                     match = await self.get(match_id)
                 else:
                     return
-        except DomainError as error:
-            # The match ended meanwhile (a forfeit, a timeout): nothing to play.
+        except (DomainError, WorkerGone) as error:
+            # The match ended meanwhile (a forfeit, a timeout): nothing to play. Or the node
+            # stops (or two workers died in a row): the match's turn timer decides.
             logger.info(
                 "computer move not played",
                 extra={"match": match_id, "error": type(error).__name__},
-            )
-        except WorkerGone:
-            # The node stops (or two workers died in a row): its turn timer decides.
-            logger.info(
-                "computer move not played", extra={"match": match_id, "error": "WorkerGone"}
             )
         except Exception:
             logger.exception("computer move failed", extra={"match": match_id})
