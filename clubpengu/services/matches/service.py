@@ -43,11 +43,11 @@ from clubpengu.services.matches.computer_pool import ComputerPool
 from clubpengu.services.matches.history import PastMatch, finished_matches
 from clubpengu.services.matches.moves import (
     Advanced,
+    MoveWriter,
     Stale,
     advance,
     move_update,
     moves_update,
-    write_move,
 )
 from clubpengu.services.matches.rewards import RewardRules
 from clubpengu.services.matches.settlement import Settlement, Settler
@@ -106,6 +106,7 @@ class MatchService:
         self.move_writes = (
             self.matches if self.journal is None else without_journal_wait(self.matches)
         )
+        self.move_writer = MoveWriter(self.move_writes, self.get, self.journal)
         self.start_users = self.users if self.journal is None else without_journal_wait(self.users)
         self.notify = notify
         self.timing = timing or Timing()
@@ -318,9 +319,7 @@ class MatchService:
         settlement = None
         try:
             if last.outcome is None:
-                await write_move(
-                    self.move_writes, condition, update, last.entry, self.get, self.journal
-                )
+                await self.move_writer.write(condition, update, last.entry)
             else:
                 writes = self.settler.deciding(last.match, current.version, update, last.outcome)
                 settlement = await self.economy.run_transaction(writes)
