@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -419,6 +421,16 @@ def apt_install(package: str, wanted: Path, needed_by: str) -> Path:
         return wanted
     if shutil.which("apt-get") is None:
         pytest.fail(f"{wanted} is missing and there is no apt-get to install it", pytrace=False)
+    # The test processes (pytest-xdist's) install one at a time: apt holds a lock of its
+    # own and refuses a second install meanwhile, rather than waiting.
+    with open(Path(tempfile.gettempdir()) / "clubpengu-tests-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if wanted.exists():
+            return wanted
+        return _apt_install_locked(package, wanted, needed_by)
+
+
+def _apt_install_locked(package: str, wanted: Path, needed_by: str) -> Path:
     result = _apt("install", "-y", package)
     if result.returncode != 0:
         _apt("update")

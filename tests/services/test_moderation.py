@@ -184,7 +184,7 @@ async def test_an_unknown_wallet_is_not_found(moderation: ModerationService) -> 
     assert await ModerationAction.count() == 0 and await AuditLog.count() == 0
 
 
-@pytest.mark.parametrize("target", [ADMIN, MODERATOR])
+@pytest.mark.parametrize("target", [ADMIN, MODERATOR], ids=["admin", "moderator"])
 async def test_staff_cannot_be_banned_or_muted(moderation: ModerationService, target: str) -> None:
     await User(wallet_address=target, username="Staff").insert()
 
