@@ -100,8 +100,10 @@ async def _start(recorded: Recorded) -> tuple[Client, dict[str, Any], list[Sent]
 async def _settle_with(recorded: Recorded, client: Client) -> None:
     """Wait for the join's background work while `client` stays in its room."""
     node = recorded.server.node
-    await node.tasks.wait(within=5.0)
+    assert await node.tasks.wait(within=30.0)
     await node.services.connection_log.flush()
+    # The join's presence (a `users` update) goes by its own group writer, not a task.
+    await node.services.presence.writer.flush()
     await client.call({"type": "ping"})
 
 

@@ -136,6 +136,7 @@ async def _settle(server: RunningServer) -> None:
     for _ in range(200):
         await node.tasks.wait(within=5.0)
         await node.services.connection_log.flush()
+        await node.services.presence.writer.flush()
         if not node.tasks and not len(node.realtime.connections):
             break
         await asyncio.sleep(0.01)
