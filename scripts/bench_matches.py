@@ -21,8 +21,10 @@ Two phases on the same clients, each N concurrent matches played to the end:
 `match_move` (send to reply, while the walkers walk; `match_move_after`: the moves that
 finish the matches in play once the time is up, beside the walkers' 1,000 leaves),
 `computer_move` (our reply to the computer's answer, when the match waited for it), the
-walkers' move -> `moves` latency, and the database's CPU per match played (steadier than
-a latency on a machine whose speed varies); first (unless `--no-baseline`) the walkers
+walkers' move -> `moves` latency, the database's CPU per match played (steadier than
+a latency on a machine whose speed varies), and each phase's CPU budget: the server, the
+database, the computer's workers, the walkers' and players' load generators (which share
+these cores), and how busy the whole machine was; first (unless `--no-baseline`) the walkers
 alone for the same time, so the two p99s compare. Then `clubpengu ledger verify` on the
 server's database.
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -51,6 +54,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (
     JsonClient,
+    MachineSampler,
     ProcessSampler,
     Wallet,
     idle_percent,
@@ -428,13 +432,20 @@ def walkers_phase(
         ready.get(timeout=600)
     database = server.database_pid()
     samplers = {"server": ProcessSampler(server.process.pid), "database": ProcessSampler(database)}
+    # Every process's CPU and the machine's busy share are taken over the walkers' time
+    # (go to their results): "beside the walkers". The load generators share these cores.
+    loads = {"walkers_load": [ProcessSampler(proc.pid) for proc in procs if proc.pid]}
+    if not procs:
+        loads.clear()
+    machine = MachineSampler()
     began: list[float] = []
     flushes = FlushCounter(database)
     before = written(server)
 
     def go() -> None:
-        for sampler in samplers.values():
+        for sampler in [*samplers.values(), *(s for group in loads.values() for s in group)]:
             sampler.start()
+        machine.start()
         flushes.start()
         began.append(time.monotonic())
         start.set()
@@ -448,32 +459,31 @@ def walkers_phase(
             args=(server.ws_url, match_rooms, args, signed, start, played),
         )
         players.start()
+        if players.pid:
+            loads["players_load"] = [ProcessSampler(players.pid)]
         signed.wait(600)
     go()
     parts = [results.get(timeout=600) for _ in procs]
+    budget = _budget(server, samplers, loads, machine, began[0], match_rooms) if procs else None
     for proc in procs:
         proc.join(30)
     if players is not None:
         phase = played.get(timeout=600)
+        # No walkers: the players' time is the phase.
+        budget = budget or _budget(server, samplers, loads, machine, began[0], match_rooms)
         players.join(30)
-    cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    assert budget is not None
+    cpu, busy = budget
     started = samplers["database"].started
     assert started is not None
     database_seconds = samplers["database"].cpu_seconds() - started[1]
     fsyncs = flushes.stop()
     after = written(server)
     journal = {name: after[name] - before[name] for name in after} | {"fsyncs": fsyncs}
-    if phase is not None:
-        # The pool started within the phase: its whole CPU time is the phase's.
-        wall = time.monotonic() - began[0]
-        workers = server_children(server.process.pid, database)
-        used = sum(ProcessSampler(pid).cpu_seconds() for pid in workers)
-        cpu["computer_workers"] = round(100 * used / wall, 1)
-        rss = [ProcessSampler(pid).rss_mb() for pid in workers]
-        print(f"  server children but the database (computer workers): RSS MB {rss}")
     walkers = bench_realtime.aggregate(parts)
     figures: dict[str, Any] = {
         "walkers": walkers["move_to_moves"], "cpu_percent": cpu, "journal": journal,
+        "machine": {"cores": machine.cores, "busy_percent": busy},
     }  # fmt: skip
     if phase is not None:
         figures |= {
@@ -485,6 +495,35 @@ def walkers_phase(
             "moves_unavailable": phase.moves_unavailable, "moves_too_late": phase.moves_too_late,
         }  # fmt: skip
     return figures
+
+
+def _budget(
+    server: Any, samplers: dict[str, ProcessSampler], loads: dict[str, list[ProcessSampler]],
+    machine: MachineSampler, began: float, match_rooms: list[str],
+) -> tuple[dict[str, float], float]:  # fmt: skip
+    """Each process's CPU % since `began` and the machine's busy %. Read before the load
+    generators are joined: a reaped process has no /proc entry."""
+    busy = machine.busy_percent()
+    elapsed = time.monotonic() - began
+    cpu = {name: round(s.cpu_percent(), 1) for name, s in samplers.items()}
+    cpu |= {name: round(100 * _used(group) / elapsed, 1) for name, group in loads.items()}
+    workers = server_children(server.process.pid, server.database_pid()) if match_rooms else []
+    if workers:  # the pool started within the phase: its whole CPU time is the phase's
+        used = sum(ProcessSampler(pid).cpu_seconds() for pid in workers)
+        cpu["computer_workers"] = round(100 * used / elapsed, 1)
+        rss = [ProcessSampler(pid).rss_mb() for pid in workers]
+        print(f"  server children but the database (computer workers): RSS MB {rss}")
+    return cpu, busy
+
+
+def _used(samplers: list[ProcessSampler]) -> float:
+    """CPU seconds the processes used since their samplers started (0 for one gone)."""
+    used = 0.0
+    for sampler in samplers:
+        assert sampler.started is not None
+        with contextlib.suppress(OSError):  # a process that ended before it was read
+            used += sampler.cpu_seconds() - sampler.started[1]
+    return used
 
 
 def per_move(count: int | None, moves: int) -> str:
@@ -505,8 +544,8 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
         phases = []
         if args.baseline and args.walkers:
             phases.append(("walkers alone", walkers_phase(server, walker_specs, args, [])))
-        phases.append(("walkers + computer matches",
-                       walkers_phase(server, walker_specs, args, match_rooms)))  # fmt: skip
+        label = "walkers + computer matches" if args.walkers else "computer matches, no walkers"
+        phases.append((label, walkers_phase(server, walker_specs, args, match_rooms)))
         verify = subprocess.run(
             [clubpengu, "ledger", "verify"], capture_output=True, text=True,
             env=os.environ | {"CLUBPENGU_DATA_DIR": str(server.data_dir)},
@@ -518,7 +557,10 @@ def computer_mode(args: argparse.Namespace, idle: float) -> None:
           f"{args.duration} s each phase")  # fmt: skip
     for label, f in phases:
         w = f["walkers"]
+        machine = f["machine"]
         print(f"{label}: cpu % {f['cpu_percent']}")
+        print(f"  machine: {machine['cores']} cores, busy {machine['busy_percent']} % of "
+              f"{100 * machine['cores']} % over the phase")  # fmt: skip
         if args.walkers:
             print(f"  walkers move->moves  p50 {w['p50']} ms  p95 {w['p95']} ms  p99 {w['p99']} ms"
                   f"  max {w['max']} ms  ({w['count']} samples)")  # fmt: skip

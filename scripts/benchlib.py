@@ -176,16 +176,37 @@ class ProcessSampler:
         return 100 * (self.cpu_seconds() - self.started[1]) / wall if wall else 0.0
 
 
+def _cpu_times() -> tuple[int, int]:
+    """All CPUs' (total, idle + iowait) ticks since boot (/proc/stat, Linux)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
+
+
+class MachineSampler:
+    """How busy the whole machine was between `start()` and `busy_percent()`, as a sum
+    over its cores (so 0-200 % on two), to set beside the processes' own CPU: whatever
+    the processes named do not account for is the rest of the machine."""
+
+    def __init__(self) -> None:
+        self.cores = os.cpu_count() or 1
+        self.started: tuple[int, int] | None = None
+
+    def start(self) -> None:
+        self.started = _cpu_times()
+
+    def busy_percent(self) -> float:
+        assert self.started is not None
+        total, idle = _cpu_times()
+        spent = max(1, total - self.started[0])
+        return round(100 * self.cores * (1 - (idle - self.started[1]) / spent), 1)
+
+
 def idle_percent(seconds: float = 2.0) -> float:
     """Share of all CPUs left idle over `seconds` (/proc/stat, Linux)."""
 
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    total, idle = sample()
+    total, idle = _cpu_times()
     time.sleep(seconds)
-    total2, idle2 = sample()
+    total2, idle2 = _cpu_times()
     return round(100 * (idle2 - idle) / max(1, total2 - total), 1)
 
 
