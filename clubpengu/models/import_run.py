@@ -25,6 +25,9 @@ class ImportRun(Document):
     finished_at: datetime | None = None
     imported: int = 0
     coins_imported: int = 0
+    # Set before an applied rollback's first removal: a rolled-back wallet's next
+    # migration takes a new ledger key (services/migration_keys.py).
+    rollback_begun_at: datetime | None = None
     rolled_back_at: datetime | None = None
     rolled_back: int = 0  # players removed by rollbacks of this run, so far
 

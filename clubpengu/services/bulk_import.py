@@ -47,14 +47,8 @@ from clubpengu.models import AuditLog, ImportRun, Puffle, Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.auth import decode_wallet
 from clubpengu.services.economy import EconomyService
-from clubpengu.services.migration import (
-    MIGRATION,
-    SOURCE,
-    audit_document,
-    migration_key,
-    puffle_documents,
-    user_changes,
-)
+from clubpengu.services.migration import SOURCE, audit_document, puffle_documents, user_changes
+from clubpengu.services.migration_keys import MIGRATION, generations, key_wallet, migration_key
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner
 from clubpengu.services.names import default_username, lower
 from clubpengu.services.transaction_runner import Session
@@ -210,10 +204,7 @@ def clashing_wallet(error: BulkWriteError | DuplicateKeyError) -> str | None:
     if isinstance(key.get("walletAddress"), str):
         return str(key["walletAddress"])
     idempotency = key.get("idempotencyKey")
-    prefix = migration_key("")
-    if isinstance(idempotency, str) and idempotency.startswith(prefix):
-        return idempotency[len(prefix) :]
-    return None
+    return key_wallet(idempotency) if isinstance(idempotency, str) else None
 
 
 class BulkImporter:
@@ -328,6 +319,7 @@ class BulkImporter:
         report.skipped_existing += len(unique) - len(fresh)
         if not fresh:
             return
+        await self._key_generations(fresh)
         renamed = await self._name(fresh)
         if not dry_run:
             try:
@@ -359,6 +351,16 @@ class BulkImporter:
         for prepared in fresh:
             _count_exclusives(report, prepared.save)
             _count_dropped(report, prepared.save)
+
+    async def _key_generations(self, batch: list[Prepared]) -> None:
+        """A wallet whose earlier import was rolled back is credited under its
+        generation's ledger key, not the first one the rollback left taken
+        (services/migration_keys.py)."""
+        found = await generations(p.wallet for p in batch if p.entry is not None)
+        for prepared in batch:
+            if prepared.entry is not None:
+                key = migration_key(prepared.wallet, found.get(prepared.wallet, 0))
+                prepared.entry["idempotencyKey"] = key
 
     async def _name(self, batch: list[Prepared]) -> list[dict[str, Any]]:
         """Give each save a name nobody has: a save's own name is a wish, given a number

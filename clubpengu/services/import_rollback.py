@@ -13,6 +13,10 @@ A run's players are those whose import audit entry carries its run id. Each is:
 - already gone: an earlier rollback of the run removed them (so a rollback can be run
   again, after an interruption, and changes nothing it already changed).
 
+A removed player's save can be brought again, imported or in game: each reversal opens a
+new generation of the wallet's migration key (services/migration_keys.py), so the key
+the first import took does not stand in the way.
+
 Without `apply` nothing is written: the same report says what would be done.
 """
 
@@ -28,10 +32,9 @@ from clubpengu.models import AuditLog, ImportRun, Puffle, Transaction, User
 from clubpengu.models.base import utcnow
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.ledger import LedgerEntry
-from clubpengu.services.migration import MIGRATION
+from clubpengu.services.migration_keys import MIGRATION, ROLLBACK
 from clubpengu.services.transaction_runner import Session
 
-ROLLBACK = "import_rollback"  # the reversal entries' type
 ROLLBACK_ACTION = "import.rollback"  # the audit entries' action
 BATCH = 100
 MAX_LISTED = 1000
@@ -102,6 +105,11 @@ class ImportRollback:
         )
         wallets = [doc["walletAddress"] async for doc in cursor]
         report.players = len(wallets)
+        if apply:  # before any reversal: imports read it to look for new generations
+            await ImportRun.get_pymongo_collection().update_one(
+                {"_id": run_id, "rollbackBegunAt": None},
+                {"$set": {"rollbackBegunAt": self.clock()}},
+            )
         for batch in _batches(wallets):
             for wallet in batch:
                 await self._one(run_id, wallet, report, apply)

@@ -6,7 +6,8 @@ honest player from a forged one, so what a save may bring by itself is small.
   (services/progress.py).
 - A save under every review threshold (coins, puffles, only items the catalogue sells) is
   applied at once, in one transaction: coins through the ledger (type `migration`, key
-  `migration:<wallet>`), unlocks, stamps, look, puffles, the claim (status `applied`), the
+  `migration:<wallet>`, or its generation's after a rolled-back import:
+  services/migration_keys.py), unlocks, stamps, look, puffles, the claim (status `applied`), the
   User's `migrationClaim`, and an AuditLog entry.
 - Any other save is held: its claim (status `pending`) and the User's `migrationClaim`
   are written, and nothing of it is credited until staff decide
@@ -30,13 +31,13 @@ from clubpengu.models.base import utcnow
 from clubpengu.models.user import MigrationOutcome
 from clubpengu.services.economy import EconomyService
 from clubpengu.services.economy_log import log_economy
+from clubpengu.services.migration_keys import MIGRATION, generation, migration_key
 from clubpengu.services.migration_plan import MigrationPlan, MigrationPlanner, review_reasons
 from clubpengu.services.names import lower
 from clubpengu.services.progress import has_progress
 from clubpengu.services.transaction_runner import Session
 from clubpengu.services.usernames import free_username, is_username_clash
 
-MIGRATION = "migration"
 SOURCE = "localStorage"
 MAX_SAVE_BYTES = 64 * 1024  # what a claim keeps of the save as sent
 PENDING_REVIEW = "pending_review"  # a held claim, as the player is told
@@ -66,12 +67,6 @@ class MigrationResult:
     balance: int
     look: dict[str, str]
     wished_username: str | None = None  # the save's name, when another player had it
-
-
-def migration_key(wallet: str) -> str:
-    """The ledger key of a wallet's migrated coins: one claim per wallet, so it is also the
-    claim's key, whether applied at once, approved by staff or bulk-imported."""
-    return f"{MIGRATION}:{wallet}"
 
 
 def user_changes(plan: MigrationPlan, user_look: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -290,8 +285,9 @@ class MigrationService:
             await self.economy.run_transaction(writes)
             log_economy([], type=MIGRATION, wallet=wallet, actor=f"player:{wallet}", **counts)
             return await self.economy.balance(wallet)
+        key = migration_key(wallet, await generation(wallet))
         result = await self.economy.apply(
-            wallet, plan.coins, MIGRATION, idempotency_key=migration_key(wallet),
+            wallet, plan.coins, MIGRATION, idempotency_key=key,
             actor=f"player:{wallet}", reason="coins from a localStorage save",
             proof={"source": SOURCE}, extra_writes=writes, log_fields=counts,
         )  # fmt: skip

@@ -27,13 +27,8 @@ from clubpengu.models.base import utcnow
 from clubpengu.models.user import MigrationOutcome
 from clubpengu.services.audit import AuditTrail, StaffAction
 from clubpengu.services.economy import EconomyService
-from clubpengu.services.migration import (
-    MIGRATION,
-    SOURCE,
-    migration_key,
-    puffle_documents,
-    user_update,
-)
+from clubpengu.services.migration import SOURCE, puffle_documents, user_update
+from clubpengu.services.migration_keys import MIGRATION, generation, migration_key
 from clubpengu.services.migration_plan import MigrationPlan
 from clubpengu.services.notices import MigrationReviewed, Notify
 from clubpengu.services.transaction_runner import Session
@@ -125,12 +120,13 @@ class MigrationReview:
         if plan.username is not None:  # free when held; another player may have taken it since
             plan.username = await free_username(User.get_pymongo_collection(), plan.username)
         writes = self._approval(claim, plan, actor, role, reason, now)
+        wallet = claim.wallet_address
         try:
             if plan.coins > 0:
                 result = await self.economy.apply(
-                    claim.wallet_address, plan.coins, MIGRATION,
-                    idempotency_key=migration_key(claim.wallet_address), actor=f"admin:{actor}",
-                    reason=f"migration claim approved: {reason}"[:500],
+                    wallet, plan.coins, MIGRATION,
+                    idempotency_key=migration_key(wallet, await generation(wallet)),
+                    actor=f"admin:{actor}", reason=f"migration claim approved: {reason}"[:500],
                     proof={"source": SOURCE, "claimId": str(claim.id)}, extra_writes=writes,
                 )  # fmt: skip
                 replayed = result.replayed

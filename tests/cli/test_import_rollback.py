@@ -1,5 +1,6 @@
 """`clubpengu import-saves`: plain progress lines off a terminal, the dry run's wording,
-the dropped fields named; and `--rollback RUN`, dry by default, idempotent."""
+the dropped fields named; and `--rollback RUN`, dry by default, idempotent, after which a
+removed player's save can be brought again (imported, or in game)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from pymongo import AsyncMongoClient
 
 from clubpengu.cli import main
 from clubpengu.db import init_models
+from clubpengu.errors import Conflict
+from clubpengu.models import User
+from clubpengu.models.base import utcnow
+from clubpengu.services.catalog import load_catalog
 from clubpengu.services.economy import EconomyService
+from clubpengu.services.migration import MigrationService
+from clubpengu.services.migration_keys import key_wallet, migration_key
+from clubpengu.services.migration_plan import MigrationPlanner
+from clubpengu.services.names import default_username
 from tests.conftest import TEST_DB
 from tests.support import Wallet
 
@@ -115,3 +124,78 @@ async def test_rollback_of_an_unknown_run_exits_1(
 
     assert code == 1
     assert "no import run 'nope'" in capsys.readouterr().err
+
+
+async def _import(client: Client, path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Import `path`; the run's id."""
+    assert await _cli(client, "import-saves", str(path)) == 0
+    run = re.search(r"--rollback (\S+)`", capsys.readouterr().out)
+    assert run is not None
+    return run.group(1)
+
+
+async def _keys(client: Client, wallet: str) -> list[tuple[str, int, str]]:
+    entries = client[TEST_DB].transactions.find({"walletAddress": wallet}).sort("_id", 1)
+    return [(e["type"], e["amount"], e["idempotencyKey"]) async for e in entries]
+
+
+async def test_a_rolled_back_save_can_be_imported_again_and_rolled_back_again(
+    mongo_client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = mongo_client[TEST_DB]
+    path = tmp_path / "saves.jsonl"
+    first, second = _saves(path, 2)
+    runs = [await _import(mongo_client, path, capsys)]
+    assert await _cli(mongo_client, "import-saves", "--rollback", runs[0], "--yes") == 0
+    runs.append(await _import(mongo_client, path, capsys))
+    imported_again = await db.users.count_documents({"walletAddress": {"$in": [first, second]}})
+    assert await _cli(mongo_client, "import-saves", "--rollback", runs[1], "--yes") == 0
+    runs.append(await _import(mongo_client, path, capsys))
+    verify = await _cli(mongo_client, "ledger", "verify")
+
+    assert imported_again == 2
+    user = await db.users.find_one({"walletAddress": first})
+    assert user is not None and user["coins"] == 20
+    assert await _keys(mongo_client, first) == [
+        ("migration", 20, f"migration:{first}"),
+        ("import_rollback", -20, f"import_rollback:{runs[0]}:{first}"),
+        ("migration", 20, f"migration:{first}:1"),
+        ("import_rollback", -20, f"import_rollback:{runs[1]}:{first}"),
+        ("migration", 20, f"migration:{first}:2"),
+    ]
+    marked = await db.import_runs.find({"rollbackBegunAt": {"$ne": None}}).to_list()
+    assert sorted(run["_id"] for run in marked) == sorted(runs[:2])
+    assert verify == 0
+
+
+async def test_a_rolled_back_player_can_bring_their_save_in_game_once(
+    mongo_client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "saves.jsonl"
+    [wallet] = _saves(path, 1)
+    run_id = await _import(mongo_client, path, capsys)
+    assert await _cli(mongo_client, "import-saves", "--rollback", run_id, "--yes") == 0
+    # The player signs in afresh (a new account), then brings the save from the browser.
+    await User(wallet_address=wallet, username=default_username(), created_at=utcnow()).insert()
+    economy = EconomyService(mongo_client, TEST_DB)
+    planner = MigrationPlanner.for_catalog(load_catalog(), max_coins=1000, max_puffles=2)
+    migration = MigrationService(economy, planner)
+    save = {"clubpenguin_save": {"coins": 20}}
+
+    result = await migration.migrate(wallet, save)
+    with pytest.raises(Conflict):
+        await migration.migrate(wallet, save)
+
+    assert (result.status, result.balance) == ("applied", 20)
+    assert [key for _, _, key in await _keys(mongo_client, wallet)] == [
+        f"migration:{wallet}",
+        f"import_rollback:{run_id}:{wallet}",
+        f"migration:{wallet}:1",
+    ]
+    assert await _cli(mongo_client, "ledger", "verify") == 0
+
+
+def test_a_migration_key_names_its_wallet_in_every_generation() -> None:
+    assert migration_key("W1") == "migration:W1" and migration_key("W1", 2) == "migration:W1:2"
+    assert key_wallet("migration:W1") == key_wallet("migration:W1:2") == "W1"
+    assert key_wallet("import_rollback:run:W1") is None and key_wallet("migration:") is None
