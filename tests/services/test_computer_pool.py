@@ -98,6 +98,12 @@ async def test_a_dead_worker_is_replaced_and_its_move_asked_again(
     assert busy.holding
     busy.process.kill()
     assert all(move in legal for move in await asyncio.gather(*asked))
+    # Replaced when a move next needs a worker: at once if it died holding moves (each
+    # asked again of the new one), or at the next move if the replies it had written
+    # before the kill were all read first (a loaded machine), with none lost.
+    await busy._reader
+    assert busy.gone and not busy.holding
+    assert await pool.choose(match, seat) in legal
     assert pool.started == 4
 
 
